@@ -1,0 +1,69 @@
+# tfcam: `make test` and (with the CLI) `make demo` are all a new clone needs.
+# Both run `make setup` first; it is idempotent (stamp files) and only
+# redoes a step whose inputs changed.
+
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+PY := $(VENV)/bin/python
+TF_DIR := $(ROOT)/.tf
+FIXTURES := $(ROOT)/testdata/fixtures
+GPU ?= 0
+PYTHON ?= python3
+FLAVOR := $(if $(filter 1 yes true,$(GPU)),gpu,cpu)
+
+# cgo finds TensorFlow's headers and library in .tf; the rpath lets binaries
+# run without LD_LIBRARY_PATH.
+export CGO_CFLAGS := -I$(TF_DIR)/include
+export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export TFCAM_FIXTURES := $(FIXTURES)
+export TFCAM_PYTHON := $(PY)
+
+VENV_STAMP := $(VENV)/.stamp-$(FLAVOR)
+TF_STAMP := $(TF_DIR)/.stamp-$(FLAVOR)
+GO_STAMP := $(TF_DIR)/.stamp-go
+FIXTURE_STAMP := $(FIXTURES)/.stamp
+FIXTURE_SRC := $(wildcard scripts/build_fixtures.py scripts/shapes.py scripts/guided.py scripts/tf1_model.py)
+
+.PHONY: setup test build fixtures clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make test    set up (venv, TensorFlow C library, Go modules, fixtures), then run every test"
+	@echo "make setup   only the set-up; GPU=1 installs tensorflow[and-cuda] instead of tensorflow-cpu"
+	@echo "make build   bin/tfcam"
+	@echo "make clean   remove build outputs (keeps the venv)"
+
+setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP)
+
+$(VENV_STAMP): scripts/requirements.txt scripts/setup_venv.sh
+	@rm -f $(VENV)/.stamp-*
+	PYTHON=$(PYTHON) bash scripts/setup_venv.sh $(VENV) $(FLAVOR)
+	@touch $@
+
+$(TF_STAMP): $(VENV_STAMP) scripts/link_tf.sh
+	@rm -f $(TF_DIR)/.stamp-cpu $(TF_DIR)/.stamp-gpu
+	bash scripts/link_tf.sh $(VENV) $(TF_DIR)
+	@touch $@
+
+$(GO_STAMP): go.mod go.sum
+	@mkdir -p $(TF_DIR)
+	go mod download
+	@touch $@
+
+$(FIXTURE_STAMP): $(TF_STAMP) $(FIXTURE_SRC)
+	$(PY) scripts/build_fixtures.py $(FIXTURES)
+	@touch $@
+
+fixtures: $(FIXTURE_STAMP)
+
+build: setup
+	go build -o bin/tfcam ./cmd/tfcam
+
+test: setup
+	go vet ./...
+	go test -count=1 ./...
+
+clean:
+	rm -rf bin demo-out bench-out

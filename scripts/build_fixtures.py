@@ -1,0 +1,392 @@
+"""Builds tfcam's fixture models and their Python reference outputs.
+
+Run by `make setup` (never downloads anything). Every model is built from a
+fixed seed, saved the way users save models, and written next to the numbers
+the Go tests compare against:
+
+  <out>/<name>/model/        the SavedModel
+  <out>/<name>/meta.json     how it was saved, input size, default layer, ...
+  <out>/<name>/inputs.npy    a float32 batch [N,H,W,C]
+  <out>/<name>/probs.npy     the signature's output for inputs.npy
+  <out>/<name>/logits.npy    the pre-softmax scores
+  <out>/<name>/grad_layer.npy   d logit[target] / d layer output (default layer)
+  <out>/<name>/layer.npy        the default layer's activations
+  <out>/<name>/grad_input.npy   d logit[target] / d input
+  <out>/<name>/guided_input.npy the same with guided ReLUs (tf.custom_gradient)
+  <out>/<name>/targets.npy      int32 target class per image (argmax)
+
+bad_* fixtures are models tfcam must refuse with a clear error; they have
+only model/.
+
+The whole tree is written to <out>.tmp and renamed, so a half-built fixture
+set never looks complete.
+
+Usage: python scripts/build_fixtures.py OUT_DIR [--only NAME,...]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np
+import tensorflow as tf
+import keras
+from keras import layers
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import shapes  # noqa: E402
+import guided  # noqa: E402
+
+N_INPUTS = 6
+
+
+def seed_all(seed):
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+# ---------------------------------------------------------------- models
+
+
+def shapes_model():
+    inp = keras.Input((64, 64, 3), name="images")
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = layers.MaxPooling2D(name="pool1")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(name="pool2")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="conv3")(x)
+    x = layers.Conv2D(64, 3, padding="same", activation="relu", name="last_conv")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    out = layers.Dense(len(shapes.CLASSES), activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="shapes_cnn")
+
+
+def resnet_model():
+    def bn_relu(x, name):
+        x = layers.BatchNormalization(name=name + "_bn")(x)
+        return layers.Activation("relu", name=name + "_relu")(x)
+
+    def block(x, filters, stride, name):
+        shortcut = x
+        if stride != 1 or x.shape[-1] != filters:
+            shortcut = layers.Conv2D(filters, 1, strides=stride, name=name + "_0_conv")(x)
+            shortcut = layers.BatchNormalization(name=name + "_0_bn")(shortcut)
+        y = layers.Conv2D(filters, 3, strides=stride, padding="same", name=name + "_1_conv")(x)
+        y = bn_relu(y, name + "_1")
+        y = layers.Conv2D(filters, 3, padding="same", name=name + "_2_conv")(y)
+        y = layers.BatchNormalization(name=name + "_2_bn")(y)
+        y = layers.Add(name=name + "_add")([shortcut, y])
+        return layers.Activation("relu", name=name + "_out")(y)
+
+    inp = keras.Input((32, 32, 3), name="images")
+    x = layers.Conv2D(16, 3, padding="same", name="conv1_conv")(inp)
+    x = bn_relu(x, "conv1")
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_pool")(x)
+    x = block(x, 16, 1, "conv2_block1")
+    x = block(x, 32, 2, "conv3_block1")
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    out = layers.Dense(10, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="resnet_small")
+
+
+def mobilenet_model():
+    def inverted(x, expand, filters, stride, name):
+        inp = x
+        y = layers.Conv2D(x.shape[-1] * expand, 1, use_bias=False, name=name + "_expand")(x)
+        y = layers.BatchNormalization(name=name + "_expand_BN")(y)
+        y = layers.Activation("relu6", name=name + "_expand_relu")(y)
+        y = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=name + "_depthwise")(y)
+        y = layers.BatchNormalization(name=name + "_depthwise_BN")(y)
+        y = layers.Activation("relu6", name=name + "_depthwise_relu")(y)
+        y = layers.Conv2D(filters, 1, use_bias=False, name=name + "_project")(y)
+        y = layers.BatchNormalization(name=name + "_project_BN")(y)
+        if stride == 1 and inp.shape[-1] == filters:
+            y = layers.Add(name=name + "_add")([inp, y])
+        return y
+
+    inp = keras.Input((32, 32, 3), name="images")
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="Conv1")(inp)
+    x = layers.BatchNormalization(name="bn_Conv1")(x)
+    x = layers.Activation("relu6", name="Conv1_relu")(x)
+    x = inverted(x, 4, 16, 1, "block_1")
+    x = inverted(x, 4, 24, 2, "block_2")
+    x = layers.Conv2D(64, 1, use_bias=False, name="Conv_1")(x)
+    x = layers.BatchNormalization(name="Conv_1_bn")(x)
+    x = layers.Activation("relu6", name="out_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="global_average_pooling2d")(x)
+    out = layers.Dense(10, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="mobilenetv2_small")
+
+
+def efficientnet_model():
+    def mbconv(x, filters, stride, name):
+        inp = x
+        ch = x.shape[-1] * 4
+        y = layers.Conv2D(ch, 1, use_bias=False, name=name + "expand_conv")(x)
+        y = layers.BatchNormalization(name=name + "expand_bn")(y)
+        y = layers.Activation("swish", name=name + "expand_activation")(y)
+        y = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=name + "dwconv")(y)
+        y = layers.BatchNormalization(name=name + "bn")(y)
+        y = layers.Activation("swish", name=name + "activation")(y)
+        se = layers.GlobalAveragePooling2D(name=name + "se_squeeze")(y)
+        se = layers.Reshape((1, 1, ch), name=name + "se_reshape")(se)
+        se = layers.Conv2D(max(1, ch // 4), 1, activation="swish", name=name + "se_reduce")(se)
+        se = layers.Conv2D(ch, 1, activation="sigmoid", name=name + "se_expand")(se)
+        y = layers.Multiply(name=name + "se_excite")([y, se])
+        y = layers.Conv2D(filters, 1, use_bias=False, name=name + "project_conv")(y)
+        y = layers.BatchNormalization(name=name + "project_bn")(y)
+        if stride == 1 and inp.shape[-1] == filters:
+            y = layers.Add(name=name + "add")([inp, y])
+        return y
+
+    inp = keras.Input((32, 32, 3), name="images")
+    x = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False, name="stem_conv")(inp)
+    x = layers.BatchNormalization(name="stem_bn")(x)
+    x = layers.Activation("swish", name="stem_activation")(x)
+    x = mbconv(x, 16, 1, "block1a_")
+    x = mbconv(x, 24, 2, "block2a_")
+    x = layers.Conv2D(64, 1, use_bias=False, name="top_conv")(x)
+    x = layers.BatchNormalization(name="top_bn")(x)
+    x = layers.Activation("swish", name="top_activation")(x)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    out = layers.Dense(10, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="efficientnet_small")
+
+
+def vgg_model():
+    inp = keras.Input((32, 32, 3), name="images")
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv1")(inp)
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv2")(x)
+    x = layers.MaxPooling2D(name="block1_pool")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="block2_conv1")(x)
+    x = layers.Conv2D(32, 3, padding="same", activation="relu", name="block2_conv2")(x)
+    x = layers.MaxPooling2D(name="block2_pool")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(64, activation="relu", name="fc1")(x)
+    out = layers.Dense(10, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="vgg_small")
+
+
+def randomize_batchnorm(model, rng):
+    """Gives BatchNorm layers non-trivial moving statistics, as a trained model has."""
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            layer.moving_mean.assign(rng.normal(0, 0.1, n).astype(np.float32))
+            layer.moving_variance.assign(rng.uniform(0.5, 1.5, n).astype(np.float32))
+            layer.gamma.assign(rng.uniform(0.8, 1.2, n).astype(np.float32))
+            layer.beta.assign(rng.normal(0, 0.1, n).astype(np.float32))
+
+
+# ---------------------------------------------------------------- saving
+
+
+def save_keras_export(model, path):
+    model.export(path, verbose=False)
+
+
+# ---------------------------------------------------------------- references
+
+
+def keras_references(model, layer_name, x):
+    """Logits, probabilities and gradients computed with tf.GradientTape."""
+    head = model.layers[-1]
+    act = head.activation
+    head.activation = keras.activations.linear  # softmax -> linear, as tf-keras-vis
+    try:
+        sub = keras.Model(model.inputs, [model.get_layer(layer_name).output, model.output])
+        xt = tf.constant(x)
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(xt)
+            a, logits = sub(xt, training=False)
+            targets = tf.argmax(logits, axis=1, output_type=tf.int32)
+            score = tf.reduce_sum(tf.gather(logits, targets, batch_dims=1))
+        grad_layer = tape.gradient(score, a)
+        grad_input = tape.gradient(score, xt)
+        with guided.relus_guided(model):
+            with tf.GradientTape() as tape:
+                tape.watch(xt)
+                logits_g = model(xt, training=False)
+                score_g = tf.reduce_sum(tf.gather(logits_g, targets, batch_dims=1))
+            guided_input = tape.gradient(score_g, xt)
+    finally:
+        head.activation = act
+    probs = model(tf.constant(x), training=False)
+    return {
+        "probs": probs.numpy(),
+        "logits": logits.numpy(),
+        "layer": a.numpy(),
+        "grad_layer": grad_layer.numpy(),
+        "grad_input": grad_input.numpy(),
+        "guided_input": guided_input.numpy(),
+        "targets": targets.numpy(),
+    }
+
+
+def write_fixture(out, name, model_dir_writer, meta, refs, inputs):
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    model_dir_writer(os.path.join(d, "model"))
+    np.save(os.path.join(d, "inputs.npy"), inputs.astype(np.float32))
+    for k, v in refs.items():
+        np.save(os.path.join(d, k + ".npy"), v.astype(np.int32 if k == "targets" else np.float32))
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def keras_fixture(out, name, model, saver, default_layer, inputs, extra_meta=None):
+    refs = keras_references(model, default_layer, inputs)
+    h, w, c = model.input_shape[1:]
+    meta = {
+        "name": name,
+        "saved_with": saver.__name__.replace("save_", ""),
+        "tags": ["serve"],
+        "signature": "serving_default",
+        "input_size": [h, w, c],
+        "classes": int(model.output_shape[-1]),
+        "default_layer": default_layer,
+        "head": "softmax",
+    }
+    meta.update(extra_meta or {})
+    write_fixture(out, name, lambda p: saver(model, p), meta, refs, inputs)
+    print(f"  {name}: saved ({meta['saved_with']}), {model.count_params()} params", flush=True)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+def build_shapes(out):
+    seed_all(1)
+    x_train, y_train, _ = shapes.make(6000, seed=11)
+    x_val, y_val, _ = shapes.make(500, seed=12)
+    x_eval, y_eval, b_eval = shapes.make(200, seed=13)
+    model = shapes_model()
+    model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    for epoch in range(20):
+        model.fit(x_train, y_train, batch_size=64, epochs=1, verbose=0, shuffle=True)
+        _, acc = model.evaluate(x_val, y_val, verbose=0)
+        print(f"  shapes: epoch {epoch + 1} val accuracy {acc:.3f}", flush=True)
+        if epoch >= 5 and acc >= 0.985:
+            break
+    _, acc = model.evaluate(x_eval, y_eval, verbose=0)
+    print(f"  shapes: held-out accuracy {acc:.3f}", flush=True)
+    if acc < 0.95:
+        raise SystemExit(f"shapes model reached only {acc:.3f} held-out accuracy (need >= 0.95)")
+    keras_fixture(out, "shapes", model, save_keras_export, "last_conv", x_eval[:N_INPUTS],
+                  {"eval_accuracy": float(acc), "labels": shapes.CLASSES, "preprocess": "unit"})
+    d = os.path.join(out, "shapes")
+    np.save(os.path.join(d, "eval_images.npy"), x_eval)
+    np.save(os.path.join(d, "eval_labels.npy"), y_eval)
+    np.save(os.path.join(d, "eval_boxes.npy"), b_eval)
+    with open(os.path.join(d, "labels.txt"), "w") as f:
+        f.write("\n".join(shapes.CLASSES) + "\n")
+
+
+def random_inputs(shape, seed):
+    return np.random.default_rng(seed).uniform(-1, 1, (N_INPUTS,) + tuple(shape)).astype(np.float32)
+
+
+def build_arch(out, name, ctor, saver, layer, seed):
+    seed_all(seed)
+    model = ctor()
+    randomize_batchnorm(model, np.random.default_rng(seed))
+    keras_fixture(out, name, model, saver, layer, random_inputs(model.input_shape[1:], seed))
+
+
+def build_tfmodule(out):
+    import tfmodule_model
+
+    x = random_inputs((32, 32, 3), 8)
+    refs = tfmodule_model.build_and_save(os.path.join(out, "tfmodule", "model"), x)
+    meta = {
+        "name": "tfmodule",
+        "saved_with": "tf_saved_model",
+        "tags": ["serve"],
+        "signature": "serving_default",
+        "input_size": [32, 32, 3],
+        "classes": 6,
+        "default_layer": tfmodule_model.DEFAULT_LAYER,
+        "head": "sigmoid",
+    }
+    write_fixture(out, "tfmodule", lambda p: None, meta, refs, x)
+    print("  tfmodule: saved (tf.saved_model.save of a tf.Module)", flush=True)
+
+
+def build_keras_tfsave(out):
+    """A Keras 3 model saved with tf.saved_model.save: C++ loaders (TF Serving,
+    the C API) cannot restore its variables. Kept to test tfcam's error."""
+    seed_all(9)
+    model = vgg_model()
+    d = os.path.join(out, "bad_keras_tfsave")
+    os.makedirs(d, exist_ok=True)
+    tf.saved_model.save(model, os.path.join(d, "model"))
+    print("  bad_keras_tfsave: saved (tf.saved_model.save of a Keras 3 model)", flush=True)
+
+
+def build_tf1(out):
+    import tf1_model
+
+    x = random_inputs((32, 32, 3), 7)
+    refs = tf1_model.build_and_save(os.path.join(out, "tf1_flat", "model"), x)
+    meta = {
+        "name": "tf1_flat",
+        "saved_with": "tf1_saved_model_builder",
+        "tags": ["serve"],
+        "signature": "serving_default",
+        "input_size": [32, 32, 3],
+        "classes": 10,
+        "default_layer": tf1_model.DEFAULT_LAYER,
+        "head": "softmax",
+    }
+    write_fixture(out, "tf1_flat", lambda p: None, meta, refs, x)
+    print("  tf1_flat: saved (SavedModelBuilder)", flush=True)
+
+
+FIXTURES = {
+    "shapes": build_shapes,
+    "resnet": lambda out: build_arch(out, "resnet", resnet_model, save_keras_export, "conv3_block1_out", 2),
+    "mobilenet": lambda out: build_arch(out, "mobilenet", mobilenet_model, save_keras_export, "out_relu", 3),
+    "efficientnet": lambda out: build_arch(out, "efficientnet", efficientnet_model, save_keras_export, "top_activation", 4),
+    "vgg": lambda out: build_arch(out, "vgg", vgg_model, save_keras_export, "block2_pool", 5),
+    "tfmodule": build_tfmodule,
+    "tf1_flat": build_tf1,
+    "bad_keras_tfsave": build_keras_tfsave,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("out")
+    ap.add_argument("--only", default="", help="comma-separated fixture names (default: all)")
+    args = ap.parse_args()
+    names = [n for n in args.only.split(",") if n] or list(FIXTURES)
+    unknown = [n for n in names if n not in FIXTURES]
+    if unknown:
+        raise SystemExit(f"unknown fixture(s) {unknown}; known: {list(FIXTURES)}")
+    tf.config.threading.set_inter_op_parallelism_threads(2)
+    tmp = args.out.rstrip("/") + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for n in names:
+        print(f"building fixture {n}", flush=True)
+        FIXTURES[n](tmp)
+    if os.path.isdir(args.out) and args.only:
+        # Partial rebuild: replace only the named fixtures.
+        for n in names:
+            shutil.rmtree(os.path.join(args.out, n), ignore_errors=True)
+            os.rename(os.path.join(tmp, n), os.path.join(args.out, n))
+        shutil.rmtree(tmp)
+    else:
+        shutil.rmtree(args.out, ignore_errors=True)
+        os.rename(tmp, args.out)
+    print(f"fixtures written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

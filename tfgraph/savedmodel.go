@@ -1,0 +1,423 @@
+package tfgraph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfcam/tfcam/cgo"
+)
+
+// Device says where a model runs.
+type Device string
+
+const (
+	// DeviceAuto lets TensorFlow place ops: on a GPU when it sees one.
+	DeviceAuto Device = ""
+	// DeviceCPU hides every GPU from the session.
+	DeviceCPU Device = "cpu"
+	// DeviceGPU requires a GPU; loading fails when TensorFlow sees none.
+	DeviceGPU Device = "gpu"
+)
+
+// LoadOptions choose what to load from a SavedModel directory. The zero
+// value discovers everything.
+type LoadOptions struct {
+	// Tags select the MetaGraph; empty means "serve" when present, else the
+	// only MetaGraph.
+	Tags []string
+	// Signature is the SignatureDef key; empty means "serving_default" when
+	// present, else the only signature.
+	Signature string
+	// Device is where the session runs (default: TensorFlow decides).
+	Device Device
+	// Threads caps TensorFlow's intra- and inter-op thread pools (0: TF's default).
+	Threads int
+}
+
+// TensorInfo describes one input or output of a signature.
+type TensorInfo struct {
+	// Key is the name in the signature (e.g. "images", "output_0").
+	Key string
+	// Output is the graph tensor behind it.
+	Output tf.Output
+	// Shape is the signature's shape; -1 marks an unknown dimension.
+	Shape []int64
+	// DType is the element type.
+	DType tf.DataType
+}
+
+// Model is a loaded SavedModel: its graph, a session holding its restored
+// variables, and the chosen signature's single image input and output.
+type Model struct {
+	// Dir is the SavedModel directory.
+	Dir string
+	// Tags are the MetaGraph's tags.
+	Tags []string
+	// SignatureKey names the signature used.
+	SignatureKey string
+	// Graph is the loaded graph; tfgraph appends to it (inlined functions,
+	// gradients) and the session picks new nodes up on the next run.
+	Graph *tf.Graph
+	// Session runs Graph with the SavedModel's variables restored.
+	Session *tf.Session
+	// Input is the image input.
+	Input TensorInfo
+	// Output is the class-score output (probabilities or logits).
+	Output TensorInfo
+	// Devices lists what the session can run on.
+	Devices []tf.Device
+
+	meta *corepb.MetaGraphDef
+}
+
+// ReadSavedModelProto parses dir/saved_model.pb.
+func ReadSavedModelProto(dir string) (*corepb.SavedModel, error) {
+	path := filepath.Join(dir, "saved_model.pb")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if _, serr := os.Stat(dir); serr != nil {
+				return nil, fmt.Errorf("tfgraph: model directory %s: %w", dir, serr)
+			}
+			if _, terr := os.Stat(filepath.Join(dir, "saved_model.pbtxt")); terr == nil {
+				return nil, fmt.Errorf("tfgraph: %s holds saved_model.pbtxt; tfcam reads binary SavedModels (re-save with tf.saved_model.save or model.export)", dir)
+			}
+			return nil, fmt.Errorf("tfgraph: %s is not a SavedModel directory (no saved_model.pb); point at the folder written by model.export() or tf.saved_model.save()", dir)
+		}
+		return nil, fmt.Errorf("tfgraph: %w", err)
+	}
+	sm := new(corepb.SavedModel)
+	if err := proto.Unmarshal(raw, sm); err != nil {
+		return nil, fmt.Errorf("tfgraph: %s is not a valid SavedModel: %w", path, err)
+	}
+	if len(sm.MetaGraphs) == 0 {
+		return nil, fmt.Errorf("tfgraph: %s has no MetaGraph", path)
+	}
+	return sm, nil
+}
+
+// chooseMetaGraph picks the MetaGraph the options ask for.
+func chooseMetaGraph(dir string, sm *corepb.SavedModel, want []string) (*corepb.MetaGraphDef, error) {
+	var all []string
+	for _, mg := range sm.MetaGraphs {
+		all = append(all, strings.Join(mg.GetMetaInfoDef().GetTags(), ","))
+	}
+	match := func(mg *corepb.MetaGraphDef, tags []string) bool {
+		have := map[string]bool{}
+		for _, t := range mg.GetMetaInfoDef().GetTags() {
+			have[t] = true
+		}
+		if len(have) != len(tags) {
+			return false
+		}
+		for _, t := range tags {
+			if !have[t] {
+				return false
+			}
+		}
+		return true
+	}
+	if len(want) > 0 {
+		for _, mg := range sm.MetaGraphs {
+			if match(mg, want) {
+				return mg, nil
+			}
+		}
+		return nil, fmt.Errorf("tfgraph: %s has no MetaGraph tagged %q; it has %q (use one of those as --tags)", dir, strings.Join(want, ","), all)
+	}
+	for _, mg := range sm.MetaGraphs {
+		if match(mg, []string{"serve"}) {
+			return mg, nil
+		}
+	}
+	if len(sm.MetaGraphs) == 1 {
+		return sm.MetaGraphs[0], nil
+	}
+	return nil, fmt.Errorf("tfgraph: %s has several MetaGraphs %q and none is tagged \"serve\"; choose one with --tags", dir, all)
+}
+
+func chooseSignature(dir string, mg *corepb.MetaGraphDef, want string) (string, *corepb.SignatureDef, error) {
+	sigs := mg.GetSignatureDef()
+	var keys []string
+	for k, s := range sigs {
+		// "__saved_model_init_op" and friends are not callable signatures.
+		if len(s.GetInputs()) > 0 && len(s.GetOutputs()) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	if want != "" {
+		if s, ok := sigs[want]; ok {
+			return want, s, nil
+		}
+		return "", nil, fmt.Errorf("tfgraph: %s has no signature %q; it has %q (use one as --signature)", dir, want, keys)
+	}
+	if s, ok := sigs["serving_default"]; ok {
+		return "serving_default", s, nil
+	}
+	if len(keys) == 1 {
+		return keys[0], sigs[keys[0]], nil
+	}
+	if len(keys) == 0 {
+		return "", nil, fmt.Errorf("tfgraph: %s has no signature with inputs and outputs; export it with a serving signature (model.export() does)", dir)
+	}
+	return "", nil, fmt.Errorf("tfgraph: %s has several signatures %q and no serving_default; choose one with --signature", dir, keys)
+}
+
+// Load opens the SavedModel in dir, restores its variables into a new
+// session and resolves the signature's image input and class-score output.
+func Load(dir string, opts LoadOptions) (*Model, error) {
+	sm, err := ReadSavedModelProto(dir)
+	if err != nil {
+		return nil, err
+	}
+	mg, err := chooseMetaGraph(dir, sm, opts.Tags)
+	if err != nil {
+		return nil, err
+	}
+	key, sig, err := chooseSignature(dir, mg, opts.Signature)
+	if err != nil {
+		return nil, err
+	}
+	config, err := sessionConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	tags := mg.GetMetaInfoDef().GetTags()
+	sess, err := tf.LoadSavedModel(dir, tags, &tf.SessionOptions{Config: config})
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: loading %s (tags %q): %w", dir, tags, err)
+	}
+	m := &Model{Dir: dir, Tags: tags, SignatureKey: key, Graph: sess.Graph, Session: sess.Session, meta: mg}
+	if m.Devices, err = sess.Session.ListDevices(); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("tfgraph: listing devices: %w", err)
+	}
+	if opts.Device == DeviceGPU && !m.HasGPU() {
+		m.Close()
+		return nil, fmt.Errorf("tfgraph: a GPU was requested but TensorFlow sees none (devices: %s); install the GPU build with `make setup GPU=1`, check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu", m.deviceNames())
+	}
+	if err := m.resolveSignature(sig); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if err := m.checkVariablesRestored(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkVariablesRestored catches SavedModels whose serving function reads
+// variables that the SavedModel's restore op never fills. tf.saved_model.save
+// on a Keras 3 model writes such files: Python's loader copes through the
+// object graph, but C++ loaders (the C API, TF Serving) leave those
+// variables uninitialised and fail at the first run with "Could not find
+// variable". Saying so at load time, with the fix, beats that message.
+func (m *Model) checkVariablesRestored() error {
+	nodes := map[string]*nodeInputs{}
+	for _, n := range m.meta.GetGraphDef().GetNode() {
+		nodes[n.GetName()] = &nodeInputs{op: n.GetOp(), inputs: n.GetInput()}
+	}
+	restore := nodes[m.meta.GetSaverDef().GetRestoreOpName()]
+	call := nodes[m.Output.Output.Op.Name()]
+	if restore == nil || call == nil {
+		return nil
+	}
+	restored := map[string]bool{}
+	for _, in := range restore.inputs {
+		name, _ := splitTensorName(strings.TrimPrefix(in, "^"))
+		restored[name] = true
+	}
+	var missing []string
+	for _, in := range call.inputs {
+		name, _ := splitTensorName(strings.TrimPrefix(in, "^"))
+		if n := nodes[name]; n != nil && n.op == "VarHandleOp" && !restored[name] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 || len(restored) == 0 {
+		return nil
+	}
+	if len(missing) > 3 {
+		missing = append(missing[:3], "...")
+	}
+	return fmt.Errorf("tfgraph: %s: the serving function reads variables %q that the SavedModel's restore op never fills; "+
+		"this is what tf.saved_model.save writes for a Keras 3 model, and no C++ loader (tfcam, TF Serving) can run it. "+
+		"Re-export the model with model.export(%q) (Keras 3) and point tfcam at that", m.Dir, missing, m.Dir)
+}
+
+type nodeInputs struct {
+	op     string
+	inputs []string
+}
+
+func sessionConfig(opts LoadOptions) ([]byte, error) {
+	cfg := &corepb.ConfigProto{}
+	switch opts.Device {
+	case DeviceAuto, DeviceGPU:
+	case DeviceCPU:
+		cfg.DeviceCount = map[string]int32{"GPU": 0}
+	default:
+		return nil, fmt.Errorf("tfgraph: unknown device %q (want cpu or gpu)", opts.Device)
+	}
+	if opts.Threads > 0 {
+		cfg.IntraOpParallelismThreads = int32(opts.Threads)
+		cfg.InterOpParallelismThreads = int32(opts.Threads)
+	}
+	// Grow GPU memory as needed rather than grabbing it all: users run
+	// tfcam beside other jobs on shared GPU servers.
+	cfg.GpuOptions = &corepb.GPUOptions{AllowGrowth: true}
+	return proto.Marshal(cfg)
+}
+
+// HasGPU reports whether the session sees a GPU.
+func (m *Model) HasGPU() bool {
+	for _, d := range m.Devices {
+		if strings.EqualFold(d.Type, "GPU") {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Model) deviceNames() string {
+	var names []string
+	for _, d := range m.Devices {
+		names = append(names, d.Type)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (m *Model) resolveSignature(sig *corepb.SignatureDef) error {
+	ins, outs := sig.GetInputs(), sig.GetOutputs()
+	if len(ins) != 1 {
+		return fmt.Errorf("tfgraph: signature %q of %s has %d inputs %q; tfcam explains image classifiers with one image input", m.SignatureKey, m.Dir, len(ins), sortedKeys(ins))
+	}
+	for k, ti := range ins {
+		info, err := m.tensorInfo(k, ti)
+		if err != nil {
+			return err
+		}
+		if len(info.Shape) != 4 || info.DType != tf.Float {
+			return fmt.Errorf("tfgraph: input %q of %s is %v %v; tfcam needs a float32 image batch [N,H,W,C] (channels-last)", k, m.Dir, info.DType, info.Shape)
+		}
+		m.Input = info
+	}
+	outKeys := sortedKeys(outs)
+	var chosen []TensorInfo
+	for _, k := range outKeys {
+		info, err := m.tensorInfo(k, outs[k])
+		if err != nil {
+			return err
+		}
+		if len(info.Shape) == 2 && info.DType == tf.Float {
+			chosen = append(chosen, info)
+		}
+	}
+	if len(chosen) != 1 {
+		return fmt.Errorf("tfgraph: signature %q of %s has outputs %q; tfcam needs exactly one float32 [N,classes] output", m.SignatureKey, m.Dir, outKeys)
+	}
+	m.Output = chosen[0]
+	return nil
+}
+
+func (m *Model) tensorInfo(key string, ti *corepb.TensorInfo) (TensorInfo, error) {
+	name := ti.GetName()
+	opName, idx := splitTensorName(name)
+	op := m.Graph.Operation(opName)
+	if op == nil {
+		return TensorInfo{}, fmt.Errorf("tfgraph: signature tensor %q (%s) is not in the graph of %s", key, name, m.Dir)
+	}
+	info := TensorInfo{Key: key, Output: op.Output(idx), DType: tf.DataType(ti.GetDtype())}
+	if s := ti.GetTensorShape(); s != nil && !s.GetUnknownRank() {
+		for _, d := range s.GetDim() {
+			info.Shape = append(info.Shape, d.GetSize())
+		}
+	}
+	return info, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// InputSize returns the model's fixed input height, width and channels, or
+// -1 for dimensions the signature leaves open.
+func (m *Model) InputSize() (h, w, c int) {
+	return int(m.Input.Shape[1]), int(m.Input.Shape[2]), int(m.Input.Shape[3])
+}
+
+// Close releases the session. The model must not be used afterwards.
+func (m *Model) Close() error {
+	if m.Session == nil {
+		return nil
+	}
+	err := m.Session.Close()
+	m.Session = nil
+	return err
+}
+
+// Predict runs the signature on a batch [n,h,w,c] given as a flat slice and
+// returns the output [n,classes] flattened, with the class count.
+func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32, int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, 0, err
+	}
+	in, err := m.batchTensor(batch, n)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer cgo.DeleteTensor(in)
+	res, err := m.Session.Run(map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.Output.Output}, nil)
+	if err != nil {
+		return nil, 0, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
+	}
+	defer cgo.DeleteTensors(res)
+	out, err := Float32s(res[0])
+	if err != nil {
+		return nil, 0, err
+	}
+	shape := res[0].Shape()
+	if len(shape) != 2 {
+		return nil, 0, fmt.Errorf("tfgraph: output of %s has shape %v, want [N,classes]", m.Dir, shape)
+	}
+	return out, int(shape[1]), nil
+}
+
+// batchTensor checks a flat batch against the input signature and wraps it.
+func (m *Model) batchTensor(batch []float32, n int) (*tf.Tensor, error) {
+	h, w, c := m.InputSize()
+	if h <= 0 || w <= 0 || c <= 0 {
+		return nil, fmt.Errorf("tfgraph: input of %s has open spatial size %v; give the size explicitly", m.Dir, m.Input.Shape)
+	}
+	if n <= 0 || len(batch) != n*h*w*c {
+		return nil, fmt.Errorf("tfgraph: batch of %d values is not %d images of %dx%dx%d", len(batch), n, h, w, c)
+	}
+	return NewFloat32(batch, int64(n), int64(h), int64(w), int64(c))
+}
+
+// splitTensorName splits "op:1" into ("op", 1); "op" means output 0.
+func splitTensorName(name string) (string, int) {
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		var idx int
+		if _, err := fmt.Sscanf(name[i+1:], "%d", &idx); err == nil {
+			return name[:i], idx
+		}
+	}
+	return name, 0
+}
