@@ -76,7 +76,8 @@ type Model struct {
 	// Devices lists what the session can run on.
 	Devices []tf.Device
 
-	meta *corepb.MetaGraphDef
+	meta    *corepb.MetaGraphDef
+	forward *Forward
 }
 
 // ReadSavedModelProto parses dir/saved_model.pb.
@@ -420,4 +421,52 @@ func splitTensorName(name string) (string, int) {
 		}
 	}
 	return name, 0
+}
+
+// Feed is one input of a run: a flat slice and its shape.
+type Feed struct {
+	// F32 or I32 holds the values (exactly one is set).
+	F32 []float32
+	I32 []int32
+	// Shape is the tensor shape.
+	Shape []int64
+}
+
+// Run feeds inputs, fetches float32 outputs as flat slices, and frees every
+// tensor it made before returning.
+func (m *Model) Run(ctx context.Context, feeds map[tf.Output]Feed, fetches []tf.Output) ([][]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	in := make(map[tf.Output]*tf.Tensor, len(feeds))
+	defer func() {
+		for _, t := range in {
+			cgo.DeleteTensor(t)
+		}
+	}()
+	for o, f := range feeds {
+		var t *tf.Tensor
+		var err error
+		if f.I32 != nil {
+			t, err = NewInt32(f.I32, f.Shape...)
+		} else {
+			t, err = NewFloat32(f.F32, f.Shape...)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tfgraph: feeding %s: %w", o.Op.Name(), err)
+		}
+		in[o] = t
+	}
+	res, err := m.Session.Run(in, fetches, nil)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
+	}
+	defer cgo.DeleteTensors(res)
+	out := make([][]float32, len(res))
+	for i, t := range res {
+		if out[i], err = Float32s(t); err != nil {
+			return nil, fmt.Errorf("tfgraph: fetching %s: %w", fetches[i].Op.Name(), err)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,200 @@
+package tfgraph
+
+import (
+	"fmt"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	"github.com/wamuir/graft/tensorflow/op"
+	"google.golang.org/protobuf/proto"
+)
+
+// ScoreKind says which per-class value is explained.
+type ScoreKind int
+
+const (
+	// Logits explains the pre-activation class score: the input of a final
+	// Softmax or Sigmoid (tf-keras-vis's softmax→linear modifier). Models
+	// without such a head are explained on their output as it is.
+	Logits ScoreKind = iota
+	// Probabilities explains the model's output itself.
+	Probabilities
+)
+
+// Score is the class score of each image, selected by a target class fed at
+// run time, summed over the batch so that one gradient call gives every
+// image's own gradient (images do not interact in inference mode).
+type Score struct {
+	// Targets is an int32 [N] placeholder: the class to explain per image.
+	Targets tf.Output
+	// Scores is [N, classes]: logits or probabilities, as asked.
+	Scores tf.Output
+	// Selected is [N]: each image's score for its target class.
+	Selected tf.Output
+	// Sum is the scalar Σ_i Scores[i, Targets[i]].
+	Sum tf.Output
+	// Classes is the number of classes.
+	Classes int
+}
+
+// Logits returns the pre-activation scores: the input of the output's final
+// Softmax/Sigmoid (through Identity ops), or the output when there is none.
+func (f *Forward) Logits() (tf.Output, string) {
+	out := f.Output
+	for {
+		switch out.Op.Type() {
+		case "Identity", "Snapshot", "StopGradient":
+			out = f.input0(out.Op)
+			continue
+		case "Softmax", "Sigmoid":
+			return f.input0(out.Op), out.Op.Type()
+		}
+		return out, ""
+	}
+}
+
+// input0 is the tensor feeding an inlined op's first input (graft's
+// Operation does not expose inputs; the inlined GraphDef has them).
+func (f *Forward) input0(o *tf.Operation) tf.Output {
+	n := f.nodes[f.index[o.Name()]]
+	name, idx := splitTensorName(n.GetInput()[0])
+	return f.model.Graph.Operation(name).Output(idx)
+}
+
+// newScope returns a fresh uniquely named scope for ops tfgraph appends.
+func (f *Forward) newScope(kind string) *op.Scope {
+	f.scopes++
+	return op.NewScopeWithGraph(f.model.Graph).SubScope(fmt.Sprintf("tfcam_%s_%d", kind, f.scopes))
+}
+
+// ClassScore appends the per-image target selection for kind.
+func (f *Forward) ClassScore(kind ScoreKind) (*Score, error) {
+	scores := f.Output
+	if kind == Logits {
+		scores, _ = f.Logits()
+	}
+	shape, err := scores.Shape().ToSlice()
+	if err != nil || len(shape) != 2 || shape[1] <= 0 {
+		return nil, fmt.Errorf("tfgraph: the class scores of %s have shape %v; need [N, classes]", f.model.Dir, scores.Shape())
+	}
+	s := f.newScope("score")
+	targets := op.Placeholder(s.SubScope("targets"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
+	onehot := op.OneHot(s, targets, op.Const(s.SubScope("depth"), int32(shape[1])),
+		op.Const(s.SubScope("on"), float32(1)), op.Const(s.SubScope("off"), float32(0)))
+	sel := s.SubScope("selected")
+	selected := op.Sum(sel, op.Mul(sel, scores, onehot), op.Const(sel, []int32{1}))
+	tot := s.SubScope("sum")
+	sum := op.Sum(tot, selected, op.Const(tot, []int32{0}))
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("tfgraph: building the class score: %w", err)
+	}
+	return &Score{Targets: targets, Scores: scores, Selected: selected, Sum: sum, Classes: int(shape[1])}, nil
+}
+
+// Gradients adds d score.Sum / d x for each x (a layer output or the input)
+// and returns them in order.
+func (f *Forward) Gradients(score *Score, xs ...tf.Output) ([]tf.Output, error) {
+	f.scopes++
+	prefix := fmt.Sprintf("tfcam_grad_%d", f.scopes)
+	grads, err := f.model.Graph.AddGradients(prefix, []tf.Output{score.Sum}, xs, nil)
+	if err != nil {
+		return nil, f.gradientError(err)
+	}
+	return grads, nil
+}
+
+func (f *Forward) gradientError(err error) error {
+	msg := err.Error()
+	if i := strings.Index(msg, "No gradient defined for op: "); i >= 0 {
+		opType := strings.Fields(msg[i+len("No gradient defined for op: "):])[0]
+		return fmt.Errorf("tfgraph: %s uses op %s, which has no gradient in TensorFlow's C++ registry and no rewrite in tfcam yet; please report it with the model (%w)", f.model.Dir, opType, err)
+	}
+	return fmt.Errorf("tfgraph: adding gradients to %s: %w", f.model.Dir, err)
+}
+
+// GuidedGradients adds guided-backpropagation gradients of score.Sum to xs
+// (Springenberg et al.): through every Relu and Relu6 the backward pass also
+// drops negative incoming gradients.
+//
+// The C API cannot override a gradient function, so the ordinary gradient
+// subgraph is built first, then copied under a new prefix with each
+// ReluGrad/Relu6Grad fed Relu(dy) instead of dy; the copy reads the same
+// forward tensors. The unguided original is left unused.
+func (f *Forward) GuidedGradients(score *Score, xs ...tf.Output) ([]tf.Output, error) {
+	f.scopes++
+	raw := fmt.Sprintf("tfcam_graw_%d", f.scopes)
+	guided := fmt.Sprintf("tfcam_guided_%d", f.scopes)
+	grads, err := f.model.Graph.AddGradients(raw, []tf.Output{score.Sum}, xs, nil)
+	if err != nil {
+		return nil, f.gradientError(err)
+	}
+	def, err := f.model.GraphDef()
+	if err != nil {
+		return nil, err
+	}
+	rename := func(name string) (string, bool) {
+		if strings.HasPrefix(name, raw+"/") {
+			return guided + name[len(raw):], true
+		}
+		return name, false
+	}
+	var nodes []*nodepb.NodeDef
+	var opts tf.GraphImportOptions
+	relus := 0
+	for _, n := range def.GetNode() {
+		newName, ok := rename(n.GetName())
+		if !ok {
+			continue
+		}
+		nd := proto.Clone(n).(*nodepb.NodeDef)
+		nd.Name = newName
+		delete(nd.Attr, "_class")
+		var inputs []string
+		for _, in := range n.GetInput() {
+			ctrl := strings.HasPrefix(in, "^")
+			src, idx := splitTensorName(strings.TrimPrefix(in, "^"))
+			renamed, inside := rename(src)
+			switch {
+			case inside && ctrl:
+				inputs = append(inputs, "^"+renamed)
+			case inside:
+				inputs = append(inputs, fmt.Sprintf("%s:%d", renamed, idx))
+			case !ctrl:
+				// A forward tensor: map it onto the existing one.
+				opts.AddInputMapping(src, idx, f.model.Graph.Operation(src).Output(idx))
+				inputs = append(inputs, fmt.Sprintf("%s:%d", src, idx))
+			}
+		}
+		if (n.GetOp() == "ReluGrad" || n.GetOp() == "Relu6Grad") && len(inputs) >= 2 {
+			relus++
+			dy := &nodepb.NodeDef{Name: newName + "/guided_dy", Op: "Relu", Input: []string{inputs[0]}, Attr: map[string]*attrpb.AttrValue{"T": n.GetAttr()["T"]}}
+			nodes = append(nodes, dy)
+			inputs[0] = dy.Name + ":0"
+		}
+		nd.Input = inputs
+		nodes = append(nodes, nd)
+	}
+	rawDef, err := proto.Marshal(&graphpb.GraphDef{Node: nodes, Versions: def.GetVersions()})
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: encoding the guided gradient graph: %w", err)
+	}
+	if err := f.model.Graph.ImportWithOptions(rawDef, opts); err != nil {
+		return nil, fmt.Errorf("tfgraph: importing the guided gradient graph of %s: %w", f.model.Dir, err)
+	}
+	f.GuidedReLUs = relus
+	out := make([]tf.Output, len(grads))
+	for i, g := range grads {
+		name, _ := rename(g.Op.Name())
+		o := f.model.Graph.Operation(name)
+		if o == nil {
+			// The gradient is not computed under the prefix (e.g. x is y).
+			out[i] = g
+			continue
+		}
+		out[i] = o.Output(g.Index)
+	}
+	return out, nil
+}

@@ -1,0 +1,531 @@
+package tfgraph
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
+	fnpb "github.com/wamuir/graft/tensorflow/core/framework/function_go_proto"
+	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+	oppb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/tfcam/tfcam/cgo"
+)
+
+// InlinePrefix starts the name of every node tfgraph copies into the graph.
+const InlinePrefix = "tfcam/"
+
+// Forward is the model's forward pass from the signature input to its
+// output, copied into the loaded graph as plain ops: function calls
+// (StatefulPartitionedCall and friends) inlined recursively, and ops
+// without a C++ gradient rewritten. It reads the session's restored
+// variables, so it computes exactly what the signature computes, while every
+// layer's output is an addressable tensor and AddGradients can go through it.
+type Forward struct {
+	model *Model
+	// Input is the signature's image placeholder.
+	Input tf.Output
+	// Output is the inlined twin of the signature's output.
+	Output tf.Output
+	// Rewrites counts the rewrites made, by kind (e.g. "IdentityN→bypass").
+	Rewrites map[string]int
+	// GuidedReLUs counts the ReLU gradients the last GuidedGradients call
+	// made guided.
+	GuidedReLUs int
+
+	nodes  []*nodepb.NodeDef // emitted nodes, in topological order
+	index  map[string]int    // node name → position in nodes
+	layers []Layer
+	onPath map[int]bool // nodes between the input and the output
+	scopes int          // counter for unique names of appended ops
+	root   string // scope under which layers are named
+	keras3 bool   // layer scopes carry Keras 3's "_N" call suffix
+}
+
+// Nodes that hold state or feed the graph: inlined ops read them from the
+// loaded graph instead of copying them.
+var externalOps = map[string]bool{
+	"VarHandleOp": true, "VariableV2": true, "Variable": true, "Placeholder": true,
+	"PlaceholderWithDefault": true, "HashTableV2": true, "MutableHashTableV2": true,
+}
+
+var callOps = map[string]bool{"StatefulPartitionedCall": true, "PartitionedCall": true}
+
+// inliner copies the forward pass. New tensors are named "node:index".
+type inliner struct {
+	ops      map[string]*oppb.OpDef
+	funcs    map[string]*fnpb.FunctionDef
+	top      map[string]*nodepb.NodeDef
+	out      []*nodepb.NodeDef
+	used     map[string]bool
+	external map[string]bool     // external tensors referenced ("node:idx")
+	topDone  map[string][]string // top-level node → its new output tensors
+	topCtrl  map[string][]string // top-level node → nodes a control edge on it becomes
+	rewrites map[string]int
+	depth    int
+}
+
+var opListCache map[string]*oppb.OpDef
+
+func registeredOps() (map[string]*oppb.OpDef, error) {
+	if opListCache != nil {
+		return opListCache, nil
+	}
+	raw, err := cgo.AllOpList()
+	if err != nil {
+		return nil, err
+	}
+	var list oppb.OpList
+	if err := proto.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("tfgraph: decoding TensorFlow's op list: %w", err)
+	}
+	ops := make(map[string]*oppb.OpDef, len(list.Op))
+	for _, op := range list.Op {
+		ops[op.Name] = op
+	}
+	opListCache = ops
+	return ops, nil
+}
+
+// GraphDef returns the model graph, with its function library, as a proto.
+func (m *Model) GraphDef() (*graphpb.GraphDef, error) {
+	var buf bytes.Buffer
+	if _, err := m.Graph.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("tfgraph: exporting the graph of %s: %w", m.Dir, err)
+	}
+	def := new(graphpb.GraphDef)
+	if err := proto.Unmarshal(buf.Bytes(), def); err != nil {
+		return nil, fmt.Errorf("tfgraph: decoding the graph of %s: %w", m.Dir, err)
+	}
+	return def, nil
+}
+
+// Inline copies the signature's forward pass into the graph (once; later
+// calls return the same Forward).
+func (m *Model) Inline() (*Forward, error) {
+	if m.forward != nil {
+		return m.forward, nil
+	}
+	def, err := m.GraphDef()
+	if err != nil {
+		return nil, err
+	}
+	ops, err := registeredOps()
+	if err != nil {
+		return nil, err
+	}
+	in := &inliner{
+		ops: ops, funcs: map[string]*fnpb.FunctionDef{}, top: map[string]*nodepb.NodeDef{},
+		used: map[string]bool{}, external: map[string]bool{}, topDone: map[string][]string{},
+		topCtrl: map[string][]string{}, rewrites: map[string]int{},
+	}
+	for _, f := range def.GetLibrary().GetFunction() {
+		in.funcs[f.GetSignature().GetName()] = f
+	}
+	for _, n := range def.GetNode() {
+		in.top[n.GetName()] = n
+		if strings.HasPrefix(n.GetName(), InlinePrefix) {
+			return nil, fmt.Errorf("tfgraph: %s already has nodes under %q; tfcam cannot inline it twice", m.Dir, InlinePrefix)
+		}
+	}
+	outName, err := in.topTensor(m.Output.Output.Op.Name(), m.Output.Output.Index)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: inlining the forward pass of %s: %w", m.Dir, err)
+	}
+	newDef := &graphpb.GraphDef{Node: in.out, Versions: def.GetVersions()}
+	raw, err := proto.Marshal(newDef)
+	if err != nil {
+		return nil, fmt.Errorf("tfgraph: encoding the inlined graph: %w", err)
+	}
+	var opts tf.GraphImportOptions
+	for t := range in.external {
+		name, idx := splitTensorName(t)
+		op := m.Graph.Operation(name)
+		if op == nil {
+			return nil, fmt.Errorf("tfgraph: inlined graph reads %q, which is not in the graph of %s", t, m.Dir)
+		}
+		opts.AddInputMapping(name, idx, op.Output(idx))
+	}
+	if err := m.Graph.ImportWithOptions(raw, opts); err != nil {
+		return nil, fmt.Errorf("tfgraph: importing the inlined forward pass of %s: %w", m.Dir, err)
+	}
+	name, idx := splitTensorName(outName)
+	f := &Forward{
+		model: m, Input: m.Input.Output, Output: m.Graph.Operation(name).Output(idx),
+		Rewrites: in.rewrites, nodes: in.out, index: map[string]int{},
+	}
+	for i, n := range in.out {
+		f.index[n.GetName()] = i
+	}
+	if err := f.findLayers(); err != nil {
+		return nil, err
+	}
+	m.forward = f
+	return f, nil
+}
+
+// claim reserves a unique node name.
+func (in *inliner) claim(name string) string {
+	if !in.used[name] {
+		in.used[name] = true
+		return name
+	}
+	for i := 1; ; i++ {
+		alt := name + "_tfcam" + strconv.Itoa(i)
+		if !in.used[alt] {
+			in.used[alt] = true
+			return alt
+		}
+	}
+}
+
+// topTensor returns the new name of top-level tensor node:idx, copying the
+// node (and what it depends on) first.
+func (in *inliner) topTensor(name string, idx int) (string, error) {
+	outs, err := in.topNode(name)
+	if err != nil {
+		return "", err
+	}
+	if outs == nil { // external
+		t := name + ":" + strconv.Itoa(idx)
+		in.external[t] = true
+		return t, nil
+	}
+	if idx >= len(outs) {
+		return "", fmt.Errorf("node %q has no output %d", name, idx)
+	}
+	return outs[idx], nil
+}
+
+// topNode copies a top-level node; nil outputs mean it stays external.
+func (in *inliner) topNode(name string) ([]string, error) {
+	if outs, ok := in.topDone[name]; ok {
+		return outs, nil
+	}
+	n := in.top[name]
+	if n == nil {
+		return nil, fmt.Errorf("unknown node %q", name)
+	}
+	if externalOps[n.GetOp()] {
+		in.topDone[name] = nil
+		return nil, nil
+	}
+	var data []string
+	var ctrl []string
+	for _, s := range n.GetInput() {
+		if strings.HasPrefix(s, "^") {
+			c, err := in.topNode(s[1:])
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				ctrl = append(ctrl, in.topCtrl[s[1:]]...)
+			}
+			continue
+		}
+		src, idx := splitTensorName(s)
+		t, err := in.topTensor(src, idx)
+		if err != nil {
+			return nil, err
+		}
+		data = append(data, t)
+	}
+	outs, ctrlNodes, err := in.node(n, InlinePrefix, data, ctrl, nil)
+	if err != nil {
+		return nil, err
+	}
+	in.topDone[name] = outs
+	in.topCtrl[name] = ctrlNodes
+	return outs, nil
+}
+
+// node emits one node (or inlines one call) whose data inputs are already
+// resolved to new tensor names. It returns the new tensors for each flat
+// output and the nodes a control dependency on it becomes.
+func (in *inliner) node(n *nodepb.NodeDef, prefix string, data, ctrl []string, fnAttrs map[string]*attrpb.AttrValue) ([]string, []string, error) {
+	op := n.GetOp()
+	if f := in.calledFunction(n); f != nil {
+		outs, err := in.function(f, data, prefix, n.GetName())
+		if err != nil {
+			return nil, nil, err
+		}
+		return outs, producers(outs), nil
+	}
+	switch op {
+	case "IdentityN":
+		// IdentityN carries tf.custom_gradient functions (swish, ...); it has
+		// no C++ gradient. Bypassing it leaves the forward ops it wraps,
+		// whose gradient is the true one.
+		in.rewrites["IdentityN→bypass"]++
+		return data, producers(data), nil
+	}
+	nd := proto.Clone(n).(*nodepb.NodeDef)
+	nd.Name = in.claim(prefix + n.GetName())
+	nd.Device = ""
+	nd.Input = append(append([]string{}, data...), prefixAll("^", ctrl)...)
+	delete(nd.Attr, "_class") // colocation with nodes under their old names
+	for k, v := range nd.Attr {
+		if ph := v.GetPlaceholder(); ph != "" {
+			sub, ok := fnAttrs[ph]
+			if !ok {
+				return nil, nil, fmt.Errorf("node %q: function attribute %q is not bound", n.GetName(), ph)
+			}
+			nd.Attr[k] = sub
+		}
+	}
+	switch op {
+	case "FusedBatchNorm", "FusedBatchNormV2":
+		// No C++ gradient for v1/v2; V3 computes the same with one more
+		// (reserve) output, so every existing output index stays valid.
+		in.rewrites[op+"→FusedBatchNormV3"]++
+		nd.Op = "FusedBatchNormV3"
+		if _, ok := nd.Attr["U"]; !ok {
+			nd.Attr["U"] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: nd.Attr["T"].GetType()}}
+		}
+	}
+	in.out = append(in.out, nd)
+	count, err := in.numOutputs(nd)
+	if err != nil {
+		return nil, nil, err
+	}
+	outs := make([]string, count)
+	for i := range outs {
+		outs[i] = nd.Name + ":" + strconv.Itoa(i)
+	}
+	return outs, []string{nd.Name}, nil
+}
+
+func producers(tensors []string) []string {
+	seen := map[string]bool{}
+	var names []string
+	for _, t := range tensors {
+		name, _ := splitTensorName(t)
+		if !seen[name] {
+			seen[name] = true
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+func prefixAll(p string, xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = p + x
+	}
+	return out
+}
+
+func (in *inliner) calledFunction(n *nodepb.NodeDef) *fnpb.FunctionDef {
+	if callOps[n.GetOp()] {
+		return in.funcs[n.GetAttr()["f"].GetFunc().GetName()]
+	}
+	return in.funcs[n.GetOp()]
+}
+
+// numOutputs counts a node's flat outputs from its OpDef and attributes.
+func (in *inliner) numOutputs(n *nodepb.NodeDef) (int, error) {
+	ranges, err := in.outputRanges(n.GetOp(), n.GetAttr())
+	if err != nil {
+		return 0, fmt.Errorf("node %q: %w", n.GetName(), err)
+	}
+	total := 0
+	for _, r := range ranges {
+		total += r.n
+	}
+	return total, nil
+}
+
+type argRange struct {
+	name     string
+	start, n int
+}
+
+// outputRanges maps an op's output args to flat index ranges: list outputs
+// expand by their number or type-list attribute.
+func (in *inliner) outputRanges(op string, attrs map[string]*attrpb.AttrValue) ([]argRange, error) {
+	def := in.ops[op]
+	if def == nil {
+		return nil, fmt.Errorf("op %q is not registered in this TensorFlow (a custom op? load its library first)", op)
+	}
+	attr := func(name string) *attrpb.AttrValue {
+		if v, ok := attrs[name]; ok {
+			return v
+		}
+		for _, a := range def.GetAttr() {
+			if a.GetName() == name {
+				return a.GetDefaultValue()
+			}
+		}
+		return nil
+	}
+	var ranges []argRange
+	start := 0
+	for _, arg := range def.GetOutputArg() {
+		n := 1
+		switch {
+		case arg.GetNumberAttr() != "":
+			n = int(attr(arg.GetNumberAttr()).GetI())
+		case arg.GetTypeListAttr() != "":
+			n = len(attr(arg.GetTypeListAttr()).GetList().GetType())
+		}
+		ranges = append(ranges, argRange{arg.GetName(), start, n})
+		start += n
+	}
+	return ranges, nil
+}
+
+// function inlines one function body with its arguments bound to args and
+// returns the new tensors of its outputs, in signature order.
+func (in *inliner) function(f *fnpb.FunctionDef, args []string, parentPrefix, callName string) ([]string, error) {
+	in.depth++
+	defer func() { in.depth-- }()
+	if in.depth > 64 {
+		return nil, fmt.Errorf("function %q: calls nested deeper than 64 (recursive function?)", f.GetSignature().GetName())
+	}
+	sig := f.GetSignature()
+	if len(args) != len(sig.GetInputArg()) {
+		return nil, fmt.Errorf("function %q takes %d inputs, call %q passes %d", sig.GetName(), len(sig.GetInputArg()), callName, len(args))
+	}
+	argMap := map[string]string{}
+	for i, a := range sig.GetInputArg() {
+		argMap[a.GetName()] = args[i]
+	}
+	// Keep the body's own names where they are free (they carry the Keras
+	// layer scopes users know); nest under the call's name otherwise.
+	prefix := parentPrefix
+	for _, n := range f.GetNodeDef() {
+		if in.used[prefix+n.GetName()] {
+			prefix = parentPrefix + callName + "/"
+			break
+		}
+	}
+	order, err := bodyOrder(f)
+	if err != nil {
+		return nil, err
+	}
+	outs := map[string][]string{}  // body node → flat new tensors
+	ctrls := map[string][]string{} // body node → nodes for control edges
+	ranges := map[string][]argRange{}
+	resolve := func(ref string) (string, error) {
+		parts := strings.Split(ref, ":")
+		if len(parts) == 1 {
+			if t, ok := argMap[ref]; ok {
+				return t, nil
+			}
+			return "", fmt.Errorf("function %q: unknown input %q", sig.GetName(), ref)
+		}
+		if len(parts) != 3 {
+			return "", fmt.Errorf("function %q: bad input reference %q", sig.GetName(), ref)
+		}
+		node, arg := parts[0], parts[1]
+		k, err := strconv.Atoi(parts[2])
+		if err != nil {
+			return "", fmt.Errorf("function %q: bad input reference %q", sig.GetName(), ref)
+		}
+		for _, r := range ranges[node] {
+			if r.name == arg {
+				if k >= r.n {
+					break
+				}
+				return outs[node][r.start+k], nil
+			}
+		}
+		return "", fmt.Errorf("function %q: input %q names no output", sig.GetName(), ref)
+	}
+	for _, n := range order {
+		var data, ctrl []string
+		for _, s := range n.GetInput() {
+			if strings.HasPrefix(s, "^") {
+				ctrl = append(ctrl, ctrls[s[1:]]...)
+				continue
+			}
+			t, err := resolve(s)
+			if err != nil {
+				return nil, err
+			}
+			data = append(data, t)
+		}
+		o, c, err := in.node(n, prefix, data, ctrl, f.GetAttr())
+		if err != nil {
+			return nil, fmt.Errorf("function %q: %w", sig.GetName(), err)
+		}
+		outs[n.GetName()], ctrls[n.GetName()] = o, c
+		if sub := in.calledFunction(n); sub != nil {
+			ranges[n.GetName()] = functionOutputRanges(n, sub)
+		} else if n.GetOp() == "IdentityN" {
+			ranges[n.GetName()] = []argRange{{"output", 0, len(o)}}
+		} else if ranges[n.GetName()], err = in.outputRanges(n.GetOp(), n.GetAttr()); err != nil {
+			return nil, fmt.Errorf("function %q: node %q: %w", sig.GetName(), n.GetName(), err)
+		}
+	}
+	var results []string
+	for _, a := range sig.GetOutputArg() {
+		ref, ok := f.GetRet()[a.GetName()]
+		if !ok {
+			return nil, fmt.Errorf("function %q: output %q has no return value", sig.GetName(), a.GetName())
+		}
+		t, err := resolve(ref)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, t)
+	}
+	return results, nil
+}
+
+// functionOutputRanges names a call's outputs: "output" (a list) for the
+// *PartitionedCall ops, the function's own output args for a direct call.
+func functionOutputRanges(n *nodepb.NodeDef, f *fnpb.FunctionDef) []argRange {
+	outs := f.GetSignature().GetOutputArg()
+	if callOps[n.GetOp()] {
+		return []argRange{{"output", 0, len(outs)}}
+	}
+	ranges := make([]argRange, len(outs))
+	for i, a := range outs {
+		ranges[i] = argRange{a.GetName(), i, 1}
+	}
+	return ranges
+}
+
+// bodyOrder sorts a function body topologically (inputs before users).
+func bodyOrder(f *fnpb.FunctionDef) ([]*nodepb.NodeDef, error) {
+	byName := map[string]*nodepb.NodeDef{}
+	for _, n := range f.GetNodeDef() {
+		byName[n.GetName()] = n
+	}
+	state := map[string]int{} // 1 visiting, 2 done
+	var order []*nodepb.NodeDef
+	var visit func(n *nodepb.NodeDef) error
+	visit = func(n *nodepb.NodeDef) error {
+		switch state[n.GetName()] {
+		case 1:
+			return fmt.Errorf("function %q: cycle at node %q", f.GetSignature().GetName(), n.GetName())
+		case 2:
+			return nil
+		}
+		state[n.GetName()] = 1
+		for _, s := range n.GetInput() {
+			src := strings.SplitN(strings.TrimPrefix(s, "^"), ":", 2)[0]
+			if dep := byName[src]; dep != nil {
+				if err := visit(dep); err != nil {
+					return err
+				}
+			}
+		}
+		state[n.GetName()] = 2
+		order = append(order, n)
+		return nil
+	}
+	for _, n := range f.GetNodeDef() {
+		if err := visit(n); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}
