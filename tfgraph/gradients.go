@@ -70,28 +70,45 @@ func (f *Forward) newScope(kind string) *op.Scope {
 	return op.NewScopeWithGraph(f.model.Graph).SubScope(fmt.Sprintf("tfcam_%s_%d", kind, f.scopes))
 }
 
-// ClassScore appends the per-image target selection for kind.
-func (f *Forward) ClassScore(kind ScoreKind) (*Score, error) {
+// Scores returns the per-class scores [N, classes] of kind and the class count.
+func (f *Forward) Scores(kind ScoreKind) (tf.Output, int, error) {
 	scores := f.Output
 	if kind == Logits {
 		scores, _ = f.Logits()
 	}
 	shape, err := scores.Shape().ToSlice()
 	if err != nil || len(shape) != 2 || shape[1] <= 0 {
-		return nil, fmt.Errorf("tfgraph: the class scores of %s have shape %v; need [N, classes]", f.model.Dir, scores.Shape())
+		return tf.Output{}, 0, fmt.Errorf("tfgraph: the class scores of %s have shape %v; need [N, classes]", f.model.Dir, scores.Shape())
 	}
+	return scores, int(shape[1]), nil
+}
+
+// ClassScore appends the per-image target selection for kind, with the
+// target classes fed through an int32 [N] placeholder.
+func (f *Forward) ClassScore(kind ScoreKind) (*Score, error) {
+	scores, classes, err := f.Scores(kind)
+	if err != nil {
+		return nil, err
+	}
+	s := f.newScope("targets")
+	targets := op.Placeholder(s, tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
+	if err := s.Err(); err != nil {
+		return nil, fmt.Errorf("tfgraph: building the class score: %w", err)
+	}
+	return f.SelectScore(scores, targets, classes), nil
+}
+
+// SelectScore appends Σ_i scores[i, targets[i]] for int32 targets [N].
+// Graph errors surface from the gradient call that uses it.
+func (f *Forward) SelectScore(scores, targets tf.Output, classes int) *Score {
 	s := f.newScope("score")
-	targets := op.Placeholder(s.SubScope("targets"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
-	onehot := op.OneHot(s, targets, op.Const(s.SubScope("depth"), int32(shape[1])),
+	onehot := op.OneHot(s, targets, op.Const(s.SubScope("depth"), int32(classes)),
 		op.Const(s.SubScope("on"), float32(1)), op.Const(s.SubScope("off"), float32(0)))
 	sel := s.SubScope("selected")
 	selected := op.Sum(sel, op.Mul(sel, scores, onehot), op.Const(sel, []int32{1}))
 	tot := s.SubScope("sum")
 	sum := op.Sum(tot, selected, op.Const(tot, []int32{0}))
-	if err := s.Err(); err != nil {
-		return nil, fmt.Errorf("tfgraph: building the class score: %w", err)
-	}
-	return &Score{Targets: targets, Scores: scores, Selected: selected, Sum: sum, Classes: int(shape[1])}, nil
+	return &Score{Targets: targets, Scores: scores, Selected: selected, Sum: sum, Classes: classes}
 }
 
 // Gradients adds d score.Sum / d x for each x (a layer output or the input)

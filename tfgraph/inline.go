@@ -43,8 +43,8 @@ type Forward struct {
 	layers []Layer
 	onPath map[int]bool // nodes between the input and the output
 	scopes int          // counter for unique names of appended ops
-	root   string // scope under which layers are named
-	keras3 bool   // layer scopes carry Keras 3's "_N" call suffix
+	root   string       // scope under which layers are named
+	keras3 bool         // layer scopes carry Keras 3's "_N" call suffix
 }
 
 // Nodes that hold state or feed the graph: inlined ops read them from the

@@ -435,8 +435,14 @@ type Feed struct {
 // Run feeds inputs, fetches float32 outputs as flat slices, and frees every
 // tensor it made before returning.
 func (m *Model) Run(ctx context.Context, feeds map[tf.Output]Feed, fetches []tf.Output) ([][]float32, error) {
+	out, _, err := m.RunMixed(ctx, feeds, fetches, nil)
+	return out, err
+}
+
+// RunMixed is Run with int32 fetches too, all in one Session.Run.
+func (m *Model) RunMixed(ctx context.Context, feeds map[tf.Output]Feed, floats, ints []tf.Output) ([][]float32, [][]int32, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	in := make(map[tf.Output]*tf.Tensor, len(feeds))
 	defer func() {
@@ -453,20 +459,26 @@ func (m *Model) Run(ctx context.Context, feeds map[tf.Output]Feed, fetches []tf.
 			t, err = NewFloat32(f.F32, f.Shape...)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tfgraph: feeding %s: %w", o.Op.Name(), err)
+			return nil, nil, fmt.Errorf("tfgraph: feeding %s: %w", o.Op.Name(), err)
 		}
 		in[o] = t
 	}
-	res, err := m.Session.Run(in, fetches, nil)
+	res, err := m.Session.Run(in, append(append([]tf.Output{}, floats...), ints...), nil)
 	if err != nil {
-		return nil, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
+		return nil, nil, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
 	}
 	defer cgo.DeleteTensors(res)
-	out := make([][]float32, len(res))
-	for i, t := range res {
-		if out[i], err = Float32s(t); err != nil {
-			return nil, fmt.Errorf("tfgraph: fetching %s: %w", fetches[i].Op.Name(), err)
+	fo := make([][]float32, len(floats))
+	for i := range floats {
+		if fo[i], err = Float32s(res[i]); err != nil {
+			return nil, nil, fmt.Errorf("tfgraph: fetching %s: %w", floats[i].Op.Name(), err)
 		}
 	}
-	return out, nil
+	io := make([][]int32, len(ints))
+	for i := range ints {
+		if io[i], err = Int32s(res[len(floats)+i]); err != nil {
+			return nil, nil, fmt.Errorf("tfgraph: fetching %s: %w", ints[i].Op.Name(), err)
+		}
+	}
+	return fo, io, nil
 }

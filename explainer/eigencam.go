@@ -1,0 +1,41 @@
+package explainer
+
+import (
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+// EigenCAM (Muhammad & Yeasin 2020) is the gradient-free baseline: the
+// activations, as an (h·w)×K matrix centred per channel, projected on their
+// first right singular vector. It does not depend on the target class.
+//
+// An SVD fixes a singular vector only up to sign; tfcam picks the sign that
+// makes the projection correlate positively with the mean activation map, so
+// the salient region comes out positive (pytorch-grad-cam leaves the sign to
+// the SVD routine).
+type EigenCAM struct{ layerMethod }
+
+// Name implements Method.
+func (EigenCAM) Name() string { return "eigencam" }
+
+// Needs implements Method.
+func (EigenCAM) Needs() Needs { return Needs{} }
+
+// Build implements Method.
+func (EigenCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	shape := op.Shape(o.Scope(), t.A, op.ShapeOutType(tf.Int32))
+	n := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{1}), constant(o.s, []int32{1}))
+	k := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{3}), constant(o.s, []int32{4}), constant(o.s, []int32{1}))
+	flat := op.Reshape(o.Scope(), t.A, op.ConcatV2(o.Scope(), []tf.Output{n, constant(o.s, []int32{-1}), k}, constant(o.s, int32(0))))
+	centred := o.Sub(flat, op.Mean(o.Scope(), flat, constant(o.s, []int32{1}), op.MeanKeepDims(true)))
+	_, _, v := op.Svd(o.Scope(), centred, op.SvdComputeUv(true), op.SvdFullMatrices(false))
+	// First right singular vector as [N,K,1].
+	v0 := op.StridedSlice(o.Scope(), v, constant(o.s, []int32{0, 0, 0}), constant(o.s, []int32{0, 0, 1}), constant(o.s, []int32{1, 1, 1}),
+		op.StridedSliceBeginMask(3), op.StridedSliceEndMask(3))
+	proj := op.BatchMatMulV2(o.Scope(), centred, v0) // [N, h·w, 1]
+	meanMap := op.Mean(o.Scope(), flat, constant(o.s, []int32{2}), op.MeanKeepDims(true))
+	sign := op.Sign(o.Scope(), o.SpatialSumFlat(o.Mul(proj, meanMap)))
+	proj = o.Mul(proj, sign)
+	spatial := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{3}), constant(o.s, []int32{1}))
+	return op.Reshape(o.Scope(), proj, spatial), nil
+}

@@ -1,0 +1,18 @@
+package explainer
+
+import tf "github.com/wamuir/graft/tensorflow"
+
+// GradCAM is Grad-CAM (Selvaraju et al. 2017): channel weights are the
+// spatial mean of the gradients, w_k = mean_ij g_ijk; the map is Σ_k w_k A_k.
+type GradCAM struct{ layerMethod }
+
+// Name implements Method.
+func (GradCAM) Name() string { return "gradcam" }
+
+// Needs implements Method.
+func (GradCAM) Needs() Needs { return Needs{LayerGrad: true} }
+
+// Build implements Method.
+func (GradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	return o.WeightedSum(o.SpatialMean(t.G), t.A), nil
+}

@@ -1,0 +1,47 @@
+package explainer
+
+import tf "github.com/wamuir/graft/tensorflow"
+
+// GuidedBackprop is guided backpropagation (Springenberg et al. 2015): the
+// input gradient of the class score with every ReLU's backward pass also
+// dropping negative gradients. The map is max_c |guided gradient_c| over the
+// colour channels (the saliency-map reduction of Simonyan et al.).
+type GuidedBackprop struct{}
+
+// Name implements Method.
+func (GuidedBackprop) Name() string { return "guided-backprop" }
+
+// Needs implements Method.
+func (GuidedBackprop) Needs() Needs { return Needs{GuidedInputGrad: true} }
+
+// InputResolution implements Method.
+func (GuidedBackprop) InputResolution() bool { return true }
+
+// Build implements Method.
+func (GuidedBackprop) Build(o *Ops, t Tensors) (tf.Output, error) {
+	return o.ChannelMaxAbs(t.Guided), nil
+}
+
+// GuidedGradCAM is Guided Grad-CAM (Selvaraju et al. 2017): guided
+// backpropagation multiplied pixel-wise by the ReLU'd Grad-CAM map upsampled
+// to the input, then reduced over channels as GuidedBackprop is (the Grad-CAM
+// factor is non-negative, so the order does not matter).
+type GuidedGradCAM struct{}
+
+// Name implements Method.
+func (GuidedGradCAM) Name() string { return "guided-gradcam" }
+
+// Needs implements Method.
+func (GuidedGradCAM) Needs() Needs { return Needs{LayerGrad: true, GuidedInputGrad: true} }
+
+// InputResolution implements Method.
+func (GuidedGradCAM) InputResolution() bool { return true }
+
+// Build implements Method.
+func (GuidedGradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	cam, err := GradCAM{}.Build(o, t)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return o.Mul(o.ChannelMaxAbs(t.Guided), t.Upsample(o.Relu(cam))), nil
+}

@@ -1,0 +1,18 @@
+package explainer
+
+import tf "github.com/wamuir/graft/tensorflow"
+
+// LayerCAM (Jiang et al. 2021): positive gradients weight each activation
+// element-wise, Σ_k ReLU(g_k) ⊙ A_k.
+type LayerCAM struct{ layerMethod }
+
+// Name implements Method.
+func (LayerCAM) Name() string { return "layercam" }
+
+// Needs implements Method.
+func (LayerCAM) Needs() Needs { return Needs{LayerGrad: true} }
+
+// Build implements Method.
+func (LayerCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	return o.ChannelSum(o.Mul(o.Relu(t.G), t.A)), nil
+}

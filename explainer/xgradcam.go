@@ -1,0 +1,19 @@
+package explainer
+
+import tf "github.com/wamuir/graft/tensorflow"
+
+// XGradCAM is XGrad-CAM (Fu et al. 2020): w_k = Σ_ij A_ijk g_ijk / Σ_ij A_ijk
+// (0 for a channel whose activations sum to 0); the map is Σ_k w_k A_k.
+type XGradCAM struct{ layerMethod }
+
+// Name implements Method.
+func (XGradCAM) Name() string { return "xgradcam" }
+
+// Needs implements Method.
+func (XGradCAM) Needs() Needs { return Needs{LayerGrad: true} }
+
+// Build implements Method.
+func (XGradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	w := o.Div(o.SpatialSum(o.Mul(t.A, t.G)), o.SpatialSum(t.A))
+	return o.WeightedSum(w, t.A), nil
+}

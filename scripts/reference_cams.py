@@ -1,0 +1,126 @@
+"""Reference class-activation maps, written from the papers' formulas in numpy.
+
+Independent of tfcam's Go code and graph: the inputs are the activations and
+gradients Python computed with tf.GradientTape when the fixture was built
+(layer.npy, grad_layer.npy, guided_input.npy), the formulas are re-derived
+here in float64, and only the final bilinear upsampling uses TensorFlow
+(tf.image.resize, half-pixel centres, as tfcam's ResizeBilinear).
+
+Usage: python scripts/reference_cams.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
+Writes OUT_DIR/<fixture>/<method>.npy (normalised, input resolution, [N,H,W])
+and OUT_DIR/<fixture>/<method>.low.npy (normalised, layer resolution).
+"""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow as tf
+
+EPS = 1e-7
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def wsum(w, a):
+    return (w[:, None, None, :] * a).sum(-1)
+
+
+def safe_div(x, y):
+    return np.where(y != 0, x / np.where(y != 0, y, 1), 0)
+
+
+def gradcam(a, g):
+    return wsum(g.mean(axis=(1, 2)), a)
+
+
+def gradcampp(a, g, normalize_alpha=False):
+    g2, g3 = g ** 2, g ** 3
+    denom = 2 * g2 + a.sum(axis=(1, 2), keepdims=True) * g3
+    alpha = safe_div(g2, denom)
+    if normalize_alpha:
+        alpha = safe_div(alpha, alpha.sum(axis=(1, 2), keepdims=True))
+    return wsum((alpha * relu(g)).sum(axis=(1, 2)), a)
+
+
+def hirescam(a, g):
+    return (g * a).sum(-1)
+
+
+def xgradcam(a, g):
+    return wsum(safe_div((a * g).sum(axis=(1, 2)), a.sum(axis=(1, 2))), a)
+
+
+def layercam(a, g):
+    return (relu(g) * a).sum(-1)
+
+
+def eigencam(a, g):
+    n, h, w, k = a.shape
+    out = np.empty((n, h, w))
+    for i in range(n):
+        x = a[i].reshape(h * w, k)
+        xc = x - x.mean(axis=0)
+        _, _, vt = np.linalg.svd(xc, full_matrices=False)
+        p = xc @ vt[0]
+        if (p * x.mean(axis=1)).sum() < 0:
+            p = -p
+        out[i] = p.reshape(h, w)
+    return out
+
+
+def upsample(m, size):
+    return tf.image.resize(m[..., None].astype(np.float32), size, method="bilinear").numpy()[..., 0].astype(np.float64)
+
+
+def normalise(m):
+    lo = m.min(axis=(1, 2), keepdims=True)
+    hi = m.max(axis=(1, 2), keepdims=True)
+    return (m - lo) / (hi - lo + EPS)
+
+
+LAYER_METHODS = {
+    "gradcam": gradcam,
+    "gradcam++": gradcampp,
+    "gradcam++norm": lambda a, g: gradcampp(a, g, normalize_alpha=True),
+    "hirescam": hirescam,
+    "xgradcam": xgradcam,
+    "layercam": layercam,
+    "eigencam": eigencam,
+}
+
+
+def maps_for(fixture_dir):
+    a = np.load(os.path.join(fixture_dir, "layer.npy")).astype(np.float64)
+    g = np.load(os.path.join(fixture_dir, "grad_layer.npy")).astype(np.float64)
+    gb = np.load(os.path.join(fixture_dir, "guided_input.npy")).astype(np.float64)
+    size = gb.shape[1:3]
+    out = {}
+    for name, fn in LAYER_METHODS.items():
+        low = relu(fn(a, g))
+        out[name] = normalise(upsample(low, size))
+        out[name + ".low"] = normalise(low)
+    gbmap = np.abs(gb).max(axis=-1)
+    out["guided-backprop"] = normalise(gbmap)
+    out["guided-gradcam"] = normalise(gbmap * upsample(relu(gradcam(a, g)), size))
+    return out
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    out_dir = sys.argv[1]
+    for fixture_dir in sys.argv[2:]:
+        name = os.path.basename(os.path.normpath(fixture_dir))
+        d = os.path.join(out_dir, name)
+        os.makedirs(d, exist_ok=True)
+        for method, m in maps_for(fixture_dir).items():
+            np.save(os.path.join(d, method + ".npy"), m.astype(np.float32))
+
+
+if __name__ == "__main__":
+    main()
