@@ -24,9 +24,6 @@ type Config struct {
 	Methods []Method
 	// Score is what is explained: logits (default) or probabilities.
 	Score tfgraph.ScoreKind
-	// TopK explains the K highest-scoring classes of each image (a map per
-	// class); 0 or 1 means the top-1 class (or the classes passed to Explain).
-	TopK int
 	// Predictions is how many top predictions each result lists (default 5).
 	Predictions int
 	// Raw also fetches un-normalised maps at input resolution.
@@ -46,17 +43,50 @@ type Explainer struct {
 	layer  tfgraph.Layer
 	h, w   int // input size
 	lh, lw int // layer size
-	// Graph tensors.
-	classes   tf.Output // int32 [N] placeholder with default top-1
+	needs  Needs
+	root   *op.Scope
+	scores tf.Output // [N,classes] explained scores
+	// Graph tensors shared by all targets.
 	predVals  tf.Output // [N,P]
 	predIdx   tf.Output // [N,P]
-	targets   []tf.Output
-	selected  []tf.Output
-	norm      [][]tf.Output // [rank][method] [N,H,W]
-	raw       [][]tf.Output
-	low       [][]tf.Output
 	nClasses  int
 	nPredicts int
+	// Per number of explained ranks K, built on first use.
+	byK map[int]*rankSet
+}
+
+// rankSet is the graph that explains the K top classes (or, for K=1, the
+// fed classes).
+type rankSet struct {
+	classes  tf.Output     // int32 [N] placeholder; defaults to the top-1 class
+	targets  []tf.Output   // [rank] int32 [N]
+	selected []tf.Output   // [rank] [N] explained score
+	norm     [][]tf.Output // [rank][method] [N,H,W]
+	raw      [][]tf.Output
+	low      [][]tf.Output
+}
+
+// Targets says which classes are explained. The zero value is each image's
+// top-1 class.
+type Targets struct {
+	classes []int
+	k       int
+}
+
+// Top1 explains each image's highest-scoring class.
+func Top1() Targets { return Targets{k: 1} }
+
+// TopK explains each image's k highest-scoring classes: a map per class.
+func TopK(k int) Targets { return Targets{k: k} }
+
+// Classes explains the given class for each image of the batch, in order.
+func Classes(c ...int) Targets { return Targets{classes: c, k: 1} }
+
+// Batch is n images [n,H,W,C] as one flat float32 slice, preprocessed as the
+// model expects.
+type Batch struct {
+	Pixels []float32
+	N      int
 }
 
 // Prediction is one class and the model's output for it.
@@ -92,13 +122,11 @@ type Result struct {
 	Maps [][]Map
 }
 
-// New builds the explanation graph for model.
+// New builds the explanation graph for model: the shared part now, the
+// per-target part on first use.
 func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if len(cfg.Methods) == 0 {
 		return nil, fmt.Errorf("explainer: no methods configured")
-	}
-	if cfg.TopK <= 0 {
-		cfg.TopK = 1
 	}
 	if cfg.Predictions <= 0 {
 		cfg.Predictions = 5
@@ -107,7 +135,7 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Explainer{model: model, fw: fw, cfg: cfg}
+	e := &Explainer{model: model, fw: fw, cfg: cfg, byK: map[int]*rankSet{}}
 	if cfg.Layer == "" {
 		e.layer, err = fw.DefaultLayer()
 	} else {
@@ -124,7 +152,22 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if e.h <= 0 || e.w <= 0 || e.lh <= 0 || e.lw <= 0 {
 		return nil, fmt.Errorf("explainer: %s has open spatial sizes (input %v, layer %v); tfcam needs fixed sizes", model.Dir, model.Input.Shape, e.layer.Shape)
 	}
-	if err := e.build(); err != nil {
+	for _, m := range cfg.Methods {
+		n := m.Needs()
+		e.needs.LayerGrad = e.needs.LayerGrad || n.LayerGrad
+		e.needs.GuidedInputGrad = e.needs.GuidedInputGrad || n.GuidedInputGrad
+	}
+	if e.scores, e.nClasses, err = fw.Scores(cfg.Score); err != nil {
+		return nil, err
+	}
+	e.nPredicts = min(cfg.Predictions, e.nClasses)
+	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%p", e))
+	o := &Ops{s: e.root.SubScope("predictions")}
+	e.predVals, e.predIdx = op.TopKV2(o.Scope(), fw.Output, constant(o.s, int32(e.nPredicts)))
+	if err := e.root.Err(); err != nil {
+		return nil, fmt.Errorf("explainer: building the predictions: %w", err)
+	}
+	if _, err := e.ranks(1); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -136,77 +179,70 @@ func (e *Explainer) Layer() tfgraph.Layer { return e.layer }
 // Classes is the number of classes the model scores.
 func (e *Explainer) Classes() int { return e.nClasses }
 
-func (e *Explainer) build() error {
-	var needs Needs
-	for _, m := range e.cfg.Methods {
-		n := m.Needs()
-		needs.LayerGrad = needs.LayerGrad || n.LayerGrad
-		needs.GuidedInputGrad = needs.GuidedInputGrad || n.GuidedInputGrad
-	}
-	fw := e.fw
-	scores, nClasses, err := fw.Scores(e.cfg.Score)
-	if err != nil {
-		return err
-	}
-	e.nClasses = nClasses
-	if e.cfg.TopK > e.nClasses {
-		return fmt.Errorf("explainer: top-%d asked but %s has %d classes", e.cfg.TopK, e.model.Dir, e.nClasses)
-	}
-	e.nPredicts = min(e.cfg.Predictions, e.nClasses)
-	root := op.NewScopeWithGraph(e.model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%p", e))
+// LayerSize is the target layer's spatial size (the LowRes map size).
+func (e *Explainer) LayerSize() (h, w int) { return e.lh, e.lw }
 
-	pred := root.SubScope("predictions")
-	e.predVals, e.predIdx = op.TopKV2(pred, fw.Output, constant(pred, int32(e.nPredicts)))
-	top := root.SubScope("top_classes")
-	_, topIdx := op.TopKV2(top, scores, constant(top, int32(e.cfg.TopK)))
+// InputSize is the model's input size (the map size).
+func (e *Explainer) InputSize() (h, w int) { return e.h, e.w }
+
+// Methods are the configured methods, in result order.
+func (e *Explainer) Methods() []Method { return e.cfg.Methods }
+
+func (e *Explainer) upsample(m tf.Output) tf.Output {
+	o := &Ops{s: e.root.SubScope("upsample")}
+	img := op.ExpandDims(o.Scope(), m, constant(o.s, int32(3)))
+	up := op.ResizeBilinear(o.Scope(), img, constant(o.s, []int32{int32(e.h), int32(e.w)}), op.ResizeBilinearHalfPixelCenters(true))
+	return op.Squeeze(o.Scope(), up, op.SqueezeAxis([]int64{3}))
+}
+
+func (e *Explainer) normalise(m tf.Output) tf.Output {
+	o := &Ops{s: e.root.SubScope("normalise")}
+	lo := op.Min(o.Scope(), m, constant(o.s, []int32{1, 2}), op.MinKeepDims(true))
+	hi := op.Max(o.Scope(), m, constant(o.s, []int32{1, 2}), op.MaxKeepDims(true))
+	return op.RealDiv(o.Scope(), o.Sub(m, lo), o.Add(o.Sub(hi, lo), o.Const(normEps)))
+}
+
+// ranks returns (building once) the graph explaining the top k classes.
+func (e *Explainer) ranks(k int) (*rankSet, error) {
+	if rs, ok := e.byK[k]; ok {
+		return rs, nil
+	}
+	if k < 1 || k > e.nClasses {
+		return nil, fmt.Errorf("explainer: top-%d asked but %s has %d classes", k, e.model.Dir, e.nClasses)
+	}
+	root := e.root.SubScope(fmt.Sprintf("top%d", k))
+	o := &Ops{s: root}
+	_, topIdx := op.TopKV2(o.Scope(), e.scores, constant(o.s, int32(k)))
 	rank := func(r int) tf.Output {
-		o := &Ops{s: root.SubScope("rank")}
 		return op.StridedSlice(o.Scope(), topIdx, constant(o.s, []int32{0, int32(r)}), constant(o.s, []int32{0, int32(r + 1)}), constant(o.s, []int32{1, 1}),
 			op.StridedSliceBeginMask(1), op.StridedSliceEndMask(1), op.StridedSliceShrinkAxisMask(2))
 	}
+	rs := &rankSet{}
 	// Rank 0's class can be fed; by default it is the top-1 class.
-	cls := root.SubScope("classes")
-	e.classes = op.PlaceholderWithDefault(cls, rank(0), tf.MakeShape(-1))
+	rs.classes = op.PlaceholderWithDefault(root.SubScope("classes"), rank(0), tf.MakeShape(-1))
 	// graft panics on outputs of failed ops: check before using them.
 	if err := root.Err(); err != nil {
-		return fmt.Errorf("explainer: building the target selection: %w", err)
+		return nil, fmt.Errorf("explainer: building the target selection: %w", err)
 	}
-
-	upsample := func(m tf.Output) tf.Output {
-		o := &Ops{s: root.SubScope("upsample")}
-		img := op.ExpandDims(o.Scope(), m, constant(o.s, int32(3)))
-		up := op.ResizeBilinear(o.Scope(), img, constant(o.s, []int32{int32(e.h), int32(e.w)}), op.ResizeBilinearHalfPixelCenters(true))
-		return op.Squeeze(o.Scope(), up, op.SqueezeAxis([]int64{3}))
-	}
-	normalise := func(m tf.Output) tf.Output {
-		o := &Ops{s: root.SubScope("normalise")}
-		lo := op.Min(o.Scope(), m, constant(o.s, []int32{1, 2}), op.MinKeepDims(true))
-		hi := op.Max(o.Scope(), m, constant(o.s, []int32{1, 2}), op.MaxKeepDims(true))
-		return op.RealDiv(o.Scope(), o.Sub(m, lo), o.Add(o.Sub(hi, lo), o.Const(normEps)))
-	}
-
-	for r := 0; r < e.cfg.TopK; r++ {
-		targets := e.classes
+	fw := e.fw
+	for r := 0; r < k; r++ {
+		targets := rs.classes
 		if r > 0 {
 			targets = rank(r)
 		}
-		sc := fw.SelectScore(scores, targets, e.nClasses)
-		t := Tensors{A: e.layer.Output, Upsample: upsample}
-		var xs []tf.Output
-		if needs.LayerGrad {
-			xs = append(xs, e.layer.Output)
-		}
-		if len(xs) > 0 {
-			grads, err := fw.Gradients(sc, xs...)
+		sc := fw.SelectScore(e.scores, targets, e.nClasses)
+		t := Tensors{A: e.layer.Output, Upsample: e.upsample}
+		if e.needs.LayerGrad {
+			grads, err := fw.Gradients(sc, e.layer.Output)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			t.G = grads[0]
 		}
-		if needs.GuidedInputGrad {
+		if e.needs.GuidedInputGrad {
 			g, err := fw.GuidedGradients(sc, fw.Input)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			t.Guided = g[0]
 		}
@@ -215,31 +251,39 @@ func (e *Explainer) build() error {
 			mo := &Ops{s: root.SubScope(sanitize(m.Name()))}
 			mp, err := m.Build(mo, t)
 			if err != nil {
-				return fmt.Errorf("explainer: %s: %w", m.Name(), err)
+				return nil, fmt.Errorf("explainer: %s: %w", m.Name(), err)
+			}
+			if err := root.Err(); err != nil {
+				return nil, fmt.Errorf("explainer: building %s: %w", m.Name(), err)
 			}
 			mp = mo.Relu(mp)
-			var raw, low tf.Output
-			if m.InputResolution() {
-				raw = mp
-				low = mp
-			} else {
-				raw = upsample(mp)
-				low = normalise(mp)
+			raw, low := mp, tf.Output{}
+			if !m.InputResolution() {
+				raw, low = e.upsample(mp), e.normalise(mp)
+			}
+			norm := e.normalise(raw)
+			if low.Op == nil {
+				low = norm
 			}
 			raws = append(raws, raw)
-			norms = append(norms, normalise(raw))
+			norms = append(norms, norm)
 			lows = append(lows, low)
 		}
-		e.targets = append(e.targets, targets)
-		e.selected = append(e.selected, sc.Selected)
-		e.norm = append(e.norm, norms)
-		e.raw = append(e.raw, raws)
-		e.low = append(e.low, lows)
+		if r == 0 {
+			// A fed tensor cannot be fetched; fetch its copy.
+			targets = op.Identity(o.Scope(), targets)
+		}
+		rs.targets = append(rs.targets, targets)
+		rs.selected = append(rs.selected, sc.Selected)
+		rs.norm = append(rs.norm, norms)
+		rs.raw = append(rs.raw, raws)
+		rs.low = append(rs.low, lows)
 	}
 	if err := root.Err(); err != nil {
-		return fmt.Errorf("explainer: building the graph: %w", err)
+		return nil, fmt.Errorf("explainer: building the graph: %w", err)
 	}
-	return nil
+	e.byK[k] = rs
+	return rs, nil
 }
 
 func sanitize(name string) string {
@@ -257,46 +301,50 @@ func sanitize(name string) string {
 	return string(out)
 }
 
-// Explain runs one batch: n images as a flat float32 slice [n,H,W,C],
-// preprocessed as the model expects. classes, when not nil, gives the class
-// to explain per image (otherwise each image's top class; with Config.TopK
-// its top K). The batch is one Session.Run.
-func (e *Explainer) Explain(ctx context.Context, batch []float32, n int, classes []int) ([]Result, error) {
+// Explain explains one batch for the given targets in one Session.Run:
+// forward pass, gradients, every method's map, upsampling, normalisation.
+func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) ([]Result, error) {
 	h, w, c := e.model.InputSize()
-	if n <= 0 || len(batch) != n*h*w*c {
-		return nil, fmt.Errorf("explainer: batch of %d values is not %d images of %dx%dx%d", len(batch), n, h, w, c)
+	n := batch.N
+	if n <= 0 || len(batch.Pixels) != n*h*w*c {
+		return nil, fmt.Errorf("explainer: batch of %d values is not %d images of %dx%dx%d", len(batch.Pixels), n, h, w, c)
+	}
+	k := max(targets.k, 1)
+	if targets.classes != nil && k != 1 {
+		return nil, fmt.Errorf("explainer: explicit classes and top-%d are exclusive", k)
+	}
+	rs, err := e.ranks(k)
+	if err != nil {
+		return nil, err
 	}
 	feeds := map[tf.Output]tfgraph.Feed{
-		e.fw.Input: {F32: batch, Shape: []int64{int64(n), int64(h), int64(w), int64(c)}},
+		e.fw.Input: {F32: batch.Pixels, Shape: []int64{int64(n), int64(h), int64(w), int64(c)}},
 	}
-	if classes != nil {
-		if e.cfg.TopK > 1 {
-			return nil, fmt.Errorf("explainer: explicit classes and top-%d are exclusive", e.cfg.TopK)
-		}
-		if len(classes) != n {
-			return nil, fmt.Errorf("explainer: %d target classes for a batch of %d images", len(classes), n)
+	if targets.classes != nil {
+		if len(targets.classes) != n {
+			return nil, fmt.Errorf("explainer: %d target classes for a batch of %d images", len(targets.classes), n)
 		}
 		ids := make([]int32, n)
-		for i, cl := range classes {
+		for i, cl := range targets.classes {
 			if cl < 0 || cl >= e.nClasses {
 				return nil, fmt.Errorf("explainer: target class %d of image %d is out of range [0, %d)", cl, i, e.nClasses)
 			}
 			ids[i] = int32(cl)
 		}
-		feeds[e.classes] = tfgraph.Feed{I32: ids, Shape: []int64{int64(n)}}
+		feeds[rs.classes] = tfgraph.Feed{I32: ids, Shape: []int64{int64(n)}}
 	}
 	floats := []tf.Output{e.predVals}
-	for r := range e.norm {
-		floats = append(floats, e.selected[r])
-		floats = append(floats, e.norm[r]...)
+	for r := range rs.norm {
+		floats = append(floats, rs.selected[r])
+		floats = append(floats, rs.norm[r]...)
 		if e.cfg.Raw {
-			floats = append(floats, e.raw[r]...)
+			floats = append(floats, rs.raw[r]...)
 		}
 		if e.cfg.LowRes {
-			floats = append(floats, e.low[r]...)
+			floats = append(floats, rs.low[r]...)
 		}
 	}
-	ints := append([]tf.Output{e.predIdx}, e.targets...)
+	ints := append([]tf.Output{e.predIdx}, rs.targets...)
 	out, ids, err := e.model.RunMixed(ctx, feeds, floats, ints)
 	if err != nil {
 		return nil, err
@@ -304,27 +352,27 @@ func (e *Explainer) Explain(ctx context.Context, batch []float32, n int, classes
 	P := e.nPredicts
 	results := make([]Result, n)
 	for i := range results {
-		res := &results[i]
 		for p := 0; p < P; p++ {
-			res.Predictions = append(res.Predictions, Prediction{Class: int(ids[0][i*P+p]), Score: out[0][i*P+p]})
+			results[i].Predictions = append(results[i].Predictions, Prediction{Class: int(ids[0][i*P+p]), Score: out[0][i*P+p]})
 		}
 	}
-	k := 1
+	next := 1
+	take := func(count int) [][]float32 {
+		s := out[next : next+count]
+		next += count
+		return s
+	}
 	hw, lhw := h*w, e.lh*e.lw
 	nm := len(e.cfg.Methods)
-	for r := range e.norm {
-		selected := out[k]
-		k++
-		norm := out[k : k+nm]
-		k += nm
+	for r := range rs.norm {
+		selected := take(1)[0]
+		norm := take(nm)
 		var raw, low [][]float32
 		if e.cfg.Raw {
-			raw = out[k : k+nm]
-			k += nm
+			raw = take(nm)
 		}
 		if e.cfg.LowRes {
-			low = out[k : k+nm]
-			k += nm
+			low = take(nm)
 		}
 		for i := range results {
 			maps := make([]Map, nm)
@@ -335,11 +383,11 @@ func (e *Explainer) Explain(ctx context.Context, batch []float32, n int, classes
 					mp.Raw = raw[j][i*hw : (i+1)*hw]
 				}
 				if low != nil {
+					size := lhw
 					if m.InputResolution() {
-						mp.LowRes = low[j][i*hw : (i+1)*hw]
-					} else {
-						mp.LowRes = low[j][i*lhw : (i+1)*lhw]
+						size = hw
 					}
+					mp.LowRes = low[j][i*size : (i+1)*size]
 				}
 				maps[j] = mp
 			}
@@ -348,6 +396,3 @@ func (e *Explainer) Explain(ctx context.Context, batch []float32, n int, classes
 	}
 	return results, nil
 }
-
-// LayerSize is the target layer's spatial size (the LowRes map size).
-func (e *Explainer) LayerSize() (h, w int) { return e.lh, e.lw }

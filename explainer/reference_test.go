@@ -38,7 +38,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 			in := f.Array(t, "inputs")
 			targets := f.Array(t, "targets")
 			n := in.Shape[0]
-			res, err := e.Explain(context.Background(), in.F32, n, nil)
+			res, err := e.Explain(context.Background(), Batch{in.F32, n}, Top1())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,0 +1,233 @@
+package explainer
+
+import (
+	"context"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/tfgraph"
+)
+
+func newExplainer(t testing.TB, name string, cfg Config) (*fixture.Fixture, *Explainer) {
+	t.Helper()
+	f := fixture.Load(t, name)
+	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if cfg.Methods == nil {
+		cfg.Methods = []Method{GradCAM{}, HiResCAM{}}
+	}
+	e, err := New(m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, e
+}
+
+func TestTargets(t *testing.T) {
+	f, e := newExplainer(t, "resnet", Config{})
+	in := f.Array(t, "inputs")
+	logits := f.Array(t, "logits")
+	probs := f.Array(t, "probs")
+	n, C := in.Shape[0], logits.Shape[1]
+	batch := Batch{in.F32, n}
+	ctx := context.Background()
+	order := func(i int, v []float32) []int {
+		idx := make([]int, C)
+		for c := range idx {
+			idx[c] = c
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return v[i*C+idx[a]] > v[i*C+idx[b]] })
+		return idx
+	}
+
+	top1, err := e.Explain(ctx, batch, Targets{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top3, err := e.Explain(ctx, batch, TopK(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	explicit := make([]int, n)
+	for i := range explicit {
+		explicit[i] = (i * 3) % C
+	}
+	fed, err := e.Explain(ctx, batch, Classes(explicit...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		want := order(i, logits.F32)
+		for p, pr := range top1[i].Predictions {
+			wantP := order(i, probs.F32)[p]
+			if pr.Class != wantP || math.Abs(float64(pr.Score-probs.F32[i*C+wantP])) > 1e-5 {
+				t.Errorf("image %d prediction %d: %+v, want class %d score %g", i, p, pr, wantP, probs.F32[i*C+wantP])
+			}
+		}
+		if len(top3[i].Maps) != 3 {
+			t.Fatalf("image %d: %d ranks, want 3", i, len(top3[i].Maps))
+		}
+		for r := 0; r < 3; r++ {
+			got := top3[i].Maps[r][0]
+			if got.Class != want[r] || got.Rank != r {
+				t.Errorf("image %d rank %d: class %d, want %d", i, r, got.Class, want[r])
+			}
+			if d := math.Abs(float64(got.Score - logits.F32[i*C+want[r]])); d > 1e-4 {
+				t.Errorf("image %d rank %d: score %g, logit %g", i, r, got.Score, logits.F32[i*C+want[r]])
+			}
+		}
+		if maxAbs(top3[i].Maps[0][0].Normalized, top1[i].Maps[0][0].Normalized) > 1e-6 {
+			t.Errorf("image %d: top-3's rank 0 differs from top-1", i)
+		}
+		if got := fed[i].Maps[0][0]; got.Class != explicit[i] || math.Abs(float64(got.Score-logits.F32[i*C+explicit[i]])) > 1e-4 {
+			t.Errorf("image %d: explicit class %d gave class %d score %g", i, explicit[i], got.Class, got.Score)
+		}
+		if explicit[i] != want[0] && maxAbs(fed[i].Maps[0][0].Normalized, top1[i].Maps[0][0].Normalized) < 1e-3 {
+			t.Errorf("image %d: map for class %d equals the top-1 map", i, explicit[i])
+		}
+	}
+}
+
+func TestExplainErrors(t *testing.T) {
+	f, e := newExplainer(t, "resnet", Config{})
+	in := f.Array(t, "inputs")
+	n := in.Shape[0]
+	ctx := context.Background()
+	cases := []struct {
+		name    string
+		batch   Batch
+		targets Targets
+		want    string
+	}{
+		{"class out of range", Batch{in.F32, n}, Classes(0, 1, 2, 3, 4, 10), "target class 10 of image 5 is out of range [0, 10)"},
+		{"negative class", Batch{in.F32, n}, Classes(-1, 1, 2, 3, 4, 5), "out of range"},
+		{"class count", Batch{in.F32, n}, Classes(1, 2), "2 target classes for a batch of 6"},
+		{"batch size", Batch{in.F32[:100], 1}, Targets{}, "not 1 images of 32x32x3"},
+		{"top-k too large", Batch{in.F32, n}, TopK(11), "top-11 asked but"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := e.Explain(ctx, c.batch, c.targets)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, c := range []struct{ layer, want string }{
+		{"avg_pool", "need a spatial 4-D layer"},
+		{"conv3_blok1_out", `did you mean "conv3_block1_out"`},
+	} {
+		if _, err := New(m, Config{Layer: c.layer, Methods: All()}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("layer %q: error %v, want %q", c.layer, err, c.want)
+		}
+	}
+	if _, err := ParseMethods("gradcam,nope"); err == nil || !strings.Contains(err.Error(), `unknown method "nope"`) {
+		t.Errorf("ParseMethods: %v", err)
+	}
+}
+
+// TestPointingGame explains the shapes evaluation set and counts how often
+// each method's maximum falls inside the true object box, with the pointing
+// game's usual tolerance (Zhang et al. 2016: 15 px at 224 px, scaled to the
+// input: 4 px at 64 px). Grad-CAM, Grad-CAM++ and HiRes-CAM must reach 95 %.
+// Strict (no tolerance) hits are logged beside.
+func TestPointingGame(t *testing.T) {
+	f, e := newExplainer(t, "shapes", Config{Methods: All()})
+	imgs := f.Array(t, "eval_images")
+	boxes := f.Array(t, "eval_boxes")
+	labels := f.Array(t, "eval_labels")
+	n, h, w, c := imgs.Shape[0], imgs.Shape[1], imgs.Shape[2], imgs.Shape[3]
+	hits := make([]int, len(e.Methods()))
+	strict := make([]int, len(e.Methods()))
+	tol := int32(math.Round(15 * float64(h) / 224))
+	const bs = 50
+	for start := 0; start < n; start += bs {
+		end := min(start+bs, n)
+		classes := make([]int, end-start)
+		for i := range classes {
+			classes[i] = int(labels.I32[start+i])
+		}
+		res, err := e.Explain(context.Background(), Batch{imgs.F32[start*h*w*c : end*h*w*c], end - start}, Classes(classes...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			b := boxes.I32[(start+i)*4 : (start+i)*4+4]
+			for j, m := range r.Maps[0] {
+				best := 0
+				for p, v := range m.Normalized {
+					if v > m.Normalized[best] {
+						best = p
+					}
+				}
+				x, y := int32(best%w), int32(best/w)
+				dx := max(b[0]-x, x-b[2], 0)
+				dy := max(b[1]-y, y-b[3], 0)
+				if dx <= tol && dy <= tol {
+					hits[j]++
+				}
+				if dx == 0 && dy == 0 {
+					strict[j]++
+				}
+			}
+		}
+	}
+	var summary []string
+	for j, m := range e.Methods() {
+		acc := float64(hits[j]) / float64(n)
+		summary = append(summary, m.Name()+"="+strconv.FormatFloat(acc, 'f', 3, 64)+" (strict "+strconv.FormatFloat(float64(strict[j])/float64(n), 'f', 3, 64)+")")
+		switch m.Name() {
+		case "gradcam", "gradcam++", "hirescam":
+			if acc < 0.95 {
+				t.Errorf("%s: pointing game %.3f < 0.95", m.Name(), acc)
+			}
+		}
+	}
+	t.Logf("pointing game on %d shapes images, tolerance %d px: %s", n, tol, strings.Join(summary, ", "))
+}
+
+// TestMemoryStable runs 2,000 batches and checks that the resident set does
+// not grow: every TensorFlow tensor must be freed when its batch is done.
+func TestMemoryStable(t *testing.T) {
+	f, e := newExplainer(t, "shapes", Config{Methods: All(), Raw: true, LowRes: true})
+	in := f.Array(t, "inputs")
+	batch := Batch{in.F32[:4*64*64*3], 4}
+	run := func(k int) {
+		for i := 0; i < k; i++ {
+			if _, err := e.Explain(context.Background(), batch, Targets{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	run(200) // warm up allocators and TF's caches
+	before := rssMB(t)
+	run(1800)
+	after := rssMB(t)
+	t.Logf("RSS after 200 batches %.1f MB, after 2000 %.1f MB", before, after)
+	if after-before > 20 {
+		t.Errorf("RSS grew by %.1f MB over 1800 batches", after-before)
+	}
+}
+
+func rssMB(t testing.TB) float64 {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		t.Fatalf("reading RSS: %v", err)
+	}
+	fields := strings.Fields(string(raw))
+	pages, _ := strconv.Atoi(fields[1])
+	return float64(pages*os.Getpagesize()) / (1 << 20)
+}
