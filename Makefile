@@ -37,7 +37,7 @@ help:
 
 setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP)
 
-$(VENV_STAMP): scripts/requirements.txt scripts/setup_venv.sh
+$(VENV_STAMP): scripts/requirements.txt scripts/requirements-peers.txt scripts/setup_venv.sh
 	@rm -f $(VENV)/.stamp-*
 	PYTHON=$(PYTHON) bash scripts/setup_venv.sh $(VENV) $(FLAVOR)
 	@touch $@

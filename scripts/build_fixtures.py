@@ -14,6 +14,7 @@ the Go tests compare against:
   <out>/<name>/grad_input.npy   d logit[target] / d input
   <out>/<name>/guided_input.npy the same with guided ReLUs (tf.custom_gradient)
   <out>/<name>/targets.npy      int32 target class per image (argmax)
+  <out>/<name>/model.keras      Keras fixtures: the model for tf-keras-vis/Xplique
 
 bad_* fixtures are models tfcam must refuse with a clear error; they have
 only model/.
@@ -255,6 +256,9 @@ def keras_fixture(out, name, model, saver, default_layer, inputs, extra_meta=Non
     }
     meta.update(extra_meta or {})
     write_fixture(out, name, lambda p: saver(model, p), meta, refs, inputs)
+    # The Keras model itself, for the third-party libraries (tf-keras-vis,
+    # Xplique) that need one.
+    model.save(os.path.join(out, name, "model.keras"))
     print(f"  {name}: saved ({meta['saved_with']}), {model.count_params()} params", flush=True)
 
 

@@ -38,3 +38,5 @@ if [ "$flavor" = cpu ]; then
 fi
 echo "setup: installing Python packages ($flavor) into $venv"
 "$venv/bin/pip" install --disable-pip-version-check -q -r "$lock"
+echo "setup: installing the reference libraries (tf-keras-vis, Xplique) without their dependency pins"
+"$venv/bin/pip" install --disable-pip-version-check -q --no-deps -r "$here/requirements-peers.txt"

@@ -1,0 +1,122 @@
+package explainer
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/internal/npy"
+)
+
+// minMax rescales each of n images of size per to exactly [0,1]. Applied to
+// both sides, it removes the libraries' different normalisation epsilons and
+// score scales (tf-keras-vis's exp(S)) so that only the formulas are compared.
+func minMax(v []float32, n int) []float64 {
+	per := len(v) / n
+	out := make([]float64, len(v))
+	for i := 0; i < n; i++ {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, x := range v[i*per : (i+1)*per] {
+			lo, hi = math.Min(lo, float64(x)), math.Max(hi, float64(x))
+		}
+		for j, x := range v[i*per : (i+1)*per] {
+			if hi > lo {
+				out[i*per+j] = (float64(x) - lo) / (hi - lo)
+			}
+		}
+	}
+	return out
+}
+
+// TestMethodsMatchThirdParty compares tfcam with tf-keras-vis 0.8.7 and
+// Xplique 2.0.2 where they implement the same variant (see
+// scripts/peer_cams.py), on every Keras fixture, within 1e-4 after exact
+// per-image min-max scaling. Xplique's guided backprop only guides plain
+// ReLUs, so it is compared on the fixtures without ReLU6.
+func TestMethodsMatchThirdParty(t *testing.T) {
+	var dirs []string
+	for _, n := range fixture.Names(t) {
+		f := fixture.Load(t, n)
+		if _, err := os.Stat(filepath.Join(f.Dir, "model.keras")); err == nil {
+			dirs = append(dirs, f.Dir)
+		}
+	}
+	if len(dirs) < 4 {
+		t.Fatalf("only %d Keras fixtures with model.keras: run `make setup`", len(dirs))
+	}
+	out := t.TempDir()
+	fixture.Python(t, "peer_cams.py", append([]string{out}, dirs...)...)
+	guidedOK := map[string]bool{"shapes": true, "resnet": true, "vgg": true, "efficientnet": true}
+	for _, dir := range dirs {
+		name := filepath.Base(dir)
+		t.Run(name, func(t *testing.T) {
+			f, e := newExplainer(t, name, Config{Methods: All(), LowRes: true})
+			in := f.Array(t, "inputs")
+			n := in.Shape[0]
+			res, err := e.Explain(context.Background(), Batch{in.F32, n}, Top1())
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := func(method string, low bool) []float32 {
+				var v []float32
+				for _, r := range res {
+					for _, m := range r.Maps[0] {
+						if m.Method == method {
+							if low {
+								v = append(v, m.LowRes...)
+							} else {
+								v = append(v, m.Normalized...)
+							}
+						}
+					}
+				}
+				return v
+			}
+			cases := []struct {
+				file, method string
+				low, guided  bool
+			}{
+				{"tkv_gradcam.low", "gradcam", true, false},
+				{"tkv_gradcam++norm.low", "gradcam++norm", true, false},
+				{"tkv_layercam.low", "layercam", true, false},
+				{"xpl_gradcam.low", "gradcam", true, false},
+				{"xpl_guided-backprop", "guided-backprop", false, true},
+			}
+			for _, c := range cases {
+				if c.guided && !guidedOK[name] {
+					continue
+				}
+				ref, err := npy.ReadFile(filepath.Join(out, name, c.file+".npy"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				theirs := ref.F32
+				if c.guided { // [N,H,W,C] gradient → max |·| over channels
+					C := ref.Shape[3]
+					theirs = make([]float32, len(ref.F32)/C)
+					for p := range theirs {
+						for k := 0; k < C; k++ {
+							theirs[p] = float32(math.Max(float64(theirs[p]), math.Abs(float64(ref.F32[p*C+k]))))
+						}
+					}
+				}
+				a, b := minMax(ours(c.method, c.low), n), minMax(theirs, n)
+				if len(a) != len(b) {
+					t.Fatalf("%s: %d values, reference has %d", c.file, len(a), len(b))
+				}
+				var d float64
+				for i := range a {
+					d = math.Max(d, math.Abs(a[i]-b[i]))
+				}
+				if d > 1e-4 {
+					t.Errorf("%s vs tfcam %s: max difference %.3g > 1e-4", c.file, c.method, d)
+				} else {
+					t.Logf("%s vs tfcam %s: max difference %.2g", c.file, c.method, d)
+				}
+			}
+		})
+	}
+}

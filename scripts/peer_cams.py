@@ -1,0 +1,85 @@
+"""Third-party reference maps: tf-keras-vis and Xplique on tfcam's Keras fixtures.
+
+For each fixture directory that holds model.keras, explains inputs.npy for
+the classes in targets.npy at the fixture's default layer, and saves the
+maps at the layer's resolution before any normalisation (both libraries
+normalise, or upsample, differently from each other and from tfcam; the Go
+test compares after an exact per-image min-max so that only the method's own
+formula is compared):
+
+  tkv_gradcam.low.npy        tf-keras-vis Gradcam (ReplaceToLinear: logits)
+  tkv_gradcam++norm.low.npy  tf-keras-vis GradcamPlusPlus (its variant: exp(S),
+                             alpha divided by its spatial sum)
+  tkv_layercam.low.npy       tf-keras-vis Layercam
+  xpl_gradcam.low.npy        Xplique GradCAM, before its bicubic resize
+  xpl_guided-backprop.npy    Xplique GuidedBackprop, channels kept [N,H,W,C]
+
+Xplique ignores output_layer (2.0.2), so it gets a copy of the model with a
+linear head. Its GradCAM is read before its final bicubic upsampling, through
+the explainer's _gradient/_compute_weights/_apply_weights steps.
+
+Usage: python scripts/peer_cams.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
+"""
+
+import json
+import os
+import sys
+import warnings
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+warnings.filterwarnings("ignore")
+
+import numpy as np
+import tensorflow as tf
+import keras
+from tf_keras_vis.gradcam import Gradcam
+from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+from tf_keras_vis.layercam import Layercam
+from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+from tf_keras_vis.utils.scores import CategoricalScore
+from xplique.attributions import GradCAM, GuidedBackprop
+
+
+def linear_head(model):
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    twin.layers[-1].activation = keras.activations.linear
+    return twin
+
+
+def explain(fixture_dir, out_dir):
+    model = keras.models.load_model(os.path.join(fixture_dir, "model.keras"))
+    meta = json.load(open(os.path.join(fixture_dir, "meta.json")))
+    layer = meta["default_layer"]
+    x = np.load(os.path.join(fixture_dir, "inputs.npy"))
+    targets = np.load(os.path.join(fixture_dir, "targets.npy"))
+    score = CategoricalScore(targets.tolist())
+    out = {}
+    for name, cls in [("gradcam", Gradcam), ("gradcam++norm", GradcamPlusPlus), ("layercam", Layercam)]:
+        vis = cls(model, model_modifier=ReplaceToLinear(), clone=True)
+        # seek_penultimate_conv_layer=False: use the given layer even when it is
+        # not a convolution (tf-keras-vis would otherwise walk back to one).
+        cam = vis(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False,
+                  expand_cam=False, normalize_cam=False)
+        out["tkv_" + name + ".low"] = np.asarray(cam)
+    lin = linear_head(model)
+    onehot = tf.one_hot(targets, meta["classes"])
+    gc = GradCAM(lin, conv_layer=layer)
+    fmaps, grads = gc._gradient(tf.constant(x), onehot)
+    out["xpl_gradcam.low"] = GradCAM._apply_weights(gc._compute_weights(grads, fmaps), fmaps).numpy()
+    out["xpl_guided-backprop"] = GuidedBackprop(lin, reducer=None).explain(x, onehot.numpy()).numpy()
+    os.makedirs(out_dir, exist_ok=True)
+    for k, v in out.items():
+        np.save(os.path.join(out_dir, k + ".npy"), v.astype(np.float32))
+
+
+def main():
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    for d in sys.argv[2:]:
+        if os.path.exists(os.path.join(d, "model.keras")):
+            explain(d, os.path.join(sys.argv[1], os.path.basename(os.path.normpath(d))))
+
+
+if __name__ == "__main__":
+    main()
