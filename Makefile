@@ -19,6 +19,7 @@ export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TFCAM_FIXTURES := $(FIXTURES)
 export TFCAM_PYTHON := $(PY)
+export TFCAM_DEVICE
 
 VENV_STAMP := $(VENV)/.stamp-$(FLAVOR)
 TF_STAMP := $(TF_DIR)/.stamp-$(FLAVOR)
@@ -26,13 +27,16 @@ GO_STAMP := $(TF_DIR)/.stamp-go
 FIXTURE_STAMP := $(FIXTURES)/.stamp
 FIXTURE_SRC := $(wildcard scripts/build_fixtures.py scripts/shapes.py scripts/guided.py scripts/tf1_model.py)
 
-.PHONY: setup test build fixtures clean help
+BENCHTIME ?= 2s
+
+.PHONY: setup test build bench bench-gpu fixtures clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make test    set up (venv, TensorFlow C library, Go modules, fixtures), then run every test"
 	@echo "make setup   only the set-up; GPU=1 installs tensorflow[and-cuda] instead of tensorflow-cpu"
 	@echo "make build   bin/tfcam"
+	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
 setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP)
@@ -64,6 +68,18 @@ build: setup
 test: setup
 	go vet ./...
 	go test -count=1 ./...
+
+# One run measures tfcam, plain inference of the same model and the Python
+# peer, so the ratios in the table come from the same machine state.
+bench: setup
+	@mkdir -p bench-out
+	go test ./explainer -run '^$$' -bench . -benchtime $(BENCHTIME) | tee bench-out/go.txt
+	$(PY) scripts/bench_peer.py $(FIXTURES)/bench_resnet | tee bench-out/peer.txt
+	$(PY) scripts/bench_table.py bench-out/go.txt bench-out/peer.txt | tee bench-out/table.md
+
+# The same on a GPU: fails at once, saying why, when TensorFlow sees none.
+bench-gpu:
+	$(MAKE) bench GPU=1 TFCAM_DEVICE=gpu
 
 clean:
 	rm -rf bin demo-out bench-out

@@ -3,12 +3,16 @@ package explainer
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 
 	"github.com/tfcam/tfcam/tfgraph"
 )
+
+// explainerCount names each Explainer's ops uniquely within the process.
+var explainerCount atomic.Int64
 
 // normEps keeps min–max normalisation finite on flat maps; the same value
 // as pytorch-grad-cam and tf-keras-vis.
@@ -161,7 +165,7 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 		return nil, err
 	}
 	e.nPredicts = min(cfg.Predictions, e.nClasses)
-	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%p", e))
+	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%d", explainerCount.Add(1)))
 	o := &Ops{s: e.root.SubScope("predictions")}
 	e.predVals, e.predIdx = op.TopKV2(o.Scope(), fw.Output, constant(o.s, int32(e.nPredicts)))
 	if err := e.root.Err(); err != nil {

@@ -95,6 +95,34 @@ def resnet_model():
     return keras.Model(inp, out, name="resnet_small")
 
 
+def bench_resnet_model():
+    """A ResNet-18-like model at 160 px for `make bench` (random weights)."""
+    def block(x, filters, stride, name):
+        shortcut = x
+        if stride != 1 or x.shape[-1] != filters:
+            shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False, name=name + "_0_conv")(x)
+            shortcut = layers.BatchNormalization(name=name + "_0_bn")(shortcut)
+        y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False, name=name + "_1_conv")(x)
+        y = layers.BatchNormalization(name=name + "_1_bn")(y)
+        y = layers.Activation("relu", name=name + "_1_relu")(y)
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=name + "_2_conv")(y)
+        y = layers.BatchNormalization(name=name + "_2_bn")(y)
+        y = layers.Add(name=name + "_add")([shortcut, y])
+        return layers.Activation("relu", name=name + "_out")(y)
+
+    inp = keras.Input((160, 160, 3), name="images")
+    x = layers.Conv2D(32, 7, strides=2, padding="same", use_bias=False, name="conv1_conv")(inp)
+    x = layers.BatchNormalization(name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1_pool")(x)
+    for stage, (filters, stride) in enumerate([(32, 1), (64, 2), (128, 2), (256, 2)], start=2):
+        x = block(x, filters, stride, f"conv{stage}_block1")
+        x = block(x, filters, 1, f"conv{stage}_block2")
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    out = layers.Dense(1000, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="bench_resnet")
+
+
 def mobilenet_model():
     def inverted(x, expand, filters, stride, name):
         inp = x
@@ -358,6 +386,7 @@ FIXTURES = {
     "mobilenet": lambda out: build_arch(out, "mobilenet", mobilenet_model, save_keras_export, "out_relu", 3),
     "efficientnet": lambda out: build_arch(out, "efficientnet", efficientnet_model, save_keras_export, "top_activation", 4),
     "vgg": lambda out: build_arch(out, "vgg", vgg_model, save_keras_export, "block2_pool", 5),
+    "bench_resnet": lambda out: build_arch(out, "bench_resnet", bench_resnet_model, save_keras_export, "conv5_block2_out", 6),
     "tfmodule": build_tfmodule,
     "tf1_flat": build_tf1,
     "bad_keras_tfsave": build_keras_tfsave,
