@@ -4,4 +4,10 @@ go 1.26.8
 
 require github.com/wamuir/graft v0.10.0
 
-require google.golang.org/protobuf v1.34.2 // indirect
+require (
+	github.com/disintegration/imaging v1.6.2 // indirect
+	golang.org/x/image v0.48.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/term v0.37.0 // indirect
+	google.golang.org/protobuf v1.34.2 // indirect
+)

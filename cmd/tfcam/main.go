@@ -3,6 +3,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 )
@@ -16,6 +18,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"explain", "write class-activation maps, overlays and a gallery for images", runExplain},
+		{"layers", "list a model's candidate target layers (default marked)", runLayers},
+		{"predict", "print a model's top predictions for images", runPredict},
 		{"version", "print tfcam's and TensorFlow's versions and the devices TensorFlow sees", runVersion},
 	}
 }
@@ -38,14 +43,27 @@ func main() {
 	}
 	for _, c := range commands() {
 		if c.name == os.Args[1] {
-			if err := c.run(os.Args[2:]); err != nil {
-				fmt.Fprintf(os.Stderr, "tfcam %s: %v\n", c.name, err)
-				os.Exit(1)
-			}
-			return
+			os.Exit(exitCode(c.name, c.run(os.Args[2:])))
 		}
 	}
 	fmt.Fprintf(os.Stderr, "tfcam: unknown command %q\n\n", os.Args[1])
 	usage()
 	os.Exit(2)
+}
+
+// exitCode prints err and maps it to the process exit code: 0 success, 1
+// failure (or some images failed), 2 bad usage, 130 interrupted.
+func exitCode(name string, err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "tfcam %s: %v\n", name, err)
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return 1
 }

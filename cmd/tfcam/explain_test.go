@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tfcam/tfcam/internal/fixture"
+)
+
+// writeShapesImages writes n evaluation images of the shapes fixture as PNG
+// files under dir and returns their paths.
+func writeShapesImages(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	f := fixture.Load(t, "shapes")
+	imgs := f.Array(t, "eval_images")
+	h, w := imgs.Shape[1], imgs.Shape[2]
+	var paths []string
+	for i := 0; i < n; i++ {
+		img := image.NewNRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				p := imgs.F32[((i*h+y)*w+x)*3:]
+				img.SetNRGBA(x, y, color.NRGBA{uint8(p[0]*255 + 0.5), uint8(p[1]*255 + 0.5), uint8(p[2]*255 + 0.5), 255})
+			}
+		}
+		path := filepath.Join(dir, "imgs", "sub"+string(rune('a'+i%2)), "img"+string(rune('0'+i))+".png")
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		fh, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := png.Encode(fh, img); err != nil {
+			t.Fatal(err)
+		}
+		fh.Close()
+		paths = append(paths, path)
+	}
+	return paths
+}
+
+func explainOpts(out string) explainOptions {
+	f := fixture.Root()
+	return explainOptions{
+		modelFlags: modelFlags{model: filepath.Join(f, "shapes", "model"), device: "auto"},
+		methods:    "gradcam,gradcam++,hirescam,guided-gradcam", class: "top1", out: out, batch: 3, workers: 2,
+		colormap: "jet", alpha: 0.5, save: "overlay,map16,npy", gallery: true,
+	}
+}
+
+func readJSONL(t *testing.T, path string) []record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []record
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s: invalid JSON line %q: %v", path, sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	return recs
+}
+
+func TestExplainEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	good := writeShapesImages(t, dir, 7)
+	bad := map[string][]byte{
+		"zero.png":      {},
+		"text.jpg":      []byte("this is not an image"),
+		"truncated.png": nil, // filled below
+	}
+	raw, _ := os.ReadFile(good[0])
+	bad["truncated.png"] = raw[:len(raw)/2]
+	for name, body := range bad {
+		os.WriteFile(filepath.Join(dir, "imgs", name), body, 0o644)
+	}
+	out := filepath.Join(dir, "out")
+	var log strings.Builder
+	err := explainRun(context.Background(), explainOpts(out), []string{filepath.Join(dir, "imgs"), filepath.Join(dir, "imgs", "text.jpg")}, nil, &log)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "3 of 10 images failed") {
+		t.Fatalf("run with 3 bad files: %v\n%s", err, log.String())
+	}
+	for name := range bad {
+		if !strings.Contains(log.String(), name) {
+			t.Errorf("bad file %s not reported:\n%s", name, log.String())
+		}
+	}
+	recs := readJSONL(t, filepath.Join(out, "results.jsonl"))
+	if len(recs) != len(good) {
+		t.Fatalf("%d JSONL records, want %d", len(recs), len(good))
+	}
+	for _, r := range recs {
+		if len(r.Predictions) == 0 || len(r.Maps) != 4 || r.Layer != "last_conv" {
+			t.Errorf("record %+v incomplete", r)
+		}
+		for _, m := range r.Maps {
+			for _, p := range []string{m.Overlay, m.Map16, m.NPY} {
+				if p == "" {
+					t.Errorf("%s: %s output missing from record", r.Input, m.Method)
+					continue
+				}
+				if strings.HasSuffix(p, ".png") {
+					fh, err := os.Open(filepath.Join(out, p))
+					if err != nil {
+						t.Fatal(err)
+					}
+					img, err := png.Decode(fh)
+					fh.Close()
+					if err != nil {
+						t.Fatalf("%s does not decode: %v", p, err)
+					}
+					if strings.HasSuffix(p, ".map16.png") {
+						if _, ok := img.(*image.Gray16); !ok {
+							t.Errorf("%s is %T, want 16-bit gray", p, img)
+						}
+					} else if img.Bounds().Dx() != r.Width || img.Bounds().Dy() != r.Height {
+						t.Errorf("overlay %s is %v, original %dx%d", p, img.Bounds(), r.Width, r.Height)
+					}
+				}
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "index.html")); err != nil {
+		t.Errorf("no gallery: %v", err)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(out, "*", "*", ".*tmp*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+
+	// Resume: a second run skips every finished image and adds no records.
+	log.Reset()
+	err = explainRun(context.Background(), explainOpts(out), []string{filepath.Join(dir, "imgs")}, nil, &log)
+	if !strings.Contains(log.String(), "7 skipped") {
+		t.Errorf("resume did not skip the 7 finished images: %v\n%s", err, log.String())
+	}
+	if n := len(readJSONL(t, filepath.Join(out, "results.jsonl"))); n != len(good) {
+		t.Errorf("resume appended records: %d lines", n)
+	}
+	// --force redoes them.
+	o := explainOpts(out)
+	o.force = true
+	log.Reset()
+	explainRun(context.Background(), o, good, nil, &log)
+	if !strings.Contains(log.String(), "done: 7 explained") {
+		t.Errorf("--force did not redo the images:\n%s", log.String())
+	}
+}
+
+func TestExplainShards(t *testing.T) {
+	dir := t.TempDir()
+	good := writeShapesImages(t, dir, 9)
+	seen := map[string]int{}
+	for i := 0; i < 3; i++ {
+		o := explainOpts(filepath.Join(dir, "out"))
+		o.shard = []string{"0/3", "1/3", "2/3"}[i]
+		o.methods = "gradcam"
+		o.save = "map16"
+		var log strings.Builder
+		if err := explainRun(context.Background(), o, []string{filepath.Join(dir, "imgs")}, nil, &log); err != nil {
+			t.Fatalf("shard %s: %v\n%s", o.shard, err, log.String())
+		}
+		for _, r := range readJSONL(t, filepath.Join(dir, "out", "results-0000"+string(rune('0'+i))+"-of-00003.jsonl")) {
+			seen[r.Input]++
+		}
+	}
+	if len(seen) != len(good) {
+		t.Errorf("shards covered %d of %d images", len(seen), len(good))
+	}
+	for in, n := range seen {
+		if n != 1 {
+			t.Errorf("%s explained by %d shards", in, n)
+		}
+	}
+}
+
+func TestExplainUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 1)
+	cases := []struct {
+		name string
+		edit func(*explainOptions)
+		want string
+	}{
+		{"bad method", func(o *explainOptions) { o.methods = "gradcam,nope" }, `unknown method "nope"`},
+		{"bad class", func(o *explainOptions) { o.class = "best" }, `--class "best"`},
+		{"class out of range", func(o *explainOptions) { o.class = "4" }, "the model has 4 classes"},
+		{"bad layer", func(o *explainOptions) { o.layer = "last_cnv" }, `did you mean "last_conv"`},
+		{"bad colormap", func(o *explainOptions) { o.colormap = "rainbow" }, "--colormap"},
+		{"bad save", func(o *explainOptions) { o.save = "overlay,pdf" }, `unknown output "pdf"`},
+		{"bad device", func(o *explainOptions) { o.device = "tpu" }, `--device "tpu"`},
+		{"bad preprocess", func(o *explainOptions) { o.preprocess = "imagenet" }, "--preprocess"},
+		{"no model", func(o *explainOptions) { o.model = filepath.Join(dir, "nomodel") }, "nomodel"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := explainOpts(filepath.Join(dir, "out"))
+			c.edit(&o)
+			var log strings.Builder
+			err := explainRun(context.Background(), o, paths, nil, &log)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestExplainInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	writeShapesImages(t, dir, 6)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C before anything started
+	var log strings.Builder
+	err := explainRun(ctx, explainOpts(filepath.Join(dir, "out")), []string{filepath.Join(dir, "imgs")}, nil, &log)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 130 || !strings.Contains(err.Error(), "resume") {
+		t.Fatalf("interrupted run: %v\n%s", err, log.String())
+	}
+	// Resuming finishes the job.
+	log.Reset()
+	if err := explainRun(context.Background(), explainOpts(filepath.Join(dir, "out")), []string{filepath.Join(dir, "imgs")}, nil, &log); err != nil {
+		t.Fatalf("resume: %v\n%s", err, log.String())
+	}
+	if n := len(readJSONL(t, filepath.Join(dir, "out", "results.jsonl"))); n != 6 {
+		t.Errorf("%d records after resume, want 6", n)
+	}
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+)
+
+// progress reports a long run: a bar with rate and ETA redrawn in place on
+// a terminal, or a plain line every interval when output goes to a log.
+type progress struct {
+	mu       sync.Mutex
+	w        io.Writer
+	tty      bool
+	total    int
+	done     int
+	failed   int
+	start    time.Time
+	last     time.Time
+	interval time.Duration
+}
+
+func newProgress(w io.Writer, tty bool, total int) *progress {
+	now := time.Now()
+	return &progress{w: w, tty: tty, total: total, start: now, last: now, interval: 10 * time.Second}
+}
+
+// add counts finished images (ok or failed) and redraws when due.
+func (p *progress) add(ok, failed int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += ok + failed
+	p.failed += failed
+	now := time.Now()
+	if p.tty && now.Sub(p.last) >= 100*time.Millisecond || !p.tty && now.Sub(p.last) >= p.interval || p.done == p.total {
+		p.last = now
+		p.draw(now)
+	}
+}
+
+// note prints a message without garbling the bar.
+func (p *progress) note(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, format+"\n", args...)
+	if p.tty && p.done > 0 {
+		p.draw(time.Now())
+	}
+}
+
+func (p *progress) draw(now time.Time) {
+	elapsed := now.Sub(p.start).Seconds()
+	rate := float64(p.done) / max(elapsed, 1e-9)
+	eta := "?"
+	if rate > 0 && p.total > 0 {
+		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
+	}
+	frac := 1.0
+	if p.total > 0 {
+		frac = float64(p.done) / float64(p.total)
+	}
+	if p.tty {
+		const width = 30
+		fill := int(frac * width)
+		fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d %5.1f%% %.1f img/s ETA %s", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
+			p.done, p.total, 100*frac, rate, eta)
+		if p.failed > 0 {
+			fmt.Fprintf(p.w, " (%d failed)", p.failed)
+		}
+		return
+	}
+	fmt.Fprintf(p.w, "progress: %d/%d images (%.1f%%), %d failed, %.1f img/s, ETA %s\n", p.done, p.total, 100*frac, p.failed, rate, eta)
+}
+
+// finish ends the bar's line.
+func (p *progress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		p.draw(time.Now())
+		fmt.Fprintln(p.w)
+	}
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"hash/fnv"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// shard selects the images one worker of a fanned-out job handles.
+type shard struct {
+	Index, Count int
+}
+
+// resolveShard reads --shard i/n, or --shard-index/--shard-count, or the
+// scheduler's own variables: Kubernetes Indexed Jobs (JOB_COMPLETION_INDEX
+// with --shard-count) and Slurm arrays (SLURM_ARRAY_TASK_ID with
+// SLURM_ARRAY_TASK_COUNT, offset by SLURM_ARRAY_TASK_MIN).
+func resolveShard(flagShard string, flagCount int, env func(string) string) (shard, error) {
+	if flagShard != "" {
+		parts := strings.Split(flagShard, "/")
+		if len(parts) != 2 {
+			return shard{}, fmt.Errorf("--shard %q: want i/n, e.g. 0/4", flagShard)
+		}
+		i, err1 := strconv.Atoi(parts[0])
+		n, err2 := strconv.Atoi(parts[1])
+		if err1 != nil || err2 != nil {
+			return shard{}, fmt.Errorf("--shard %q: want i/n with whole numbers", flagShard)
+		}
+		return checkShard(shard{i, n}, "--shard")
+	}
+	if v := env("JOB_COMPLETION_INDEX"); v != "" {
+		i, err := strconv.Atoi(v)
+		if err != nil {
+			return shard{}, fmt.Errorf("JOB_COMPLETION_INDEX=%q is not a number", v)
+		}
+		if flagCount <= 0 {
+			return shard{}, fmt.Errorf("JOB_COMPLETION_INDEX is set (a Kubernetes Indexed Job): give the job's completions as --shard-count")
+		}
+		return checkShard(shard{i, flagCount}, "JOB_COMPLETION_INDEX")
+	}
+	if v := env("SLURM_ARRAY_TASK_ID"); v != "" {
+		id, err := strconv.Atoi(v)
+		if err != nil {
+			return shard{}, fmt.Errorf("SLURM_ARRAY_TASK_ID=%q is not a number", v)
+		}
+		n := flagCount
+		if c := env("SLURM_ARRAY_TASK_COUNT"); c != "" && n <= 0 {
+			if n, err = strconv.Atoi(c); err != nil {
+				return shard{}, fmt.Errorf("SLURM_ARRAY_TASK_COUNT=%q is not a number", c)
+			}
+		}
+		if n <= 0 {
+			return shard{}, fmt.Errorf("SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT; give --shard-count")
+		}
+		lo := 0
+		if m := env("SLURM_ARRAY_TASK_MIN"); m != "" {
+			lo, _ = strconv.Atoi(m)
+		}
+		return checkShard(shard{id - lo, n}, "SLURM_ARRAY_TASK_ID")
+	}
+	if flagCount > 0 {
+		return shard{}, fmt.Errorf("--shard-count without a shard index: use --shard i/n, or run as a Kubernetes Indexed Job or Slurm array")
+	}
+	return shard{0, 1}, nil
+}
+
+func checkShard(s shard, from string) (shard, error) {
+	if s.Count < 1 || s.Index < 0 || s.Index >= s.Count {
+		return shard{}, fmt.Errorf("%s gives shard %d of %d; want 0 <= index < count", from, s.Index, s.Count)
+	}
+	return s, nil
+}
+
+// owns reports whether this shard handles the image with key. Hashing the
+// key (not the position in the list) keeps assignments stable when inputs
+// are added, so re-runs and resumed jobs agree.
+func (s shard) owns(key string) bool {
+	if s.Count == 1 {
+		return true
+	}
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64()%uint64(s.Count)) == s.Index
+}
+
+func (s shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// osEnv is os.Getenv, as a value for tests to replace.
+var osEnv = os.Getenv
