@@ -84,13 +84,13 @@ func TestTargets(t *testing.T) {
 				t.Errorf("image %d rank %d: score %g, logit %g", i, r, got.Score, logits.F32[i*C+want[r]])
 			}
 		}
-		if maxAbs(top3[i].Maps[0][0].Normalized, top1[i].Maps[0][0].Normalized) > 1e-6 {
+		if fixture.MaxAbsDiff(top3[i].Maps[0][0].Normalized, top1[i].Maps[0][0].Normalized) > 1e-6 {
 			t.Errorf("image %d: top-3's rank 0 differs from top-1", i)
 		}
 		if got := fed[i].Maps[0][0]; got.Class != explicit[i] || math.Abs(float64(got.Score-logits.F32[i*C+explicit[i]])) > 1e-4 {
 			t.Errorf("image %d: explicit class %d gave class %d score %g", i, explicit[i], got.Class, got.Score)
 		}
-		if explicit[i] != want[0] && maxAbs(fed[i].Maps[0][0].Normalized, top1[i].Maps[0][0].Normalized) < 1e-3 {
+		if explicit[i] != want[0] && fixture.MaxAbsDiff(fed[i].Maps[0][0].Normalized, top1[i].Maps[0][0].Normalized) < 1e-3 {
 			t.Errorf("image %d: map for class %d equals the top-1 map", i, explicit[i])
 		}
 	}

@@ -63,7 +63,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 					for i := range res {
 						got = append(got, res0.get(res[i].Maps[0][j])...)
 					}
-					d := maxAbs(got, ref.F32)
+					d := fixture.MaxAbsDiff(got, ref.F32)
 					if d > 1e-4 || math.IsNaN(d) {
 						t.Errorf("%s%s: max |go - reference| = %.3g > 1e-4", meth.Name(), res0.suffix, d)
 					} else {
@@ -73,15 +73,4 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 			}
 		})
 	}
-}
-
-func maxAbs(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return m
 }

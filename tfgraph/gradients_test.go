@@ -116,7 +116,7 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 				}
 				var d float64
 				if c.abs {
-					d = maxAbsDiff(c.got, ref)
+					d = fixture.MaxAbsDiff(c.got, ref)
 				} else {
 					d = relDiff(c.got, ref)
 				}

@@ -2,7 +2,6 @@ package tfgraph
 
 import (
 	"context"
-	"math"
 	"strings"
 	"testing"
 
@@ -44,7 +43,7 @@ func TestPredictMatchesPython(t *testing.T) {
 					}
 					got = append(got, out...)
 				}
-				if d := maxAbsDiff(got, want.F32); d > 1e-5 {
+				if d := fixture.MaxAbsDiff(got, want.F32); d > 1e-5 {
 					t.Errorf("batch %d: max |go - python| = %g > 1e-5", bs, d)
 				} else {
 					t.Logf("batch %d: max |go - python| = %.2g", bs, d)
@@ -102,15 +101,4 @@ func TestPredictBadBatch(t *testing.T) {
 	if _, _, err := m.Predict(ctx, make([]float32, 32*32*3), 1); err == nil {
 		t.Error("cancelled context not reported")
 	}
-}
-
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	var m float64
-	for i := range a {
-		m = math.Max(m, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return m
 }
