@@ -34,6 +34,9 @@ type Config struct {
 	Raw bool
 	// LowRes also fetches normalised maps at the layer's resolution.
 	LowRes bool
+	// Seed makes the randomised methods (SmoothGrad, Smooth Grad-CAM++,
+	// noise baselines) reproducible; the same seed gives the same maps.
+	Seed int64
 }
 
 // Explainer explains batches for one model, layer and set of methods. The
@@ -235,7 +238,8 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			targets = rank(r)
 		}
 		sc := fw.SelectScore(e.scores, targets, e.nClasses)
-		t := Tensors{A: e.layer.Output, Upsample: e.upsample}
+		t := Tensors{A: e.layer.Output, Upsample: e.upsample,
+			Ctx: &Context{e: e, Input: fw.Input, Targets: targets, Selected: sc.Selected, Seed: e.cfg.Seed}}
 		if e.needs.LayerGrad {
 			grads, err := fw.Gradients(sc, e.layer.Output)
 			if err != nil {
@@ -260,7 +264,9 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			if err := root.Err(); err != nil {
 				return nil, fmt.Errorf("explainer: building %s: %w", m.Name(), err)
 			}
-			mp = mo.Relu(mp)
+			if !isSigned(m) {
+				mp = mo.Relu(mp)
+			}
 			raw, low := mp, tf.Output{}
 			if !m.InputResolution() {
 				raw, low = e.upsample(mp), e.normalise(mp)

@@ -28,6 +28,18 @@ type Tensors struct {
 	Guided tf.Output
 	// Upsample resizes a layer-resolution map [N,h,w] to the input's [N,H,W].
 	Upsample func(m tf.Output) tf.Output
+	// Ctx reaches the model for methods that need more (perturbations,
+	// noise, paths, head weights).
+	Ctx *Context
+}
+
+// signedMethod is implemented by methods whose maps keep their sign
+// (attributions): the shared ReLU is skipped for them.
+type signedMethod interface{ Signed() bool }
+
+func isSigned(m Method) bool {
+	s, ok := m.(signedMethod)
+	return ok && s.Signed()
 }
 
 // Method is one explanation method. Build appends its ops and returns the
@@ -49,7 +61,8 @@ type layerMethod struct{}
 
 func (layerMethod) InputResolution() bool { return false }
 
-// All returns every method, in a stable order.
+// All returns the gradient-based family (one forward and one backward pass
+// shared by all): the methods `--method all` selects.
 func All() []Method {
 	return []Method{
 		GradCAM{}, GradCAMPlusPlus{}, GradCAMPlusPlus{NormalizeAlpha: true}, HiResCAM{}, XGradCAM{}, LayerCAM{}, EigenCAM{},
@@ -57,12 +70,22 @@ func All() []Method {
 	}
 }
 
+// Registry returns every method by its default settings: All plus the ones
+// that run the model on many modified copies of each image (Score-CAM,
+// Ablation-CAM, SmoothGrad, Integrated Gradients, Smooth Grad-CAM++), the
+// plain gradient and CAM (which needs a GAP + Dense head).
+func Registry() []Method {
+	return append(All(),
+		Saliency{}, SmoothGrad{}, IntegratedGradients{}, SmoothGradCAMPlusPlus{}, CAM{},
+		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10})
+}
+
 // ParseMethods parses a comma-separated list of method names ("all" for
 // every method).
 func ParseMethods(list string) ([]Method, error) {
 	byName := map[string]Method{}
 	var names []string
-	for _, m := range All() {
+	for _, m := range Registry() {
 		byName[m.Name()] = m
 		names = append(names, m.Name())
 	}

@@ -215,3 +215,14 @@ func (f *Forward) GuidedGradients(score *Score, xs ...tf.Output) ([]tf.Output, e
 	}
 	return out, nil
 }
+
+// GradientOf adds d y / d x for a scalar y built on the forward pass (or a
+// copy of it).
+func (f *Forward) GradientOf(y, x tf.Output) (tf.Output, error) {
+	f.scopes++
+	grads, err := f.model.Graph.AddGradients(fmt.Sprintf("tfcam_grad_%d", f.scopes), []tf.Output{y}, []tf.Output{x}, nil)
+	if err != nil {
+		return tf.Output{}, f.gradientError(err)
+	}
+	return grads[0], nil
+}

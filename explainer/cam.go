@@ -1,0 +1,31 @@
+package explainer
+
+import (
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+// CAM is the original class activation map (Zhou et al. 2016) for models
+// whose target layer feeds global average pooling and then the Dense
+// classifier: w_k = W[k, c], the Dense kernel's weight from channel k to the
+// class. Other heads are refused with an error naming the layer.
+type CAM struct{ layerMethod }
+
+// Name implements Method.
+func (CAM) Name() string { return "cam" }
+
+// Needs implements Method.
+func (CAM) Needs() Needs { return Needs{} }
+
+// Build implements Method.
+func (CAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	kernel, err := t.Ctx.DenseHead()
+	if err != nil {
+		return tf.Output{}, err
+	}
+	// Columns of the kernel for each image's class: [N, K] → [N,1,1,K].
+	cols := op.Gather(o.Scope(), op.Transpose(o.Scope(), kernel, constant(o.s, []int32{1, 0})), t.Ctx.Targets)
+	w := op.Reshape(o.Scope(), cols, o.shapeWithLead(cols, -1))
+	w = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1)))
+	return o.WeightedSum(w, t.A), nil
+}

@@ -1,0 +1,84 @@
+package explainer
+
+import (
+	"fmt"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+// ScoreCAM (Wang et al. 2020): each channel of the target layer, upsampled
+// to the input and min–max scaled to [0,1], masks the image; the model's
+// output for the masked image weights the channel. Variants:
+//
+//   - "prob" (default): w_k = the model's probability of the class on the
+//     masked image — the official code's and tf-keras-vis's choice;
+//   - "softmax": w = softmax over channels of the explained score
+//     (logit) of the masked images — pytorch-grad-cam's choice.
+//
+// TopN > 0 is Faster-Score-CAM: only the N channels with the largest
+// spatial variance (per image) are scored. All K (or N) masked copies of all
+// images run as one batch: K·N forward passes, so on wide layers use TopN or
+// a small --batch.
+type ScoreCAM struct {
+	layerMethod
+	Variant string
+	TopN    int
+}
+
+// Name implements Method.
+func (m ScoreCAM) Name() string {
+	if m.TopN > 0 {
+		return "faster-scorecam"
+	}
+	return "scorecam"
+}
+
+// Needs implements Method.
+func (ScoreCAM) Needs() Needs { return Needs{} }
+
+// Build implements Method.
+func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	c := t.Ctx
+	a := t.A
+	k := int(a.Shape().Size(3))
+	if m.TopN > 0 && m.TopN < k {
+		// Per image, the TopN channels by spatial variance: [N,h,w,TopN].
+		mean := o.SpatialMean(a)
+		variance := op.Squeeze(o.Scope(), o.SpatialMean(o.Square(o.Sub(a, mean))), op.SqueezeAxis([]int64{1, 2}))
+		_, idx := op.TopKV2(o.Scope(), variance, constant(o.s, int32(m.TopN)))
+		a = op.Transpose(o.Scope(), op.GatherV2(o.Scope(), op.Transpose(o.Scope(), a, constant(o.s, []int32{0, 3, 1, 2})), idx, constant(o.s, int32(1)), op.GatherV2BatchDims(1)), constant(o.s, []int32{0, 2, 3, 1}))
+		k = m.TopN
+	}
+	// Channel maps as masks: [K·N,H,W,1], copy-major (channel j of image i at j·N+i).
+	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{3, 0, 1, 2})) // [K,N,h,w]
+	h, w := int32(t.A.Shape().Size(1)), int32(t.A.Shape().Size(2))
+	up := t.Upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
+	axes := constant(o.s, []int32{1, 2})
+	lo := op.Min(o.Scope(), up, axes, op.MinKeepDims(true))
+	hi := op.Max(o.Scope(), up, axes, op.MaxKeepDims(true))
+	mask := o.Div(o.Sub(up, lo), o.Sub(hi, lo))
+	masked := o.Mul(c.Repeat(o, c.Input, k), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
+	targets := c.Repeat(o, c.Targets, k)
+	var wt tf.Output
+	switch m.Variant {
+	case "", "prob":
+		probs, err := c.Probabilities(masked)
+		if err != nil {
+			return tf.Output{}, err
+		}
+		wt = c.Split(o, c.Select(o, probs, targets), k) // [K,N]
+	case "softmax":
+		scores, err := c.Scores(masked)
+		if err != nil {
+			return tf.Output{}, err
+		}
+		logits := op.Transpose(o.Scope(), c.Split(o, c.Select(o, scores, targets), k), constant(o.s, []int32{1, 0}))
+		wt = op.Transpose(o.Scope(), op.Softmax(o.Scope(), logits), constant(o.s, []int32{1, 0}))
+	default:
+		return tf.Output{}, fmt.Errorf("unknown Score-CAM variant %q (prob or softmax)", m.Variant)
+	}
+	wt = op.Transpose(o.Scope(), wt, constant(o.s, []int32{1, 0})) // [N,K]
+	wt = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), wt, constant(o.s, int32(1))), constant(o.s, int32(1)))
+	return o.WeightedSum(wt, a), nil
+}

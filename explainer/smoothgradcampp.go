@@ -1,0 +1,40 @@
+package explainer
+
+import tf "github.com/wamuir/graft/tensorflow"
+
+// SmoothGradCAMPlusPlus is Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++
+// with the gradient powers averaged over Samples noisy copies of the image
+// (noise as SmoothGrad: σ = Noise·(max − min) per image):
+//
+//	α = D2 / (2·D2 + Σ_ab A · D3),   w_k = Σ_ij α · ReLU(D1),
+//
+// D_p the mean over copies of g^p, A the activations of the image itself.
+// Defaults: 16 samples, noise 0.15. Seeded: Config.Seed.
+type SmoothGradCAMPlusPlus struct {
+	layerMethod
+	Samples int
+	Noise   float32
+}
+
+// Name implements Method.
+func (SmoothGradCAMPlusPlus) Name() string { return "smoothgradcam++" }
+
+// Needs implements Method.
+func (SmoothGradCAMPlusPlus) Needs() Needs { return Needs{} }
+
+// Build implements Method.
+func (m SmoothGradCAMPlusPlus) Build(o *Ops, t Tensors) (tf.Output, error) {
+	n, noise := SmoothGrad{Samples: m.Samples, Noise: m.Noise}.params()
+	c := t.Ctx
+	noisy := noisyCopies(o, c, c.Input, n, noise, 3)
+	_, g, err := c.LayerGradient(o, noisy, c.Repeat(o, c.Targets, n))
+	if err != nil {
+		return tf.Output{}, err
+	}
+	g2 := o.Square(g)
+	d1 := c.MeanOfCopies(o, g, n)
+	d2 := c.MeanOfCopies(o, g2, n)
+	d3 := c.MeanOfCopies(o, o.Mul(g2, g), n)
+	alpha := o.Div(d2, o.Add(o.Mul(o.Const(2), d2), o.Mul(o.SpatialSum(t.A), d3)))
+	return o.WeightedSum(o.SpatialSum(o.Mul(alpha, o.Relu(d1))), t.A), nil
+}

@@ -1,0 +1,72 @@
+package tfgraph
+
+import (
+	"fmt"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
+)
+
+// passThrough ops do not change values; head matching looks through them.
+var passThrough = map[string]bool{"Identity": true, "Reshape": true, "Squeeze": true, "Snapshot": true}
+
+// DenseHeadKernel returns the kernel [K, classes] of a global-average-pool
+// + Dense head reading layer directly: the weights of CAM (Zhou et al.
+// 2016). Any other head (Flatten + Dense, extra layers) is an error that
+// says so, since CAM's weights are only defined for that architecture.
+func (f *Forward) DenseHeadKernel(layer Layer) (tf.Output, error) {
+	fail := func(why string) (tf.Output, error) {
+		return tf.Output{}, fmt.Errorf("tfgraph: CAM needs global average pooling then a Dense layer right after layer %q in %s, but %s; use gradcam, which is the same map for such heads", layer.Name, f.model.Dir, why)
+	}
+	consumers := func(t string) []*nodepb.NodeDef {
+		var out []*nodepb.NodeDef
+		for i, n := range f.nodes {
+			if !f.onPath[i] {
+				continue // dead ends (e.g. custom-gradient leftovers)
+			}
+			for _, in := range n.GetInput() {
+				if normTensor(in) == t {
+					out = append(out, n)
+				}
+			}
+		}
+		return out
+	}
+	// Follow single consumers through pass-through ops.
+	follow := func(t string) *nodepb.NodeDef {
+		for {
+			cs := consumers(t)
+			if len(cs) != 1 {
+				return nil
+			}
+			if !passThrough[cs[0].GetOp()] {
+				return cs[0]
+			}
+			t = cs[0].GetName() + ":0"
+		}
+	}
+	pool := follow(fmt.Sprintf("%s:%d", layer.Output.Op.Name(), layer.Output.Index))
+	if pool == nil || pool.GetOp() != "Mean" {
+		return fail("its output does not go to a global average pooling alone")
+	}
+	mm := follow(pool.GetName() + ":0")
+	if mm == nil || mm.GetOp() != "MatMul" {
+		return fail("the pooled features do not go to a Dense (MatMul)")
+	}
+	if mm.GetAttr()["transpose_b"].GetB() || mm.GetAttr()["transpose_a"].GetB() {
+		return fail("the Dense MatMul is transposed")
+	}
+	// The class scores must be the MatMul or its bias add.
+	if logits, _ := f.Logits(); logits.Op.Name() != mm.GetName() {
+		next := follow(mm.GetName() + ":0")
+		if next == nil || next.GetName() != logits.Op.Name() {
+			return fail("the Dense layer's output is not the class scores")
+		}
+	}
+	name, idx := splitTensorName(mm.GetInput()[1])
+	op := f.model.Graph.Operation(name)
+	if op == nil {
+		return fail("its kernel is not in the graph")
+	}
+	return op.Output(idx), nil
+}
