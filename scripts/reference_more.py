@@ -1,0 +1,134 @@
+"""References for the perturbation and input-gradient methods, in Python.
+
+Written from the papers with the fixture's Keras model (model.keras) and
+tf.GradientTape, independently of tfcam's graph:
+
+  saliency             max_c |d logit / d x|                (Simonyan et al.)
+  integrated-gradients Σ_c (x − 0)·trapezoid-mean of d logit/dx along 16
+                       path points α = 0 … 1 (Sundararajan et al.; Xplique's
+                       variant), signed
+  cam                  Σ_k W[k,c] A_k, W the Dense kernel   (Zhou et al.)
+  ablationcam          (y − y_k)/y with y_k the logit when channel k of the
+                       layer is zeroed, through GAP + Dense  (Desai & Ramaswamy)
+  scorecam             w_k = softmax probability of the class on x ⊙ norm(up(A_k))
+                       (Wang et al.; official code / tf-keras-vis variant,
+                       masks upsampled with tf.image.resize bilinear)
+  faster-scorecam      the same on the 10 channels of largest spatial variance
+
+cam and ablationcam only for fixtures whose default layer feeds global
+average pooling and the Dense classifier. Maps are ReLU'd (except
+integrated-gradients), upsampled like tfcam (tf.image.resize, bilinear) and
+min–max normalised with eps 1e-7, at input resolution.
+
+Usage: python scripts/reference_more.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+EPS = 1e-7
+
+
+def normalise(m):
+    lo = m.min(axis=(1, 2), keepdims=True)
+    hi = m.max(axis=(1, 2), keepdims=True)
+    return (m - lo) / (hi - lo + EPS)
+
+
+def upsample(m, size):
+    return tf.image.resize(np.asarray(m, np.float32)[..., None], size, method="bilinear").numpy()[..., 0]
+
+
+def linear_head(model):
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    twin.layers[-1].activation = keras.activations.linear
+    return twin
+
+
+def select(scores, targets):
+    return tf.reduce_sum(tf.gather(scores, targets, batch_dims=1))
+
+
+def input_grad(model, x, targets):
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        s = select(model(xt, training=False), targets)
+    return tape.gradient(s, xt).numpy()
+
+
+def dense_head(model, layer):
+    """Kernel and bias of the Dense classifier, if it reads layer through GAP only."""
+    head = model.layers[-1]
+    pool = model.layers[-2]
+    if not isinstance(head, keras.layers.Dense) or not isinstance(pool, keras.layers.GlobalAveragePooling2D):
+        return None
+    if pool.input is not model.get_layer(layer).output:
+        return None
+    w, b = head.get_weights()
+    return w.astype(np.float64), b.astype(np.float64)
+
+
+def main():
+    out = sys.argv[1]
+    for d in sys.argv[2:]:
+        if not os.path.exists(os.path.join(d, "model.keras")):
+            continue
+        name = os.path.basename(os.path.normpath(d))
+        meta = json.load(open(os.path.join(d, "meta.json")))
+        model = keras.models.load_model(os.path.join(d, "model.keras"))
+        lin = linear_head(model)
+        x = np.load(os.path.join(d, "inputs.npy"))
+        t = np.load(os.path.join(d, "targets.npy"))
+        a = np.load(os.path.join(d, "layer.npy")).astype(np.float64)
+        n, size = len(x), x.shape[1:3]
+        res = {}
+        res["saliency"] = normalise(np.abs(input_grad(lin, x, t)).max(axis=-1))
+        steps = 16
+        grads = np.stack([input_grad(lin, (j / (steps - 1)) * x, t) for j in range(steps)])
+        avg = (grads.sum(0) - 0.5 * (grads[0] + grads[-1])) / (steps - 1)
+        res["integrated-gradients"] = normalise((x * avg).sum(-1))
+        head = dense_head(model, meta["default_layer"])
+        if head is not None:
+            w, b = head
+            res["cam"] = normalise(upsample(np.maximum(np.einsum("nhwk,kn->nhw", a, w[:, t]), 0), size))
+            pooled = a.mean(axis=(1, 2))  # [N,K]
+            y = (pooled @ w + b)[np.arange(n), t]
+            k = a.shape[-1]
+            yk = np.empty((n, k))
+            for j in range(k):
+                p = pooled.copy()
+                p[:, j] = 0
+                yk[:, j] = (p @ w + b)[np.arange(n), t]
+            weights = (y[:, None] - yk) / y[:, None]
+            res["ablationcam"] = normalise(upsample(np.maximum(np.einsum("nhwk,nk->nhw", a, weights), 0), size))
+        for label, top in [("scorecam", None), ("faster-scorecam", 10)]:
+            cams = []
+            for i in range(n):
+                ai = a[i]
+                chans = np.arange(ai.shape[-1])
+                if top is not None:
+                    var = ai.reshape(-1, ai.shape[-1]).var(axis=0)
+                    chans = np.argsort(-var, kind="stable")[:top]
+                up = upsample(np.transpose(ai[..., chans], (2, 0, 1)), size)  # [K,H,W]
+                lo = up.min(axis=(1, 2), keepdims=True)
+                hi = up.max(axis=(1, 2), keepdims=True)
+                masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
+                probs = model(tf.constant(x[i][None] * masks[..., None], tf.float32), training=False).numpy()[:, t[i]]
+                cams.append(np.maximum(np.einsum("hwk,k->hw", ai[..., chans], probs), 0))
+            res[label] = normalise(upsample(np.stack(cams), size))
+        os.makedirs(os.path.join(out, name), exist_ok=True)
+        for k, v in res.items():
+            np.save(os.path.join(out, name, k + ".npy"), np.asarray(v, np.float32))
+
+
+if __name__ == "__main__":
+    main()
