@@ -13,6 +13,9 @@ formula is compared):
   tkv_layercam.low.npy       tf-keras-vis Layercam
   xpl_gradcam.low.npy        Xplique GradCAM, before its bicubic resize
   xpl_guided-backprop.npy    Xplique GuidedBackprop, channels kept [N,H,W,C]
+  xpl_saliency.npy           Xplique Saliency (|gradient|, max over channels)
+  xpl_integrated-gradients.npy  Xplique IntegratedGradients, 16 steps,
+                             baseline 0, channels kept [N,H,W,C]
 
 Xplique ignores output_layer (2.0.2), so it gets a copy of the model with a
 linear head. Its GradCAM is read before its final bicubic upsampling, through
@@ -37,7 +40,7 @@ from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
 from tf_keras_vis.layercam import Layercam
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
-from xplique.attributions import GradCAM, GuidedBackprop
+from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency
 
 
 def linear_head(model):
@@ -68,6 +71,8 @@ def explain(fixture_dir, out_dir):
     fmaps, grads = gc._gradient(tf.constant(x), onehot)
     out["xpl_gradcam.low"] = GradCAM._apply_weights(gc._compute_weights(grads, fmaps), fmaps).numpy()
     out["xpl_guided-backprop"] = GuidedBackprop(lin, reducer=None).explain(x, onehot.numpy()).numpy()
+    out["xpl_saliency"] = Saliency(lin).explain(x, onehot.numpy()).numpy()[..., 0]
+    out["xpl_integrated-gradients"] = IntegratedGradients(lin, steps=16, baseline_value=0.0, reducer=None).explain(x, onehot.numpy()).numpy()
     os.makedirs(out_dir, exist_ok=True)
     for k, v in out.items():
         np.save(os.path.join(out_dir, k + ".npy"), v.astype(np.float32))
