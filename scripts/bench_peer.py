@@ -1,6 +1,7 @@
 """The Python peer for `make bench`: tf-keras-vis on the same model and batches.
 
-Times tf-keras-vis 0.8.7 Gradcam and GradcamPlusPlus (ReplaceToLinear, top-1
+Times tf-keras-vis 0.8.7 Gradcam, GradcamPlusPlus, Scorecam and its Faster
+variant (max_N=10) (ReplaceToLinear, top-1
 class, default layer, maps upsampled and normalised as the library does by
 default) on the bench_resnet fixture's Keras model, with the same TensorFlow,
 at batch sizes 1, 8 and 32, and prints Go-benchmark-style lines:
@@ -23,6 +24,7 @@ import numpy as np
 import keras
 from tf_keras_vis.gradcam import Gradcam
 from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+from tf_keras_vis.scorecam import Scorecam
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
 
@@ -34,14 +36,16 @@ def main():
     layer = json.load(open(os.path.join(fixture, "meta.json")))["default_layer"]
     h, w, c = model.input_shape[1:]
     pixels = np.random.default_rng(1).uniform(-1, 1, (32, h, w, c)).astype(np.float32)
-    for name, cls in [("gradcam", Gradcam), ("gradcam++", GradcamPlusPlus)]:
+    cases = [("gradcam", Gradcam, (1, 8, 32), {}), ("gradcam++", GradcamPlusPlus, (1, 8, 32), {}),
+             ("scorecam", Scorecam, (1, 8), {}), ("faster-scorecam", Scorecam, (1, 8), {"max_N": 10})]
+    for name, cls, sizes, extra in cases:
         vis = cls(model, model_modifier=ReplaceToLinear(), clone=True)
-        for bs in (1, 8, 32):
+        for bs in sizes:
             x = pixels[:bs]
             # Top-1 class, as tfcam's default target: one forward pass to find it.
             def run():
                 top = np.argmax(model(x, training=False), axis=1).tolist()
-                return vis(CategoricalScore(top), x, penultimate_layer=layer, seek_penultimate_conv_layer=False)
+                return vis(CategoricalScore(top), x, penultimate_layer=layer, seek_penultimate_conv_layer=False, **extra)
             run()  # warm-up (tracing)
             n, start = 0, time.perf_counter()
             while True:

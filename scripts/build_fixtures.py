@@ -318,6 +318,18 @@ def build_shapes(out):
     np.save(os.path.join(d, "eval_boxes.npy"), b_eval)
     with open(os.path.join(d, "labels.txt"), "w") as f:
         f.write("\n".join(shapes.CLASSES) + "\n")
+    # The same evaluation set as image files with their boxes, for
+    # `tfcam eval --boxes eval/boxes.csv eval` (8-bit PNGs: x*255 rounded).
+    from PIL import Image
+
+    ev = os.path.join(d, "eval")
+    os.makedirs(ev, exist_ok=True)
+    with open(os.path.join(ev, "boxes.csv"), "w") as f:
+        f.write("image,x0,y0,x1,y1\n")
+        for i, (img, box) in enumerate(zip(x_eval, b_eval)):
+            name = f"{i:03d}.png"
+            Image.fromarray(np.round(img * 255).astype(np.uint8)).save(os.path.join(ev, name))
+            f.write(f"{name},{box[0]},{box[1]},{box[2]},{box[3]}\n")
 
 
 def random_inputs(shape, seed):

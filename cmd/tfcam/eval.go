@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/tfcam/tfcam/evaluate"
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/tfgraph"
+)
+
+// evalOptions are the flags of `tfcam eval`.
+type evalOptions struct {
+	modelFlags
+	layer     string
+	methods   string
+	class     string
+	boxes     string
+	tolerance float64
+	steps     int
+	baseline  string
+	blurSigma float64
+	batch     int
+	runImages int
+	workers   int
+	out       string
+	probs     bool
+}
+
+func evalUsage(fs *flag.FlagSet) func() {
+	return func() {
+		fmt.Fprintf(fs.Output(), `Usage: tfcam eval --model DIR [--boxes FILE] [--out DIR] [flags] INPUTS...
+
+Scores explanation methods on a model, so you can see which one to trust:
+
+  pointing game %%        hits of the map's maximum in a box (within
+                         --tolerance); needs --boxes
+  energy pointing game %% share of the map's sum inside the boxes; needs --boxes
+  Average Drop %%         100·mean max(0, Y−O)/Y, lower is better
+  Increase in Conf. %%    100·mean [O > Y], higher is better
+                         (Y: probability of the explained class on the
+                         image, O: on the image multiplied by its map)
+  Deletion AUC           probability as the map's most important pixels are
+                         replaced by the baseline, over the fraction
+                         replaced; lower is better
+  Insertion AUC          the same, revealing pixels on the baseline; higher
+                         is better
+
+Probabilities are the model's output (a softmax is added to logits models).
+The terminal table is always printed; --out also gets metrics.csv,
+metrics.json (with every image's numbers), curves.csv, deletion.png,
+insertion.png and scores.png.
+
+INPUTS are image files, directories (searched recursively), globs, @list.txt
+files (one path per line) or - (such a list on stdin). Images that cannot be
+read are skipped and reported.
+
+Boxes file (--boxes): CSV with the header image,x0,y0,x1,y1 and one box per
+row, in pixels of the original image (after EXIF rotation), both ends
+inclusive; several rows for one image give it several boxes (a hit in any
+counts). image is the path as given on the command line or found in a
+directory, or its base name. Example:
+
+  image,x0,y0,x1,y1
+  cat.jpg,12,40,180,220
+  photos/dogs.png,0,10,64,90
+  photos/dogs.png,100,12,170,96
+
+Baselines (--baseline): zero is the value 0 in the model's input space
+(after --preprocess: black for unit/raw, grey for tf, the mean colour for
+caffe/torch); blur a Gaussian-blurred copy (--blur-sigma); mean the image's
+mean colour. The masked image of Average Drop is baseline + map·(image −
+baseline), image·map for zero.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+}
+
+func runEval(args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	var o evalOptions
+	o.register(fs)
+	fs.StringVar(&o.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
+	fs.StringVar(&o.methods, "method", "all", "comma-separated methods, or all: "+methodNames())
+	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index")
+	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see above); enables the pointing games")
+	fs.Float64Var(&o.tolerance, "tolerance", evaluate.ToleranceAt224, "pointing game tolerance in pixels at 224 px, scaled to the model input's shorter side")
+	fs.IntVar(&o.steps, "steps", 16, "deletion/insertion steps (curves have steps+1 points)")
+	fs.StringVar(&o.baseline, "baseline", "zero", "what deleted pixels become: zero, blur or mean")
+	fs.Float64Var(&o.blurSigma, "blur-sigma", 0, "Gaussian σ in input pixels for --baseline blur (0: 10 px per 224 px)")
+	fs.IntVar(&o.batch, "batch", 16, "images explained per TensorFlow run")
+	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
+	fs.StringVar(&o.out, "out", "", "directory for metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
+	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the metrics always score probabilities)")
+	fs.Usage = evalUsage(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return evalRun(ctx, o, fs.Args(), os.Stdin, os.Stdout, os.Stderr)
+}
+
+// evalSettings is everything resolved from the flags before loading.
+type evalSettings struct {
+	methods  []explainer.Method
+	class    int // -1: top-1
+	baseline evaluate.Baseline
+}
+
+func (o evalOptions) resolve() (evalSettings, error) {
+	s := evalSettings{class: -1}
+	var err error
+	if s.methods, err = explainer.ParseMethods(o.methods); err != nil {
+		return s, usageError("--method: " + err.Error())
+	}
+	if o.class != "" && o.class != "top1" {
+		if s.class, err = strconv.Atoi(o.class); err != nil || s.class < 0 {
+			return s, usageError(fmt.Sprintf("--class %q: want top1 or a class index", o.class))
+		}
+	}
+	if s.baseline, err = evaluate.ParseBaseline(o.baseline); err != nil {
+		return s, usageError("--baseline: " + err.Error())
+	}
+	switch {
+	case o.steps < 1:
+		return s, usageError(fmt.Sprintf("--steps %d: want at least 1", o.steps))
+	case o.tolerance < 0:
+		return s, usageError(fmt.Sprintf("--tolerance %g: want a distance >= 0", o.tolerance))
+	case o.blurSigma < 0:
+		return s, usageError(fmt.Sprintf("--blur-sigma %g: want 0 (default) or a positive σ", o.blurSigma))
+	case o.batch < 1:
+		return s, usageError("--batch must be at least 1")
+	case o.runImages < 4:
+		return s, usageError("--run-images must be at least 4")
+	}
+	return s, nil
+}
+
+// readBoxes reads --boxes and matches its rows to the inputs: by the path
+// as given or found, else by base name. Rows naming no input are counted.
+func readBoxes(path string, inputs []input) (map[string][]evaluate.Box, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--boxes: %w", err)
+	}
+	defer f.Close()
+	rows, err := evaluate.ParseBoxes(f, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	byPath, byBase := map[string]string{}, map[string][]string{}
+	for _, in := range inputs {
+		byPath[filepath.Clean(in.Path)] = in.Path
+		base := filepath.Base(in.Path)
+		byBase[base] = append(byBase[base], in.Path)
+	}
+	out := map[string][]evaluate.Box{}
+	unmatched := 0
+	for name, boxes := range rows {
+		if p, ok := byPath[filepath.Clean(name)]; ok {
+			out[p] = append(out[p], boxes...)
+			continue
+		}
+		switch ps := byBase[name]; len(ps) {
+		case 0:
+			unmatched++
+		case 1:
+			out[ps[0]] = append(out[ps[0]], boxes...)
+		default:
+			return nil, 0, fmt.Errorf("--boxes %s: image %q matches %d inputs (%s, ...); name it by its path", path, name, len(ps), ps[0])
+		}
+	}
+	return out, unmatched, nil
+}
+
+func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader, stdout, log io.Writer) error {
+	s, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	inputs, err := expandInputs(args, stdin)
+	if err != nil {
+		return err
+	}
+	if len(inputs) == 0 {
+		return fmt.Errorf("no images found in %s", strings.Join(args, " "))
+	}
+	var boxes map[string][]evaluate.Box
+	if o.boxes != "" {
+		unmatched := 0
+		if boxes, unmatched, err = readBoxes(o.boxes, inputs); err != nil {
+			return err
+		}
+		if len(boxes) == 0 {
+			return fmt.Errorf("--boxes %s: none of its images is among the %d inputs; name them by path or base name", o.boxes, len(inputs))
+		}
+		if unmatched > 0 {
+			fmt.Fprintf(log, "note: %s names %d images that are not among the inputs\n", o.boxes, unmatched)
+		}
+		if len(boxes) < len(inputs) {
+			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(inputs)-len(boxes), len(inputs), len(boxes))
+		}
+	}
+	m, preset, err := o.load()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	layer := o.layer
+	if layer == "" {
+		layer = preset.Layer
+	}
+	pre, err := o.pixelPreset(preset)
+	if err != nil {
+		return err
+	}
+	e, err := explainer.New(m, explainer.Config{Layer: layer, Methods: s.methods,
+		Score: map[bool]tfgraph.ScoreKind{false: tfgraph.Logits, true: tfgraph.Probabilities}[o.probs]})
+	if err != nil {
+		return err
+	}
+	if s.class >= e.Classes() {
+		return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", s.class, e.Classes(), e.Classes()-1))
+	}
+	ev, err := evaluate.New(m, evaluate.Config{Steps: o.steps, Baseline: s.baseline, BlurSigma: o.blurSigma, RunImages: o.runImages})
+	if err != nil {
+		return err
+	}
+	h, w := e.InputSize()
+	_, _, c := m.InputSize()
+	tol := evaluate.ScaleTolerance(o.tolerance, w, h)
+	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
+		len(inputs), m.Dir, e.Layer().Name, o.methods, pre, o.steps, s.baseline, deviceNote(m))
+
+	tty := false
+	if f, ok := log.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	prog := newProgress(log, tty, len(inputs))
+	var results []evaluate.ImageResult
+	failed := 0
+	var runErr error
+	for b0 := 0; b0 < len(inputs) && runErr == nil && ctx.Err() == nil; b0 += o.batch {
+		var batch []*item
+		for _, it := range decodeAll(inputs[b0:min(len(inputs), b0+o.batch)], o.workers, h, w, c, pre) {
+			if it.err != nil {
+				failed++
+				prog.note("skipped %s: %v", it.in.Path, it.err)
+				prog.add(0, 1)
+				continue
+			}
+			batch = append(batch, it)
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		res, err := evalBatch(ctx, e, ev, batch, s.class, boxes, tol)
+		if err != nil {
+			runErr = err
+			break
+		}
+		results = append(results, res...)
+		prog.add(len(batch), 0)
+	}
+	prog.finish()
+	if runErr != nil {
+		return runErr
+	}
+	if ctx.Err() != nil {
+		return exitError{130, "interrupted; nothing written"}
+	}
+	if len(results) == 0 {
+		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(inputs))}
+	}
+	var names []string
+	for _, mt := range s.methods {
+		names = append(names, mt.Name())
+	}
+	rep := &evaluate.Report{
+		Settings: evaluate.Settings{Model: m.Dir, Layer: e.Layer().Name, Class: o.class, Steps: o.steps, Baseline: string(s.baseline),
+			Tolerance: tol, Boxes: o.boxes},
+		Fractions: evaluate.Fractions(o.steps), Counts: ev.Counts(), Methods: evaluate.Summarize(names, results), Images: results,
+	}
+	if s.baseline == evaluate.Blur {
+		rep.Settings.BlurSigma = ev.Config().BlurSigma
+	}
+	if err := rep.WriteTable(stdout); err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := writeEvalOutputs(o.out, rep); err != nil {
+			return err
+		}
+		fmt.Fprintf(log, "wrote metrics.csv, metrics.json, curves.csv, deletion.png, insertion.png and scores.png to %s\n", o.out)
+	}
+	if failed > 0 {
+		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(inputs), len(inputs)-failed)}
+	}
+	return nil
+}
+
+// decodeAll decodes and preprocesses ins on up to workers goroutines, in order.
+func decodeAll(ins []input, workers, h, w, c int, pre imagefile.Preprocess) []*item {
+	out := make([]*item, len(ins))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(max(workers, 1), len(ins)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = decodeItem(ins[i], h, w, c, pre)
+			}
+		}()
+	}
+	for i := range ins {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// evalBatch explains a batch (one run), then scores every method's maps:
+// pointing in Go, the perturbation metrics in the graph.
+func evalBatch(ctx context.Context, e *explainer.Explainer, ev *evaluate.Evaluator, batch []*item, class int, boxes map[string][]evaluate.Box, tol float64) ([]evaluate.ImageResult, error) {
+	h, w := e.InputSize()
+	var pixels []float32
+	for _, it := range batch {
+		pixels = append(pixels, it.pixels...)
+	}
+	targets := explainer.Top1()
+	if class >= 0 {
+		cls := make([]int, len(batch))
+		for i := range cls {
+			cls[i] = class
+		}
+		targets = explainer.Classes(cls...)
+	}
+	res, err := e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, targets)
+	if err != nil {
+		return nil, err
+	}
+	var out []evaluate.ImageResult
+	for j, mt := range e.Methods() {
+		maps := make([]float32, 0, len(batch)*h*w)
+		classes := make([]int, len(batch))
+		for i := range batch {
+			mp := res[i].Maps[0][j]
+			maps = append(maps, mp.Normalized...)
+			classes[i] = mp.Class
+		}
+		faith, err := ev.Run(ctx, pixels, maps, classes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", mt.Name(), err)
+		}
+		for i, it := range batch {
+			r := evaluate.ImageResult{Image: it.in.Path, Method: mt.Name(), Faithfulness: faith[i]}
+			if bs := boxes[it.in.Path]; len(bs) > 0 {
+				b := it.img.Bounds()
+				var rects []evaluate.Rect
+				for _, bx := range bs {
+					rects = append(rects, bx.ToMap(b.Dx(), b.Dy(), w, h))
+				}
+				p := evaluate.Point(maps[i*h*w:(i+1)*h*w], w, h, rects, tol)
+				r.Pointing = &p
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// writeEvalOutputs writes the report's files atomically into dir.
+func writeEvalOutputs(dir string, rep *evaluate.Report) error {
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"metrics.csv", rep.WriteCSV},
+		{"metrics.json", rep.WriteJSON},
+		{"curves.csv", rep.WriteCurvesCSV},
+		{"deletion.png", func(w io.Writer) error { return rep.PlotCurves(w, "deletion") }},
+		{"insertion.png", func(w io.Writer) error { return rep.PlotCurves(w, "insertion") }},
+		{"scores.png", rep.PlotScores},
+	}
+	for _, f := range files {
+		if err := render.WriteFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
+			return fmt.Errorf("writing %s: %w", filepath.Join(dir, f.name), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package evaluate
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// Box is a ground-truth rectangle in pixels of the original image,
+// inclusive: it covers columns X0..X1 and rows Y0..Y1.
+type Box struct {
+	X0, Y0, X1, Y1 int
+}
+
+// Rect is a rectangle in continuous map coordinates, [X0,X1) × [Y0,Y1),
+// where pixel (x, y) covers [x,x+1) × [y,y+1).
+type Rect struct {
+	X0, Y0, X1, Y1 float64
+}
+
+// ToMap scales b from an image of iw×ih pixels to a map of mw×mh pixels
+// (the model input, which the image was resized to without cropping).
+func (b Box) ToMap(iw, ih, mw, mh int) Rect {
+	sx, sy := float64(mw)/float64(iw), float64(mh)/float64(ih)
+	return Rect{float64(b.X0) * sx, float64(b.Y0) * sy, float64(b.X1+1) * sx, float64(b.Y1+1) * sy}
+}
+
+// ParseBoxes reads a boxes file: CSV with the header image,x0,y0,x1,y1,
+// one box per row, several rows for an image with several boxes. Columns
+// may come in any order; other columns are ignored. name is used in errors.
+func ParseBoxes(r io.Reader, name string) (map[string][]Box, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.Comment = '#'
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("boxes file %s is empty; want the header image,x0,y0,x1,y1", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("boxes file %s: %w", name, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
+	}
+	need := []string{"image", "x0", "y0", "x1", "y1"}
+	for _, k := range need {
+		if _, ok := col[k]; !ok {
+			return nil, fmt.Errorf("boxes file %s: header %q lacks column %q; want image,x0,y0,x1,y1", name, strings.Join(header, ","), k)
+		}
+	}
+	out := map[string][]Box{}
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("boxes file %s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		var v [4]int
+		for i, k := range need[1:] {
+			j := col[k]
+			if j >= len(rec) {
+				return nil, fmt.Errorf("boxes file %s, line %d: no %s value", name, line, k)
+			}
+			if v[i], err = strconv.Atoi(strings.TrimSpace(rec[j])); err != nil || v[i] < 0 {
+				return nil, fmt.Errorf("boxes file %s, line %d: %s = %q is not a pixel index (an integer >= 0)", name, line, k, rec[j])
+			}
+		}
+		b := Box{v[0], v[1], v[2], v[3]}
+		if b.X1 < b.X0 || b.Y1 < b.Y0 {
+			return nil, fmt.Errorf("boxes file %s, line %d: box %v is empty (want x0 <= x1 and y0 <= y1, both inclusive)", name, line, v)
+		}
+		img := strings.TrimSpace(rec[col["image"]])
+		if img == "" {
+			return nil, fmt.Errorf("boxes file %s, line %d: empty image name", name, line)
+		}
+		out[img] = append(out[img], b)
+	}
+	return out, nil
+}

@@ -1,0 +1,35 @@
+// Package evaluate scores explanation maps, so that methods can be compared
+// on one model: "which map should I trust?"
+//
+// Localisation, from a map and ground-truth boxes (pointing.go, boxes.go):
+//
+//   - Pointing game (Zhang et al. 2016): a hit when the map's maximum lies
+//     in a box, or within a tolerance of one (15 px at 224 px in the paper).
+//   - Energy-based pointing game (Wang et al. 2020, the Score-CAM paper):
+//     the share of the map's energy, Σ of the normalised map, inside the
+//     boxes.
+//
+// Faithfulness, from the model run on images perturbed by the map
+// (evaluator.go, drop.go, deletion.go):
+//
+//   - Average Drop % = 100 · mean_i max(0, Y_i − O_i) / Y_i and Increase in
+//     Confidence % = 100 · mean_i [O_i > Y_i] (Chattopadhyay et al. 2018,
+//     the Grad-CAM++ paper), with Y_i the probability of the explained class
+//     on image i and O_i on the image multiplied by its normalised map.
+//   - Deletion and Insertion (Petsiuk et al. 2018, the RISE paper): pixels
+//     are replaced by a baseline (deletion) or revealed on the baseline
+//     (insertion) in the map's order, most important first, and the class
+//     probability is recorded after each step; the score is the area under
+//     that curve over the fraction of pixels changed.
+//
+// The perturbed images are built by TensorFlow ops from the model's input
+// placeholder and the fed maps and run through a copy of the model's forward
+// pass in the same graph (tfgraph.Forward.Copy), so a chunk of images with
+// all their steps is one Session.Run. Scores are always the model's
+// probabilities: its output, or the softmax of its output when the model
+// has no final Softmax/Sigmoid.
+//
+// The package computes and reports (tables, CSV, JSON, plots written to an
+// io.Writer); it must not read images, explain them or write files — the
+// command does that.
+package evaluate

@@ -1,0 +1,138 @@
+package evaluate
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// palette is Tableau 10: distinguishable colours for up to ten methods
+// (more repeat with dashes).
+var palette = []color.RGBA{
+	{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255},
+	{140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255}, {188, 189, 34, 255}, {23, 190, 207, 255},
+}
+
+func methodColor(i int) color.Color { return palette[i%len(palette)] }
+
+// PlotCurves draws the mean deletion or insertion curve of every method
+// (curve is "deletion" or "insertion") as a PNG, the AUC in each legend
+// entry.
+func (r *Report) PlotCurves(w io.Writer, curve string) error {
+	p := plot.New()
+	var auc func(Summary) float64
+	var values func(Summary) []float64
+	switch curve {
+	case "deletion":
+		p.Title.Text = "Deletion: probability as the most important pixels are removed (lower AUC is better)"
+		auc, values = func(s Summary) float64 { return s.DeletionAUC }, func(s Summary) []float64 { return s.Deletion }
+	case "insertion":
+		p.Title.Text = "Insertion: probability as the most important pixels are revealed (higher AUC is better)"
+		auc, values = func(s Summary) float64 { return s.InsertionAUC }, func(s Summary) []float64 { return s.Insertion }
+	default:
+		return fmt.Errorf("evaluate: unknown curve %q (deletion or insertion)", curve)
+	}
+	p.X.Label.Text = fmt.Sprintf("fraction of pixels %s (baseline: %s)", map[string]string{"deletion": "removed", "insertion": "revealed"}[curve], r.Settings.Baseline)
+	p.Y.Label.Text = "mean probability of the explained class"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	p.Add(plotter.NewGrid())
+	// Deletion curves fall and insertion curves rise: keep the legend clear.
+	p.Legend.Top = curve == "deletion"
+	for i, s := range r.Methods {
+		v := values(s)
+		xys := make(plotter.XYs, len(v))
+		for k := range v {
+			xys[k] = plotter.XY{X: r.Fractions[k], Y: v[k]}
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return fmt.Errorf("evaluate: %s curve of %s: %w", curve, s.Method, err)
+		}
+		l.Color = methodColor(i)
+		l.Width = vg.Points(1.5)
+		if i >= len(palette) {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+		}
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s (AUC %.3f)", s.Method, auc(s)), l)
+	}
+	return writePNG(w, [][]*plot.Plot{{p}}, 9*vg.Inch, 5.5*vg.Inch)
+}
+
+// PlotScores draws a bar chart per metric (one bar per method), in a grid.
+func (r *Report) PlotScores(w io.Writer) error {
+	var names []string
+	for _, s := range r.Methods {
+		names = append(names, s.Method)
+	}
+	titles := []string{"Pointing game % (higher is better)", "Energy pointing game % (higher is better)", "Average Drop % (lower is better)",
+		"Increase in Confidence % (higher is better)", "Deletion AUC (lower is better)", "Insertion AUC (higher is better)"}
+	var grid [][]*plot.Plot
+	var row []*plot.Plot
+	for ci, c := range columns {
+		p := plot.New()
+		p.Title.Text = titles[ci]
+		p.Y.Min = 0
+		vals := make(plotter.Values, len(r.Methods))
+		measured := false
+		for i, s := range r.Methods {
+			if v := c.value(s); v != nil && !math.IsNaN(*v) {
+				vals[i], measured = *v, true
+			}
+		}
+		if !measured {
+			p.Title.Text += ": no boxes given"
+		}
+		width := vg.Points(max(4, 200/float64(max(len(names), 1))))
+		for i := range vals {
+			one := make(plotter.Values, len(vals))
+			one[i] = vals[i]
+			b, err := plotter.NewBarChart(one, width)
+			if err != nil {
+				return fmt.Errorf("evaluate: bar chart %s: %w", c.name, err)
+			}
+			b.Color = methodColor(i)
+			b.LineStyle.Width = 0
+			p.Add(b)
+		}
+		p.NominalX(names...)
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YTop
+		if ci >= 4 {
+			p.Y.Max = 1
+		} else {
+			p.Y.Max = 100
+		}
+		row = append(row, p)
+		if len(row) == 3 {
+			grid, row = append(grid, row), nil
+		}
+	}
+	return writePNG(w, grid, 14*vg.Inch, 8*vg.Inch)
+}
+
+// writePNG draws a grid of plots on one PNG canvas.
+func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length) error {
+	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: len(grid), Cols: len(grid[0]), PadX: vg.Millimeter * 6, PadY: vg.Millimeter * 6,
+		PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
+	canvases := plot.Align(grid, tiles, dc)
+	for j := range grid {
+		for i, p := range grid[j] {
+			p.Draw(canvases[j][i])
+		}
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {
+		return fmt.Errorf("evaluate: encoding a plot: %w", err)
+	}
+	return nil
+}

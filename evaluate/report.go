@@ -1,0 +1,196 @@
+package evaluate
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// ImageResult is one image's metrics for one method.
+type ImageResult struct {
+	Image  string `json:"image"`
+	Method string `json:"method"`
+	Faithfulness
+	// Pointing is nil when the image has no boxes.
+	Pointing *Pointing `json:"pointing,omitempty"`
+}
+
+// Summary is one method's metrics over a set of images.
+type Summary struct {
+	Method string `json:"method"`
+	// Images is the number of images; Boxed those with boxes, over which
+	// the pointing metrics are averaged.
+	Images int `json:"images"`
+	Boxed  int `json:"boxed_images"`
+	// PointingGame is the % of boxed images hit; EnergyPointingGame the mean
+	// % of map energy inside the boxes. Both are nil without boxes.
+	PointingGame       *float64 `json:"pointing_game_pct"`
+	EnergyPointingGame *float64 `json:"energy_pointing_game_pct"`
+	// AverageDrop and IncreaseInConfidence are in %.
+	AverageDrop          float64 `json:"average_drop_pct"`
+	IncreaseInConfidence float64 `json:"increase_in_confidence_pct"`
+	// DeletionAUC and InsertionAUC are the AUCs of the mean curves.
+	DeletionAUC  float64 `json:"deletion_auc"`
+	InsertionAUC float64 `json:"insertion_auc"`
+	// Deletion and Insertion are the mean curves, at Fractions(Steps).
+	Deletion  []float64 `json:"deletion"`
+	Insertion []float64 `json:"insertion"`
+}
+
+// Summarize aggregates results per method, in the order of methods.
+func Summarize(methods []string, results []ImageResult) []Summary {
+	var out []Summary
+	for _, m := range methods {
+		s := Summary{Method: m}
+		var faith []Faithfulness
+		var hits, energy float64
+		for _, r := range results {
+			if r.Method != m {
+				continue
+			}
+			s.Images++
+			faith = append(faith, r.Faithfulness)
+			if s.Deletion == nil {
+				s.Deletion, s.Insertion = make([]float64, len(r.Deletion)), make([]float64, len(r.Insertion))
+			}
+			for k := range s.Deletion {
+				s.Deletion[k] += r.Deletion[k]
+				s.Insertion[k] += r.Insertion[k]
+			}
+			if r.Pointing != nil {
+				s.Boxed++
+				energy += r.Pointing.Energy
+				if r.Pointing.Hit {
+					hits++
+				}
+			}
+		}
+		for k := range s.Deletion {
+			s.Deletion[k] /= float64(s.Images)
+			s.Insertion[k] /= float64(s.Images)
+		}
+		if s.Boxed > 0 {
+			pg, epg := 100*hits/float64(s.Boxed), 100*energy/float64(s.Boxed)
+			s.PointingGame, s.EnergyPointingGame = &pg, &epg
+		}
+		s.AverageDrop, s.IncreaseInConfidence = AverageDrop(faith), IncreaseInConfidence(faith)
+		s.DeletionAUC, s.InsertionAUC = AUC(s.Deletion), AUC(s.Insertion)
+		out = append(out, s)
+	}
+	return out
+}
+
+// Settings describe how a report was computed.
+type Settings struct {
+	Model     string  `json:"model"`
+	Layer     string  `json:"layer"`
+	Class     string  `json:"class"`
+	Steps     int     `json:"steps"`
+	Baseline  string  `json:"baseline"`
+	BlurSigma float64 `json:"blur_sigma_px,omitempty"`
+	// Tolerance is the pointing game's, in map pixels.
+	Tolerance float64 `json:"tolerance_px"`
+	Boxes     string  `json:"boxes,omitempty"`
+}
+
+// Report is everything `tfcam eval` writes.
+type Report struct {
+	Settings  Settings      `json:"settings"`
+	Fractions []float64     `json:"fractions"`
+	Counts    []int         `json:"pixels"`
+	Methods   []Summary     `json:"methods"`
+	Images    []ImageResult `json:"images"`
+}
+
+// columns are the summary's metrics, as the table, CSV and bar chart show
+// them: header, whether higher is better, the value (nil: not measured).
+var columns = []struct {
+	name   string
+	higher bool
+	value  func(Summary) *float64
+}{
+	{"pointing_game_pct", true, func(s Summary) *float64 { return s.PointingGame }},
+	{"energy_pointing_game_pct", true, func(s Summary) *float64 { return s.EnergyPointingGame }},
+	{"average_drop_pct", false, func(s Summary) *float64 { return &s.AverageDrop }},
+	{"increase_in_confidence_pct", true, func(s Summary) *float64 { return &s.IncreaseInConfidence }},
+	{"deletion_auc", false, func(s Summary) *float64 { return &s.DeletionAUC }},
+	{"insertion_auc", true, func(s Summary) *float64 { return &s.InsertionAUC }},
+}
+
+// WriteTable prints the summary as an aligned text table, arrows saying
+// which direction is better.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "method\timages\tpointing %↑\tenergy %↑\tavg drop %↓\tincr conf %↑\tdeletion AUC↓\tinsertion AUC↑\t\n")
+	for _, s := range r.Methods {
+		fmt.Fprintf(tw, "%s\t%d", s.Method, s.Images)
+		for i, c := range columns {
+			v := c.value(s)
+			switch {
+			case v == nil:
+				fmt.Fprint(tw, "\t-")
+			case i >= 4:
+				fmt.Fprintf(tw, "\t%.4f", *v)
+			default:
+				fmt.Fprintf(tw, "\t%.1f", *v)
+			}
+		}
+		fmt.Fprint(tw, "\t\n")
+	}
+	return tw.Flush()
+}
+
+// WriteCSV writes one row per method: method, images, boxed_images and the
+// metrics (empty when not measured).
+func (r *Report) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	header := []string{"method", "images", "boxed_images"}
+	for _, c := range columns {
+		header = append(header, c.name)
+	}
+	cw.Write(header)
+	for _, s := range r.Methods {
+		row := []string{s.Method, strconv.Itoa(s.Images), strconv.Itoa(s.Boxed)}
+		for _, c := range columns {
+			if v := c.value(s); v != nil {
+				row = append(row, strconv.FormatFloat(*v, 'g', 8, 64))
+			} else {
+				row = append(row, "")
+			}
+		}
+		cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteCurvesCSV writes the mean curves in long form: method, curve
+// (deletion or insertion), step, fraction, pixels, probability.
+func (r *Report) WriteCurvesCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"method", "curve", "step", "fraction", "pixels", "probability"})
+	for _, s := range r.Methods {
+		for _, c := range []struct {
+			name string
+			v    []float64
+		}{{"deletion", s.Deletion}, {"insertion", s.Insertion}} {
+			for k, v := range c.v {
+				cw.Write([]string{s.Method, c.name, strconv.Itoa(k), strconv.FormatFloat(r.Fractions[k], 'g', 8, 64),
+					strconv.Itoa(r.Counts[k]), strconv.FormatFloat(v, 'g', 8, 64)})
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteJSON writes the whole report: settings, summaries with their curves
+// and every image's results.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(r)
+}
