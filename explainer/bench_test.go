@@ -79,7 +79,7 @@ func BenchmarkExplain(b *testing.B) {
 		sets[meth.Name()] = []Method{meth}
 		order = append(order, meth.Name())
 		switch meth.(type) {
-		case ScoreCAM, IntegratedGradients, SmoothGrad, SmoothGradCAMPlusPlus:
+		case ScoreCAM, IntegratedGradients, SmoothGrad, SmoothGradCAMPlusPlus, GroupCAM, ClusterCAM, CosineCAM:
 			heavy[meth.Name()] = true
 		}
 	}

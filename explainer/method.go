@@ -77,7 +77,8 @@ func All() []Method {
 func Registry() []Method {
 	return append(All(),
 		Saliency{}, SmoothGrad{}, IntegratedGradients{}, SmoothGradCAMPlusPlus{}, CAM{},
-		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10})
+		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10},
+		GroupCAM{}, ClusterCAM{}, CosineCAM{})
 }
 
 // ParseMethods parses a comma-separated list of method names ("all" for
