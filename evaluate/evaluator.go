@@ -63,16 +63,17 @@ type Config struct {
 // probabilities of Class.
 type Faithfulness struct {
 	// Class is the explained class.
-	Class int
+	Class int `json:"class"`
 	// Base is Y: the probability on the image itself.
-	Base float64
+	Base float64 `json:"base"`
 	// Masked is O: the probability on the image multiplied by its map
 	// (blended towards the baseline by 1−map; for Zero exactly image·map).
-	Masked float64
+	Masked float64 `json:"masked"`
 	// Deletion and Insertion are the probabilities after each step, at the
 	// pixel counts Counts(h·w, Steps): Deletion[0] is the image, Insertion[0]
 	// the baseline.
-	Deletion, Insertion []float64
+	Deletion  []float64 `json:"deletion"`
+	Insertion []float64 `json:"insertion"`
 }
 
 // Evaluator runs the perturbation metrics for one model. Its graph is built

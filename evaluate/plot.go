@@ -66,8 +66,13 @@ func (r *Report) PlotCurves(w io.Writer, curve string) error {
 	return writePNG(w, [][]*plot.Plot{{p}}, 9*vg.Inch, 5.5*vg.Inch)
 }
 
-// PlotScores draws a bar chart per metric (one bar per method), in a grid.
+// PlotScores draws a bar chart per metric (one bar per method), in a grid:
+// 2×3 panels, or 3×2 wider ones for more than ten methods.
 func (r *Report) PlotScores(w io.Writer) error {
+	cols, width, height := 3, 14*vg.Inch, 8*vg.Inch
+	if n := len(r.Methods); n > 10 {
+		cols, width, height = 2, vg.Length(2+0.5*float64(n))*2*vg.Inch, 13*vg.Inch
+	}
 	var names []string
 	for _, s := range r.Methods {
 		names = append(names, s.Method)
@@ -90,11 +95,11 @@ func (r *Report) PlotScores(w io.Writer) error {
 		if !measured {
 			p.Title.Text += ": no boxes given"
 		}
-		width := vg.Points(max(4, 200/float64(max(len(names), 1))))
+		bar := width / vg.Length(cols) * 0.6 / vg.Length(max(len(names), 1))
 		for i := range vals {
 			one := make(plotter.Values, len(vals))
 			one[i] = vals[i]
-			b, err := plotter.NewBarChart(one, width)
+			b, err := plotter.NewBarChart(one, bar)
 			if err != nil {
 				return fmt.Errorf("evaluate: bar chart %s: %w", c.name, err)
 			}
@@ -112,11 +117,11 @@ func (r *Report) PlotScores(w io.Writer) error {
 			p.Y.Max = 100
 		}
 		row = append(row, p)
-		if len(row) == 3 {
+		if len(row) == cols {
 			grid, row = append(grid, row), nil
 		}
 	}
-	return writePNG(w, grid, 14*vg.Inch, 8*vg.Inch)
+	return writePNG(w, grid, width, height)
 }
 
 // writePNG draws a grid of plots on one PNG canvas.

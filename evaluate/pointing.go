@@ -6,10 +6,10 @@ import "math"
 type Pointing struct {
 	// Hit: the map's maximum lies within Tolerance map pixels of a box
 	// (pointing game, Zhang et al. 2016).
-	Hit bool
+	Hit bool `json:"hit"`
 	// Energy is the share of the map's sum inside the boxes
 	// (energy-based pointing game, Wang et al. 2020), in [0,1].
-	Energy float64
+	Energy float64 `json:"energy"`
 }
 
 // ToleranceAt224 is the pointing game's tolerance in the paper: 15 pixels

@@ -2,13 +2,13 @@
 AverageDropMetric and AverageIncreaseMetric on maps tfcam computed.
 
 Given a fixture directory with model.keras (softmax head: the scores are
-probabilities, as tfcam's) and a work directory holding
+probabilities, as tfcam's) and work directories each holding
 
   inputs.npy   float32 [N,H,W,C] images, as fed to the model
   maps.npy     float32 [N,H,W] maps in [0,1], without ties (see the Go test)
-  targets.npy  int32 [N] explained class per image
+  targets.npy  explained class per image [N] (integer values, any dtype)
 
-writes WORK/xplique.json:
+writes WORK/xplique.json in each:
 
   deletion, insertion           mean curves over the batch (steps+1 values)
   deletion_auc, insertion_auc   Xplique's evaluate(): mean(s[:-1]+s[1:])/2
@@ -20,7 +20,7 @@ writes WORK/xplique.json:
 Variant: baseline_mode=0.0 (the value 0 in input space), the given steps,
 max_percentage_perturbed=1.0; a pixel is all its channels at once.
 
-Usage: python scripts/peer_metrics.py FIXTURE_DIR WORK_DIR STEPS
+Usage: python scripts/peer_metrics.py FIXTURE_DIR STEPS WORK_DIR [WORK_DIR ...]
 """
 
 import json
@@ -37,14 +37,10 @@ import keras
 from xplique.metrics import AverageDropMetric, AverageIncreaseMetric, Deletion, Insertion
 
 
-def main():
-    if len(sys.argv) != 4:
-        raise SystemExit(__doc__)
-    fixture, work, steps = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    model = keras.models.load_model(os.path.join(fixture, "model.keras"))
+def evaluate(model, work, steps):
     x = np.load(os.path.join(work, "inputs.npy"))
     maps = np.load(os.path.join(work, "maps.npy"))
-    targets = np.load(os.path.join(work, "targets.npy"))
+    targets = np.load(os.path.join(work, "targets.npy")).astype(np.int32)
     y = tf.one_hot(targets, model.output_shape[-1]).numpy()
     out = {}
     for name, cls in [("deletion", Deletion), ("insertion", Insertion)]:
@@ -61,6 +57,14 @@ def main():
     out["masked"] = np.asarray(infer(model, AverageDropMetric._perturb_with_mask(xt, mt), yt, 64)).tolist()
     with open(os.path.join(work, "xplique.json"), "w") as f:
         json.dump(out, f)
+
+
+def main():
+    if len(sys.argv) < 4:
+        raise SystemExit(__doc__)
+    model = keras.models.load_model(os.path.join(sys.argv[1], "model.keras"))
+    for work in sys.argv[3:]:
+        evaluate(model, work, int(sys.argv[2]))
 
 
 if __name__ == "__main__":

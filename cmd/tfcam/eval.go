@@ -92,12 +92,12 @@ Flags:
 	}
 }
 
-func runEval(args []string) error {
+// evalFlags declares the flags of `tfcam eval` into o.
+func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	var o evalOptions
 	o.register(fs)
 	fs.StringVar(&o.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
-	fs.StringVar(&o.methods, "method", "all", "comma-separated methods, or all: "+methodNames())
+	fs.StringVar(&o.methods, "method", "all", "comma-separated methods (any of `tfcam explain`'s), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index")
 	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see above); enables the pointing games")
 	fs.Float64Var(&o.tolerance, "tolerance", evaluate.ToleranceAt224, "pointing game tolerance in pixels at 224 px, scaled to the model input's shorter side")
@@ -110,6 +110,12 @@ func runEval(args []string) error {
 	fs.StringVar(&o.out, "out", "", "directory for metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
 	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the metrics always score probabilities)")
 	fs.Usage = evalUsage(fs)
+	return fs
+}
+
+func runEval(args []string) error {
+	var o evalOptions
+	fs := evalFlags(&o)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -284,11 +290,11 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		prog.add(len(batch), 0)
 	}
 	prog.finish()
+	if ctx.Err() != nil {
+		return exitError{130, "interrupted; nothing written (the metrics need every image)"}
+	}
 	if runErr != nil {
 		return runErr
-	}
-	if ctx.Err() != nil {
-		return exitError{130, "interrupted; nothing written"}
 	}
 	if len(results) == 0 {
 		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(inputs))}

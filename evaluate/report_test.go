@@ -1,0 +1,151 @@
+package evaluate
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"math"
+	"strings"
+	"testing"
+)
+
+func sampleReport() *Report {
+	hit, miss := &Pointing{Hit: true, Energy: 0.8}, &Pointing{Hit: false, Energy: 0.2}
+	img := func(name, method string, base, masked float64, del, ins []float64, p *Pointing) ImageResult {
+		return ImageResult{Image: name, Method: method, Pointing: p,
+			Faithfulness: Faithfulness{Class: 1, Base: base, Masked: masked, Deletion: del, Insertion: ins}}
+	}
+	results := []ImageResult{
+		img("a.png", "gradcam", 0.8, 0.4, []float64{0.8, 0.2, 0.0}, []float64{0.1, 0.6, 0.8}, hit),
+		img("b.png", "gradcam", 0.5, 0.6, []float64{0.5, 0.4, 0.2}, []float64{0.1, 0.3, 0.5}, miss),
+		img("c.png", "gradcam", 0.9, 0.9, []float64{0.9, 0.3, 0.0}, []float64{0.1, 0.9, 0.9}, nil),
+		img("a.png", "eigencam", 0.8, 0.8, []float64{0.8, 0.8, 0.0}, []float64{0.1, 0.1, 0.8}, nil),
+	}
+	return &Report{
+		Settings:  Settings{Model: "m", Steps: 2, Baseline: "zero", Tolerance: 4.3},
+		Fractions: Fractions(2), Counts: Counts(16, 2),
+		Methods: Summarize([]string{"gradcam", "eigencam"}, results), Images: results,
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	s := sampleReport().Methods
+	g, e := s[0], s[1]
+	checks := []struct {
+		name      string
+		got, want float64
+	}{
+		{"gradcam images", float64(g.Images), 3},
+		{"gradcam boxed", float64(g.Boxed), 2},
+		{"gradcam pointing %", *g.PointingGame, 50},
+		{"gradcam energy %", *g.EnergyPointingGame, 50},
+		{"gradcam average drop %", g.AverageDrop, 100 * (0.5 + 0 + 0) / 3},
+		{"gradcam increase %", g.IncreaseInConfidence, 100.0 / 3},
+		{"gradcam deletion[1]", g.Deletion[1], 0.3},
+		{"gradcam deletion AUC", g.DeletionAUC, AUC([]float64{2.2 / 3, 0.3, 0.2 / 3})},
+		{"gradcam insertion AUC", g.InsertionAUC, AUC([]float64{0.1, 1.8 / 3, 2.2 / 3})},
+		{"eigencam deletion AUC", e.DeletionAUC, 0.6},
+	}
+	for _, c := range checks {
+		if math.Abs(c.got-c.want) > 1e-12 {
+			t.Errorf("%s = %g, want %g", c.name, c.got, c.want)
+		}
+	}
+	if e.PointingGame != nil || e.EnergyPointingGame != nil || e.Boxed != 0 {
+		t.Errorf("eigencam has no boxed images but pointing %v, energy %v, boxed %d", e.PointingGame, e.EnergyPointingGame, e.Boxed)
+	}
+}
+
+func TestReportOutputs(t *testing.T) {
+	r := sampleReport()
+	var table bytes.Buffer
+	if err := r.WriteTable(&table); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "deletion AUC") || !strings.Contains(lines[1], "gradcam") ||
+		!strings.Contains(lines[1], "50.0") || !strings.Contains(lines[2], "  -  ") {
+		t.Errorf("table:\n%s", table.String())
+	}
+
+	var buf bytes.Buffer
+	if err := r.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc"
+	if len(rows) != 3 || strings.Join(rows[0], ",") != wantHeader || rows[1][3] != "50" || rows[2][3] != "" || rows[2][7] != "0.6" {
+		t.Errorf("metrics.csv rows %q", rows)
+	}
+
+	buf.Reset()
+	if err := r.WriteCurvesCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1+2*2*3 || strings.Join(rows[3], ",") != "gradcam,deletion,2,1,16,0.066666667" {
+		t.Errorf("curves.csv: %d rows, row 3 %q", len(rows), rows[3])
+	}
+
+	buf.Reset()
+	if err := r.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Methods []struct {
+			Method   string   `json:"method"`
+			Pointing *float64 `json:"pointing_game_pct"`
+		} `json:"methods"`
+		Images []map[string]any `json:"images"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatalf("metrics.json is not JSON: %v", err)
+	}
+	if len(back.Methods) != 2 || back.Methods[1].Pointing != nil || *back.Methods[0].Pointing != 50 || len(back.Images) != 4 || back.Images[0]["deletion"] == nil {
+		t.Errorf("metrics.json: %+v", back)
+	}
+}
+
+func TestPlots(t *testing.T) {
+	r := sampleReport()
+	many := sampleReport()
+	for i := 0; len(many.Methods) < 12; i++ {
+		s := many.Methods[i%2]
+		s.Method = fmt.Sprintf("method%d", i)
+		many.Methods = append(many.Methods, s)
+	}
+	cases := []struct {
+		name string
+		plot func(*bytes.Buffer) error
+		w, h int
+	}{
+		{"scores, 12 methods: 3×2 wider panels", func(b *bytes.Buffer) error { return many.PlotScores(b) }, 1760, 1430},
+		{"deletion", func(b *bytes.Buffer) error { return r.PlotCurves(b, "deletion") }, 990, 605},
+		{"insertion", func(b *bytes.Buffer) error { return r.PlotCurves(b, "insertion") }, 990, 605},
+		{"scores", func(b *bytes.Buffer) error { return r.PlotScores(b) }, 1540, 880},
+	}
+	for _, c := range cases {
+		var b bytes.Buffer
+		if err := c.plot(&b); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		img, err := png.Decode(&b)
+		if err != nil {
+			t.Fatalf("%s: not a PNG: %v", c.name, err)
+		}
+		if sz := img.Bounds().Size(); sz.X != c.w || sz.Y != c.h {
+			t.Errorf("%s: %v, want %dx%d", c.name, sz, c.w, c.h)
+		}
+	}
+	if err := r.PlotCurves(&bytes.Buffer{}, "sideways"); err == nil {
+		t.Error("PlotCurves(sideways): no error")
+	}
+}
