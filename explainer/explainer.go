@@ -313,12 +313,45 @@ func sanitize(name string) string {
 
 // Explain explains one batch for the given targets in one Session.Run:
 // forward pass, gradients, every method's map, upsampling, normalisation.
+// Only methods that run the model on hundreds of copies of each image
+// (Score-CAM on wide layers) may split a batch into several runs, to keep
+// every tensor within what TensorFlow's kernels can index.
 func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) ([]Result, error) {
 	h, w, c := e.model.InputSize()
 	n := batch.N
 	if n <= 0 || len(batch.Pixels) != n*h*w*c {
 		return nil, fmt.Errorf("explainer: batch of %d values is not %d images of %dx%dx%d", len(batch.Pixels), n, h, w, c)
 	}
+	if targets.classes != nil && len(targets.classes) != n {
+		return nil, fmt.Errorf("explainer: %d target classes for a batch of %d images", len(targets.classes), n)
+	}
+	per, err := e.imagesPerRun(n)
+	if err != nil {
+		return nil, err
+	}
+	if per >= n {
+		return e.explainRun(ctx, batch, targets)
+	}
+	var results []Result
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		sub := Targets{k: targets.k}
+		if targets.classes != nil {
+			sub.classes = targets.classes[start:end]
+		}
+		res, err := e.explainRun(ctx, Batch{Pixels: batch.Pixels[start*h*w*c : end*h*w*c], N: end - start}, sub)
+		if err != nil {
+			return nil, err
+		}
+		results = append(results, res...)
+	}
+	return results, nil
+}
+
+// explainRun is one Session.Run over a batch.
+func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets) ([]Result, error) {
+	h, w, c := e.model.InputSize()
+	n := batch.N
 	k := max(targets.k, 1)
 	if targets.classes != nil && k != 1 {
 		return nil, fmt.Errorf("explainer: explicit classes and top-%d are exclusive", k)

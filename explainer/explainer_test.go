@@ -231,3 +231,20 @@ func rssMB(t testing.TB) float64 {
 	pages, _ := strconv.Atoi(fields[1])
 	return float64(pages*os.Getpagesize()) / (1 << 20)
 }
+
+// TestImagesPerRun: Score-CAM on the 160 px ResNet (256 channels, widest
+// layer 80×80×32) runs 256 copies per image, so a run may hold
+// ⌊(2³¹−1)/(256·204800)⌋ = 40 images; gradient methods are not limited.
+func TestImagesPerRun(t *testing.T) {
+	_, e := newExplainer(t, "bench_resnet", Config{Methods: []Method{GradCAM{}, ScoreCAM{}}})
+	if got := e.fw.MaxActivation(); got != 80*80*32 {
+		t.Fatalf("MaxActivation = %d, want %d", got, 80*80*32)
+	}
+	if per, err := e.imagesPerRun(1000); err != nil || per != 40 {
+		t.Errorf("imagesPerRun = %d, %v; want 40", per, err)
+	}
+	_, g := newExplainer(t, "bench_resnet", Config{Methods: []Method{GradCAM{}}})
+	if per, err := g.imagesPerRun(1000); err != nil || per != 1000 {
+		t.Errorf("gradcam imagesPerRun = %d, %v; want 1000", per, err)
+	}
+}

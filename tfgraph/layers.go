@@ -302,3 +302,19 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// MaxActivation is the number of values per image of the largest layer
+// output of the forward pass (unknown dimensions counted as 1).
+func (f *Forward) MaxActivation() int64 {
+	var best int64
+	for _, l := range f.layers {
+		n := int64(1)
+		for _, d := range l.Shape[min(1, len(l.Shape)):] {
+			if d > 0 {
+				n *= d
+			}
+		}
+		best = max(best, n)
+	}
+	return best
+}
