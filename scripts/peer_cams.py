@@ -41,13 +41,8 @@ from tf_keras_vis.layercam import Layercam
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
 from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency
-
-
-def linear_head(model):
-    twin = keras.models.clone_model(model)
-    twin.set_weights(model.get_weights())
-    twin.layers[-1].activation = keras.activations.linear
-    return twin
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cam_common import linear_head  # noqa: E402
 
 
 def explain(fixture_dir, out_dir):

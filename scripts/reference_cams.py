@@ -18,6 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 import tensorflow as tf
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cam_common import normalise, upsample  # noqa: E402
 
 EPS = 1e-7
 
@@ -71,16 +73,6 @@ def eigencam(a, g):
             p = -p
         out[i] = p.reshape(h, w)
     return out
-
-
-def upsample(m, size):
-    return tf.image.resize(m[..., None].astype(np.float32), size, method="bilinear").numpy()[..., 0].astype(np.float64)
-
-
-def normalise(m):
-    lo = m.min(axis=(1, 2), keepdims=True)
-    hi = m.max(axis=(1, 2), keepdims=True)
-    return (m - lo) / (hi - lo + EPS)
 
 
 LAYER_METHODS = {

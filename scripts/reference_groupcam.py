@@ -32,18 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 import keras
-
-EPS = 1e-7
-
-
-def normalise(m):
-    lo = m.min(axis=(1, 2), keepdims=True)
-    hi = m.max(axis=(1, 2), keepdims=True)
-    return (m - lo) / (hi - lo + EPS)
-
-
-def upsample(m, size):
-    return tf.image.resize(np.asarray(m, np.float32)[..., None], size, method="bilinear").numpy()[..., 0].astype(np.float64)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cam_common import normalise, upsample, linear_head, EPS  # noqa: E402
 
 
 def rescale(m):
@@ -84,13 +74,6 @@ def kmeans(x, n, iters):
 
 def members_mean(x, lab, n):
     return np.stack([x[lab == j].mean(0) if (lab == j).any() else np.zeros(x.shape[1]) for j in range(n)])
-
-
-def linear_head(model):
-    twin = keras.models.clone_model(model)
-    twin.set_weights(model.get_weights())
-    twin.layers[-1].activation = keras.activations.linear
-    return twin
 
 
 def run(model, images, c):

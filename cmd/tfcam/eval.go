@@ -20,7 +20,6 @@ import (
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/render"
-	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // evalOptions are the flags of `tfcam eval`.
@@ -228,24 +227,11 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(inputs)-len(boxes), len(inputs), len(boxes))
 		}
 	}
-	m, preset, err := o.load()
+	m, _, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods}, o.probs)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	layer := o.layer
-	if layer == "" {
-		layer = preset.Layer
-	}
-	pre, err := o.pixelPreset(preset)
-	if err != nil {
-		return err
-	}
-	e, err := explainer.New(m, explainer.Config{Layer: layer, Methods: s.methods,
-		Score: map[bool]tfgraph.ScoreKind{false: tfgraph.Logits, true: tfgraph.Probabilities}[o.probs]})
-	if err != nil {
-		return err
-	}
 	if s.class >= e.Classes() {
 		return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", s.class, e.Classes(), e.Classes()-1))
 	}

@@ -191,26 +191,11 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	m, preset, err := o.load()
+	m, preset, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Raw: s.save["npy"]}, o.probs)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	layer := o.layer
-	if layer == "" {
-		layer = preset.Layer
-	}
-	pre, err := o.pixelPreset(preset)
-	if err != nil {
-		return err
-	}
-	e, err := explainer.New(m, explainer.Config{
-		Layer: layer, Methods: s.methods, Raw: s.save["npy"],
-		Score: map[bool]tfgraph.ScoreKind{false: tfgraph.Logits, true: tfgraph.Probabilities}[o.probs],
-	})
-	if err != nil {
-		return err
-	}
 	if strings.TrimLeft(o.class, "0123456789") == "" && o.class != "" {
 		c, _ := strconv.Atoi(o.class)
 		if c >= e.Classes() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/tfgraph"
@@ -82,4 +83,34 @@ func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, er
 		return "", usageError("--preprocess: " + err.Error())
 	}
 	return p, nil
+}
+
+// explainer loads the model and builds an explainer on it: the layer is the
+// flag's, else the preset's; probs explains probabilities instead of logits.
+// The caller closes the model.
+func (f *modelFlags) explainer(layer string, cfg explainer.Config, probs bool) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
+	m, preset, err := f.load()
+	if err != nil {
+		return nil, preset, "", nil, err
+	}
+	fail := func(err error) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
+		m.Close()
+		return nil, preset, "", nil, err
+	}
+	pre, err := f.pixelPreset(preset)
+	if err != nil {
+		return fail(err)
+	}
+	cfg.Layer = layer
+	if cfg.Layer == "" {
+		cfg.Layer = preset.Layer
+	}
+	if probs {
+		cfg.Score = tfgraph.Probabilities
+	}
+	e, err := explainer.New(m, cfg)
+	if err != nil {
+		return fail(err)
+	}
+	return m, preset, pre, e, nil
 }
