@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
@@ -70,12 +71,8 @@ type inliner struct {
 	depth    int
 }
 
-var opListCache map[string]*oppb.OpDef
-
-func registeredOps() (map[string]*oppb.OpDef, error) {
-	if opListCache != nil {
-		return opListCache, nil
-	}
+// registeredOps is TensorFlow's op registry by name, read once per process.
+var registeredOps = sync.OnceValues(func() (map[string]*oppb.OpDef, error) {
 	raw, err := cgo.AllOpList()
 	if err != nil {
 		return nil, err
@@ -88,9 +85,8 @@ func registeredOps() (map[string]*oppb.OpDef, error) {
 	for _, op := range list.Op {
 		ops[op.Name] = op
 	}
-	opListCache = ops
 	return ops, nil
-}
+})
 
 // GraphDef returns the model graph, with its function library, as a proto.
 func (m *Model) GraphDef() (*graphpb.GraphDef, error) {
