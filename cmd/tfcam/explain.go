@@ -239,12 +239,15 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	// Stage 1: decode and preprocess on worker goroutines.
 	jobs := make(chan input)
 	decoded := make(chan *item, 2*o.batch)
+	// feeding stops on Ctrl-C, or when a TensorFlow run fails.
+	feeding, stopFeeding := context.WithCancel(ctx)
+	defer stopFeeding()
 	go func() {
 		defer close(jobs)
 		for _, in := range todo {
 			select {
 			case jobs <- in:
-			case <-ctx.Done():
+			case <-feeding.Done():
 				return
 			}
 		}
@@ -332,6 +335,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		batch = append(batch, it)
 		if len(batch) == o.batch {
 			if runErr = flush(); runErr != nil {
+				stopFeeding()
 				break
 			}
 		}
