@@ -79,34 +79,8 @@ func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
 }
 
 // gaussianBlur blurs each channel of x [N,H,W,C] with a Gaussian of σ =
-// max(H,W)/32 px (separable, reflect padding).
+// max(H,W)/32 px, radius 3σ (separable, reflect padding).
 func gaussianBlur(o *Ops, x tf.Output) tf.Output {
-	shape, _ := x.Shape().ToSlice()
-	h, w, ch := shape[1], shape[2], shape[3]
-	sigma := float64(max(h, w)) / 32
-	radius := int(math.Ceil(3 * sigma))
-	k := make([]float32, 2*radius+1)
-	var sum float64
-	for i := range k {
-		d := float64(i - radius)
-		v := math.Exp(-d * d / (2 * sigma * sigma))
-		k[i] = float32(v)
-		sum += v
-	}
-	for i := range k {
-		k[i] /= float32(sum)
-	}
-	pass := func(in tf.Output, kh, kw int) tf.Output {
-		filter := make([]float32, 0, len(k)*int(ch))
-		for _, v := range k {
-			for c := int64(0); c < ch; c++ {
-				filter = append(filter, v)
-			}
-		}
-		f := op.Reshape(o.Scope(), constant(o.s, filter), constant(o.s, []int32{int32(kh), int32(kw), int32(ch), 1}))
-		padH, padW := int32((kh-1)/2), int32((kw-1)/2)
-		padded := op.MirrorPad(o.Scope(), in, constant(o.s, [][]int32{{0, 0}, {padH, padH}, {padW, padW}, {0, 0}}), "REFLECT")
-		return op.DepthwiseConv2dNative(o.Scope(), padded, f, []int64{1, 1, 1, 1}, "VALID")
-	}
-	return pass(pass(x, len(k), 1), 1, len(k))
+	sigma := float64(max(x.Shape().Size(1), x.Shape().Size(2))) / 32
+	return gaussianBlurSigma(o, x, int(math.Ceil(3*sigma)), sigma)
 }
