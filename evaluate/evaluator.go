@@ -3,13 +3,13 @@ package evaluate
 import (
 	"context"
 	"fmt"
-	"math"
 	"strings"
 	"sync/atomic"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 
+	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
@@ -186,30 +186,7 @@ func (e *Evaluator) baseline(g *ops) tf.Output {
 
 // blur is a separable Gaussian (radius 3σ, reflected borders) per channel.
 func (e *Evaluator) blur(g *ops) tf.Output {
-	sigma := e.cfg.BlurSigma
-	r := min(int(math.Ceil(3*sigma)), e.h-1, e.w-1)
-	k := make([]float64, 2*r+1)
-	var sum float64
-	for i := range k {
-		d := float64(i - r)
-		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += k[i]
-	}
-	horiz := make([][][][]float32, 1) // [1,k,C,1]
-	vert := make([][][][]float32, len(k))
-	horiz[0] = make([][][]float32, len(k))
-	for i, v := range k {
-		ch := make([][]float32, e.c)
-		for j := range ch {
-			ch[j] = []float32{float32(v / sum)}
-		}
-		horiz[0][i] = ch
-		vert[i] = [][][]float32{ch}
-	}
-	pad := op.Const(g.sc("pad"), [][]int32{{0, 0}, {int32(r), int32(r)}, {int32(r), int32(r)}, {0, 0}})
-	x := op.MirrorPad(g.sc("mirror"), e.x, pad, "REFLECT")
-	x = op.DepthwiseConv2dNative(g.sc("blur_x"), x, op.Const(g.sc("kernel_x"), horiz), []int64{1, 1, 1, 1}, "VALID")
-	return op.DepthwiseConv2dNative(g.sc("blur_y"), x, op.Const(g.sc("kernel_y"), vert), []int64{1, 1, 1, 1}, "VALID")
+	return explainer.GaussianBlur(g.sc("blur"), e.x, e.cfg.BlurSigma)
 }
 
 // perturb builds every image the metrics run, concatenated: for each image

@@ -13,7 +13,8 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-func newExplainer(t testing.TB, name string, cfg Config) (*fixture.Fixture, *Explainer) {
+// loadModel loads a fixture's SavedModel, closed when the test ends.
+func loadModel(t testing.TB, name string) (*fixture.Fixture, *tfgraph.Model) {
 	t.Helper()
 	f := fixture.Load(t, name)
 	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
@@ -21,6 +22,12 @@ func newExplainer(t testing.TB, name string, cfg Config) (*fixture.Fixture, *Exp
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
+	return f, m
+}
+
+func newExplainer(t testing.TB, name string, cfg Config) (*fixture.Fixture, *Explainer) {
+	t.Helper()
+	f, m := loadModel(t, name)
 	if cfg.Methods == nil {
 		cfg.Methods = []Method{GradCAM{}, HiResCAM{}}
 	}

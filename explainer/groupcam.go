@@ -144,6 +144,13 @@ func lowerMedianRows(o *Ops, x tf.Output) tf.Output {
 // gaussianBlurSigma blurs each channel of x [N,H,W,C] with a Gaussian of
 // standard deviation sigma px truncated to 2·radius+1 taps (separable,
 // reflect padding, as kornia's gaussian_blur2d).
+// GaussianBlur appends a separable Gaussian blur of x [N,H,W,C] with
+// standard deviation sigma px and radius 3σ (reflected borders), for
+// baselines made in the graph (here and in package evaluate).
+func GaussianBlur(s *op.Scope, x tf.Output, sigma float64) tf.Output {
+	return gaussianBlurSigma(&Ops{s: s}, x, int(math.Ceil(3*sigma)), sigma)
+}
+
 func gaussianBlurSigma(o *Ops, x tf.Output, radius int, sigma float64) tf.Output {
 	ch := x.Shape().Size(3)
 	radius = min(radius, int(min(x.Shape().Size(1), x.Shape().Size(2)))-1)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/internal/npy"
-	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // TestGroupClusterCosineMatchPythonReference compares Group-CAM, Cluster-CAM
@@ -32,12 +31,7 @@ func TestGroupClusterCosineMatchPythonReference(t *testing.T) {
 	methods := []Method{GroupCAM{}, ClusterCAM{}, CosineCAM{}}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			f := fixture.Load(t, name)
-			m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			f, m := loadModel(t, name)
 			in := f.Array(t, "inputs")
 			e, err := New(m, Config{Methods: methods})
 			if err != nil {

@@ -30,12 +30,7 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
-			f := fixture.Load(t, name)
-			m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			f, m := loadModel(t, name)
 			in := f.Array(t, "inputs")
 			compared := 0
 			for _, meth := range methods {
@@ -154,12 +149,7 @@ func TestIntegratedGradientsCompleteness(t *testing.T) {
 		name, base, igSteps := c.name, c.base, c.igSteps
 		{
 			t.Run(fmt.Sprintf("%s/%s/%d", name, base, igSteps), func(t *testing.T) {
-				f := fixture.Load(t, name)
-				m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer m.Close()
+				f, m := loadModel(t, name)
 				in := f.Array(t, "inputs")
 				n := in.Shape[0]
 				e, err := New(m, Config{Methods: []Method{IntegratedGradients{Steps: igSteps, Baseline: base}}, Raw: true})

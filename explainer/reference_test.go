@@ -8,7 +8,6 @@ import (
 
 	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/internal/npy"
-	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // TestMethodsMatchPythonReference compares every method on every fixture
@@ -25,12 +24,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 	fixture.Python(t, "reference_cams.py", append([]string{refDir}, dirs...)...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			f := fixture.Load(t, name)
-			m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer m.Close()
+			f, m := loadModel(t, name)
 			e, err := New(m, Config{Methods: All(), LowRes: true})
 			if err != nil {
 				t.Fatal(err)
