@@ -21,7 +21,10 @@ type expander interface {
 
 func (m ScoreCAM) copies(k int) (int, bool) {
 	if m.TopN > 0 && m.TopN < k {
-		return m.TopN, false
+		k = m.TopN
+	}
+	if m.Baseline != "" && m.Baseline != "none" {
+		k++
 	}
 	return k, false
 }

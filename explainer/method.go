@@ -2,7 +2,10 @@ package explainer
 
 import (
 	"fmt"
+	"math"
+	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -81,8 +84,13 @@ func Registry() []Method {
 		GroupCAM{}, ClusterCAM{}, CosineCAM{})
 }
 
-// ParseMethods parses a comma-separated list of method names ("all" for
-// every method).
+// ParseMethods parses a comma-separated list of method specs ("all" for
+// the gradient family, All). A spec is a method name with optional
+// settings of its exported fields, each ":field=value" with the field name
+// in any case: "integrated-gradients:steps=64:baseline=blur",
+// "scorecam:variant=softmax", "faster-scorecam:topn=20". Options lists the
+// fields of each method. Outputs are named by method, so a method may appear
+// only once.
 func ParseMethods(list string) ([]Method, error) {
 	byName := map[string]Method{}
 	var names []string
@@ -92,26 +100,124 @@ func ParseMethods(list string) ([]Method, error) {
 	}
 	sort.Strings(names)
 	var out []Method
-	seen := map[string]bool{}
+	type given struct {
+		spec string
+		m    Method
+	}
+	seen := map[string]given{}
 	for _, raw := range strings.Split(list, ",") {
-		name := strings.ToLower(strings.TrimSpace(raw))
-		if name == "" {
+		spec := strings.TrimSpace(raw)
+		if spec == "" {
 			continue
 		}
-		if name == "all" {
+		parts := strings.Split(spec, ":")
+		name := strings.ToLower(strings.TrimSpace(parts[0]))
+		if name == "all" && len(parts) == 1 {
 			return All(), nil
 		}
 		m, ok := byName[name]
 		if !ok {
-			return nil, fmt.Errorf("explainer: unknown method %q (known: %s, or all)", raw, strings.Join(names, ", "))
+			return nil, fmt.Errorf("explainer: unknown method %q (known: %s, or all)", parts[0], strings.Join(names, ", "))
 		}
-		if !seen[name] {
-			seen[name] = true
-			out = append(out, m)
+		for _, kv := range parts[1:] {
+			var err error
+			if m, err = setOption(m, kv); err != nil {
+				return nil, fmt.Errorf("explainer: method %q: %w", spec, err)
+			}
 		}
+		if prev, dup := seen[m.Name()]; dup {
+			if reflect.DeepEqual(prev.m, m) {
+				continue
+			}
+			return nil, fmt.Errorf("explainer: %q and %q are both method %s; outputs are named by method, so explain the variants into separate --out directories", prev.spec, spec, m.Name())
+		}
+		seen[m.Name()] = given{spec, m}
+		out = append(out, m)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("explainer: no method given (known: %s, or all)", strings.Join(names, ", "))
 	}
 	return out, nil
+}
+
+// Options returns the settings of m that a method spec can set (its
+// exported int, float, string and bool fields), lower-case, with their
+// current values: "steps=0" means the method's default.
+func Options(m Method) []string {
+	var out []string
+	v := reflect.ValueOf(m)
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i < v.NumField(); i++ {
+		f := v.Type().Field(i)
+		if !f.IsExported() || f.Anonymous || !settable(f.Type.Kind()) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s=%v", strings.ToLower(f.Name), v.Field(i).Interface()))
+	}
+	return out
+}
+
+func settable(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int64, reflect.Float32, reflect.Float64, reflect.String, reflect.Bool:
+		return true
+	}
+	return false
+}
+
+// setOption returns a copy of m with the field named in "key=value" set.
+func setOption(m Method, kv string) (Method, error) {
+	key, value, ok := strings.Cut(kv, "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" {
+		return nil, fmt.Errorf("option %q: want key=value", kv)
+	}
+	value = strings.TrimSpace(value)
+	v := reflect.New(reflect.TypeOf(m)).Elem()
+	v.Set(reflect.ValueOf(m))
+	var field reflect.Value
+	var known []string
+	if v.Kind() == reflect.Struct {
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			if !f.IsExported() || f.Anonymous || !settable(f.Type.Kind()) {
+				continue
+			}
+			known = append(known, strings.ToLower(f.Name))
+			if strings.EqualFold(f.Name, key) {
+				field = v.Field(i)
+			}
+		}
+	}
+	if !field.IsValid() {
+		if len(known) == 0 {
+			return nil, fmt.Errorf("unknown option %q: %s has no options", key, m.Name())
+		}
+		return nil, fmt.Errorf("unknown option %q (%s has: %s)", key, m.Name(), strings.Join(known, ", "))
+	}
+	switch field.Kind() {
+	case reflect.String:
+		field.SetString(strings.ToLower(value))
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("option %s=%q: want an integer", key, value)
+		}
+		field.SetInt(n)
+	case reflect.Float32, reflect.Float64:
+		f, err := strconv.ParseFloat(value, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Errorf("option %s=%q: want a number", key, value)
+		}
+		field.SetFloat(f)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return nil, fmt.Errorf("option %s=%q: want true or false", key, value)
+		}
+		field.SetBool(b)
+	}
+	return v.Interface().(Method), nil
 }

@@ -18,7 +18,13 @@ import (
 // TestMoreMethodsMatchPythonReference compares the perturbation and
 // input-gradient methods with scripts/reference_more.py (the papers'
 // formulas with the Keras model and tf.GradientTape) on the Keras fixtures:
-// 1e-4 max-abs on the normalised maps.
+// 1e-4 max-abs on the normalised maps. One exception, 1e-3: Score-CAM with
+// a baseline on the random-weight EfficientNet, whose outputs hardly move
+// when the image is masked (p ≈ 0.11867 ± 1e-5 for every mask and for the
+// baseline): the weights p − p_b are 1e-5..4e-5, differences of float32
+// numbers spaced 7.5e-9 apart, so each carries ~1e-3 relative rounding in
+// either implementation. That is the model's conditioning, not a formula
+// difference (the same maps without a baseline agree to 1.1e-5).
 func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	var dirs []string
 	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg"} {
@@ -26,15 +32,29 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	}
 	out := t.TempDir()
 	fixture.Python(t, "reference_more.py", append([]string{out}, dirs...)...)
-	methods := []Method{Saliency{}, IntegratedGradients{Steps: 16}, CAM{}, AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10}}
+	methods := []struct {
+		ref  string // the reference's file name
+		meth Method
+	}{
+		{"saliency", Saliency{}},
+		{"integrated-gradients", IntegratedGradients{Steps: 16}},
+		{"cam", CAM{}},
+		{"ablationcam", AblationCAM{}},
+		{"scorecam", ScoreCAM{}},
+		{"faster-scorecam", ScoreCAM{TopN: 10}},
+		{"scorecam-softmax", ScoreCAM{Variant: "softmax"}},
+		{"scorecam-zero", ScoreCAM{Baseline: "zero"}},
+		{"scorecam-blur", ScoreCAM{Baseline: "blur"}},
+	}
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
 			f, m := loadModel(t, name)
 			in := f.Array(t, "inputs")
 			compared := 0
-			for _, meth := range methods {
-				refPath := filepath.Join(out, name, meth.Name()+".npy")
+			for _, c := range methods {
+				meth := c.meth
+				refPath := filepath.Join(out, name, c.ref+".npy")
 				if _, err := os.Stat(refPath); err != nil {
 					continue // no reference: CAM/Ablation-CAM need a GAP + Dense head
 				}
@@ -54,14 +74,18 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 				for _, r := range res {
 					got = append(got, r.Maps[0][0].Normalized...)
 				}
-				if d := fixture.MaxAbsDiff(got, ref.F32); d > 1e-4 || math.IsNaN(d) {
-					t.Errorf("%s: max |go - reference| = %.3g > 1e-4", meth.Name(), d)
+				tol := 1e-4
+				if name == "efficientnet" && (c.ref == "scorecam-zero" || c.ref == "scorecam-blur") {
+					tol = 1e-3
+				}
+				if d := fixture.MaxAbsDiff(got, ref.F32); d > tol || math.IsNaN(d) {
+					t.Errorf("%s: max |go - reference| = %.3g > %g", c.ref, d, tol)
 				} else {
-					t.Logf("%s: max |go - reference| = %.2g", meth.Name(), d)
+					t.Logf("%s: max |go - reference| = %.2g", c.ref, d)
 				}
 				compared++
 			}
-			if compared < 4 {
+			if compared < 7 {
 				t.Errorf("only %d methods had references", compared)
 			}
 		})

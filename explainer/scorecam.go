@@ -16,14 +16,28 @@ import (
 //   - "softmax": w = softmax over channels of the explained score
 //     (logit) of the masked images — pytorch-grad-cam's choice.
 //
+// Baseline is the paper's optional baseline image x_b (Wang et al., Def. 2:
+// C(A_k) = f(x ∘ H_k) − f(x_b)): "" or "none" (the default: no baseline, as
+// the official code and tf-keras-vis), "zero" (the value 0 in the model's
+// input space) or "blur" (the image under a Gaussian blur of σ =
+// max(H,W)/32 px, as IntegratedGradients' blur baseline). It costs one more
+// forward pass per image. A baseline shifts every channel's weight by the
+// same amount, so it changes the "prob" variant (the map moves by
+// −f(x_b)·Σ_k A_k) and cancels in the "softmax" one, which therefore
+// refuses it.
+//
 // TopN > 0 is Faster-Score-CAM: only the N channels with the largest
 // spatial variance (per image) are scored. All K (or N) masked copies of all
 // images run as one batch: K·N forward passes, so on wide layers use TopN or
 // a small --batch.
 type ScoreCAM struct {
 	layerMethod
+	// Variant is "prob" (default) or "softmax".
 	Variant string
-	TopN    int
+	// Baseline is "", "none", "zero" or "blur".
+	Baseline string
+	// TopN > 0 scores only the TopN channels of largest spatial variance.
+	TopN int
 }
 
 // Name implements Method.
@@ -42,6 +56,19 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	a := t.A
 	k := int(a.Shape().Size(3))
+	var base tf.Output
+	switch m.Baseline {
+	case "", "none":
+	case "zero":
+		base = op.ZerosLike(o.Scope(), c.Input)
+	case "blur":
+		base = gaussianBlur(o, c.Input)
+	default:
+		return tf.Output{}, fmt.Errorf("unknown Score-CAM baseline %q (none, zero or blur)", m.Baseline)
+	}
+	if base.Op != nil && m.Variant == "softmax" {
+		return tf.Output{}, fmt.Errorf("Score-CAM: baseline %q has no effect with the softmax variant (a softmax over channels cancels it); use variant prob", m.Baseline)
+	}
 	if m.TopN > 0 && m.TopN < k {
 		// Per image, the TopN channels by spatial variance: [N,h,w,TopN].
 		mean := o.SpatialMean(a)
@@ -63,11 +90,23 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	var wt tf.Output
 	switch m.Variant {
 	case "", "prob":
-		probs, err := c.Probabilities(masked)
+		if base.Op == nil {
+			probs, err := c.Probabilities(masked)
+			if err != nil {
+				return tf.Output{}, err
+			}
+			wt = c.Split(o, c.Select(o, probs, targets), k) // [K,N]
+			break
+		}
+		// The baseline runs as copy K of the same batch.
+		probs, err := c.Probabilities(op.ConcatV2(o.Scope(), []tf.Output{masked, base}, constant(o.s, int32(0))))
 		if err != nil {
 			return tf.Output{}, err
 		}
-		wt = c.Split(o, c.Select(o, probs, targets), k) // [K,N]
+		all := c.Split(o, c.Select(o, probs, c.Repeat(o, c.Targets, k+1)), k+1) // [K+1,N]
+		scores := op.Slice(o.Scope(), all, constant(o.s, []int32{0, 0}), constant(o.s, []int32{int32(k), -1}))
+		baseline := op.Slice(o.Scope(), all, constant(o.s, []int32{int32(k), 0}), constant(o.s, []int32{1, -1}))
+		wt = o.Sub(scores, baseline)
 	case "softmax":
 		scores, err := c.Scores(masked)
 		if err != nil {

@@ -11,8 +11,11 @@ import (
 // the model as one batch. Defaults: 16 samples, noise 0.15 (the paper's
 // 10–20 %). Seeded: Config.Seed.
 type SmoothGrad struct {
+	// Samples is the number of noisy copies (default 16).
 	Samples int
-	Noise   float32
+	// Noise is σ as a fraction of each image's value range (default 0.15;
+	// negative: no noise).
+	Noise float32
 }
 
 // Name implements Method.
@@ -31,7 +34,7 @@ func (m SmoothGrad) params() (int, float32) {
 	}
 	if noise < 0 {
 		noise = 0
-	} else if noise == 0 && m.Samples == 0 {
+	} else if noise == 0 {
 		noise = 0.15
 	}
 	return n, noise

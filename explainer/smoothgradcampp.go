@@ -12,8 +12,11 @@ import tf "github.com/wamuir/graft/tensorflow"
 // Defaults: 16 samples, noise 0.15. Seeded: Config.Seed.
 type SmoothGradCAMPlusPlus struct {
 	layerMethod
+	// Samples is the number of noisy copies (default 16).
 	Samples int
-	Noise   float32
+	// Noise is σ as a fraction of each image's value range (default 0.15;
+	// negative: no noise).
+	Noise float32
 }
 
 // Name implements Method.

@@ -14,6 +14,10 @@ tf.GradientTape, independently of tfcam's graph:
                        (Wang et al.; official code / tf-keras-vis variant,
                        masks upsampled with tf.image.resize bilinear)
   faster-scorecam      the same on the 10 channels of largest spatial variance
+  scorecam-softmax     w = softmax over channels of the class logit on the
+                       masked images (pytorch-grad-cam's variant)
+  scorecam-zero,       w_k = p(x ⊙ H_k) − p(x_b), the paper's baseline form,
+  scorecam-blur        x_b = 0 or x under a Gaussian blur of σ = max(H,W)/32
 
 cam and ablationcam only for fixtures whose default layer feeds global
 average pooling and the Dense classifier. Maps are ReLU'd (except
@@ -34,6 +38,7 @@ import tensorflow as tf
 import keras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cam_common import normalise, upsample, linear_head, EPS  # noqa: E402
+from reference_groupcam import blur  # noqa: E402
 
 
 def select(scores, targets):
@@ -93,7 +98,16 @@ def main():
                 yk[:, j] = (p @ w + b)[np.arange(n), t]
             weights = (y[:, None] - yk) / y[:, None]
             res["ablationcam"] = normalise(upsample(np.maximum(np.einsum("nhwk,nk->nhw", a, weights), 0), size))
-        for label, top in [("scorecam", None), ("faster-scorecam", 10)]:
+        sigma = max(size) / 32
+        blurred = blur(x, int(np.ceil(3 * sigma)), sigma)
+        variants = [
+            ("scorecam", None, "prob", None),
+            ("faster-scorecam", 10, "prob", None),
+            ("scorecam-softmax", None, "softmax", None),
+            ("scorecam-zero", None, "prob", np.zeros_like(x)),
+            ("scorecam-blur", None, "prob", blurred),
+        ]
+        for label, top, variant, base in variants:
             cams = []
             for i in range(n):
                 ai = a[i]
@@ -105,8 +119,16 @@ def main():
                 lo = up.min(axis=(1, 2), keepdims=True)
                 hi = up.max(axis=(1, 2), keepdims=True)
                 masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
-                probs = model(tf.constant(x[i][None] * masks[..., None], tf.float32), training=False).numpy()[:, t[i]]
-                cams.append(np.maximum(np.einsum("hwk,k->hw", ai[..., chans], probs), 0))
+                masked = tf.constant(x[i][None] * masks[..., None], tf.float32)
+                if variant == "softmax":
+                    logits = lin(masked, training=False).numpy()[:, t[i]].astype(np.float64)
+                    e = np.exp(logits - logits.max())
+                    weights = e / e.sum()
+                else:
+                    weights = model(masked, training=False).numpy()[:, t[i]].astype(np.float64)
+                    if base is not None:
+                        weights -= model(tf.constant(base[i][None], tf.float32), training=False).numpy()[0, t[i]]
+                cams.append(np.maximum(np.einsum("hwk,k->hw", ai[..., chans], weights), 0))
             res[label] = normalise(upsample(np.stack(cams), size))
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for k, v in res.items():

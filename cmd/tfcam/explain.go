@@ -49,10 +49,35 @@ type explainOptions struct {
 
 func methodNames() string {
 	var names []string
-	for _, m := range explainer.All() {
+	for _, m := range explainer.Registry() {
 		names = append(names, m.Name())
 	}
 	return strings.Join(names, ", ")
+}
+
+// methodHelp lists every method with the options a --method spec can set.
+func methodHelp() string {
+	var b strings.Builder
+	b.WriteString(`Methods (--method, comma-separated; "all" is the gradient family, one
+backward pass for all). Options follow a method as :key=value, e.g.
+integrated-gradients:steps=64:baseline=blur, scorecam:variant=softmax,
+faster-scorecam:topn=20. Shown as set by default (0 or empty: the default
+below); the README says what each method and option does.
+`)
+	for _, m := range explainer.Registry() {
+		if opts := explainer.Options(m); len(opts) > 0 {
+			fmt.Fprintf(&b, "  %-22s %s\n", m.Name(), strings.Join(opts, " "))
+		} else {
+			fmt.Fprintf(&b, "  %s\n", m.Name())
+		}
+	}
+	b.WriteString(`Defaults: smoothgrad, smoothgradcam++ samples=16 noise=0.15 (σ as a
+fraction of the image's range; negative: none); integrated-gradients steps=32
+baseline=zero (zero, blur, noise); scorecam variant=prob (prob, softmax)
+baseline=none (none, zero, blur); groupcam groups=32; clustercam clusters=10
+iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10.
+`)
+	return b.String()
 }
 
 func explainUsage(fs *flag.FlagSet) func() {
@@ -71,8 +96,9 @@ with --shard i/n, or as a Kubernetes Indexed Job (JOB_COMPLETION_INDEX and
 --shard-count) or a Slurm array (SLURM_ARRAY_TASK_ID/COUNT). Ctrl-C finishes
 the current batch and stops; run the same command again to resume.
 
+%s
 Flags:
-`)
+`, methodHelp())
 		fs.PrintDefaults()
 	}
 }
@@ -82,7 +108,7 @@ func runExplain(args []string) error {
 	var o explainOptions
 	o.register(fs)
 	fs.StringVar(&o.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
-	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods, or all: "+methodNames())
+	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
 	fs.StringVar(&o.out, "out", "", "output directory (required)")
 	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run")
@@ -117,6 +143,23 @@ type runSettings struct {
 	colormap render.Colormap
 	save     map[string]bool
 	shard    shard
+}
+
+// options returns the non-default settings of the method named name.
+func (s runSettings) options(name string) []string {
+	for _, m := range s.methods {
+		if m.Name() != name {
+			continue
+		}
+		var set []string
+		for _, kv := range explainer.Options(m) {
+			if _, v, _ := strings.Cut(kv, "="); v != "" && v != "0" && v != "false" {
+				set = append(set, kv)
+			}
+		}
+		return set
+	}
+	return nil
 }
 
 func (o explainOptions) resolve() (runSettings, error) {
@@ -433,14 +476,16 @@ type recordPrediction struct {
 }
 
 type recordMap struct {
-	Method  string  `json:"method"`
-	Class   int     `json:"class"`
-	Label   string  `json:"label"`
-	Rank    int     `json:"rank"`
-	Score   float32 `json:"score"`
-	Overlay string  `json:"overlay,omitempty"`
-	Map16   string  `json:"map16,omitempty"`
-	NPY     string  `json:"npy,omitempty"`
+	Method string `json:"method"`
+	// Options are the method's settings as in a --method spec ("steps=64").
+	Options []string `json:"options,omitempty"`
+	Class   int      `json:"class"`
+	Label   string   `json:"label"`
+	Rank    int      `json:"rank"`
+	Score   float32  `json:"score"`
+	Overlay string   `json:"overlay,omitempty"`
+	Map16   string   `json:"map16,omitempty"`
+	NPY     string   `json:"npy,omitempty"`
 }
 
 func recordPath(out, key string) string { return filepath.Join(out, key, "record.json") }
@@ -477,7 +522,7 @@ func (w *writer) write(it *item) error {
 			if len(it.res.Maps) > 1 {
 				name += fmt.Sprintf("-top%d", mp.Rank+1)
 			}
-			rm := recordMap{Method: mp.Method, Class: mp.Class, Label: w.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}
+			rm := recordMap{Method: mp.Method, Options: w.s.options(mp.Method), Class: mp.Class, Label: w.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}
 			rel := func(ext string) string { return filepath.ToSlash(filepath.Join(it.in.Key, name+ext)) }
 			if w.s.save["overlay"] {
 				ov, err := render.Overlay(it.img, mp.Normalized, wd, h, w.s.colormap, w.o.alpha)

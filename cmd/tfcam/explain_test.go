@@ -51,7 +51,7 @@ func explainOpts(out string) explainOptions {
 	f := fixture.Root()
 	return explainOptions{
 		modelFlags: modelFlags{model: filepath.Join(f, "shapes", "model"), device: "auto"},
-		methods:    "gradcam,gradcam++,hirescam,guided-gradcam", class: "top1", out: out, batch: 3, workers: 2,
+		methods:    "gradcam,gradcam++:normalizealpha=true,hirescam,guided-gradcam", class: "top1", out: out, batch: 3, workers: 2,
 		colormap: "jet", alpha: 0.5, save: "overlay,map16,npy", gallery: true,
 	}
 }
@@ -109,6 +109,16 @@ func TestExplainEndToEnd(t *testing.T) {
 			t.Errorf("record %+v incomplete", r)
 		}
 		for _, m := range r.Maps {
+			wantOpts := 0
+			if m.Method == "gradcam++norm" {
+				wantOpts = 1
+				if len(m.Options) != 1 || m.Options[0] != "normalizealpha=true" {
+					t.Errorf("%s: %s options %q, want [normalizealpha=true]", r.Input, m.Method, m.Options)
+				}
+			}
+			if len(m.Options) != wantOpts {
+				t.Errorf("%s: %s options %q", r.Input, m.Method, m.Options)
+			}
 			for _, p := range []string{m.Overlay, m.Map16, m.NPY} {
 				if p == "" {
 					t.Errorf("%s: %s output missing from record", r.Input, m.Method)
@@ -198,6 +208,8 @@ func TestExplainUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"bad method", func(o *explainOptions) { o.methods = "gradcam,nope" }, `unknown method "nope"`},
+		{"bad method option", func(o *explainOptions) { o.methods = "scorecam:basline=zero" }, `unknown option "basline" (scorecam has: variant, baseline, topn)`},
+		{"bad method option value", func(o *explainOptions) { o.methods = "scorecam:baseline=grey" }, `unknown Score-CAM baseline "grey"`},
 		{"bad class", func(o *explainOptions) { o.class = "best" }, `--class "best"`},
 		{"class out of range", func(o *explainOptions) { o.class = "4" }, "the model has 4 classes"},
 		{"bad layer", func(o *explainOptions) { o.layer = "last_cnv" }, `did you mean "last_conv"`},
