@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"syscall"
 )
 
 // command is one tfcam subcommand.
@@ -35,6 +36,7 @@ func usage() {
 }
 
 func main() {
+	quietTensorFlow()
 	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		usage()
 		if len(os.Args) < 2 {
@@ -50,6 +52,24 @@ func main() {
 	fmt.Fprintf(os.Stderr, "tfcam: unknown command %q\n\n", os.Args[1])
 	usage()
 	os.Exit(2)
+}
+
+// quietTensorFlow keeps TensorFlow's informational log lines (SavedModel
+// loading, oneDNN and CPU-feature notes) off stderr unless the user chose a
+// level: it sets TF_CPP_MIN_LOG_LEVEL=2 (TensorFlow's errors that matter
+// reach tfcam as statuses and are reported by it). The library reads the
+// variable once, while it loads — before main — so tfcam re-executes
+// itself with it set; if that fails it carries on, only noisier.
+func quietTensorFlow() {
+	if _, set := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); set {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	os.Setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+	_ = syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
 }
 
 // exitCode prints err and maps it to the process exit code: 0 success, 1
