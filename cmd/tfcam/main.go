@@ -55,11 +55,10 @@ func main() {
 }
 
 // quietTensorFlow keeps TensorFlow's informational log lines (SavedModel
-// loading, oneDNN and CPU-feature notes) off stderr unless the user chose a
-// level: it sets TF_CPP_MIN_LOG_LEVEL=2 (TensorFlow's errors that matter
-// reach tfcam as statuses and are reported by it). The library reads the
-// variable once, while it loads — before main — so tfcam re-executes
-// itself with it set; if that fails it carries on, only noisier.
+// loading, CPU-feature notes) off stderr unless the user chose a level: it
+// sets TF_CPP_MIN_LOG_LEVEL=1 (warnings and errors still show). The
+// library reads the variable once, while it loads — before main — so tfcam
+// re-executes itself with it set; if that fails it carries on, noisier.
 func quietTensorFlow() {
 	if _, set := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); set {
 		return
@@ -68,7 +67,7 @@ func quietTensorFlow() {
 	if err != nil {
 		return
 	}
-	os.Setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+	os.Setenv("TF_CPP_MIN_LOG_LEVEL", "1")
 	_ = syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
 }
 
