@@ -37,8 +37,9 @@ func minMax(v []float32, n int) []float64 {
 // per-image min-max scaling. Xplique's guided backprop only guides plain
 // ReLUs, so it is compared on the fixtures without ReLU6. Not compared, as
 // the variants differ: Xplique's GradCAMPP (means instead of sums),
-// SmoothGrad (its own noise draws, signed channel mean) and tf-keras-vis's
-// Scorecam (masks upsampled with align_corners; a softmax over its output).
+// SmoothGrad (its own noise draws, signed channel mean). tf-keras-vis's
+// Scorecam upsamples its masks with aligned corners (scipy zoom), so it is
+// compared with ScoreCAM{Upsample: "corners"}.
 func TestMethodsMatchThirdParty(t *testing.T) {
 	var dirs []string
 	for _, n := range fixture.Names(t) {
@@ -56,7 +57,8 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
-			methods := append(All(), Saliency{}, IntegratedGradients{Steps: 16})
+			methods := append(All(), Saliency{}, IntegratedGradients{Steps: 16},
+				ScoreCAM{Upsample: "corners"}, ScoreCAM{Upsample: "corners", TopN: 10})
 			f, e := newExplainer(t, name, Config{Methods: methods, LowRes: true})
 			in := f.Array(t, "inputs")
 			n := in.Shape[0]
@@ -86,6 +88,8 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 				{"tkv_gradcam.low", "gradcam", true, false, false},
 				{"tkv_gradcam++norm.low", "gradcam++norm", true, false, false},
 				{"tkv_layercam.low", "layercam", true, false, false},
+				{"tkv_scorecam.low", "scorecam", true, false, false},
+				{"tkv_faster-scorecam.low", "faster-scorecam", true, false, false},
 				{"xpl_gradcam.low", "gradcam", true, false, false},
 				{"xpl_guided-backprop", "guided-backprop", false, true, false},
 				{"xpl_saliency", "saliency", false, false, false},

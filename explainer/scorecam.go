@@ -26,6 +26,12 @@ import (
 // −f(x_b)·Σ_k A_k) and cancels in the "softmax" one, which therefore
 // refuses it.
 //
+// Upsample is how channel maps become masks: "" or "half-pixel" (the
+// default: bilinear with half-pixel centres, as tfcam's other upsampling,
+// TensorFlow's resize and pytorch-grad-cam) or "corners" (bilinear with
+// aligned corners, which is what tf-keras-vis's scipy zoom(order=1) does;
+// with it tfcam reproduces tf-keras-vis's Scorecam).
+//
 // TopN > 0 is Faster-Score-CAM: only the N channels with the largest
 // spatial variance (per image) are scored. All K (or N) masked copies of all
 // images run as one batch: K·N forward passes, so on wide layers use TopN or
@@ -36,6 +42,8 @@ type ScoreCAM struct {
 	Variant string
 	// Baseline is "", "none", "zero" or "blur".
 	Baseline string
+	// Upsample is "", "half-pixel" or "corners".
+	Upsample string
 	// TopN > 0 scores only the TopN channels of largest spatial variance.
 	TopN int
 }
@@ -66,6 +74,18 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	default:
 		return tf.Output{}, fmt.Errorf("unknown Score-CAM baseline %q (none, zero or blur)", m.Baseline)
 	}
+	upsample := t.Upsample
+	switch m.Upsample {
+	case "", "half-pixel":
+	case "corners":
+		size := constant(o.s, []int32{int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))})
+		upsample = func(x tf.Output) tf.Output {
+			up := op.ResizeBilinear(o.Scope(), op.ExpandDims(o.Scope(), x, constant(o.s, int32(3))), size, op.ResizeBilinearAlignCorners(true))
+			return op.Squeeze(o.Scope(), up, op.SqueezeAxis([]int64{3}))
+		}
+	default:
+		return tf.Output{}, fmt.Errorf("unknown Score-CAM upsample %q (half-pixel or corners)", m.Upsample)
+	}
 	if base.Op != nil && m.Variant == "softmax" {
 		return tf.Output{}, fmt.Errorf("Score-CAM: baseline %q has no effect with the softmax variant (a softmax over channels cancels it); use variant prob", m.Baseline)
 	}
@@ -80,7 +100,7 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	// Channel maps as masks: [K·N,H,W,1], copy-major (channel j of image i at j·N+i).
 	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{3, 0, 1, 2})) // [K,N,h,w]
 	h, w := int32(t.A.Shape().Size(1)), int32(t.A.Shape().Size(2))
-	up := t.Upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
+	up := upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
 	axes := constant(o.s, []int32{1, 2})
 	lo := op.Min(o.Scope(), up, axes, op.MinKeepDims(true))
 	hi := op.Max(o.Scope(), up, axes, op.MaxKeepDims(true))

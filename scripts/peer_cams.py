@@ -11,6 +11,11 @@ formula is compared):
   tkv_gradcam++norm.low.npy  tf-keras-vis GradcamPlusPlus (its variant: exp(S),
                              alpha divided by its spatial sum)
   tkv_layercam.low.npy       tf-keras-vis Layercam
+  tkv_scorecam.low.npy       tf-keras-vis Scorecam (ReplaceToLinear; it applies
+                             the softmax itself: weights are probabilities)
+  tkv_faster-scorecam.low.npy  tf-keras-vis Scorecam max_N=10, one image per
+                             call (with several it scores the union of their
+                             top channels)
   xpl_gradcam.low.npy        Xplique GradCAM, before its bicubic resize
   xpl_guided-backprop.npy    Xplique GuidedBackprop, channels kept [N,H,W,C]
   xpl_saliency.npy           Xplique Saliency (|gradient|, max over channels)
@@ -38,6 +43,7 @@ import keras
 from tf_keras_vis.gradcam import Gradcam
 from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
 from tf_keras_vis.layercam import Layercam
+from tf_keras_vis.scorecam import Scorecam
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
 from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency
@@ -60,6 +66,11 @@ def explain(fixture_dir, out_dir):
         cam = vis(score, x, penultimate_layer=layer, seek_penultimate_conv_layer=False,
                   expand_cam=False, normalize_cam=False)
         out["tkv_" + name + ".low"] = np.asarray(cam)
+    vis = Scorecam(model, model_modifier=ReplaceToLinear(), clone=True)
+    common = dict(penultimate_layer=layer, seek_penultimate_conv_layer=False, expand_cam=False, normalize_cam=False)
+    out["tkv_scorecam.low"] = np.asarray(vis(score, x, **common))
+    out["tkv_faster-scorecam.low"] = np.concatenate(
+        [np.asarray(vis(CategoricalScore([int(t)]), x[i:i + 1], max_N=10, **common)) for i, t in enumerate(targets)])
     lin = linear_head(model)
     onehot = tf.one_hot(targets, meta["classes"])
     gc = GradCAM(lin, conv_layer=layer)
