@@ -54,7 +54,7 @@ func TestOptions(t *testing.T) {
 		want []string
 	}{
 		{GradCAM{}, nil},
-		{ScoreCAM{TopN: 10}, []string{"variant=", "baseline=", "topn=10"}},
+		{ScoreCAM{TopN: 10}, []string{"variant=", "baseline=", "upsample=", "topn=10"}},
 		{IntegratedGradients{}, []string{"steps=0", "baseline="}},
 	}
 	for _, c := range cases {

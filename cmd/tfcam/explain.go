@@ -72,9 +72,10 @@ below); the README says what each method and option does.
 		}
 	}
 	b.WriteString(`Defaults: smoothgrad, smoothgradcam++ samples=16 noise=0.15 (σ as a
-fraction of the image's range; negative: none); integrated-gradients steps=32
-baseline=zero (zero, blur, noise); scorecam variant=prob (prob, softmax)
-baseline=none (none, zero, blur); groupcam groups=32; clustercam clusters=10
+fraction of the image's range; negative: none); integrated-gradients
+steps=32 baseline=zero (zero, blur, noise); scorecam variant=prob (prob,
+softmax) baseline=none (none, zero, blur) upsample=half-pixel (half-pixel,
+corners: as tf-keras-vis); groupcam groups=32; clustercam clusters=10
 iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10.
 `)
 	return b.String()
