@@ -52,7 +52,7 @@ func (m ClusterCAM) copies(k int) (int, bool) {
 	return n, false
 }
 func (m CosineCAM) copies(k int) (int, bool) {
-	n, _ := clusterParams(m.Groups, m.Iterations, 5, k)
+	n, _ := cosineLayout(m.Groups, k) // max_groups slots when the elbow chooses
 	return n + 1, false
 }
 

@@ -113,6 +113,22 @@ func sqDistances(o *Ops, x, c tf.Output) tf.Output {
 // (ties: the lowest row), then iters Lloyd steps (an empty cluster keeps
 // its centre; ties go to the lowest cluster).
 func kmeans(o *Ops, x tf.Output, n, iters int) tf.Output {
+	assign, _ := kmeansFit(o, x, n, iters)
+	return assign
+}
+
+// kmeansInertia is the k-means inertia of kmeans(x, n, iters): the sum over
+// the rows of each x [N,P,D] of the squared distance to the nearest final
+// centre, [N].
+func kmeansInertia(o *Ops, x tf.Output, n, iters int) tf.Output {
+	_, d := kmeansFit(o, x, n, iters)
+	nearest := op.Min(o.Scope(), d, constant(o.s, int32(2)))
+	return op.Sum(o.Scope(), nearest, constant(o.s, int32(1)))
+}
+
+// kmeansFit is kmeans, also returning the squared distances [N,P,n] of the
+// rows to the final centres that the assignment is the argmin of.
+func kmeansFit(o *Ops, x tf.Output, n, iters int) (assign, dist tf.Output) {
 	one := constant(o.s, int32(1))
 	centres := op.Slice(o.Scope(), x, constant(o.s, []int32{0, 0, 0}), constant(o.s, []int32{-1, 1, -1}))
 	nearest := op.Squeeze(o.Scope(), sqDistances(o, x, centres), op.SqueezeAxis([]int64{2})) // [N,P]
@@ -123,16 +139,17 @@ func kmeans(o *Ops, x tf.Output, n, iters int) tf.Output {
 		d := op.Squeeze(o.Scope(), sqDistances(o, x, next), op.SqueezeAxis([]int64{2}))
 		nearest = op.Minimum(o.Scope(), nearest, d)
 	}
-	assign := func() tf.Output {
-		idx := op.ArgMin(o.Scope(), sqDistances(o, x, centres), constant(o.s, int32(2)), op.ArgMinOutputType(tf.Int32))
-		return op.OneHot(o.Scope(), idx, constant(o.s, int32(n)), o.Const(1), o.Const(0))
+	nearestCentre := func() (tf.Output, tf.Output) {
+		d := sqDistances(o, x, centres)
+		idx := op.ArgMin(o.Scope(), d, constant(o.s, int32(2)), op.ArgMinOutputType(tf.Int32))
+		return op.OneHot(o.Scope(), idx, constant(o.s, int32(n)), o.Const(1), o.Const(0)), d
 	}
 	for it := 0; it < iters; it++ {
-		a := assign()
+		a, _ := nearestCentre()
 		counts := op.Transpose(o.Scope(), op.Sum(o.Scope(), a, one, op.SumKeepDims(true)), constant(o.s, []int32{0, 2, 1})) // [N,n,1]
 		has := op.Cast(o.Scope(), op.Greater(o.Scope(), counts, o.Const(0)), tf.Float)
 		means := o.Div(op.BatchMatMulV2(o.Scope(), a, x, op.BatchMatMulV2AdjX(true)), counts)
 		centres = o.Add(o.Mul(has, means), o.Mul(o.Sub(o.Const(1), has), centres))
 	}
-	return assign()
+	return nearestCentre()
 }
