@@ -35,9 +35,11 @@ func minMax(v []float32, n int) []float64 {
 // Xplique 2.0.2 where they implement the same variant (see
 // scripts/peer_cams.py), on every Keras fixture, within 1e-4 after exact
 // per-image min-max scaling. Xplique's guided backprop only guides plain
-// ReLUs, so it is compared on the fixtures without ReLU6. Not compared, as
-// the variants differ: Xplique's GradCAMPP (means instead of sums),
-// SmoothGrad (its own noise draws, signed channel mean). tf-keras-vis's
+// ReLUs, so it is compared on the fixtures without ReLU6. Xplique's
+// SmoothGrad is fed tfcam's noise (see peer_cams.py), so that the method,
+// not two random draws, is compared; its channels are reduced as tfcam's
+// (max |·|). Not compared, as the variants differ: Xplique's GradCAMPP
+// (means instead of sums). tf-keras-vis's
 // Scorecam upsamples its masks with aligned corners (scipy zoom), so it is
 // compared with ScoreCAM{Upsample: "corners"}.
 func TestMethodsMatchThirdParty(t *testing.T) {
@@ -57,7 +59,7 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
-			methods := append(All(), Saliency{}, IntegratedGradients{Steps: 16},
+			methods := append(All(), Saliency{}, IntegratedGradients{Steps: 16}, SmoothGrad{},
 				ScoreCAM{Upsample: "corners"}, ScoreCAM{Upsample: "corners", TopN: 10})
 			f, e := newExplainer(t, name, Config{Methods: methods, LowRes: true})
 			in := f.Array(t, "inputs")
@@ -82,18 +84,19 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 				return v
 			}
 			cases := []struct {
-				file, method       string
-				low, guided, chSum bool
+				file, method               string
+				low, guided, maxAbs, chSum bool
 			}{
-				{"tkv_gradcam.low", "gradcam", true, false, false},
-				{"tkv_gradcam++norm.low", "gradcam++norm", true, false, false},
-				{"tkv_layercam.low", "layercam", true, false, false},
-				{"tkv_scorecam.low", "scorecam", true, false, false},
-				{"tkv_faster-scorecam.low", "faster-scorecam", true, false, false},
-				{"xpl_gradcam.low", "gradcam", true, false, false},
-				{"xpl_guided-backprop", "guided-backprop", false, true, false},
-				{"xpl_saliency", "saliency", false, false, false},
-				{"xpl_integrated-gradients", "integrated-gradients", false, false, true},
+				{"tkv_gradcam.low", "gradcam", true, false, false, false},
+				{"tkv_gradcam++norm.low", "gradcam++norm", true, false, false, false},
+				{"tkv_layercam.low", "layercam", true, false, false, false},
+				{"tkv_scorecam.low", "scorecam", true, false, false, false},
+				{"tkv_faster-scorecam.low", "faster-scorecam", true, false, false, false},
+				{"xpl_gradcam.low", "gradcam", true, false, false, false},
+				{"xpl_guided-backprop", "guided-backprop", false, true, true, false},
+				{"xpl_saliency", "saliency", false, false, false, false},
+				{"xpl_integrated-gradients", "integrated-gradients", false, false, false, true},
+				{"xpl_smoothgrad", "smoothgrad", false, false, true, false},
 			}
 			for _, c := range cases {
 				if c.guided && !guidedOK[name] {
@@ -113,7 +116,7 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 					t.Fatal(err)
 				}
 				theirs := ref.F32
-				if c.guided { // [N,H,W,C] gradient → max |·| over channels
+				if c.maxAbs { // [N,H,W,C] gradient → max |·| over channels
 					C := ref.Shape[3]
 					theirs = make([]float32, len(ref.F32)/C)
 					for p := range theirs {

@@ -21,6 +21,14 @@ formula is compared):
   xpl_saliency.npy           Xplique Saliency (|gradient|, max over channels)
   xpl_integrated-gradients.npy  Xplique IntegratedGradients, 16 steps,
                              baseline 0, channels kept [N,H,W,C]
+  xpl_smoothgrad.npy         Xplique SmoothGrad, 16 samples, channels kept
+                             [N,H,W,C], fed tfcam's noise (below)
+
+Xplique's SmoothGrad draws its own noise; to compare the method rather than
+two random draws, its perturbation step is replaced by one that adds the
+noise tfcam adds for Config.Seed 0: TensorFlow's StatelessRandomNormal with
+seed (0, 1) over tfcam's copy-major batch [16·N,H,W,C], times 0.15·(max −
+min) of each image. The same kernel gives the same numbers in both.
 
 Xplique ignores output_layer (2.0.2), so it gets a copy of the model with a
 linear head. Its GradCAM is read before its final bicubic upsampling, through
@@ -46,7 +54,8 @@ from tf_keras_vis.layercam import Layercam
 from tf_keras_vis.scorecam import Scorecam
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
-from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency
+from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad
+from xplique.attributions.gradient_statistics.gradient_statistic import GradientStatistic
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cam_common import linear_head  # noqa: E402
 
@@ -79,9 +88,30 @@ def explain(fixture_dir, out_dir):
     out["xpl_guided-backprop"] = GuidedBackprop(lin, reducer=None).explain(x, onehot.numpy()).numpy()
     out["xpl_saliency"] = Saliency(lin).explain(x, onehot.numpy()).numpy()[..., 0]
     out["xpl_integrated-gradients"] = IntegratedGradients(lin, steps=16, baseline_value=0.0, reducer=None).explain(x, onehot.numpy()).numpy()
+    out["xpl_smoothgrad"] = smoothgrad_with_tfcam_noise(lin, x, onehot)
     os.makedirs(out_dir, exist_ok=True)
     for k, v in out.items():
         np.save(os.path.join(out_dir, k + ".npy"), v.astype(np.float32))
+
+
+def smoothgrad_with_tfcam_noise(lin, x, onehot, samples=16, noise=0.15, seed=0):
+    n = len(x)
+    draws = tf.raw_ops.StatelessRandomNormal(shape=(samples * n,) + x.shape[1:], seed=tf.constant([seed, 1], tf.int64), dtype=tf.float32).numpy()
+    sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))  # per image
+    # Xplique wants input-major copies: image i's samples consecutive.
+    perturbed = np.stack([x[i] + draws[j * n + i] * np.float32(sigma[i]) for i in range(n) for j in range(samples)])
+
+    def perturb(inputs, nb_perturbations, _noise):
+        assert inputs.shape[0] == n and nb_perturbations == samples
+        return tf.constant(perturbed)
+
+    saved = GradientStatistic._perturb_samples
+    GradientStatistic._perturb_samples = staticmethod(perturb)
+    try:
+        sg = SmoothGrad(lin, reducer=None, nb_samples=samples, batch_size=samples * n)
+        return sg.explain(x, onehot.numpy()).numpy()
+    finally:
+        GradientStatistic._perturb_samples = saved
 
 
 def main():
