@@ -94,6 +94,9 @@ type Settings struct {
 	// Tolerance is the pointing game's, in map pixels.
 	Tolerance float64 `json:"tolerance_px"`
 	Boxes     string  `json:"boxes,omitempty"`
+	// MethodSpec is --method as given, with any method options
+	// ("integrated-gradients:steps=64").
+	MethodSpec string `json:"method_spec,omitempty"`
 }
 
 // Report is everything `tfcam eval` writes.

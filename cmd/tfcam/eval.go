@@ -291,7 +291,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	}
 	rep := &evaluate.Report{
 		Settings: evaluate.Settings{Model: m.Dir, Layer: e.Layer().Name, Class: o.class, Steps: o.steps, Baseline: string(s.baseline),
-			Tolerance: tol, Boxes: o.boxes},
+			Tolerance: tol, Boxes: o.boxes, MethodSpec: o.methods},
 		Fractions: evaluate.Fractions(o.steps), Counts: ev.Counts(), Methods: evaluate.Summarize(names, results), Images: results,
 	}
 	if s.baseline == evaluate.Blur {

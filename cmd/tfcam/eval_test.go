@@ -96,7 +96,8 @@ func TestEvalEndToEnd(t *testing.T) {
 	}
 	var rep struct {
 		Settings struct {
-			Tolerance float64 `json:"tolerance_px"`
+			Tolerance  float64 `json:"tolerance_px"`
+			MethodSpec string  `json:"method_spec"`
 		} `json:"settings"`
 		Pixels  []int `json:"pixels"`
 		Methods []struct {
@@ -119,6 +120,9 @@ func TestEvalEndToEnd(t *testing.T) {
 	}
 	if len(rep.Methods) != 2 || len(rep.Images) != 24 || len(rep.Pixels) != 9 || rep.Pixels[8] != 64*64 {
 		t.Fatalf("metrics.json: %d methods, %d image results, pixels %v", len(rep.Methods), len(rep.Images), rep.Pixels)
+	}
+	if rep.Settings.MethodSpec != "gradcam,gradcam++" {
+		t.Errorf("method_spec %q, want the --method given", rep.Settings.MethodSpec)
 	}
 	if want := 15.0 * 64 / 224; rep.Settings.Tolerance != want {
 		t.Errorf("tolerance %g px, want %g (15 px at 224 scaled to 64)", rep.Settings.Tolerance, want)
