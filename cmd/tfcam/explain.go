@@ -31,6 +31,7 @@ import (
 // explainOptions are the flags of `tfcam explain`.
 type explainOptions struct {
 	modelFlags
+	seed       int64
 	layer      string
 	methods    string
 	class      string
@@ -122,6 +123,7 @@ func runExplain(args []string) error {
 	fs.IntVar(&o.shardCount, "shard-count", 0, "number of shards, with JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID")
 	fs.BoolVar(&o.gallery, "gallery", true, "write index.html in --out")
 	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
+	fs.Int64Var(&o.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, integrated-gradients:baseline=noise); the same seed gives the same maps")
 	fs.Usage = explainUsage(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -235,7 +237,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	m, preset, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Raw: s.save["npy"]}, o.probs)
+	m, preset, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Raw: s.save["npy"], Seed: o.seed}, o.probs)
 	if err != nil {
 		return err
 	}
@@ -462,6 +464,7 @@ type record struct {
 	Key         string             `json:"key"`
 	Model       string             `json:"model"`
 	Layer       string             `json:"layer"`
+	Seed        int64              `json:"seed,omitempty"`
 	Predictions []recordPrediction `json:"predictions"`
 	Maps        []recordMap        `json:"maps"`
 	Original    string             `json:"original,omitempty"`
@@ -506,7 +509,7 @@ func (w *writer) write(it *item) error {
 	start := time.Now()
 	dir := filepath.Join(w.o.out, it.in.Key)
 	h, wd := w.e.InputSize()
-	rec := record{Input: it.in.Path, Key: it.in.Key, Model: w.model, Layer: w.e.Layer().Name,
+	rec := record{Input: it.in.Path, Key: it.in.Key, Model: w.model, Layer: w.e.Layer().Name, Seed: w.o.seed,
 		Width: it.img.Bounds().Dx(), Height: it.img.Bounds().Dy()}
 	for _, p := range it.res.Predictions {
 		rec.Predictions = append(rec.Predictions, recordPrediction{p.Class, w.preset.Label(p.Class), p.Score})

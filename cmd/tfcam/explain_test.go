@@ -10,10 +10,12 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/internal/npy"
 )
 
 // writeShapesImages writes n evaluation images of the shapes fixture as PNG
@@ -250,5 +252,36 @@ func TestExplainInterrupted(t *testing.T) {
 	}
 	if n := len(readJSONL(t, filepath.Join(dir, "out", "results.jsonl"))); n != 6 {
 		t.Errorf("%d records after resume, want 6", n)
+	}
+}
+
+// TestExplainSeed: --seed reaches the randomised methods: the same seed
+// writes the same map, another seed a different one.
+func TestExplainSeed(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 1)
+	run := func(seed int64, out string) []float32 {
+		o := explainOpts(filepath.Join(dir, out))
+		o.methods, o.seed, o.save = "smoothgrad:samples=2", seed, "npy"
+		var log strings.Builder
+		if err := explainRun(context.Background(), o, paths, nil, &log); err != nil {
+			t.Fatalf("seed %d: %v\n%s", seed, err, log.String())
+		}
+		recs := readJSONL(t, filepath.Join(o.out, "results.jsonl"))
+		if len(recs) != 1 || len(recs[0].Maps) != 1 || recs[0].Seed != seed {
+			t.Fatalf("seed %d: records %+v", seed, recs)
+		}
+		a, err := npy.ReadFile(filepath.Join(o.out, recs[0].Maps[0].NPY))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.F32
+	}
+	a, b, c := run(1, "a"), run(1, "b"), run(2, "c")
+	if !slices.Equal(a, b) {
+		t.Error("seed 1 twice: different maps")
+	}
+	if slices.Equal(a, c) {
+		t.Error("seeds 1 and 2: identical maps")
 	}
 }
