@@ -157,7 +157,7 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	e.h, e.w, _ = model.InputSize()
 	e.lh, e.lw = int(e.layer.Shape[1]), int(e.layer.Shape[2])
 	if e.h <= 0 || e.w <= 0 || e.lh <= 0 || e.lw <= 0 {
-		return nil, fmt.Errorf("explainer: %s has open spatial sizes (input %v, layer %v); tfcam needs fixed sizes", model.Dir, model.Input.Shape, e.layer.Shape)
+		return nil, fmt.Errorf("explainer: %s has open spatial sizes (input %v, layer %v); load it with an input size (tfgraph.LoadOptions.InputSize, tfcam --size)", model.Dir, model.Input.Shape, e.layer.Shape)
 	}
 	for _, m := range cfg.Methods {
 		n := m.Needs()

@@ -20,6 +20,10 @@ type Preset struct {
 	Preprocess string `json:"preprocess"`
 	// Layer is the layer to explain by default.
 	Layer string `json:"default_layer"`
+	// InputSize is [height, width] (a third number, channels, is
+	// ignored): the size to run a model that takes any size at, when no
+	// size is given. Ignored for models with a fixed size.
+	InputSize []int `json:"input_size,omitempty"`
 	// Labels are the class names, index order.
 	Labels []string `json:"-"`
 	// Source says where the model came from.

@@ -201,6 +201,25 @@ def vgg_model():
     return keras.Model(inp, out, name="vgg_small")
 
 
+def open_size_model():
+    """A small CNN that takes images of any size (input [N,?,?,3]), exported
+    as such: tfcam needs the size given (LoadOptions.InputSize, --size)."""
+    inp = keras.Input(shape=(None, None, 3), name="image")
+    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)
+    x = keras.layers.Conv2D(32, 3, padding="same", activation="relu", name="conv2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    out = keras.layers.Dense(5, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="open_size")
+
+
+def build_open_size(out):
+    seed_all(7)
+    model = open_size_model()
+    keras_fixture(out, "open_size", model, save_keras_export, "conv2", random_inputs((48, 48, 3), 7),
+                  extra_meta={"input_size": [48, 48, 3], "open_size": True})
+
+
 def randomize_batchnorm(model, rng):
     """Gives BatchNorm layers non-trivial moving statistics, as a trained model has."""
     for layer in model.layers:
@@ -399,6 +418,7 @@ FIXTURES = {
     "efficientnet": lambda out: build_arch(out, "efficientnet", efficientnet_model, save_keras_export, "top_activation", 4),
     "vgg": lambda out: build_arch(out, "vgg", vgg_model, save_keras_export, "block2_pool", 5),
     "bench_resnet": lambda out: build_arch(out, "bench_resnet", bench_resnet_model, save_keras_export, "conv5_block2_out", 6),
+    "open_size": build_open_size,
     "tfmodule": build_tfmodule,
     "tf1_flat": build_tf1,
     "bad_keras_tfsave": build_keras_tfsave,

@@ -32,7 +32,7 @@ func relDiff(a, b []float32) float64 {
 func loadInlined(t *testing.T, name string) (*fixture.Fixture, *Model, *Forward) {
 	t.Helper()
 	f := fixture.Load(t, name)
-	m, err := Load(f.ModelDir, LoadOptions{})
+	m, err := Load(f.ModelDir, LoadOptions{InputSize: f.LoadSize()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +89,9 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 				fw.Input:      batchFeed(in),
 				score.Targets: {I32: targets.I32, Shape: []int64{int64(len(targets.I32))}},
 			}
+			// The signature's own output reads the placeholder (for a model
+			// loaded with an input size, fw.Input is its sized reshape).
+			feeds[m.Input.Output] = batchFeed(in)
 			out, err := m.Run(context.Background(), feeds,
 				[]tf.Output{m.Output.Output, fw.Output, score.Scores, want.Output, grads[0], grads[1], guided[0]})
 			if err != nil {

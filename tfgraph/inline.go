@@ -13,6 +13,9 @@ import (
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	oppb "github.com/wamuir/graft/tensorflow/core/framework/op_def_go_proto"
+	tensorpb "github.com/wamuir/graft/tensorflow/core/framework/tensor_go_proto"
+	shapepb "github.com/wamuir/graft/tensorflow/core/framework/tensor_shape_go_proto"
+	typespb "github.com/wamuir/graft/tensorflow/core/framework/types_go_proto"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tfcam/tfcam/cgo"
@@ -29,7 +32,8 @@ const InlinePrefix = "tfcam/"
 // layer's output is an addressable tensor and AddGradients can go through it.
 type Forward struct {
 	model *Model
-	// Input is the signature's image placeholder.
+	// Input is the signature's image placeholder (for a model loaded with an
+	// input size, its reshape to that size, with a static shape).
 	Input tf.Output
 	// Output is the inlined twin of the signature's output.
 	Output tf.Output
@@ -69,6 +73,13 @@ type inliner struct {
 	topCtrl  map[string][]string // top-level node → nodes a control edge on it becomes
 	rewrites map[string]int
 	depth    int
+	// sized, when set, is the shape [-1,H,W,C] the input takes in the
+	// inlined graph (LoadOptions.InputSize for a signature with open H/W):
+	// the input reaches it through a Reshape to that shape, so that every
+	// inlined tensor gets a static shape.
+	input      string
+	sized      []int32
+	sizedInput string
 }
 
 // registeredOps is TensorFlow's op registry by name, read once per process.
@@ -120,6 +131,13 @@ func (m *Model) Inline() (*Forward, error) {
 		used: map[string]bool{}, external: map[string]bool{}, topDone: map[string][]string{},
 		topCtrl: map[string][]string{}, rewrites: map[string]int{},
 	}
+	if m.openInput {
+		in.input = fmt.Sprintf("%s:%d", m.Input.Output.Op.Name(), m.Input.Output.Index)
+		for _, d := range m.Input.Shape {
+			in.sized = append(in.sized, int32(d))
+		}
+		in.sized[0] = -1
+	}
 	for _, f := range def.GetLibrary().GetFunction() {
 		in.funcs[f.GetSignature().GetName()] = f
 	}
@@ -151,8 +169,16 @@ func (m *Model) Inline() (*Forward, error) {
 		return nil, fmt.Errorf("tfgraph: importing the inlined forward pass of %s: %w", m.Dir, err)
 	}
 	name, idx := splitTensorName(outName)
+	input := m.Input.Output
+	if in.sizedInput != "" {
+		// The input at its fixed size: feeding it, differentiating to it
+		// and replacing it in copies all work as with the placeholder,
+		// and its static shape is [N,H,W,C].
+		sized, _ := splitTensorName(in.sizedInput)
+		input = m.Graph.Operation(sized).Output(0)
+	}
 	f := &Forward{
-		model: m, Input: m.Input.Output, Output: m.Graph.Operation(name).Output(idx),
+		model: m, Input: input, Output: m.Graph.Operation(name).Output(idx),
 		Rewrites: in.rewrites, nodes: in.out, index: map[string]int{},
 	}
 	for i, n := range in.out {
@@ -190,12 +216,45 @@ func (in *inliner) topTensor(name string, idx int) (string, error) {
 	if outs == nil { // external
 		t := name + ":" + strconv.Itoa(idx)
 		in.external[t] = true
+		if in.sized != nil && t == in.input {
+			return in.sizedInputTensor(t), nil
+		}
 		return t, nil
 	}
 	if idx >= len(outs) {
 		return "", fmt.Errorf("node %q has no output %d", name, idx)
 	}
 	return outs[idx], nil
+}
+
+// sizedInputScope holds the nodes that give an open-size input its size;
+// they are not a layer.
+const sizedInputScope = InlinePrefix + "tfcam_input_size/"
+
+// sizedInputTensor adds (once) the Reshape of the input to in.sized and
+// returns its output.
+func (in *inliner) sizedInputTensor(input string) string {
+	if in.sizedInput != "" {
+		return in.sizedInput
+	}
+	shapeName := in.claim(sizedInputScope + "shape")
+	name := in.claim(sizedInputScope + "reshape")
+	value := &tensorpb.TensorProto{
+		Dtype:       typespb.DataType_DT_INT32,
+		TensorShape: &shapepb.TensorShapeProto{Dim: []*shapepb.TensorShapeProto_Dim{{Size: int64(len(in.sized))}}},
+		IntVal:      in.sized,
+	}
+	in.out = append(in.out,
+		&nodepb.NodeDef{Name: shapeName, Op: "Const", Attr: map[string]*attrpb.AttrValue{
+			"dtype": {Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_INT32}},
+			"value": {Value: &attrpb.AttrValue_Tensor{Tensor: value}},
+		}},
+		&nodepb.NodeDef{Name: name, Op: "Reshape", Input: []string{input, shapeName + ":0"}, Attr: map[string]*attrpb.AttrValue{
+			"T":      {Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_FLOAT}},
+			"Tshape": {Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_INT32}},
+		}})
+	in.sizedInput = name + ":0"
+	return in.sizedInput
 }
 
 // topNode copies a top-level node; nil outputs mean it stays external.

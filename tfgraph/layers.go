@@ -190,7 +190,8 @@ func (f *Forward) pathNodes(consumers map[string][]int) map[int]bool {
 }
 
 // modelRoot descends from InlinePrefix into the scope that holds nearly all
-// nodes (a Keras model's own scope inside its serving wrapper).
+// nodes (a Keras model's own scope inside its serving wrapper). The nodes
+// that size an open input are not counted.
 func modelRoot(names []string) string {
 	root := strings.TrimSuffix(InlinePrefix, "/")
 	for {
@@ -199,7 +200,7 @@ func modelRoot(names []string) string {
 		total := 0
 		for _, n := range names {
 			rel := strings.TrimPrefix(n, root+"/")
-			if rel == n {
+			if rel == n || strings.HasPrefix(n, sizedInputScope) {
 				continue
 			}
 			total++
@@ -211,7 +212,10 @@ func modelRoot(names []string) string {
 		}
 		next := ""
 		for c, k := range counts {
-			if deeper[c] && k*10 >= total*9 && total > 1 {
+			// Nearly all nodes, or (small models, whose serving wrapper's
+			// few Identity/NoOp nodes weigh more) the only scope, holding
+			// two thirds.
+			if deeper[c] && total > 1 && (k*10 >= total*9 || (len(deeper) == 1 && k*3 >= total*2)) {
 				next = c
 			}
 		}

@@ -41,6 +41,14 @@ type LoadOptions struct {
 	Device Device
 	// Threads caps TensorFlow's intra- and inter-op thread pools (0: TF's default).
 	Threads int
+	// InputSize is the image height and width for a signature that accepts
+	// any size (input [N,?,?,C]); {0, 0} keeps the signature's. For a
+	// signature with a fixed size it may only repeat that size.
+	InputSize [2]int
+	// DefaultInputSize is used instead of InputSize when that is {0, 0} and
+	// the signature leaves the size open (a model preset's input_size); it
+	// is ignored for a signature with a fixed size.
+	DefaultInputSize [2]int
 }
 
 // TensorInfo describes one input or output of a signature.
@@ -78,6 +86,9 @@ type Model struct {
 
 	meta    *corepb.MetaGraphDef
 	forward *Forward
+	// openInput: the signature leaves H/W open and LoadOptions.InputSize
+	// fixed them; the inlined graph reshapes the input to that size.
+	openInput bool
 }
 
 // ReadSavedModelProto parses dir/saved_model.pb.
@@ -208,6 +219,14 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		return nil, fmt.Errorf("tfgraph: a GPU was requested but TensorFlow sees none (devices: %s); install the GPU build with `make setup GPU=1`, check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu", m.deviceNames())
 	}
 	if err := m.resolveSignature(sig); err != nil {
+		m.Close()
+		return nil, err
+	}
+	size := opts.InputSize
+	if size == [2]int{} && len(m.Input.Shape) == 4 && (m.Input.Shape[1] < 0 || m.Input.Shape[2] < 0) {
+		size = opts.DefaultInputSize
+	}
+	if err := m.fixInputSize(size); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -357,6 +376,33 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// fixInputSize applies LoadOptions.InputSize.
+func (m *Model) fixInputSize(size [2]int) error {
+	h, w := size[0], size[1]
+	if h == 0 && w == 0 {
+		return nil
+	}
+	if h <= 0 || w <= 0 {
+		return fmt.Errorf("tfgraph: input size height %d, width %d: both must be positive", h, w)
+	}
+	shape := append([]int64(nil), m.Input.Shape...)
+	if len(shape) != 4 {
+		return fmt.Errorf("tfgraph: input of %s has shape %v, not [N,H,W,C]; an input size does not apply", m.Dir, shape)
+	}
+	if shape[3] < 0 {
+		return fmt.Errorf("tfgraph: input of %s has shape %v: its channel count is open too; tfcam needs it fixed", m.Dir, shape)
+	}
+	if (shape[1] >= 0 && shape[1] != int64(h)) || (shape[2] >= 0 && shape[2] != int64(w)) {
+		return fmt.Errorf("tfgraph: %s takes images of height %d and width %d, not height %d and width %d as asked; leave the size out", m.Dir, shape[1], shape[2], h, w)
+	}
+	if shape[1] < 0 || shape[2] < 0 {
+		m.openInput = true
+	}
+	shape[1], shape[2] = int64(h), int64(w)
+	m.Input.Shape = shape
+	return nil
+}
+
 // InputSize returns the model's fixed input height, width and channels, or
 // -1 for dimensions the signature leaves open.
 func (m *Model) InputSize() (h, w, c int) {
@@ -404,7 +450,7 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 func (m *Model) batchTensor(batch []float32, n int) (*tf.Tensor, error) {
 	h, w, c := m.InputSize()
 	if h <= 0 || w <= 0 || c <= 0 {
-		return nil, fmt.Errorf("tfgraph: input of %s has open spatial size %v; give the size explicitly", m.Dir, m.Input.Shape)
+		return nil, fmt.Errorf("tfgraph: input of %s has open spatial size %v; give one (LoadOptions.InputSize, tfcam --size)", m.Dir, m.Input.Shape)
 	}
 	if n <= 0 || len(batch) != n*h*w*c {
 		return nil, fmt.Errorf("tfgraph: batch of %d values is not %d images of %dx%dx%d", len(batch), n, h, w, c)

@@ -2,6 +2,7 @@ package tfgraph
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +15,7 @@ func TestPredictMatchesPython(t *testing.T) {
 	for _, name := range fixture.Names(t) {
 		t.Run(name, func(t *testing.T) {
 			f := fixture.Load(t, name)
-			m, err := Load(f.ModelDir, LoadOptions{})
+			m, err := Load(f.ModelDir, LoadOptions{InputSize: f.LoadSize()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -68,6 +69,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad device", f.ModelDir, LoadOptions{Device: "tpu"}, `unknown device "tpu"`},
 		{"keras 3 tf.saved_model.save", fixture.Bad(t, "bad_keras_tfsave"), LoadOptions{}, "model.export("},
 		{"no gpu", f.ModelDir, LoadOptions{Device: DeviceGPU}, "TensorFlow sees none"},
+		{"other size for a fixed-size model", f.ModelDir, LoadOptions{InputSize: [2]int{48, 40}}, "takes images of height 32 and width 32, not height 48 and width 40 as asked"},
+		{"negative size", fixture.Load(t, "open_size").ModelDir, LoadOptions{InputSize: [2]int{-1, 48}}, "both must be positive"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -102,4 +105,49 @@ func TestPredictBadBatch(t *testing.T) {
 	if _, _, err := m.Predict(ctx, make([]float32, 32*32*3), 1); err == nil {
 		t.Error("cancelled context not reported")
 	}
+}
+
+// TestInputSize: a model that takes any size loads without one but cannot
+// take a batch; with one it runs at that size (TestPredictMatchesPython and
+// TestInlinedForwardMatchesPython check its numbers); a fixed-size model
+// accepts its own size.
+func TestInputSize(t *testing.T) {
+	open := fixture.Load(t, "open_size")
+	m, err := Load(open.ModelDir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, w, c := m.InputSize()
+	if h != -1 || w != -1 || c != 3 {
+		t.Errorf("open model: InputSize %d, %d, %d; want -1, -1, 3", h, w, c)
+	}
+	if _, _, err := m.Predict(context.Background(), make([]float32, 48*48*3), 1); err == nil || !strings.Contains(err.Error(), "open spatial size") {
+		t.Errorf("open model without a size: %v", err)
+	}
+	m.Close()
+	for _, size := range [][2]int{{48, 48}, {64, 40}} {
+		m, err := Load(open.ModelDir, LoadOptions{InputSize: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw, err := m.Inline()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := fw.DefaultLayer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// conv2 runs after a 2x2 pooling: half the input's size, static.
+		if want := []int64{-1, int64(size[0] / 2), int64(size[1] / 2), 32}; !slices.Equal(l.Shape, want) {
+			t.Errorf("size %v: layer %s has shape %v, want %v", size, l.Name, l.Shape, want)
+		}
+		m.Close()
+	}
+	fixed := fixture.Load(t, "resnet")
+	m, err = Load(fixed.ModelDir, LoadOptions{InputSize: [2]int{32, 32}})
+	if err != nil {
+		t.Fatalf("a fixed-size model given its own size: %v", err)
+	}
+	m.Close()
 }

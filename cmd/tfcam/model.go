@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/tfcam/tfcam/explainer"
@@ -20,6 +21,7 @@ type modelFlags struct {
 	preprocess string
 	labels     string
 	threads    int
+	size       string
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -30,6 +32,25 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.preprocess, "preprocess", "", "pixel preprocessing: raw (0..255), unit ([0,1]), tf ([-1,1]), caffe (BGR, mean-subtracted), torch (mean/std); default: the model preset's, else unit")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line in class order (default: the model preset's)")
 	fs.IntVar(&f.threads, "threads", 0, "TensorFlow threads (0: all cores)")
+	fs.StringVar(&f.size, "size", "", "for models that take images of any size: the size to run them at, WIDTHxHEIGHT or N for NxN (default: the model preset's input_size)")
+}
+
+// parseSize parses --size: "WIDTHxHEIGHT" or "N" (square), as tfgraph's
+// {height, width}.
+func parseSize(s string) ([2]int, error) {
+	if s == "" {
+		return [2]int{}, nil
+	}
+	ws, hs, found := strings.Cut(strings.ToLower(s), "x")
+	if !found {
+		hs = ws
+	}
+	w, errW := strconv.Atoi(strings.TrimSpace(ws))
+	h, errH := strconv.Atoi(strings.TrimSpace(hs))
+	if errW != nil || errH != nil || w <= 0 || h <= 0 {
+		return [2]int{}, usageError(fmt.Sprintf("--size %q: want WIDTHxHEIGHT (e.g. 320x240) or N for NxN, positive", s))
+	}
+	return [2]int{h, w}, nil
 }
 
 // load opens the model and its preset.
@@ -53,7 +74,14 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 	if dev != tfgraph.DeviceAuto && dev != tfgraph.DeviceCPU && dev != tfgraph.DeviceGPU {
 		return nil, preset, usageError(fmt.Sprintf("--device %q: want auto, cpu or gpu", f.device))
 	}
-	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads}
+	size, err := parseSize(f.size)
+	if err != nil {
+		return nil, preset, err
+	}
+	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads, InputSize: size}
+	if len(preset.InputSize) >= 2 {
+		opts.DefaultInputSize = [2]int{preset.InputSize[0], preset.InputSize[1]}
+	}
 	if f.tags != "" {
 		opts.Tags = strings.Split(f.tags, ",")
 	}
@@ -62,6 +90,10 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 		return nil, preset, err
 	}
 	h, w, c := m.InputSize()
+	if (h <= 0 || w <= 0) && (c == 1 || c == 3) {
+		m.Close()
+		return nil, preset, usageError(fmt.Sprintf("model %s takes images of any size (input %v); give one with --size WIDTHxHEIGHT (e.g. --size 224), or input_size in its %s", f.model, m.Input.Shape, models.PresetFile))
+	}
 	if h <= 0 || w <= 0 || (c != 1 && c != 3) {
 		m.Close()
 		return nil, preset, fmt.Errorf("model %s takes input %v; tfcam needs a fixed [N,H,W,3] (or 1-channel) image input", f.model, m.Input.Shape)
