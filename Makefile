@@ -14,9 +14,11 @@ PYTHON ?= python3
 FLAVOR := $(if $(filter 1 yes true,$(GPU)),gpu,cpu)
 
 # cgo finds TensorFlow's headers and library in .tf; the rpath lets binaries
-# run without LD_LIBRARY_PATH.
+# run without LD_LIBRARY_PATH: the checkout's .tf/lib (go test binaries), and
+# .tf/lib relative to bin/ so that bin/tfcam survives moving the checkout
+# (.tf's links into the venv are relative too).
 export CGO_CFLAGS := -I$(TF_DIR)/include
-export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib
+export CGO_LDFLAGS := -L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib -Wl,-rpath,$$ORIGIN/../.tf/lib
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TFCAM_FIXTURES := $(FIXTURES)
 export TFCAM_DEMO_MODEL := $(DEMO_MODEL)

@@ -32,8 +32,8 @@ if [ -n "$missing" ]; then
 fi
 rm -rf "$tfdir/lib" "$tfdir/include"
 mkdir -p "$tfdir/lib"
-ln -s "$pkg/libtensorflow_cc.so.2" "$tfdir/lib/libtensorflow.so"
-ln -s "$pkg/libtensorflow_cc.so.2" "$tfdir/lib/libtensorflow_cc.so.2"
-ln -s "$pkg/libtensorflow_framework.so.2" "$tfdir/lib/libtensorflow_framework.so.2"
-ln -s "$pkg/include" "$tfdir/include"
+ln -sr "$pkg/libtensorflow_cc.so.2" "$tfdir/lib/libtensorflow.so"
+ln -sr "$pkg/libtensorflow_cc.so.2" "$tfdir/lib/libtensorflow_cc.so.2"
+ln -sr "$pkg/libtensorflow_framework.so.2" "$tfdir/lib/libtensorflow_framework.so.2"
+ln -sr "$pkg/include" "$tfdir/include"
 echo "setup: TensorFlow C library linked in $tfdir ($(cd "$pkg" && "$venv/bin/python" -c 'import importlib.metadata as m; print([d.metadata["Name"] + " " + d.version for d in m.distributions() if d.metadata["Name"].startswith("tensorflow") and "io" not in d.metadata["Name"]])'))"
