@@ -87,6 +87,8 @@ demo: build
 test: setup
 	go vet ./...
 	go test -count=1 ./...
+	# Concurrent Explain calls, under the race detector.
+	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
 
 # One run measures tfcam, plain inference of the same model and the Python
 # peer, so the ratios in the table come from the same machine state.

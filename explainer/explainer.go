@@ -3,6 +3,7 @@ package explainer
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -40,9 +41,10 @@ type Config struct {
 }
 
 // Explainer explains batches for one model, layer and set of methods. The
-// graph is built once in New; Explain is one Session.Run per batch. It is not
-// safe for concurrent use (TensorFlow sessions are, but one Explainer feeds
-// one batch at a time).
+// graph is built once in New (and once more per new TopK count); Explain is
+// one Session.Run per batch. Explain is safe for concurrent use: batches run
+// in parallel in TensorFlow's session. New is not: create the Explainers of
+// one model from one goroutine.
 type Explainer struct {
 	model  *tfgraph.Model
 	fw     *tfgraph.Forward
@@ -58,7 +60,8 @@ type Explainer struct {
 	predIdx   tf.Output // [N,P]
 	nClasses  int
 	nPredicts int
-	// Per number of explained ranks K, built on first use.
+	// Per number of explained ranks K, built on first use, under mu.
+	mu  sync.Mutex
 	byK map[int]*rankSet
 }
 
@@ -211,6 +214,8 @@ func (e *Explainer) normalise(m tf.Output) tf.Output {
 
 // ranks returns (building once) the graph explaining the top k classes.
 func (e *Explainer) ranks(k int) (*rankSet, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if rs, ok := e.byK[k]; ok {
 		return rs, nil
 	}

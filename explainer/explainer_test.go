@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tfcam/tfcam/internal/fixture"
@@ -265,5 +266,62 @@ func TestImagesPerRun(t *testing.T) {
 	_, g := newExplainer(t, "bench_resnet", Config{Methods: []Method{GradCAM{}}})
 	if per, err := g.imagesPerRun(1000); err != nil || per != 1000 {
 		t.Errorf("gradcam imagesPerRun = %d, %v; want 1000", per, err)
+	}
+}
+
+// TestConcurrentExplain runs Explain from several goroutines at once, with
+// top-1 and top-2 targets (top-2's graph is built while other batches run),
+// and checks every result against a sequential run.
+func TestConcurrentExplain(t *testing.T) {
+	f, e := newExplainer(t, "resnet", Config{Methods: []Method{GradCAM{}, ScoreCAM{TopN: 4}}})
+	in := f.Array(t, "inputs")
+	n := in.Shape[0]
+	ctx := context.Background()
+	want1, err := e.Explain(ctx, Batch{in.F32, n}, Top1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 4
+	results := make([][]Result, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := 0; g < workers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			targets := Top1()
+			if g%2 == 1 {
+				targets = TopK(2)
+			}
+			<-start // all at once: two of them ask for the top-2 graph together
+			for it := 0; it < 3 && errs[g] == nil; it++ {
+				results[g], errs[g] = e.Explain(ctx, Batch{in.F32, n}, targets)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	want2, err := e.Explain(ctx, Batch{in.F32, n}, TopK(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for g := 0; g < workers; g++ {
+		if errs[g] != nil {
+			t.Fatalf("goroutine %d: %v", g, errs[g])
+		}
+		want := want1
+		if g%2 == 1 {
+			want = want2
+		}
+		for i := range want {
+			for r := range want[i].Maps {
+				for m := range want[i].Maps[r] {
+					if d := fixture.MaxAbsDiff(results[g][i].Maps[r][m].Normalized, want[i].Maps[r][m].Normalized); d > 1e-6 {
+						t.Errorf("goroutine %d, image %d, rank %d, %s: differs from the sequential run by %g", g, i, r, want[i].Maps[r][m].Method, d)
+					}
+				}
+			}
+		}
 	}
 }
