@@ -27,6 +27,10 @@ type Context struct {
 	Selected tf.Output
 	// Seed makes randomised methods reproducible.
 	Seed int64
+	// chunks > 1 splits the forward copies of Scores, Probabilities,
+	// TailScores, InputGradient and LayerGradient into that many parts
+	// that run one after another (see chunked).
+	chunks int
 }
 
 // Repeat stacks n copies of x [N,...] into [n·N,...].
@@ -53,17 +57,31 @@ func (c *Context) Split(o *Ops, x tf.Output, n int) tf.Output {
 	return op.Reshape(o.Scope(), x, op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{int32(n), -1}), rest}, constant(o.s, int32(0))))
 }
 
-// Normal draws standard-normal noise shaped like x, reproducibly from the
-// seed and a per-use stream number.
-func (c *Context) Normal(o *Ops, x tf.Output, stream int64) tf.Output {
-	shape := op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32))
-	return op.StatelessRandomNormal(o.Scope(), shape, constant(o.s, []int64{c.Seed, stream}))
+// Normal draws standard-normal noise for n copies of each image of x
+// [N,...]: [n·N,...], copy-major. Copy j gets the same draw for every image,
+// so an image's noise depends on the seed, the stream number and j only —
+// not on the batch it is in or its place there.
+func (c *Context) Normal(o *Ops, x tf.Output, n int, stream int64) tf.Output {
+	return c.perCopy(o, x, n, func(shape tf.Output) tf.Output {
+		return op.StatelessRandomNormal(o.Scope(), shape, constant(o.s, []int64{c.Seed, stream}))
+	})
 }
 
-// Uniform draws uniform [0,1) noise shaped like x.
-func (c *Context) Uniform(o *Ops, x tf.Output, stream int64) tf.Output {
+// Uniform draws uniform [0,1) noise as Normal does.
+func (c *Context) Uniform(o *Ops, x tf.Output, n int, stream int64) tf.Output {
+	return c.perCopy(o, x, n, func(shape tf.Output) tf.Output {
+		return op.StatelessRandomUniform(o.Scope(), shape, constant(o.s, []int64{c.Seed, stream}))
+	})
+}
+
+// perCopy draws [n,1,...] with draw, broadcasts it over x's images and
+// returns it copy-major as [n·N,...].
+func (c *Context) perCopy(o *Ops, x tf.Output, n int, draw func(shape tf.Output) tf.Output) tf.Output {
 	shape := op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32))
-	return op.StatelessRandomUniform(o.Scope(), shape, constant(o.s, []int64{c.Seed, stream}))
+	rest := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{1}), constant(o.s, []int32{0}), constant(o.s, []int32{1}), op.StridedSliceEndMask(1))
+	one := op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{int32(n), 1}), rest}, constant(o.s, int32(0))) // [n,1,...]
+	noise := op.Add(o.Scope(), draw(one), op.ExpandDims(o.Scope(), op.ZerosLike(o.Scope(), x), constant(o.s, int32(0))))
+	return op.Reshape(o.Scope(), noise, o.shapeWithLead(x, -1))
 }
 
 // copyOn runs the forward pass on images instead of the input.
@@ -71,33 +89,100 @@ func (c *Context) copyOn(from, to tf.Output) (*tfgraph.Copy, error) {
 	return c.e.fw.Copy(map[tf.Output]tf.Output{from: to})
 }
 
-// Scores are the explained scores (logits or probabilities, as configured)
-// of a batch of images [M,H,W,C]: [M, classes].
-func (c *Context) Scores(images tf.Output) (tf.Output, error) {
-	cp, err := c.copyOn(c.e.fw.Input, images)
+// chunked splits the rows of every x in xs (all [M,...], the same M) into
+// c.chunks consecutive parts of nearly equal size, calls build on each
+// part, and concatenates the parts' results along rows. Part j+1 starts
+// only when part j's results exist (control dependencies), so TensorFlow
+// holds the activations of one part at a time: this bounds the memory of
+// a method that runs the model on many copies of each image, at no cost in
+// Session.Runs. With one chunk it is build(xs).
+func (c *Context) chunked(xs []tf.Output, build func(parts []tf.Output) ([]tf.Output, error)) ([]tf.Output, error) {
+	if c.chunks <= 1 {
+		return build(xs)
+	}
+	o := &Ops{s: c.e.root.SubScope("chunked")}
+	shape := op.Shape(o.Scope(), xs[0], op.ShapeOutType(tf.Int32))
+	// rows is M as [1]; bound(j) is ⌊j·M/chunks⌋ as [1].
+	rows := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{1}), constant(o.s, []int32{1}))
+	bound := func(j int) tf.Output {
+		return op.FloorDiv(o.Scope(), op.Mul(o.Scope(), rows, constant(o.s, []int32{int32(j)})), constant(o.s, []int32{int32(c.chunks)}))
+	}
+	var results [][]tf.Output
+	var prev []*tf.Operation
+	for j := 0; j < c.chunks; j++ {
+		begin, end := bound(j), bound(j+1)
+		size := op.Sub(o.Scope(), end, begin)
+		after := &Ops{s: o.s.SubScope("part").WithControlDependencies(prev...)}
+		parts := make([]tf.Output, len(xs))
+		for i, x := range xs {
+			rank := x.Shape().NumDimensions()
+			zeros, all := make([]int32, rank-1), make([]int32, rank-1)
+			for d := range all {
+				all[d] = -1
+			}
+			b := op.ConcatV2(o.Scope(), []tf.Output{begin, constant(o.s, zeros)}, constant(o.s, int32(0)))
+			n := op.ConcatV2(o.Scope(), []tf.Output{size, constant(o.s, all)}, constant(o.s, int32(0)))
+			parts[i] = op.Identity(after.Scope(), op.Slice(o.Scope(), x, b, n))
+		}
+		if err := o.s.Err(); err != nil {
+			return nil, fmt.Errorf("explainer: splitting into chunks: %w", err)
+		}
+		res, err := build(parts)
+		if err != nil {
+			return nil, err
+		}
+		prev = prev[:0]
+		for _, r := range res {
+			prev = append(prev, r.Op)
+		}
+		results = append(results, res)
+	}
+	out := make([]tf.Output, len(results[0]))
+	for i := range out {
+		var col []tf.Output
+		for _, res := range results {
+			col = append(col, res[i])
+		}
+		out[i] = op.ConcatV2(o.Scope(), col, constant(o.s, int32(0)))
+	}
+	if err := o.s.Err(); err != nil {
+		return nil, fmt.Errorf("explainer: joining chunks: %w", err)
+	}
+	return out, nil
+}
+
+// twinOn copies the forward pass with from replaced by each chunk of to
+// and returns the copies' twin of t.
+func (c *Context) twinOn(from, to, t tf.Output) (tf.Output, error) {
+	out, err := c.chunked([]tf.Output{to}, func(parts []tf.Output) ([]tf.Output, error) {
+		cp, err := c.copyOn(from, parts[0])
+		if err != nil {
+			return nil, err
+		}
+		tw, err := cp.Twin(t)
+		return []tf.Output{tw}, err
+	})
 	if err != nil {
 		return tf.Output{}, err
 	}
-	return cp.Twin(c.e.scores)
+	return out[0], nil
+}
+
+// Scores are the explained scores (logits or probabilities, as configured)
+// of a batch of images [M,H,W,C]: [M, classes].
+func (c *Context) Scores(images tf.Output) (tf.Output, error) {
+	return c.twinOn(c.e.fw.Input, images, c.e.scores)
 }
 
 // Probabilities are the model's outputs for a batch of images: [M, classes].
 func (c *Context) Probabilities(images tf.Output) (tf.Output, error) {
-	cp, err := c.copyOn(c.e.fw.Input, images)
-	if err != nil {
-		return tf.Output{}, err
-	}
-	return cp.Twin(c.e.fw.Output)
+	return c.twinOn(c.e.fw.Input, images, c.e.fw.Output)
 }
 
 // TailScores runs only the layers after the target layer on activations
 // acts [M,h,w,K] and returns the explained scores [M, classes].
 func (c *Context) TailScores(acts tf.Output) (tf.Output, error) {
-	cp, err := c.copyOn(c.e.layer.Output, acts)
-	if err != nil {
-		return tf.Output{}, err
-	}
-	return cp.Twin(c.e.scores)
+	return c.twinOn(c.e.layer.Output, acts, c.e.scores)
 }
 
 // Select picks scores[i, targets[i]]: [M].
@@ -109,29 +194,47 @@ func (c *Context) Select(o *Ops, scores, targets tf.Output) tf.Output {
 // InputGradient is d score[targets] / d images through a forward copy on
 // images [M,H,W,C].
 func (c *Context) InputGradient(o *Ops, images, targets tf.Output) (tf.Output, error) {
-	scores, err := c.Scores(images)
+	out, err := c.chunked([]tf.Output{images, targets}, func(parts []tf.Output) ([]tf.Output, error) {
+		cp, err := c.copyOn(c.e.fw.Input, parts[0])
+		if err != nil {
+			return nil, err
+		}
+		scores, err := cp.Twin(c.e.scores)
+		if err != nil {
+			return nil, err
+		}
+		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), parts[0])
+		return []tf.Output{g}, err
+	})
 	if err != nil {
 		return tf.Output{}, err
 	}
-	return c.e.gradient(o, c.Select(o, scores, targets), images)
+	return out[0], nil
 }
 
 // LayerGradient returns the target layer's activations on images and the
 // gradient of score[targets] there.
 func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Output, err error) {
-	cp, err := c.copyOn(c.e.fw.Input, images)
+	out, err := c.chunked([]tf.Output{images, targets}, func(parts []tf.Output) ([]tf.Output, error) {
+		cp, err := c.copyOn(c.e.fw.Input, parts[0])
+		if err != nil {
+			return nil, err
+		}
+		a, err := cp.Twin(c.e.layer.Output)
+		if err != nil {
+			return nil, err
+		}
+		scores, err := cp.Twin(c.e.scores)
+		if err != nil {
+			return nil, err
+		}
+		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), a)
+		return []tf.Output{a, g}, err
+	})
 	if err != nil {
 		return a, g, err
 	}
-	if a, err = cp.Twin(c.e.layer.Output); err != nil {
-		return a, g, err
-	}
-	scores, err := cp.Twin(c.e.scores)
-	if err != nil {
-		return a, g, err
-	}
-	g, err = c.e.gradient(o, c.Select(o, scores, targets), a)
-	return a, g, err
+	return out[0], out[1], nil
 }
 
 // DenseHead returns the kernel [K, classes] of the Dense layer that reads

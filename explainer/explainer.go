@@ -38,6 +38,14 @@ type Config struct {
 	// Seed makes the randomised methods (SmoothGrad, Smooth Grad-CAM++,
 	// noise baselines) reproducible; the same seed gives the same maps.
 	Seed int64
+	// MaxTensorElements bounds the largest activation tensor of a forward
+	// pass, in values (0: DefaultMaxTensorElements, 1 GiB of float32; at
+	// most TensorFlow's own limit, 2³¹−1). Batches are split into
+	// Session.Runs that fit, and methods that run the model on many copies
+	// of each image run those copies in sequential chunks that fit, inside
+	// the run: lower it to bound memory further. It cannot go below one
+	// image's largest activation.
+	MaxTensorElements int64
 }
 
 // Explainer explains batches for one model, layer and set of methods. The
@@ -262,7 +270,13 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		var norms, raws, lows []tf.Output
 		for _, m := range e.cfg.Methods {
 			mo := &Ops{s: root.SubScope(sanitize(m.Name()))}
-			mp, err := m.Build(mo, t)
+			mt := t
+			if chunks := e.chunks(m); chunks > 1 {
+				ctx := *t.Ctx
+				ctx.chunks = chunks
+				mt.Ctx = &ctx
+			}
+			mp, err := m.Build(mo, mt)
 			if err != nil {
 				return nil, fmt.Errorf("explainer: %s: %w", m.Name(), err)
 			}

@@ -254,18 +254,75 @@ func rssMB(t testing.TB) float64 {
 
 // TestImagesPerRun: Score-CAM on the 160 px ResNet (256 channels, widest
 // layer 80×80×32) runs 256 copies per image, so a run may hold
-// ⌊(2³¹−1)/(256·204800)⌋ = 40 images; gradient methods are not limited.
+// ⌊2²⁸/(256·204800)⌋ = 5 images by default, ⌊(2³¹−1)/(256·204800)⌋ = 40 at
+// TensorFlow's limit; gradient methods are not limited.
 func TestImagesPerRun(t *testing.T) {
 	_, e := newExplainer(t, "bench_resnet", Config{Methods: []Method{GradCAM{}, ScoreCAM{}}})
 	if got := e.fw.MaxActivation(); got != 80*80*32 {
 		t.Fatalf("MaxActivation = %d, want %d", got, 80*80*32)
 	}
-	if per, err := e.imagesPerRun(1000); err != nil || per != 40 {
-		t.Errorf("imagesPerRun = %d, %v; want 40", per, err)
+	if per, err := e.imagesPerRun(1000); err != nil || per != 5 {
+		t.Errorf("imagesPerRun = %d, %v; want 5", per, err)
+	}
+	_, big := newExplainer(t, "bench_resnet", Config{Methods: []Method{GradCAM{}, ScoreCAM{}}, MaxTensorElements: 1 << 40})
+	if per, err := big.imagesPerRun(1000); err != nil || per != 40 {
+		t.Errorf("at TensorFlow's limit: imagesPerRun = %d, %v; want 40", per, err)
 	}
 	_, g := newExplainer(t, "bench_resnet", Config{Methods: []Method{GradCAM{}}})
 	if per, err := g.imagesPerRun(1000); err != nil || per != 1000 {
 		t.Errorf("gradcam imagesPerRun = %d, %v; want 1000", per, err)
+	}
+}
+
+// TestChunkedCopies: with a tensor budget of 5 copies' worth, every method
+// that runs copies of each image splits them into sequential chunks (and
+// a run into one image at a time) and gives the maps it gives unchunked. A
+// budget below one image's own forward pass is an error naming the limit.
+func TestChunkedCopies(t *testing.T) {
+	f, m := loadModel(t, "resnet")
+	in := f.Array(t, "inputs")
+	n := in.Shape[0]
+	methods := []Method{ScoreCAM{}, ScoreCAM{TopN: 8}, ScoreCAM{Baseline: "blur"}, AblationCAM{}, GroupCAM{}, ClusterCAM{}, CosineCAM{},
+		SmoothGrad{Samples: 8}, SmoothGradCAMPlusPlus{Samples: 8}, IntegratedGradients{Steps: 8}}
+	ctx := context.Background()
+	plain, err := New(m, Config{Methods: methods, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plain.Explain(ctx, Batch{in.F32, n}, Top1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := plain.fw.MaxActivation()
+	chunked, err := New(m, Config{Methods: methods, Seed: 3, MaxTensorElements: 5 * full})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, meth := range methods {
+		if c := chunked.chunks(meth); c < 2 {
+			t.Errorf("%s: %d chunk(s) under a 5-copy budget", meth.Name(), c)
+		}
+	}
+	if per, err := chunked.imagesPerRun(n); err != nil || per != 1 {
+		t.Errorf("imagesPerRun = %d, %v; want 1", per, err)
+	}
+	got, err := chunked.Explain(ctx, Batch{in.F32, n}, Top1())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		for j, meth := range methods {
+			if d := fixture.MaxAbsDiff(got[i].Maps[0][j].Normalized, want[i].Maps[0][j].Normalized); d > 1e-5 {
+				t.Errorf("image %d, %s: chunked differs by %g", i, meth.Name(), d)
+			}
+		}
+	}
+	tiny, err := New(m, Config{Methods: []Method{ScoreCAM{}}, MaxTensorElements: full - 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tiny.Explain(ctx, Batch{in.F32, n}, Top1()); err == nil || !strings.Contains(err.Error(), "more than the limit") {
+		t.Errorf("budget below one image: %v", err)
 	}
 }
 

@@ -54,7 +54,7 @@ func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
 		axes := constant(o.s, []int32{1, 2, 3})
 		lo := op.Min(o.Scope(), x, axes, op.MinKeepDims(true))
 		hi := op.Max(o.Scope(), x, axes, op.MaxKeepDims(true))
-		base = o.Add(lo, o.Mul(c.Uniform(o, x, 2), o.Sub(hi, lo)))
+		base = o.Add(lo, o.Mul(c.Uniform(o, x, 1, 2), o.Sub(hi, lo)))
 	default:
 		return tf.Output{}, fmt.Errorf("unknown baseline %q (zero, blur or noise)", m.Baseline)
 	}

@@ -9,7 +9,8 @@ import (
 // noisy copies of the image, x + N(0, σ²) with σ = Noise·(max(x) − min(x))
 // per image, then takes max_c |·| as Saliency does. The copies go through
 // the model as one batch. Defaults: 16 samples, noise 0.15 (the paper's
-// 10–20 %). Seeded: Config.Seed.
+// 10–20 %). Seeded: Config.Seed; an image's noise does not depend on its
+// batch (see Context.Normal).
 type SmoothGrad struct {
 	// Samples is the number of noisy copies (default 16).
 	Samples int
@@ -59,5 +60,5 @@ func noisyCopies(o *Ops, c *Context, x tf.Output, n int, noise float32, stream i
 	span := o.Sub(op.Max(o.Scope(), x, axes, op.MaxKeepDims(true)), op.Min(o.Scope(), x, axes, op.MinKeepDims(true)))
 	sigma := c.Repeat(o, o.Mul(span, o.Const(noise)), n)
 	copies := c.Repeat(o, x, n)
-	return o.Add(copies, o.Mul(c.Normal(o, copies, stream), sigma))
+	return o.Add(copies, o.Mul(c.Normal(o, x, n, stream), sigma))
 }

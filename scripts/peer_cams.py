@@ -27,8 +27,9 @@ formula is compared):
 Xplique's SmoothGrad draws its own noise; to compare the method rather than
 two random draws, its perturbation step is replaced by one that adds the
 noise tfcam adds for Config.Seed 0: TensorFlow's StatelessRandomNormal with
-seed (0, 1) over tfcam's copy-major batch [16·N,H,W,C], times 0.15·(max −
-min) of each image. The same kernel gives the same numbers in both.
+seed (0, 1) and shape [16,1,H,W,C] (one pattern per copy, the same for
+every image), times 0.15·(max − min) of each image. The same kernel gives
+the same numbers in both.
 
 Xplique ignores output_layer (2.0.2), so it gets a copy of the model with a
 linear head. Its GradCAM is read before its final bicubic upsampling, through
@@ -96,10 +97,11 @@ def explain(fixture_dir, out_dir):
 
 def smoothgrad_with_tfcam_noise(lin, x, onehot, samples=16, noise=0.15, seed=0):
     n = len(x)
-    draws = tf.raw_ops.StatelessRandomNormal(shape=(samples * n,) + x.shape[1:], seed=tf.constant([seed, 1], tf.int64), dtype=tf.float32).numpy()
+    # tfcam draws one pattern per copy, shared by the images of a batch.
+    draws = tf.raw_ops.StatelessRandomNormal(shape=(samples, 1) + x.shape[1:], seed=tf.constant([seed, 1], tf.int64), dtype=tf.float32).numpy()
     sigma = noise * (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3)))  # per image
     # Xplique wants input-major copies: image i's samples consecutive.
-    perturbed = np.stack([x[i] + draws[j * n + i] * np.float32(sigma[i]) for i in range(n) for j in range(samples)])
+    perturbed = np.stack([x[i] + draws[j, 0] * np.float32(sigma[i]) for i in range(n) for j in range(samples)])
 
     def perturb(inputs, nb_perturbations, _noise):
         assert inputs.shape[0] == n and nb_perturbations == samples

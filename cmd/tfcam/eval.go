@@ -26,6 +26,7 @@ import (
 type evalOptions struct {
 	modelFlags
 	seed      int64
+	maxTensor int
 	layer     string
 	methods   string
 	class     string
@@ -110,6 +111,7 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.StringVar(&o.out, "out", "", "directory for metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
 	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the metrics always score probabilities)")
 	fs.Int64Var(&o.seed, "seed", 0, "seed of the randomised methods (as tfcam explain's)")
+	fs.IntVar(&o.maxTensor, "max-tensor-mb", 0, "largest activation tensor of the explanations in MiB (as tfcam explain's)")
 	fs.Usage = evalUsage(fs)
 	return fs
 }
@@ -229,7 +231,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(inputs)-len(boxes), len(inputs), len(boxes))
 		}
 	}
-	m, _, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Seed: o.seed}, o.probs)
+	m, _, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Seed: o.seed, MaxTensorElements: tensorElements(o.maxTensor)}, o.probs)
 	if err != nil {
 		return err
 	}

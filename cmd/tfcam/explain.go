@@ -32,6 +32,7 @@ import (
 type explainOptions struct {
 	modelFlags
 	seed       int64
+	maxTensor  int
 	layer      string
 	methods    string
 	class      string
@@ -124,6 +125,7 @@ func runExplain(args []string) error {
 	fs.BoolVar(&o.gallery, "gallery", true, "write index.html in --out")
 	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
 	fs.Int64Var(&o.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, integrated-gradients:baseline=noise); the same seed gives the same maps")
+	fs.IntVar(&o.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
 	fs.Usage = explainUsage(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -138,6 +140,9 @@ func runExplain(args []string) error {
 	defer stop()
 	return explainRun(ctx, o, fs.Args(), os.Stdin, os.Stderr)
 }
+
+// tensorElements converts --max-tensor-mb to float32 values (0 stays 0).
+func tensorElements(mb int) int64 { return int64(max(mb, 0)) << 20 / 4 }
 
 // runSettings is everything resolved before the first batch.
 type runSettings struct {
@@ -237,7 +242,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	m, preset, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Raw: s.save["npy"], Seed: o.seed}, o.probs)
+	m, preset, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Raw: s.save["npy"], Seed: o.seed, MaxTensorElements: tensorElements(o.maxTensor)}, o.probs)
 	if err != nil {
 		return err
 	}

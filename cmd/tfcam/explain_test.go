@@ -285,3 +285,37 @@ func TestExplainSeed(t *testing.T) {
 		t.Error("seeds 1 and 2: identical maps")
 	}
 }
+
+// TestExplainMaxTensor: --max-tensor-mb 1 makes Score-CAM on the shapes
+// model run its 64 copies per image in sequential chunks; the maps are the
+// ones of an unbounded run.
+func TestExplainMaxTensor(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 3)
+	run := func(mb int, out string) map[string][]float32 {
+		o := explainOpts(filepath.Join(dir, out))
+		o.methods, o.maxTensor, o.save = "scorecam", mb, "npy"
+		var log strings.Builder
+		if err := explainRun(context.Background(), o, paths, nil, &log); err != nil {
+			t.Fatalf("--max-tensor-mb %d: %v\n%s", mb, err, log.String())
+		}
+		maps := map[string][]float32{}
+		for _, r := range readJSONL(t, filepath.Join(o.out, "results.jsonl")) {
+			a, err := npy.ReadFile(filepath.Join(o.out, r.Maps[0].NPY))
+			if err != nil {
+				t.Fatal(err)
+			}
+			maps[r.Input] = a.F32
+		}
+		return maps
+	}
+	a, b := run(0, "unbounded"), run(1, "bounded")
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("%d and %d maps", len(a), len(b))
+	}
+	for in := range a {
+		if d := fixture.MaxAbsDiff(a[in], b[in]); d > 1e-5 || b[in] == nil {
+			t.Errorf("%s: bounded run differs by %g", in, d)
+		}
+	}
+}
