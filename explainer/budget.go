@@ -107,6 +107,8 @@ func (e *Explainer) chunks(m Method) int {
 func (e *Explainer) imagesPerRun(n int) (int, error) {
 	full := e.fw.MaxActivation()
 	worst, who := full, "the model itself"
+	fit := n
+	k := int(e.layer.Shape[3])
 	for _, m := range e.cfg.Methods {
 		x, ok := m.(expander)
 		if !ok {
@@ -117,32 +119,27 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 		if per := int64((c+chunks-1)/chunks) * unit; per > worst {
 			worst, who = per, m.Name()
 		}
+		// The copies' inputs (masked images, ablated activations) are
+		// built whole before the chunks split them: keep them below
+		// TensorFlow's limit too.
+		in := int64(e.h * e.w * e.inputChannels())
+		if _, tail := x.copies(k); tail {
+			in = int64(e.lh * e.lw * k)
+		}
+		fitIn := int(maxRunElements / (int64(c) * in))
+		if fitIn < 1 {
+			return 0, fmt.Errorf("explainer: %s's %d copies of one image (%d values each) exceed what TensorFlow can index in one tensor (%d); use fewer copies (faster-scorecam, fewer samples/steps) or an earlier --layer", m.Name(), c, in, int64(maxRunElements))
+		}
+		fit = min(fit, fitIn)
 	}
 	if worst <= 0 {
-		return n, nil
+		return fit, nil
 	}
-	fit := int(e.budget() / worst)
-	// The copies' inputs (masked images, ablated activations) are built
-	// whole before the chunks split them: keep them below TensorFlow's
-	// limit too.
-	for _, m := range e.cfg.Methods {
-		if x, ok := m.(expander); ok {
-			c, tail := x.copies(int(e.layer.Shape[3]))
-			in := int64(e.h * e.w * e.inputChannels())
-			if tail {
-				in = int64(e.lh * e.lw * int(e.layer.Shape[3]))
-			}
-			fitIn := int(maxRunElements / (int64(c) * in))
-			if fitIn < 1 {
-				return 0, fmt.Errorf("explainer: %s's %d copies of one image (%d values each) exceed what TensorFlow can index in one tensor (%d); use fewer copies (faster-scorecam, fewer samples/steps) or an earlier --layer", m.Name(), c, in, int64(maxRunElements))
-			}
-			fit = min(fit, fitIn)
-		}
-	}
-	if fit < 1 {
+	f := int(e.budget() / worst)
+	if f < 1 {
 		return 0, fmt.Errorf("explainer: %s needs activation tensors of %d values for one image, more than the limit of %d (TensorFlow's, or Config.MaxTensorElements / --max-tensor-mb); raise the limit, or use an earlier --layer", who, worst, e.budget())
 	}
-	return min(n, fit), nil
+	return min(fit, f), nil
 }
 
 // inputChannels is the model input's channel count.

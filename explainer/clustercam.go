@@ -43,10 +43,15 @@ func clusterParams(clusters, iters, def, k int) (int, int) {
 	if clusters <= 0 {
 		clusters = def
 	}
+	return min(clusters, k), kmeansIterations(iters)
+}
+
+// kmeansIterations is the number of Lloyd steps: iters, 10 by default.
+func kmeansIterations(iters int) int {
 	if iters <= 0 {
-		iters = 10
+		return 10
 	}
-	return min(clusters, k), iters
+	return iters
 }
 
 // Build implements Method.

@@ -78,7 +78,7 @@ func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	shape, _ := t.A.Shape().ToSlice()
 	h, w := int32(shape[1]), int32(shape[2])
 	maps, feats := cosineFeatures(o, t.A, t.G)
-	assign, n := cosineGroups(o, feats, m.Groups, cosineIterations(m.Iterations))
+	assign, n := cosineGroups(o, feats, m.Groups, kmeansIterations(m.Iterations))
 	groups := t.Upsample(clusterLayerMaps(o, clusterMeans(o, maps, assign), h, w)) // [n·N,H,W]
 	axes := constant(o.s, []int32{1, 2})
 	lo := op.Min(o.Scope(), groups, axes)
@@ -96,13 +96,6 @@ func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	sum := weightedMasks(o, c, gains, groups, n) // [N,H,W]
 	median := lowerMedianRows(o, op.Reshape(o.Scope(), sum, constant(o.s, []int32{-1, int32(hh * ww)})))
 	return o.Sub(sum, op.ExpandDims(o.Scope(), median, constant(o.s, int32(2)))), nil
-}
-
-func cosineIterations(iters int) int {
-	if iters <= 0 {
-		return 10
-	}
-	return iters
 }
 
 // cosineLayout is the number of group slots (masked forward passes besides

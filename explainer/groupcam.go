@@ -82,7 +82,15 @@ func (m GroupCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 func maskedGains(o *Ops, c *Context, x, base, masks tf.Output, n int, explained bool) (tf.Output, error) {
 	m4 := op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3)))
 	masked := o.Add(o.Mul(c.Repeat(o, x, n), m4), o.Mul(c.Repeat(o, base, n), o.Sub(o.Const(1), m4)))
-	batch := op.ConcatV2(o.Scope(), []tf.Output{masked, base}, constant(o.s, int32(0)))
+	return gainsOver(o, c, masked, base, n, explained)
+}
+
+// gainsOver runs n copies of each image [n·N,...] and a baseline per image
+// [N,...] as one batch and returns, per copy, the class's score on the copy
+// minus its score on the baseline: [n,N]. The score is the probability, or
+// the explained score when explained.
+func gainsOver(o *Ops, c *Context, copies, base tf.Output, n int, explained bool) (tf.Output, error) {
+	batch := op.ConcatV2(o.Scope(), []tf.Output{copies, base}, constant(o.s, int32(0)))
 	run := c.Probabilities
 	if explained {
 		run = c.Scores

@@ -100,7 +100,7 @@ func cosineGroupCounts(t *testing.T, e *Explainer, m *tfgraph.Model, f *fixture.
 	pa, pg := op.Placeholder(o.Scope(), tf.Float, ps), op.Placeholder(o.Scope(), tf.Float, ps)
 	_, feats := cosineFeatures(o, pa, pg)
 	res, err := m.Run(context.Background(), map[tf.Output]tfgraph.Feed{pa: {F32: a.F32, Shape: shape}, pg: {F32: g.F32, Shape: shape}},
-		[]tf.Output{cosineElbow(o, feats, slots, cosineIterations(0))})
+		[]tf.Output{cosineElbow(o, feats, slots, kmeansIterations(0))})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,23 +110,18 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	var wt tf.Output
 	switch m.Variant {
 	case "", "prob":
-		if base.Op == nil {
-			probs, err := c.Probabilities(masked)
-			if err != nil {
+		if base.Op != nil { // the baseline runs in the same batch
+			var err error
+			if wt, err = gainsOver(o, c, masked, base, k, false); err != nil { // [K,N]
 				return tf.Output{}, err
 			}
-			wt = c.Split(o, c.Select(o, probs, targets), k) // [K,N]
 			break
 		}
-		// The baseline runs as copy K of the same batch.
-		probs, err := c.Probabilities(op.ConcatV2(o.Scope(), []tf.Output{masked, base}, constant(o.s, int32(0))))
+		probs, err := c.Probabilities(masked)
 		if err != nil {
 			return tf.Output{}, err
 		}
-		all := c.Split(o, c.Select(o, probs, c.Repeat(o, c.Targets, k+1)), k+1) // [K+1,N]
-		scores := op.Slice(o.Scope(), all, constant(o.s, []int32{0, 0}), constant(o.s, []int32{int32(k), -1}))
-		baseline := op.Slice(o.Scope(), all, constant(o.s, []int32{int32(k), 0}), constant(o.s, []int32{1, -1}))
-		wt = o.Sub(scores, baseline)
+		wt = c.Split(o, c.Select(o, probs, targets), k) // [K,N]
 	case "softmax":
 		scores, err := c.Scores(masked)
 		if err != nil {

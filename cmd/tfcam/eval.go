@@ -25,9 +25,7 @@ import (
 // evalOptions are the flags of `tfcam eval`.
 type evalOptions struct {
 	modelFlags
-	seed      int64
-	maxTensor int
-	layer     string
+	explainFlags
 	methods   string
 	class     string
 	boxes     string
@@ -39,7 +37,6 @@ type evalOptions struct {
 	runImages int
 	workers   int
 	out       string
-	probs     bool
 }
 
 func evalUsage(fs *flag.FlagSet) func() {
@@ -96,8 +93,8 @@ Flags:
 // evalFlags declares the flags of `tfcam eval` into o.
 func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	o.register(fs)
-	fs.StringVar(&o.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
+	o.modelFlags.register(fs)
+	o.explainFlags.register(fs, "explain the probability instead of the logit (the metrics always score probabilities)")
 	fs.StringVar(&o.methods, "method", "all", "comma-separated methods (any of `tfcam explain`'s), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index")
 	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see above); enables the pointing games")
@@ -109,9 +106,6 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
 	fs.StringVar(&o.out, "out", "", "directory for metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
-	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the metrics always score probabilities)")
-	fs.Int64Var(&o.seed, "seed", 0, "seed of the randomised methods (as tfcam explain's)")
-	fs.IntVar(&o.maxTensor, "max-tensor-mb", 0, "largest activation tensor of the explanations in MiB (as tfcam explain's)")
 	fs.Usage = evalUsage(fs)
 	return fs
 }
@@ -231,7 +225,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(inputs)-len(boxes), len(inputs), len(boxes))
 		}
 	}
-	m, _, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Seed: o.seed, MaxTensorElements: tensorElements(o.maxTensor)}, o.probs)
+	m, _, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods})
 	if err != nil {
 		return err
 	}

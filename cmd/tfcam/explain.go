@@ -31,9 +31,7 @@ import (
 // explainOptions are the flags of `tfcam explain`.
 type explainOptions struct {
 	modelFlags
-	seed       int64
-	maxTensor  int
-	layer      string
+	explainFlags
 	methods    string
 	class      string
 	out        string
@@ -46,7 +44,6 @@ type explainOptions struct {
 	shard      string
 	shardCount int
 	gallery    bool
-	probs      bool
 }
 
 func methodNames() string {
@@ -109,8 +106,8 @@ Flags:
 func runExplain(args []string) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	var o explainOptions
-	o.register(fs)
-	fs.StringVar(&o.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
+	o.modelFlags.register(fs)
+	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
 	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
 	fs.StringVar(&o.out, "out", "", "output directory (required)")
@@ -123,9 +120,6 @@ func runExplain(args []string) error {
 	fs.StringVar(&o.shard, "shard", "", "process only shard i of n (i/n, 0-based)")
 	fs.IntVar(&o.shardCount, "shard-count", 0, "number of shards, with JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID")
 	fs.BoolVar(&o.gallery, "gallery", true, "write index.html in --out")
-	fs.BoolVar(&o.probs, "probabilities", false, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
-	fs.Int64Var(&o.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, integrated-gradients:baseline=noise); the same seed gives the same maps")
-	fs.IntVar(&o.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
 	fs.Usage = explainUsage(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -140,9 +134,6 @@ func runExplain(args []string) error {
 	defer stop()
 	return explainRun(ctx, o, fs.Args(), os.Stdin, os.Stderr)
 }
-
-// tensorElements converts --max-tensor-mb to float32 values (0 stays 0).
-func tensorElements(mb int) int64 { return int64(max(mb, 0)) << 20 / 4 }
 
 // runSettings is everything resolved before the first batch.
 type runSettings struct {
@@ -242,7 +233,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	m, preset, pre, e, err := o.explainer(o.layer, explainer.Config{Methods: s.methods, Raw: s.save["npy"], Seed: o.seed, MaxTensorElements: tensorElements(o.maxTensor)}, o.probs)
+	m, preset, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,22 @@ func parseSize(s string) ([2]int, error) {
 	return [2]int{h, w}, nil
 }
 
+// explainFlags are the explainer settings `tfcam explain` and `tfcam eval`
+// share.
+type explainFlags struct {
+	layer     string
+	probs     bool
+	seed      int64
+	maxTensor int // MiB
+}
+
+func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
+	fs.StringVar(&x.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
+	fs.BoolVar(&x.probs, "probabilities", false, probsUsage)
+	fs.Int64Var(&x.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, integrated-gradients:baseline=noise); the same seed gives the same maps")
+	fs.IntVar(&x.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
+}
+
 // load opens the model and its preset.
 func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 	if f.model == "" {
@@ -120,7 +136,7 @@ func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, er
 // explainer loads the model and builds an explainer on it: the layer is the
 // flag's, else the preset's; probs explains probabilities instead of logits.
 // The caller closes the model.
-func (f *modelFlags) explainer(layer string, cfg explainer.Config, probs bool) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
+func (f *modelFlags) explainer(x explainFlags, cfg explainer.Config) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
 	m, preset, err := f.load()
 	if err != nil {
 		return nil, preset, "", nil, err
@@ -133,13 +149,15 @@ func (f *modelFlags) explainer(layer string, cfg explainer.Config, probs bool) (
 	if err != nil {
 		return fail(err)
 	}
-	cfg.Layer = layer
+	cfg.Layer = x.layer
 	if cfg.Layer == "" {
 		cfg.Layer = preset.Layer
 	}
-	if probs {
+	if x.probs {
 		cfg.Score = tfgraph.Probabilities
 	}
+	cfg.Seed = x.seed
+	cfg.MaxTensorElements = int64(max(x.maxTensor, 0)) << 20 / 4 // MiB of float32
 	e, err := explainer.New(m, cfg)
 	if err != nil {
 		return fail(err)
