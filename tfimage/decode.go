@@ -1,0 +1,314 @@
+package tfimage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/disintegration/imaging"
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/tfcam/tfcam/cgo"
+	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/tfgraph"
+)
+
+// DecodeOptions say what Decode makes of a file.
+type DecodeOptions struct {
+	// Width, Height and Channels (3, or 1 for grayscale models) are the
+	// model input's size: the file is stretched to it (aspect ratio not
+	// kept, like Keras' load_img(target_size=...)).
+	Width, Height, Channels int
+	// Preprocess maps 0..255 pixels to model values.
+	Preprocess imagefile.Preprocess
+	// ViewSize bounds the longest side of the View image that Decode also
+	// returns for overlays; 0 returns none. Images are never enlarged.
+	ViewSize int
+}
+
+// Decoded is one decoded image.
+type Decoded struct {
+	// Pixels is the model input, [Height,Width,Channels] row-major.
+	Pixels []float32
+	// View is the image as uint8 RGB [h,w,3] at most ViewSize on its longest
+	// side, for Renderer. It lives in C memory: Release frees it.
+	View *tf.Tensor
+	// Width and Height are the image's own size, upright (after EXIF
+	// orientation); ViewWidth and ViewHeight View's.
+	Width, Height, ViewWidth, ViewHeight int
+	// Format is what the file is ("jpeg", "png", "gif", ...); TensorFlow
+	// tells whether TensorFlow's kernels decoded it (else Go's decoders).
+	Format     string
+	TensorFlow bool
+}
+
+// Release frees View. It is safe to call more than once.
+func (d *Decoded) Release() {
+	if d != nil && d.View != nil {
+		cgo.DeleteTensor(d.View)
+		d.View = nil
+	}
+}
+
+// Decoder decodes image files into model inputs with TensorFlow's kernels.
+// It is safe for concurrent use; run it from several goroutines to use
+// several cores.
+type Decoder struct {
+	opts  DecodeOptions
+	s     *session
+	scale [3]float32
+	bias  [3]float32
+	bgr   bool
+}
+
+// NewDecoder checks opts and creates the decoder's session.
+func NewDecoder(opts DecodeOptions) (*Decoder, error) {
+	if opts.Width <= 0 || opts.Height <= 0 {
+		return nil, fmt.Errorf("tfimage: model input size %dx%d must be positive", opts.Width, opts.Height)
+	}
+	if opts.ViewSize < 0 {
+		return nil, fmt.Errorf("tfimage: view size %d must be 0 (none) or positive", opts.ViewSize)
+	}
+	scale, bias, bgr, err := opts.Preprocess.Affine(opts.Channels)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newSession()
+	if err != nil {
+		return nil, err
+	}
+	return &Decoder{opts: opts, s: s, scale: scale, bias: bias, bgr: bgr}, nil
+}
+
+// Close frees the session.
+func (d *Decoder) Close() error { return d.s.close() }
+
+// decodeGraph is one variant: source format, JPEG ratio, orientation.
+type decodeGraph struct {
+	contents tf.Output // string scalar (jpeg, png) or uint8 [h,w,4] (raw)
+	viewSize tf.Output // int32 [2]
+	pixels   tf.Output // float32 [H,W,C]
+	view     tf.Output // uint8 [h,w,3]
+}
+
+type source int
+
+const (
+	fromJPEG source = iota // string → DecodeJpeg, 3 channels
+	fromPNG                // string → DecodePng, 4 channels
+	fromRGBA               // uint8 [h,w,4] decoded by Go
+)
+
+// Decode turns one file's bytes into a model input and a view. name is
+// used in errors only. Errors are imagefile's (ErrCorrupt, ErrTruncated,
+// ErrUnsupported, ErrTooLarge, ...): every file TensorFlow rejects is tried
+// with Go's decoders, whose diagnosis is the one reported.
+func (d *Decoder) Decode(ctx context.Context, data []byte, name string) (*Decoded, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err == nil && (format == "jpeg" || format == "png") && cfg.Width > 0 && cfg.Height > 0 &&
+		cfg.Width <= imagefile.MaxPixels/cfg.Height {
+		orient := 1
+		if format == "jpeg" {
+			orient = max(imagefile.Orientation(data), 1)
+		}
+		if dec, err := d.decodeTF(data, format, cfg.Width, cfg.Height, orient); err == nil {
+			return dec, nil
+		}
+		// CMYK JPEGs, odd PNGs, data TensorFlow rejects: Go's decoders
+		// read them or say precisely what is wrong.
+	}
+	img, err := imagefile.DecodeBytes(data, name)
+	if err != nil {
+		return nil, err
+	}
+	return d.decodeGo(img, format)
+}
+
+// decodeTF decodes JPEG or PNG data with TensorFlow's kernels.
+func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Decoded, error) {
+	W, H := w0, h0
+	if orient >= 5 { // transposed
+		W, H = h0, w0
+	}
+	vw, vh := d.viewSize(W, H)
+	src, ratio := fromPNG, 1
+	if format == "jpeg" {
+		src = fromJPEG
+		// The largest DCT scaling that keeps the decoded image at least as
+		// large as the model input and the view, in the file's own axes.
+		needW, needH := max(d.opts.Width, vw), max(d.opts.Height, vh)
+		if orient >= 5 {
+			needW, needH = needH, needW
+		}
+		for _, r := range []int{8, 4, 2} {
+			if ceilDiv(w0, r) >= needW && ceilDiv(h0, r) >= needH {
+				ratio = r
+				break
+			}
+		}
+	}
+	g, err := d.graph(src, ratio, orient)
+	if err != nil {
+		return nil, err
+	}
+	contents, err := tf.NewTensor(string(data))
+	if err != nil {
+		return nil, err
+	}
+	defer cgo.DeleteTensor(contents)
+	dec, err := d.run(g, contents, vw, vh)
+	if err != nil {
+		return nil, err
+	}
+	dec.Width, dec.Height, dec.Format, dec.TensorFlow = W, H, format, true
+	return dec, nil
+}
+
+// decodeGo feeds an image decoded (and oriented) by Go to the graph.
+func (d *Decoder) decodeGo(img image.Image, format string) (*Decoded, error) {
+	b := img.Bounds()
+	W, H := b.Dx(), b.Dy()
+	nrgba := imaging.Clone(img) // 8-bit non-premultiplied RGBA, tight rows
+	pix, err := tf.ReadTensor(tf.Uint8, []int64{int64(H), int64(W), 4}, bytes.NewReader(nrgba.Pix))
+	if err != nil {
+		return nil, err
+	}
+	defer cgo.DeleteTensor(pix)
+	g, err := d.graph(fromRGBA, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	vw, vh := d.viewSize(W, H)
+	dec, err := d.run(g, pix, vw, vh)
+	if err != nil {
+		return nil, err
+	}
+	dec.Width, dec.Height, dec.Format = W, H, format
+	return dec, nil
+}
+
+func (d *Decoder) run(g *decodeGraph, contents *tf.Tensor, vw, vh int) (*Decoded, error) {
+	size, err := tfgraph.NewInt32([]int32{int32(vh), int32(vw)}, 2)
+	if err != nil {
+		return nil, err
+	}
+	defer cgo.DeleteTensor(size)
+	fetches := []tf.Output{g.pixels}
+	if d.opts.ViewSize > 0 {
+		fetches = append(fetches, g.view)
+	}
+	out, err := d.s.run(map[tf.Output]*tf.Tensor{g.contents: contents, g.viewSize: size}, fetches)
+	if err != nil {
+		return nil, err
+	}
+	defer cgo.DeleteTensor(out[0])
+	px, err := tfgraph.Float32s(out[0])
+	if err != nil {
+		cgo.DeleteTensors(out[1:])
+		return nil, err
+	}
+	dec := &Decoded{Pixels: px}
+	if len(out) > 1 {
+		dec.View, dec.ViewWidth, dec.ViewHeight = out[1], vw, vh
+	}
+	return dec, nil
+}
+
+// viewSize fits W×H into ViewSize×ViewSize, never enlarging.
+func (d *Decoder) viewSize(W, H int) (int, int) {
+	if d.opts.ViewSize <= 0 {
+		return 1, 1
+	}
+	s := math.Min(1, float64(d.opts.ViewSize)/float64(max(W, H)))
+	return max(1, int(math.Round(float64(W)*s))), max(1, int(math.Round(float64(H)*s)))
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// graph builds (once) the variant for a source, JPEG ratio and EXIF
+// orientation.
+func (d *Decoder) graph(src source, ratio, orient int) (*decodeGraph, error) {
+	key := fmt.Sprintf("decode/%d/%d/%d", src, ratio, orient)
+	return variant(d.s, key, func(sc *op.Scope) (*decodeGraph, error) {
+		o := ops{sc}
+		g := &decodeGraph{}
+		var img tf.Output // uint8 [h,w,3|4]
+		switch src {
+		case fromJPEG:
+			g.contents = op.Placeholder(sc.SubScope("contents"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
+			img = op.DecodeJpeg(o.sc(), g.contents, op.DecodeJpegChannels(3), op.DecodeJpegRatio(int64(ratio)))
+		case fromPNG:
+			g.contents = op.Placeholder(sc.SubScope("contents"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
+			img = op.DecodePng(o.sc(), g.contents, op.DecodePngChannels(4), op.DecodePngDtype(tf.Uint8))
+		default:
+			g.contents = op.Placeholder(sc.SubScope("contents"), tf.Uint8, op.PlaceholderShape(tf.MakeShape(-1, -1, 4)))
+			img = g.contents
+		}
+		g.viewSize = op.Placeholder(sc.SubScope("view_size"), tf.Int32, op.PlaceholderShape(tf.MakeShape(2)))
+		img = orientOps(o, img, orient)
+		x := o.f32(img)
+		// Colour premultiplied by alpha, so that resampling weights colour
+		// by coverage; composited over white after resizing, as ToTensor.
+		rgb, alpha := x, tf.Output{}
+		if src != fromJPEG {
+			alpha = o.mul(o.slice3(x, 3, 4), o.c(float32(1.0/255)))
+			rgb = o.mul(o.slice3(x, 0, 3), alpha)
+		}
+		over := func(size tf.Output) tf.Output {
+			c := o.resize(rgb, size)
+			if alpha.Op == nil {
+				return c
+			}
+			a := o.resize(alpha, size)
+			return o.add(c, o.mul(o.c(float32(255)), o.sub(o.c(float32(1)), a)))
+		}
+		m := over(o.c([]int32{int32(d.opts.Height), int32(d.opts.Width)}))
+		g.pixels = d.preprocess(o, m)
+		g.view = o.toUint8(over(g.viewSize))
+		return g, nil
+	})
+}
+
+// preprocess applies the preset to a [H,W,3] 0..255 image.
+func (d *Decoder) preprocess(o ops, rgb tf.Output) tf.Output {
+	if d.opts.Channels == 1 {
+		// BT.601 luma with the weights ToTensor uses (sum 65536).
+		w := o.c([]float32{19595.0 / 65536, 38470.0 / 65536, 7471.0 / 65536})
+		luma := op.Sum(o.sc(), o.mul(rgb, w), o.c([]int32{2}), op.SumKeepDims(true))
+		return o.add(o.mul(luma, o.c(d.scale[0])), o.c(d.bias[0]))
+	}
+	if d.bgr {
+		rgb = op.ReverseV2(o.sc(), rgb, o.c([]int32{2}))
+	}
+	return o.add(o.mul(rgb, o.c(d.scale[:])), o.c(d.bias[:]))
+}
+
+// orientOps turns a [h,w,c] image upright for EXIF orientation o (1-8).
+func orientOps(o ops, img tf.Output, orient int) tf.Output {
+	if orient >= 5 && orient <= 8 {
+		img = op.Transpose(o.sc(), img, o.c([]int32{1, 0, 2}))
+	}
+	var axes []int32
+	switch orient {
+	case 2, 6: // mirror; rotate 90° clockwise = transpose + mirror
+		axes = []int32{1}
+	case 3, 7: // rotate 180°; transverse = transpose + rotate 180°
+		axes = []int32{0, 1}
+	case 4, 8: // flip; rotate 90° counter-clockwise = transpose + flip
+		axes = []int32{0}
+	}
+	if axes != nil {
+		img = op.ReverseV2(o.sc(), img, o.c(axes))
+	}
+	return img
+}
+
+// errNotDecoded is returned for a nil Decoded where one is needed.
+var errNotDecoded = errors.New("tfimage: no decoded image")

@@ -1,0 +1,207 @@
+package tfimage
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"math"
+	"testing"
+
+	"github.com/tfcam/tfcam/imagefile"
+)
+
+// scene is a smooth, asymmetric test picture: gradients plus a bright
+// square near the top-left, so that any flip or rotation shows.
+func scene(w, h int, alpha bool) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := color.NRGBA{R: uint8(255 * x / w), G: uint8(255 * y / h), B: uint8(128 + 100*math.Sin(float64(x+y)/float64(w)*6)), A: 255}
+			if x > w/8 && x < w/3 && y > h/8 && y < h/3 {
+				c = color.NRGBA{R: 250, G: 250, B: 40, A: 255}
+			}
+			if alpha && x > w/2 {
+				c.A = uint8(255 * (w - x) / (w / 2))
+			}
+			img.SetNRGBA(x, y, c)
+		}
+	}
+	return img
+}
+
+func encodeAs(t testing.TB, format string, img image.Image) []byte {
+	var b bytes.Buffer
+	var err error
+	switch format {
+	case "jpeg":
+		err = jpeg.Encode(&b, img, &jpeg.Options{Quality: 95})
+	case "png":
+		err = png.Encode(&b, img)
+	case "gif":
+		err = gif.Encode(&b, img, nil)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// withOrientation inserts an EXIF APP1 segment with orientation o.
+func withOrientation(jpg []byte, o uint16) []byte {
+	var tiff bytes.Buffer
+	tiff.WriteString("MM")
+	binary.Write(&tiff, binary.BigEndian, uint16(42))
+	binary.Write(&tiff, binary.BigEndian, uint32(8))
+	binary.Write(&tiff, binary.BigEndian, uint16(1))
+	for _, v := range []any{uint16(0x0112), uint16(3), uint32(1), o, uint16(0), uint32(0)} {
+		binary.Write(&tiff, binary.BigEndian, v)
+	}
+	body := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	seg := []byte{0xff, 0xe1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(body)+2))
+	out := append(append(append([]byte{}, jpg[:2]...), seg...), body...)
+	return append(out, jpg[2:]...)
+}
+
+// goPath is what tfcam did before tfimage: Go's decoders and ToTensor.
+func goPath(t *testing.T, data []byte, w, h, c int, pre imagefile.Preprocess) []float32 {
+	img, err := imagefile.DecodeBytes(data, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, w*h*c)
+	if err := imagefile.ToTensor(img, w, h, c, pre, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// diff returns the mean and max absolute difference, in units of the
+// preset's 0..255 scale (divided by scale).
+func diff(a, b []float32, scale float32) (mean, most float64) {
+	for i := range a {
+		d := math.Abs(float64(a[i]-b[i]) / float64(scale))
+		mean += d
+		most = math.Max(most, d)
+	}
+	return mean / float64(len(a)), most
+}
+
+// TestDecodeMatchesGo checks TensorFlow's decode → orient → resize →
+// preprocess against imagefile's Go path on the same files. They are two
+// implementations of the same resampling (a triangle filter widened when
+// shrinking) and, for JPEG, two IDCTs and chroma upsamplers (libjpeg-turbo's
+// "fancy" upsampling vs Go's), so they agree to a few levels, not bits:
+// mean ≤ 0.5 level and max ≤ 2 for lossless files; for JPEG mean ≤ 1.5
+// and max ≤ 24 levels at the sharp square's edges (measured: 0.3/1.0 and
+// 0.8/16). A flipped or rotated image, a wrong channel
+// order or a missing alpha composite differs by tens of levels on average.
+func TestDecodeMatchesGo(t *testing.T) {
+	const W, H = 64, 48
+	cases := []struct {
+		name       string
+		format     string
+		w, h       int
+		orient     uint16
+		alpha      bool
+		c          int
+		pre        imagefile.Preprocess
+		tfDecoded  bool
+		mean, most float64
+	}{
+		{"png", "png", 200, 150, 0, false, 3, imagefile.Unit, true, 0.5, 2},
+		{"png alpha over white", "png", 200, 150, 0, true, 3, imagefile.Unit, true, 0.5, 2},
+		{"png caffe BGR", "png", 200, 150, 0, false, 3, imagefile.Caffe, true, 0.5, 2},
+		{"png gray model", "png", 200, 150, 0, false, 1, imagefile.TF, true, 0.5, 2},
+		{"png upscaled", "png", 40, 30, 0, false, 3, imagefile.Unit, true, 0.5, 2},
+		{"gif by Go", "gif", 200, 150, 0, false, 3, imagefile.Unit, false, 0.5, 2},
+		{"jpeg", "jpeg", 200, 150, 0, false, 3, imagefile.Unit, true, 1.5, 24},
+		{"jpeg DCT-scaled", "jpeg", 1024, 768, 0, false, 3, imagefile.Unit, true, 1.5, 24},
+	}
+	for o := uint16(2); o <= 8; o++ {
+		cases = append(cases, struct {
+			name       string
+			format     string
+			w, h       int
+			orient     uint16
+			alpha      bool
+			c          int
+			pre        imagefile.Preprocess
+			tfDecoded  bool
+			mean, most float64
+		}{"jpeg orientation " + string(rune('0'+o)), "jpeg", 320, 200, o, false, 3, imagefile.Unit, true, 1.5, 24})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := encodeAs(t, tc.format, scene(tc.w, tc.h, tc.alpha))
+			if tc.orient > 0 {
+				data = withOrientation(data, tc.orient)
+			}
+			d, err := NewDecoder(DecodeOptions{Width: W, Height: H, Channels: tc.c, Preprocess: tc.pre, ViewSize: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			got, err := d.Decode(context.Background(), data, tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Release()
+			if got.TensorFlow != tc.tfDecoded {
+				t.Errorf("decoded by TensorFlow: %v, want %v", got.TensorFlow, tc.tfDecoded)
+			}
+			want := goPath(t, data, W, H, tc.c, tc.pre)
+			scale, _, _, _ := tc.pre.Affine(tc.c)
+			mean, most := diff(got.Pixels, want, scale[0])
+			t.Logf("mean %.3f max %.1f levels (%dx%d → view %dx%d)", mean, most, got.Width, got.Height, got.ViewWidth, got.ViewHeight)
+			if mean > tc.mean || most > tc.most {
+				t.Errorf("differs from Go's decode+ToTensor: mean %.3f (limit %g), max %.1f (limit %g) levels", mean, tc.mean, most, tc.most)
+			}
+			// The view: upright, at most 100 px on its longest side.
+			ow, oh := tc.w, tc.h
+			if tc.orient >= 5 {
+				ow, oh = oh, ow
+			}
+			if got.Width != ow || got.Height != oh {
+				t.Errorf("size %dx%d, want %dx%d upright", got.Width, got.Height, ow, oh)
+			}
+			if sh := got.View.Shape(); sh[0] != int64(got.ViewHeight) || sh[1] != int64(got.ViewWidth) || max(sh[0], sh[1]) > 100 || sh[2] != 3 {
+				t.Errorf("view shape %v for %dx%d", sh, got.ViewWidth, got.ViewHeight)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	d, err := NewDecoder(DecodeOptions{Width: 8, Height: 8, Channels: 3, Preprocess: imagefile.Unit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	good := encodeAs(t, "jpeg", scene(64, 64, false))
+	cases := []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"empty", nil, imagefile.ErrEmpty},
+		{"truncated jpeg", good[:len(good)/2], imagefile.ErrTruncated},
+		{"not an image", []byte("hello, this is text\n"), imagefile.ErrUnsupported},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := d.Decode(context.Background(), tc.data, tc.name)
+			if !errorsIs(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func errorsIs(err, target error) bool { return err != nil && errors.Is(err, target) }

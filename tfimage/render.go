@@ -1,0 +1,200 @@
+package tfimage
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/tfcam/tfcam/cgo"
+	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/tfgraph"
+)
+
+// RenderOptions say which files Render encodes for an image's maps.
+type RenderOptions struct {
+	// Maps is the number of maps per image and MapWidth×MapHeight their
+	// size (the model input's).
+	Maps, MapWidth, MapHeight int
+	// Overlay encodes each map coloured with Colormap and blended with
+	// opacity Alpha over the view, as JPEG at Quality (PNG when PNG is set).
+	Overlay  bool
+	Colormap render.Colormap
+	Alpha    float64
+	Quality  int
+	PNG      bool
+	// Map16 encodes each map as a 16-bit grayscale PNG at its own size
+	// (0 → 0, 1 → 65535, as render.Gray16).
+	Map16 bool
+	// Thumbnail encodes the view itself as JPEG, at most Thumbnail pixels
+	// on its longest side (0: none).
+	Thumbnail int
+}
+
+// Rendered holds one image's encoded files.
+type Rendered struct {
+	// Overlays and Map16 have one file per map, in map order.
+	Overlays, Map16 [][]byte
+	// Thumbnail is the view as JPEG.
+	Thumbnail []byte
+}
+
+// Renderer colours, blends and encodes maps with TensorFlow's kernels
+// (libjpeg-turbo, libpng). It is safe for concurrent use.
+type Renderer struct {
+	opts RenderOptions
+	s    *session
+}
+
+// NewRenderer checks opts and creates the renderer's session.
+func NewRenderer(opts RenderOptions) (*Renderer, error) {
+	switch {
+	case opts.Maps <= 0 || opts.MapWidth <= 0 || opts.MapHeight <= 0:
+		return nil, fmt.Errorf("tfimage: %d maps of %dx%d: need at least one map of positive size", opts.Maps, opts.MapWidth, opts.MapHeight)
+	case opts.Overlay && opts.Colormap.Table() == nil:
+		return nil, fmt.Errorf("tfimage: unknown colormap %q (%v)", opts.Colormap, render.Colormaps())
+	case !(opts.Alpha >= 0 && opts.Alpha <= 1): // NaN too
+		return nil, fmt.Errorf("tfimage: overlay opacity %v outside [0, 1]", opts.Alpha)
+	case opts.Overlay && !opts.PNG && (opts.Quality < 1 || opts.Quality > 100):
+		return nil, fmt.Errorf("tfimage: JPEG quality %d outside 1..100", opts.Quality)
+	case opts.Thumbnail < 0:
+		return nil, fmt.Errorf("tfimage: thumbnail size %d must be 0 (none) or positive", opts.Thumbnail)
+	}
+	s, err := newSession()
+	if err != nil {
+		return nil, err
+	}
+	return &Renderer{opts: opts, s: s}, nil
+}
+
+// Close frees the session.
+func (r *Renderer) Close() error { return r.s.close() }
+
+type renderGraph struct {
+	view, maps, thumbSize tf.Output
+	overlays, map16       []tf.Output
+	thumb                 tf.Output
+}
+
+// Render encodes the files for one image: view is Decoded.View (uint8
+// [h,w,3]), maps holds Maps maps of MapWidth×MapHeight values in [0,1]
+// (values outside are clamped, NaN counts as 0). One Session.Run.
+func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32) (*Rendered, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o := r.opts
+	if len(maps) != o.Maps {
+		return nil, fmt.Errorf("tfimage: render: %d maps, configured for %d", len(maps), o.Maps)
+	}
+	needView := o.Overlay || o.Thumbnail > 0
+	if needView && view == nil {
+		return nil, errNotDecoded
+	}
+	flat := make([]float32, 0, o.Maps*o.MapWidth*o.MapHeight)
+	for i, m := range maps {
+		if len(m) != o.MapWidth*o.MapHeight {
+			return nil, fmt.Errorf("tfimage: render: map %d has %d values, want %dx%d", i, len(m), o.MapWidth, o.MapHeight)
+		}
+		flat = append(flat, m...)
+	}
+	g, err := r.graph()
+	if err != nil {
+		return nil, err
+	}
+	mt, err := tfgraph.NewFloat32(flat, int64(o.Maps), int64(o.MapHeight), int64(o.MapWidth))
+	if err != nil {
+		return nil, err
+	}
+	defer cgo.DeleteTensor(mt)
+	feeds := map[tf.Output]*tf.Tensor{g.maps: mt}
+	var fetches []tf.Output
+	if needView {
+		feeds[g.view] = view
+		fetches = append(fetches, g.overlays...)
+	}
+	fetches = append(fetches, g.map16...)
+	if o.Thumbnail > 0 {
+		sh := view.Shape()
+		s := math.Min(1, float64(o.Thumbnail)/float64(max(sh[0], sh[1])))
+		ts, err := tfgraph.NewInt32([]int32{int32(max(1, math.Round(float64(sh[0])*s))), int32(max(1, math.Round(float64(sh[1])*s)))}, 2)
+		if err != nil {
+			return nil, err
+		}
+		defer cgo.DeleteTensor(ts)
+		feeds[g.thumbSize] = ts
+		fetches = append(fetches, g.thumb)
+	}
+	out, err := r.s.run(feeds, fetches)
+	if err != nil {
+		return nil, fmt.Errorf("tfimage: render: %w", err)
+	}
+	defer cgo.DeleteTensors(out)
+	str := func(t *tf.Tensor) []byte { s, _ := t.Value().(string); return []byte(s) }
+	res := &Rendered{}
+	i := 0
+	for range g.overlays {
+		res.Overlays = append(res.Overlays, str(out[i]))
+		i++
+	}
+	for range g.map16 {
+		res.Map16 = append(res.Map16, str(out[i]))
+		i++
+	}
+	if o.Thumbnail > 0 {
+		res.Thumbnail = str(out[i])
+	}
+	return res, nil
+}
+
+func (r *Renderer) graph() (*renderGraph, error) {
+	return variant(r.s, "render", func(sc *op.Scope) (*renderGraph, error) {
+		o := ops{sc}
+		opt := r.opts
+		g := &renderGraph{
+			view:      op.Placeholder(sc.SubScope("view"), tf.Uint8, op.PlaceholderShape(tf.MakeShape(-1, -1, 3))),
+			maps:      op.Placeholder(sc.SubScope("maps"), tf.Float, op.PlaceholderShape(tf.MakeShape(int64(opt.Maps), int64(opt.MapHeight), int64(opt.MapWidth)))),
+			thumbSize: op.Placeholder(sc.SubScope("thumb_size"), tf.Int32, op.PlaceholderShape(tf.MakeShape(2))),
+		}
+		// clamp(v, 0, 1) with NaN as 0.
+		m := op.ClipByValue(o.sc(), g.maps, o.c(float32(0)), o.c(float32(1)))
+		m = op.Select(o.sc(), op.IsNan(o.sc(), m), op.ZerosLike(o.sc(), m), m)
+		if opt.Overlay {
+			// The map is resized to the view (bilinear, half-pixel centres,
+			// as render.ResizeMap), then coloured: colours never blend
+			// into hues the colormap lacks.
+			size := op.StridedSlice(o.sc(), op.Shape(o.sc(), g.view), o.c([]int32{0}), o.c([]int32{2}), o.c([]int32{1}))
+			up := op.ResizeBilinear(o.sc(), o.expand(m, 3), size, op.ResizeBilinearHalfPixelCenters(true))
+			up = op.Squeeze(o.sc(), up, op.SqueezeAxis([]int64{3}))
+			idx := op.Cast(o.sc(), op.Round(o.sc(), o.mul(op.ClipByValue(o.sc(), up, o.c(float32(0)), o.c(float32(1))), o.c(float32(render.TableLevels-1)))), tf.Int32)
+			table := opt.Colormap.Table()
+			lut := make([][3]float32, len(table))
+			for i, c := range table {
+				lut[i] = [3]float32{float32(c[0]), float32(c[1]), float32(c[2])}
+			}
+			colour := op.GatherV2(o.sc(), o.c(lut), idx, o.c(int32(0))) // [M,h,w,3]
+			a := float32(opt.Alpha)
+			blend := o.add(o.mul(o.f32(g.view), o.c(1-a)), o.mul(colour, o.c(a)))
+			for i, ov := range op.Unpack(o.sc(), o.toUint8(blend), int64(opt.Maps)) {
+				_ = i
+				if opt.PNG {
+					g.overlays = append(g.overlays, op.EncodePng(o.sc(), ov))
+				} else {
+					g.overlays = append(g.overlays, op.EncodeJpeg(o.sc(), ov, op.EncodeJpegQuality(int64(opt.Quality)), op.EncodeJpegOptimizeSize(false)))
+				}
+			}
+		}
+		if opt.Map16 {
+			v := op.Cast(o.sc(), op.Round(o.sc(), o.mul(m, o.c(float32(65535)))), tf.Uint16)
+			for _, one := range op.Unpack(o.sc(), o.expand(v, 3), int64(opt.Maps)) {
+				g.map16 = append(g.map16, op.EncodePng(o.sc(), one))
+			}
+		}
+		if opt.Thumbnail > 0 {
+			g.thumb = op.EncodeJpeg(o.sc(), o.toUint8(o.resize(o.f32(g.view), g.thumbSize)), op.EncodeJpegQuality(90))
+		}
+		return g, nil
+	})
+}
