@@ -6,20 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-
-	"golang.org/x/term"
 
 	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/explainer"
-	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/tfimage"
 )
 
 // evalOptions are the flags of `tfcam eval`.
@@ -119,7 +115,7 @@ func runEval(args []string) error {
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return evalRun(ctx, o, fs.Args(), os.Stdin, os.Stdout, os.Stderr)
 }
@@ -152,12 +148,12 @@ func (o evalOptions) resolve() (evalSettings, error) {
 		return s, usageError(fmt.Sprintf("--tolerance %g: want a distance >= 0", o.tolerance))
 	case o.blurSigma < 0:
 		return s, usageError(fmt.Sprintf("--blur-sigma %g: want 0 (default) or a positive σ", o.blurSigma))
-	case o.batch < 1:
-		return s, usageError("--batch must be at least 1")
 	case o.runImages < 4:
 		return s, usageError("--run-images must be at least 4")
+	case !(o.tolerance < 1e9) || !(o.blurSigma < 1e9):
+		return s, usageError("--tolerance and --blur-sigma must be finite")
 	}
-	return s, nil
+	return s, checkRunFlags(o.batch, o.workers, o.threads, o.maxTensor, 256)
 }
 
 // readBoxes reads --boxes and matches its rows to the inputs: by the path
@@ -243,43 +239,22 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
 		len(inputs), m.Dir, e.Layer().Name, o.methods, pre, o.steps, s.baseline, deviceNote(m))
 
-	tty := false
-	if f, ok := log.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
+	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre})
+	if err != nil {
+		return err
 	}
-	prog := newProgress(log, tty, len(inputs))
-	var results []evaluate.ImageResult
-	failed := 0
-	var runErr error
-	for b0 := 0; b0 < len(inputs) && runErr == nil && ctx.Err() == nil; b0 += o.batch {
-		var batch []*item
-		for _, it := range decodeAll(inputs[b0:min(len(inputs), b0+o.batch)], o.workers, h, w, c, pre) {
-			if it.err != nil {
-				failed++
-				prog.note("skipped %s: %v", it.in.Path, it.err)
-				prog.add(0, 1)
-				continue
-			}
-			batch = append(batch, it)
-		}
-		if len(batch) == 0 {
-			continue
-		}
-		res, err := evalBatch(ctx, e, ev, batch, s.class, boxes, tol)
-		if err != nil {
-			runErr = err
-			break
-		}
-		results = append(results, res...)
-		prog.add(len(batch), 0)
+	defer dec.Close()
+	st := &evalStages{e: e, ev: ev, class: s.class, boxes: boxes, tol: tol}
+	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
+		prog: newProgress(log, isTerminal(log), len(inputs))}
+	sum, err := p.run(ctx, inputs, st)
+	if err != nil {
+		return err
 	}
-	prog.finish()
-	if ctx.Err() != nil {
-		return exitError{130, "interrupted; nothing written (the metrics need every image)"}
+	if sum.interrupted {
+		return exitError{signalExitCode(), "interrupted; nothing written (the metrics need every image)"}
 	}
-	if runErr != nil {
-		return runErr
-	}
+	failed, results := sum.failed, st.results
 	if len(results) == 0 {
 		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(inputs))}
 	}
@@ -310,50 +285,38 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	return nil
 }
 
-// decodeAll decodes and preprocesses ins on up to workers goroutines, in order.
-func decodeAll(ins []input, workers, h, w, c int, pre imagefile.Preprocess) []*item {
-	out := make([]*item, len(ins))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(max(workers, 1), len(ins)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i] = decodeItem(ins[i], h, w, c, pre)
-			}
-		}()
-	}
-	for i := range ins {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return out
+// evalStages explain each batch (one run), then score every method's
+// maps: pointing in Go, the perturbation metrics in the graph.
+type evalStages struct {
+	e       *explainer.Explainer
+	ev      *evaluate.Evaluator
+	class   int
+	boxes   map[string][]evaluate.Box
+	tol     float64
+	mu      sync.Mutex
+	results []evaluate.ImageResult
 }
 
-// evalBatch explains a batch (one run), then scores every method's maps:
-// pointing in Go, the perturbation metrics in the graph.
-func evalBatch(ctx context.Context, e *explainer.Explainer, ev *evaluate.Evaluator, batch []*item, class int, boxes map[string][]evaluate.Box, tol float64) ([]evaluate.ImageResult, error) {
-	h, w := e.InputSize()
+func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
+	h, w := x.e.InputSize()
 	var pixels []float32
 	for _, it := range batch {
-		pixels = append(pixels, it.pixels...)
+		pixels = append(pixels, it.dec.Pixels...)
 	}
 	targets := explainer.Top1()
-	if class >= 0 {
+	if x.class >= 0 {
 		cls := make([]int, len(batch))
 		for i := range cls {
-			cls[i] = class
+			cls[i] = x.class
 		}
 		targets = explainer.Classes(cls...)
 	}
-	res, err := e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, targets)
+	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, targets)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var out []evaluate.ImageResult
-	for j, mt := range e.Methods() {
+	for j, mt := range x.e.Methods() {
 		maps := make([]float32, 0, len(batch)*h*w)
 		classes := make([]int, len(batch))
 		for i := range batch {
@@ -361,26 +324,31 @@ func evalBatch(ctx context.Context, e *explainer.Explainer, ev *evaluate.Evaluat
 			maps = append(maps, mp.Normalized...)
 			classes[i] = mp.Class
 		}
-		faith, err := ev.Run(ctx, pixels, maps, classes)
+		faith, err := x.ev.Run(ctx, pixels, maps, classes)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", mt.Name(), err)
+			return fmt.Errorf("%s: %w", mt.Name(), err)
 		}
 		for i, it := range batch {
 			r := evaluate.ImageResult{Image: it.in.Path, Method: mt.Name(), Faithfulness: faith[i]}
-			if bs := boxes[it.in.Path]; len(bs) > 0 {
-				b := it.img.Bounds()
+			if bs := x.boxes[it.in.Path]; len(bs) > 0 {
 				var rects []evaluate.Rect
 				for _, bx := range bs {
-					rects = append(rects, bx.ToMap(b.Dx(), b.Dy(), w, h))
+					rects = append(rects, bx.ToMap(it.dec.Width, it.dec.Height, w, h))
 				}
-				p := evaluate.Point(maps[i*h*w:(i+1)*h*w], w, h, rects, tol)
+				p := evaluate.Point(maps[i*h*w:(i+1)*h*w], w, h, rects, x.tol)
 				r.Pointing = &p
 			}
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	x.mu.Lock()
+	x.results = append(x.results, out...)
+	x.mu.Unlock()
+	return nil
 }
+
+// write has nothing to write per image: the report needs every image.
+func (x *evalStages) write(context.Context, *item) error { return nil }
 
 // writeEvalOutputs writes the report's files atomically into dir.
 func writeEvalOutputs(dir string, rep *evaluate.Report) error {

@@ -1,31 +1,29 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"image"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
-	"github.com/disintegration/imaging"
 	"golang.org/x/term"
 
 	"github.com/tfcam/tfcam/explainer"
-	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/internal/npy"
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/tfgraph"
+	"github.com/tfcam/tfcam/tfimage"
 )
 
 // explainOptions are the flags of `tfcam explain`.
@@ -44,6 +42,12 @@ type explainOptions struct {
 	shard      string
 	shardCount int
 	gallery    bool
+	// Outputs and the data path.
+	overlaySize   int
+	overlayFormat string
+	quality       int
+	durable       bool
+	maxFileMB     int
 }
 
 func methodNames() string {
@@ -84,17 +88,23 @@ func explainUsage(fs *flag.FlagSet) func() {
 	return func() {
 		fmt.Fprintf(fs.Output(), `Usage: tfcam explain --model DIR --out DIR [flags] INPUTS...
 
-Explains each image with class-activation maps and writes, per image and
-method, an overlay PNG, the map itself (16-bit PNG and/or .npy), a JSON
-record, plus results.jsonl and an index.html gallery in --out.
+Explains each image with class-activation maps and writes, per image
+(--out/<key>/) and method: an overlay (JPEG, at most --overlay-size pixels
+on its longest side), the map itself (16-bit PNG at the model's resolution
+and/or .npy); per shard: results.jsonl (one line per image, written last:
+the image is done when its line exists) and, with --save tfrecord, a
+TFRecord file of tf.train.Example maps for TF pipelines; and an index.html
+gallery.
 
 INPUTS are image files, directories (searched recursively), globs, @list.txt
 files (one path per line) or - (such a list on stdin).
 
-Re-running skips images whose outputs exist (--force redoes them). Fan out
-with --shard i/n, or as a Kubernetes Indexed Job (JOB_COMPLETION_INDEX and
---shard-count) or a Slurm array (SLURM_ARRAY_TASK_ID/COUNT). Ctrl-C finishes
-the current batch and stops; run the same command again to resume.
+Re-running skips images already in results.jsonl (--force redoes them).
+Fan out with --shard i/n, or as a Kubernetes Indexed Job
+(JOB_COMPLETION_INDEX and --shard-count) or a Slurm array
+(SLURM_ARRAY_TASK_ID/COUNT). Ctrl-C (or SIGTERM) finishes the batch that
+is running and stops; a second Ctrl-C stops at once. Run the same command
+again to resume: at most the images in flight are redone.
 
 %s
 Flags:
@@ -111,11 +121,16 @@ func runExplain(args []string) error {
 	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
 	fs.StringVar(&o.out, "out", "", "output directory (required)")
-	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run")
-	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding and encoding images")
+	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run (1..4096)")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines reading, decoding and encoding images (1..1024)")
 	fs.StringVar(&o.colormap, "colormap", "jet", "overlay colours: jet, turbo or viridis")
 	fs.Float64Var(&o.alpha, "alpha", 0.5, "overlay opacity of the map, 0..1")
-	fs.StringVar(&o.save, "save", "overlay,map16", "outputs per map: overlay (PNG over the original), map16 (16-bit grayscale PNG), npy (raw map, float32)")
+	fs.StringVar(&o.save, "save", "overlay,map16", "outputs per map: overlay (image over the original), map16 (16-bit grayscale PNG at the model's resolution), npy (raw map, float32), tfrecord (tf.train.Example per map in one file per shard)")
+	fs.IntVar(&o.overlaySize, "overlay-size", 1024, "longest side of overlays in pixels (images are never enlarged; 0: the original's size)")
+	fs.StringVar(&o.overlayFormat, "overlay-format", "jpeg", "overlay file format: jpeg or png")
+	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
+	fs.BoolVar(&o.durable, "durable", false, "survive power loss, not only crashes: sync the filesystem before each batch's images are marked done (slower on slow disks)")
+	fs.IntVar(&o.maxFileMB, "max-file-mb", 256, "skip image files larger than this many MiB")
 	fs.BoolVar(&o.force, "force", false, "redo images whose outputs already exist")
 	fs.StringVar(&o.shard, "shard", "", "process only shard i of n (i/n, 0-based)")
 	fs.IntVar(&o.shardCount, "shard-count", 0, "number of shards, with JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID")
@@ -130,15 +145,15 @@ func runExplain(args []string) error {
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	return explainRun(ctx, o, fs.Args(), os.Stdin, os.Stderr)
 }
 
-// runSettings is everything resolved before the first batch.
+// runSettings is everything resolved before the model loads.
 type runSettings struct {
 	methods  []explainer.Method
-	targets  explainer.Targets
+	targets  targets
 	colormap render.Colormap
 	save     map[string]bool
 	shard    shard
@@ -161,44 +176,43 @@ func (s runSettings) options(name string) []string {
 	return nil
 }
 
+// resolve checks every flag that can be checked before the model loads.
 func (o explainOptions) resolve() (runSettings, error) {
 	var s runSettings
 	var err error
 	if s.methods, err = explainer.ParseMethods(o.methods); err != nil {
 		return s, usageError("--method: " + err.Error())
 	}
-	switch {
-	case o.class == "" || o.class == "top1":
-		s.targets = explainer.Top1()
-	case strings.HasPrefix(o.class, "top"):
-		k, err := strconv.Atoi(o.class[3:])
-		if err != nil || k < 1 {
-			return s, usageError(fmt.Sprintf("--class %q: want top1, topK with K >= 1, or a class index", o.class))
-		}
-		s.targets = explainer.TopK(k)
-	default:
-		if _, err := strconv.Atoi(o.class); err != nil {
-			return s, usageError(fmt.Sprintf("--class %q: want top1, topK or a class index", o.class))
-		}
+	if s.targets, err = parseClass(o.class); err != nil {
+		return s, err
 	}
 	if s.colormap, err = render.ParseColormap(o.colormap); err != nil {
 		return s, usageError("--colormap: " + err.Error())
 	}
-	if o.alpha < 0 || o.alpha > 1 {
+	if !(o.alpha >= 0 && o.alpha <= 1) { // NaN too
 		return s, usageError(fmt.Sprintf("--alpha %g: want a value in [0, 1]", o.alpha))
 	}
-	if o.batch < 1 {
-		return s, usageError("--batch must be at least 1")
+	if err := checkRunFlags(o.batch, o.workers, o.threads, o.maxTensor, o.maxFileMB); err != nil {
+		return s, err
+	}
+	if o.overlaySize < 0 || o.overlaySize > 16384 {
+		return s, usageError(fmt.Sprintf("--overlay-size %d: want 0 (the original's size) or 1..16384", o.overlaySize))
+	}
+	if o.overlayFormat != "jpeg" && o.overlayFormat != "png" {
+		return s, usageError(fmt.Sprintf("--overlay-format %q: want jpeg or png", o.overlayFormat))
+	}
+	if o.quality < 1 || o.quality > 100 {
+		return s, usageError(fmt.Sprintf("--quality %d: want 1..100", o.quality))
 	}
 	s.save = map[string]bool{}
 	for _, k := range strings.Split(o.save, ",") {
 		k = strings.TrimSpace(k)
 		switch k {
-		case "overlay", "map16", "npy":
+		case "overlay", "map16", "npy", "tfrecord":
 			s.save[k] = true
 		case "":
 		default:
-			return s, usageError(fmt.Sprintf("--save %q: unknown output %q (overlay, map16, npy)", o.save, k))
+			return s, usageError(fmt.Sprintf("--save %q: unknown output %q (overlay, map16, npy, tfrecord)", o.save, k))
 		}
 	}
 	if s.shard, err = resolveShard(o.shard, o.shardCount, osEnv); err != nil {
@@ -207,21 +221,68 @@ func (o explainOptions) resolve() (runSettings, error) {
 	return s, nil
 }
 
-// item is one image on its way through the pipeline.
-type item struct {
-	in      input
-	img     image.Image // original, for the overlay
-	pixels  []float32   // model input
-	err     error
-	decode  time.Duration
-	explain time.Duration // its share of the batch's run
-	res     explainer.Result
+// checkRunFlags bounds the flags that size memory and threads.
+func checkRunFlags(batch, workers, threads, maxTensorMB, maxFileMB int) error {
+	switch {
+	case batch < 1 || batch > 4096:
+		return usageError(fmt.Sprintf("--batch %d: want 1..4096 images per run", batch))
+	case workers < 1 || workers > 1024:
+		return usageError(fmt.Sprintf("--workers %d: want 1..1024", workers))
+	case threads < 0 || threads > 1024:
+		return usageError(fmt.Sprintf("--threads %d: want 0 (all cores) or 1..1024", threads))
+	case maxTensorMB < 0 || maxTensorMB > 8192:
+		return usageError(fmt.Sprintf("--max-tensor-mb %d: want 0 (1024) or 1..8192", maxTensorMB))
+	case maxFileMB < 1 || maxFileMB > 1<<20:
+		return usageError(fmt.Sprintf("--max-file-mb %d: want at least 1", maxFileMB))
+	}
+	return nil
 }
 
-// summary counts a run's outcome.
-type summary struct {
-	total, skipped, done, failed int
-	interrupted                  bool
+// targets is --class, parsed once: top-k, or one class for every image.
+type targets struct {
+	k     int
+	class int // -1: top-k
+}
+
+func parseClass(s string) (targets, error) {
+	switch {
+	case s == "" || s == "top1":
+		return targets{k: 1, class: -1}, nil
+	case strings.HasPrefix(s, "top"):
+		k, err := strconv.Atoi(s[3:])
+		if err != nil || k < 1 {
+			return targets{}, usageError(fmt.Sprintf("--class %q: want top1, topK with K >= 1, or a class index", s))
+		}
+		return targets{k: k, class: -1}, nil
+	}
+	c, err := strconv.Atoi(s)
+	if err != nil || c < 0 {
+		return targets{}, usageError(fmt.Sprintf("--class %q: want top1, topK or a class index (0 or more)", s))
+	}
+	return targets{k: 1, class: c}, nil
+}
+
+// check refuses targets the model cannot have.
+func (t targets) check(classes int) error {
+	if t.class >= classes {
+		return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", t.class, classes, classes-1))
+	}
+	if t.k > classes {
+		return usageError(fmt.Sprintf("--class top%d: the model has %d classes", t.k, classes))
+	}
+	return nil
+}
+
+// forBatch is the explainer's targets for n images.
+func (t targets) forBatch(n int) explainer.Targets {
+	if t.class < 0 {
+		return explainer.TopK(t.k)
+	}
+	cls := make([]int, n)
+	for i := range cls {
+		cls[i] = t.class
+	}
+	return explainer.Classes(cls...)
 }
 
 func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.Reader, log io.Writer) error {
@@ -238,24 +299,33 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	defer m.Close()
-	if strings.TrimLeft(o.class, "0123456789") == "" && o.class != "" {
-		c, _ := strconv.Atoi(o.class)
-		if c >= e.Classes() {
-			return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", c, e.Classes(), e.Classes()-1))
-		}
-	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return fmt.Errorf("creating --out %s: %w", o.out, err)
+	if err := s.targets.check(e.Classes()); err != nil {
+		return err
 	}
 	// Keep only this shard's images, and skip finished ones unless --force.
-	var todo []input
-	sum := summary{}
+	var mine []input
 	for _, in := range inputs {
-		if !s.shard.owns(in.Key) {
-			continue
+		if s.shard.owns(in.Key) {
+			mine = append(mine, in)
 		}
-		sum.total++
-		if !o.force && fileExists(recordPath(o.out, in.Key)) {
+	}
+	var redo func(string) bool
+	if o.force {
+		keys := map[string]bool{}
+		for _, in := range mine {
+			keys[in.Key] = true
+		}
+		redo = func(k string) bool { return keys[k] }
+	}
+	out, err := openOutDir(o.out, s.shard, o.durable, s.save["tfrecord"], redo)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	sum := summary{total: len(mine)}
+	var todo []input
+	for _, in := range mine {
+		if out.isDone(in.Key) {
 			sum.skipped++
 			continue
 		}
@@ -266,133 +336,33 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	fmt.Fprintf(log, "tfcam explain: %d images (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
 		len(inputs), s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, o.methods, pre, deviceNote(m))
 
-	tty := false
-	if f, ok := log.(*os.File); ok {
-		tty = term.IsTerminal(int(f.Fd()))
+	viewSize := o.overlaySize
+	if viewSize == 0 {
+		viewSize = 1 << 15 // the original's size (within TensorFlow's limits)
 	}
-	prog := newProgress(log, tty, len(todo))
-	jsonl, err := openJSONL(o.out, s.shard)
+	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre, ViewSize: viewSize})
 	if err != nil {
 		return err
 	}
-	defer jsonl.Close()
-
-	w8 := &writer{o: o, s: s, preset: preset, e: e, log: prog, jsonl: jsonl, model: m.Dir}
-	// Stage 1: decode and preprocess on worker goroutines.
-	jobs := make(chan input)
-	decoded := make(chan *item, 2*o.batch)
-	// feeding stops on Ctrl-C, or when a TensorFlow run fails.
-	feeding, stopFeeding := context.WithCancel(ctx)
-	defer stopFeeding()
-	go func() {
-		defer close(jobs)
-		for _, in := range todo {
-			select {
-			case jobs <- in:
-			case <-feeding.Done():
-				return
-			}
-		}
-	}()
-	var dwg sync.WaitGroup
-	for i := 0; i < max(o.workers, 1); i++ {
-		dwg.Add(1)
-		go func() {
-			defer dwg.Done()
-			for in := range jobs {
-				decoded <- decodeItem(in, h, w, c, pre)
-			}
-		}()
+	defer dec.Close()
+	nmaps := len(s.methods) * s.targets.k
+	rend, err := tfimage.NewRenderer(tfimage.RenderOptions{Maps: nmaps, MapWidth: w, MapHeight: h,
+		Overlay: s.save["overlay"], Colormap: s.colormap, Alpha: o.alpha, Quality: o.quality, PNG: o.overlayFormat == "png",
+		Map16: s.save["map16"] || s.save["tfrecord"], Thumbnail: 512})
+	if err != nil {
+		return err
 	}
-	go func() { dwg.Wait(); close(decoded) }()
-	// Stage 3: encode and write on worker goroutines.
-	encode := make(chan *item, 2*o.batch)
-	var ewg sync.WaitGroup
-	var mu sync.Mutex
-	for i := 0; i < max(o.workers, 1); i++ {
-		ewg.Add(1)
-		go func() {
-			defer ewg.Done()
-			for it := range encode {
-				err := w8.write(it)
-				mu.Lock()
-				if err != nil {
-					sum.failed++
-					prog.note("failed %s: %v", it.in.Path, err)
-					prog.add(0, 1)
-				} else {
-					sum.done++
-					prog.add(1, 0)
-				}
-				mu.Unlock()
-			}
-		}()
+	defer rend.Close()
+	st := &explainStages{o: o, s: s, preset: preset, e: e, out: out, rend: rend, model: m.Dir}
+	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: int64(o.maxFileMB) << 20,
+		prog: newProgress(log, isTerminal(log), len(todo))}
+	run, err := p.run(ctx, todo, st)
+	if err != nil {
+		return err
 	}
-	// Stage 2: batches through the graph, here. A batch that has started
-	// finishes even after Ctrl-C; the next one does not start.
-	var batch []*item
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		defer func() { batch = batch[:0] }()
-		pixels := make([]float32, 0, len(batch)*h*w*c)
-		for _, it := range batch {
-			pixels = append(pixels, it.pixels...)
-			it.pixels = nil
-		}
-		targets := s.targets
-		if n, err := strconv.Atoi(o.class); err == nil {
-			cls := make([]int, len(batch))
-			for i := range cls {
-				cls[i] = n
-			}
-			targets = explainer.Classes(cls...)
-		}
-		start := time.Now()
-		res, err := e.Explain(context.Background(), explainer.Batch{Pixels: pixels, N: len(batch)}, targets)
-		if err != nil {
-			return err
-		}
-		share := time.Since(start) / time.Duration(len(batch))
-		for i, it := range batch {
-			it.res, it.explain = res[i], share
-			encode <- it
-		}
-		return nil
-	}
-	var runErr error
-	for it := range decoded {
-		if it.err != nil {
-			mu.Lock()
-			sum.failed++
-			mu.Unlock()
-			prog.note("skipped %s: %v", it.in.Path, it.err)
-			prog.add(0, 1)
-			continue
-		}
-		if ctx.Err() != nil {
-			continue // drain: decoded after Ctrl-C, left for the next run
-		}
-		batch = append(batch, it)
-		if len(batch) == o.batch {
-			if runErr = flush(); runErr != nil {
-				stopFeeding()
-				break
-			}
-		}
-	}
-	if runErr == nil && ctx.Err() == nil {
-		runErr = flush()
-	}
-	for range decoded { // unblock decoders after an error
-	}
-	close(encode)
-	ewg.Wait()
-	prog.finish()
-	sum.interrupted = ctx.Err() != nil
-	if runErr != nil {
-		return runErr
+	run.total, run.skipped = sum.total, sum.skipped
+	if err := out.sync(); err != nil {
+		return err
 	}
 	if o.gallery {
 		if err := writeGallery(o.out, m.Dir); err != nil {
@@ -400,40 +370,23 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		}
 	}
 	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
-		sum.done, sum.skipped, sum.failed, sum.total, s.shard, o.out)
+		run.done, run.skipped, run.failed, run.total, s.shard, o.out)
 	if o.gallery {
 		fmt.Fprintf(log, " (open %s)", filepath.Join(o.out, "index.html"))
 	}
 	fmt.Fprintln(log)
 	switch {
-	case sum.interrupted:
-		return exitError{130, fmt.Sprintf("interrupted after %d images; run the same command again to resume", sum.done)}
-	case sum.failed > 0:
-		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above)", sum.failed, sum.total)}
+	case run.interrupted:
+		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.done)}
+	case run.failed > 0:
+		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above)", run.failed, run.total)}
 	}
 	return nil
 }
 
-func decodeItem(in input, h, w, c int, pre imagefile.Preprocess) *item {
-	start := time.Now()
-	it := &item{in: in}
-	img, err := imagefile.Decode(in.Path)
-	if err != nil {
-		it.err = err
-		return it
-	}
-	it.img = img
-	it.pixels = make([]float32, h*w*c)
-	if err := imagefile.ToTensor(img, w, h, c, pre, it.pixels); err != nil {
-		it.err = fmt.Errorf("%s: %w", in.Path, err)
-	}
-	it.decode = time.Since(start)
-	return it
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 func deviceNote(m *tfgraph.Model) string {
@@ -488,89 +441,117 @@ type recordMap struct {
 	NPY     string   `json:"npy,omitempty"`
 }
 
-func recordPath(out, key string) string { return filepath.Join(out, key, "record.json") }
-
-// writer writes one explained image's outputs.
-type writer struct {
+// explainStages are explain's batch run (the explainer) and outputs.
+type explainStages struct {
 	o      explainOptions
 	s      runSettings
 	preset models.Preset
 	e      *explainer.Explainer
-	log    *progress
-	jsonl  *jsonlFile
+	out    *outDir
+	rend   *tfimage.Renderer
 	model  string
+	runs   int // batches run, for --durable's sync
 }
 
-func (w *writer) write(it *item) error {
-	start := time.Now()
-	dir := filepath.Join(w.o.out, it.in.Key)
-	h, wd := w.e.InputSize()
-	rec := record{Input: it.in.Path, Key: it.in.Key, Model: w.model, Layer: w.e.Layer().Name, Seed: w.o.seed,
-		Width: it.img.Bounds().Dx(), Height: it.img.Bounds().Dy()}
-	for _, p := range it.res.Predictions {
-		rec.Predictions = append(rec.Predictions, recordPrediction{p.Class, w.preset.Label(p.Class), p.Score})
+func (x *explainStages) runBatch(ctx context.Context, batch []*item) error {
+	h, w := x.e.InputSize()
+	pixels := make([]float32, 0, len(batch)*len(batch[0].dec.Pixels))
+	for _, it := range batch {
+		pixels = append(pixels, it.dec.Pixels...)
 	}
-	// A small copy of the original for the gallery.
-	thumb := imaging.Fit(it.img, 512, 512, imaging.Linear)
-	if err := render.WriteJPEG(filepath.Join(dir, "original.jpg"), thumb, 90); err != nil {
+	_ = h * w
+	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, x.s.targets.forBatch(len(batch)))
+	if err != nil {
 		return err
 	}
-	rec.Original = filepath.ToSlash(filepath.Join(it.in.Key, "original.jpg"))
-	for _, maps := range it.res.Maps {
-		for _, mp := range maps {
-			name := safeName(mp.Method)
-			if len(it.res.Maps) > 1 {
-				name += fmt.Sprintf("-top%d", mp.Rank+1)
+	for i, it := range batch {
+		it.res = res[i]
+		it.dec.Pixels = nil
+	}
+	// Lines of the previous batch are written once its files are on disk.
+	return x.out.sync()
+}
+
+// write renders and writes one image's files, then marks it done.
+func (x *explainStages) write(ctx context.Context, it *item) error {
+	start := time.Now()
+	h, wd := x.e.InputSize()
+	key := it.in.Key
+	rec := record{Input: it.in.Path, Key: key, Model: x.model, Layer: x.e.Layer().Name, Seed: x.o.seed,
+		Width: it.dec.Width, Height: it.dec.Height}
+	for _, p := range it.res.Predictions {
+		rec.Predictions = append(rec.Predictions, recordPrediction{p.Class, x.preset.Label(p.Class), p.Score})
+	}
+	var maps [][]float32
+	var flat []explainer.Map
+	for _, ms := range it.res.Maps {
+		for _, mp := range ms {
+			maps = append(maps, mp.Normalized)
+			flat = append(flat, mp)
+		}
+	}
+	files, err := x.rend.Render(ctx, it.dec.View, maps)
+	if err != nil {
+		return err
+	}
+	if err := x.out.writeFile(key+"/original.jpg", files.Thumbnail); err != nil {
+		return err
+	}
+	rec.Original = key + "/original.jpg"
+	ext := ".jpg"
+	if x.o.overlayFormat == "png" {
+		ext = ".png"
+	}
+	var examples [][]byte
+	for i, mp := range flat {
+		name := safeName(mp.Method)
+		if len(it.res.Maps) > 1 {
+			name += fmt.Sprintf("-top%d", mp.Rank+1)
+		}
+		rm := recordMap{Method: mp.Method, Options: x.s.options(mp.Method), Class: mp.Class, Label: x.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}
+		rel := key + "/" + name
+		if x.s.save["overlay"] {
+			if err := x.out.writeFile(rel+ext, files.Overlays[i]); err != nil {
+				return err
 			}
-			rm := recordMap{Method: mp.Method, Options: w.s.options(mp.Method), Class: mp.Class, Label: w.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}
-			rel := func(ext string) string { return filepath.ToSlash(filepath.Join(it.in.Key, name+ext)) }
-			if w.s.save["overlay"] {
-				ov, err := render.Overlay(it.img, mp.Normalized, wd, h, w.s.colormap, w.o.alpha)
-				if err != nil {
-					return err
-				}
-				if err := render.WritePNG(filepath.Join(w.o.out, rel(".png")), ov); err != nil {
-					return err
-				}
-				rm.Overlay = rel(".png")
+			rm.Overlay = rel + ext
+		}
+		if x.s.save["map16"] {
+			if err := x.out.writeFile(rel+".map16.png", files.Map16[i]); err != nil {
+				return err
 			}
-			if w.s.save["map16"] {
-				g, err := render.Gray16(mp.Normalized, wd, h)
-				if err != nil {
-					return err
-				}
-				if err := render.WritePNG(filepath.Join(w.o.out, rel(".map16.png")), g); err != nil {
-					return err
-				}
-				rm.Map16 = rel(".map16.png")
+			rm.Map16 = rel + ".map16.png"
+		}
+		if x.s.save["npy"] {
+			var buf bytes.Buffer
+			if err := npy.WriteFloat32(&buf, mp.Raw, []int{h, wd}); err != nil {
+				return err
 			}
-			if w.s.save["npy"] {
-				if err := npy.WriteFloat32File(filepath.Join(w.o.out, rel(".npy")), mp.Raw, []int{h, wd}); err != nil {
-					return err
-				}
-				rm.NPY = rel(".npy")
+			if err := x.out.writeFile(rel+".npy", buf.Bytes()); err != nil {
+				return err
 			}
-			rec.Maps = append(rec.Maps, rm)
+			rm.NPY = rel + ".npy"
+		}
+		rec.Maps = append(rec.Maps, rm)
+		if x.s.save["tfrecord"] {
+			ex, err := mapExample(rec, rm, files.Map16[i], wd, h)
+			if err != nil {
+				return err
+			}
+			examples = append(examples, ex)
 		}
 	}
 	rec.TimingsMS = map[string]float64{
+		"read":    ms(it.read),
 		"decode":  ms(it.decode),
-		"explain": ms(it.explain),
+		"explain": ms(it.run),
 		"encode":  ms(time.Since(start)),
 	}
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	// The record is written last: its presence marks the image as done.
-	if err := render.WriteFileAtomic(recordPath(w.o.out, it.in.Key), func(f io.Writer) error {
-		_, err := f.Write(append(line, '\n'))
-		return err
-	}); err != nil {
-		return err
-	}
-	it.img = nil
-	return w.jsonl.append(line)
+	return x.out.commit(line, examples)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -578,64 +559,42 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // safeName turns a method name into a file name ("gradcam++" → "gradcampp").
 func safeName(s string) string { return strings.ReplaceAll(s, "+", "p") }
 
-// jsonlFile appends records to results.jsonl (one file per shard, so that
-// shards never write the same file).
-type jsonlFile struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func openJSONL(out string, s shard) (*jsonlFile, error) {
-	name := "results.jsonl"
-	if s.Count > 1 {
-		name = fmt.Sprintf("results-%05d-of-%05d.jsonl", s.Index, s.Count)
-	}
-	f, err := os.OpenFile(filepath.Join(out, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", name, err)
-	}
-	return &jsonlFile{f: f}, nil
-}
-
-func (j *jsonlFile) append(line []byte) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	_, err := j.f.Write(append(line, '\n'))
-	return err
-}
-
-func (j *jsonlFile) Close() error { return j.f.Close() }
-
-// writeGallery builds index.html from every record.json under out, so that
-// resumed and sharded runs show everything finished so far.
+// writeGallery builds index.html from every results file in out (all
+// shards), so that resumed and sharded runs show everything finished.
 func writeGallery(out, model string) error {
-	var images []render.GalleryImage
-	err := filepath.WalkDir(out, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() != "record.json" {
-			return err
-		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		var rec record
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		gi := render.GalleryImage{Input: rec.Input, Original: rec.Original}
-		for _, p := range rec.Predictions {
-			gi.Predictions = append(gi.Predictions, render.GalleryPrediction{Label: p.Label, Score: p.Score})
-		}
-		for _, mp := range rec.Maps {
-			if mp.Overlay != "" {
-				gi.Maps = append(gi.Maps, render.GalleryMap{Method: mp.Method, Class: fmt.Sprintf("%s (%d)", mp.Label, mp.Class), Overlay: mp.Overlay})
-			}
-		}
-		images = append(images, gi)
-		return nil
-	})
+	files, err := filepath.Glob(filepath.Join(out, "results*.jsonl"))
 	if err != nil {
 		return err
 	}
+	var images []render.GalleryImage
+	for _, path := range files {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<16), 1<<24)
+		for sc.Scan() {
+			var rec record
+			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+				continue // a line cut short by a crash
+			}
+			gi := render.GalleryImage{Input: rec.Input, Original: rec.Original}
+			for _, p := range rec.Predictions {
+				gi.Predictions = append(gi.Predictions, render.GalleryPrediction{Label: p.Label, Score: p.Score})
+			}
+			for _, mp := range rec.Maps {
+				if mp.Overlay != "" {
+					gi.Maps = append(gi.Maps, render.GalleryMap{Method: mp.Method, Class: fmt.Sprintf("%s (%d)", mp.Label, mp.Class), Overlay: mp.Overlay})
+				}
+			}
+			images = append(images, gi)
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	sort.SliceStable(images, func(i, j int) bool { return images[i].Input < images[j].Input })
 	return render.WriteGallery(out, "tfcam: "+filepath.Base(filepath.Dir(filepath.Clean(model)))+"/"+filepath.Base(model), images, 200)
 }

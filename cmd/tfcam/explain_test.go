@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,6 +56,7 @@ func explainOpts(out string) explainOptions {
 		modelFlags: modelFlags{model: filepath.Join(f, "shapes", "model"), device: "auto"},
 		methods:    "gradcam,gradcam++:normalizealpha=true,hirescam,guided-gradcam", class: "top1", out: out, batch: 3, workers: 2,
 		colormap: "jet", alpha: 0.5, save: "overlay,map16,npy", gallery: true,
+		overlaySize: 1024, overlayFormat: "png", quality: 90, maxFileMB: 256,
 	}
 }
 
@@ -314,8 +316,16 @@ func TestExplainMaxTensor(t *testing.T) {
 		t.Fatalf("%d and %d maps", len(a), len(b))
 	}
 	for in := range a {
-		if d := fixture.MaxAbsDiff(a[in], b[in]); d > 1e-5 || b[in] == nil {
-			t.Errorf("%s: bounded run differs by %g", in, d)
+		// Relative to the map's largest value: the chunked run sums the
+		// same float32 terms in another order (measured ≤ 2e-6 relative).
+		scale := 0.0
+		for _, v := range a[in] {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		if d := fixture.MaxAbsDiff(a[in], b[in]) / scale; d > 1e-5 || b[in] == nil {
+			t.Errorf("%s: bounded run differs by %g of the map's largest value %g", in, d, scale)
+		} else {
+			t.Logf("%s: bounded run differs by %.2g of %g", in, d, scale)
 		}
 	}
 }

@@ -5,10 +5,15 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"sort"
+	"sync"
 
-	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/models"
+	"github.com/tfcam/tfcam/tfgraph"
+	"github.com/tfcam/tfcam/tfimage"
 )
 
 func runPredict(args []string) error {
@@ -17,12 +22,22 @@ func runPredict(args []string) error {
 	f.register(fs)
 	top := fs.Int("top", 5, "predictions per image")
 	asJSON := fs.Bool("json", false, "print JSON lines instead of text")
+	batch := fs.Int("batch", 32, "images per TensorFlow run (1..4096)")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines reading and decoding images (1..1024)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
 	}
+	if *top < 1 {
+		return usageError(fmt.Sprintf("--top %d: want at least 1", *top))
+	}
+	if err := checkRunFlags(*batch, *workers, f.threads, 0, 256); err != nil {
+		return err
+	}
+	ctx, stop := interruptContext()
+	defer stop()
 	inputs, err := expandInputs(fs.Args(), os.Stdin)
 	if err != nil {
 		return err
@@ -37,43 +52,84 @@ func runPredict(args []string) error {
 		return err
 	}
 	h, w, c := m.InputSize()
-	failed := 0
-	for _, in := range inputs {
-		img, err := imagefile.Decode(in.Path)
-		pixels := make([]float32, h*w*c)
-		if err == nil {
-			err = imagefile.ToTensor(img, w, h, c, pre, pixels)
-		}
-		var out []float32
-		if err == nil {
-			out, _, err = m.Predict(context.Background(), pixels, 1)
-		}
-		if err != nil {
-			failed++
-			fmt.Fprintf(os.Stderr, "skipped %s: %v\n", in.Path, err)
-			continue
-		}
-		idx := make([]int, len(out))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return out[idx[a]] > out[idx[b]] })
-		var preds []recordPrediction
-		for _, i := range idx[:min(*top, len(idx))] {
-			preds = append(preds, recordPrediction{Class: i, Label: preset.Label(i), Score: out[i]})
-		}
-		if *asJSON {
-			line, _ := json.Marshal(map[string]any{"input": in.Path, "predictions": preds})
-			fmt.Println(string(line))
-			continue
-		}
-		fmt.Println(in.Path)
-		for _, p := range preds {
-			fmt.Printf("  %8.4f  %4d  %s\n", p.Score, p.Class, p.Label)
-		}
+	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre})
+	if err != nil {
+		return err
 	}
-	if failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed", failed, len(inputs))}
+	defer dec.Close()
+	st := &predictStages{m: m, preset: preset, top: *top, json: *asJSON, w: os.Stdout}
+	p := &pipeline{decoder: dec, batch: *batch, workers: *workers, writers: 1, maxBytes: 256 << 20,
+		prog: newProgress(os.Stderr, isTerminal(os.Stderr), len(inputs))}
+	sum, err := p.run(ctx, inputs, st)
+	if err != nil {
+		return err
+	}
+	if sum.interrupted {
+		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images", sum.done)}
+	}
+	if sum.failed > 0 {
+		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.failed, len(inputs))}
+	}
+	return nil
+}
+
+// predictStages run the model's own signature on each batch and print the
+// top classes, in input order (one writer).
+type predictStages struct {
+	m      *tfgraph.Model
+	preset models.Preset
+	top    int
+	json   bool
+	mu     sync.Mutex
+	w      io.Writer
+	scores map[*item][]float32
+}
+
+func (x *predictStages) runBatch(ctx context.Context, batch []*item) error {
+	var pixels []float32
+	for _, it := range batch {
+		pixels = append(pixels, it.dec.Pixels...)
+	}
+	out, classes, err := x.m.Predict(ctx, pixels, len(batch))
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.scores == nil {
+		x.scores = map[*item][]float32{}
+	}
+	for i, it := range batch {
+		x.scores[it] = out[i*classes : (i+1)*classes]
+	}
+	return nil
+}
+
+func (x *predictStages) write(_ context.Context, it *item) error {
+	x.mu.Lock()
+	out := x.scores[it]
+	delete(x.scores, it)
+	x.mu.Unlock()
+	idx := make([]int, len(out))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return out[idx[a]] > out[idx[b]] })
+	var preds []recordPrediction
+	for _, i := range idx[:min(x.top, len(idx))] {
+		preds = append(preds, recordPrediction{Class: i, Label: x.preset.Label(i), Score: out[i]})
+	}
+	if x.json {
+		line, err := json.Marshal(map[string]any{"input": it.in.Path, "predictions": preds})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(x.w, string(line))
+		return err
+	}
+	fmt.Fprintln(x.w, it.in.Path)
+	for _, p := range preds {
+		fmt.Fprintf(x.w, "  %8.4f  %4d  %s\n", p.Score, p.Class, p.Label)
 	}
 	return nil
 }

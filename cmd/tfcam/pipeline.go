@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/tfimage"
+)
+
+// The data path every command shares, top to bottom:
+//
+//	inputs → read + decode (workers, TensorFlow's kernels) → batch (in input
+//	order) → one graph run per batch (stages.runBatch) → outputs (workers,
+//	stages.write)
+//
+// Channels between the steps are bounded, so memory is bounded by
+// --batch and --workers whatever the number of images, and every step runs
+// while the others do: the next batch is decoded while one runs, and the
+// previous one is written.
+
+// item is one image on its way through the pipeline.
+type item struct {
+	seq int
+	in  input
+	dec *tfimage.Decoded
+	err error
+	// timings of its steps; run is its share of the batch's run.
+	read, decode, run time.Duration
+	res               explainer.Result
+}
+
+// release frees the item's C memory.
+func (it *item) release() {
+	it.dec.Release()
+}
+
+// stages are what a command does with the pipeline's batches and images.
+type stages interface {
+	// runBatch runs one batch through the graph and fills each item's
+	// result. An error fails the batch; the pipeline then retries its
+	// images one by one, so that one bad image fails alone.
+	runBatch(ctx context.Context, batch []*item) error
+	// write stores or prints one image's outcome; it runs on several
+	// goroutines at once.
+	write(ctx context.Context, it *item) error
+}
+
+// pipeline holds the settings of a run.
+type pipeline struct {
+	decoder  *tfimage.Decoder
+	batch    int
+	workers  int
+	writers  int   // write goroutines (default workers; 1 keeps output in input order)
+	maxBytes int64 // largest file read
+	prog     *progress
+}
+
+// summary counts a run's outcome.
+type summary struct {
+	total, skipped, done, failed int
+	interrupted                  bool
+}
+
+// run sends todo through the pipeline. ctx's cancellation (Ctrl-C) stops
+// feeding new images: batches already decoded are still run and written,
+// so that work in flight is not lost.
+func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, error) {
+	var sum summary
+	var mu sync.Mutex
+	fail := func(it *item, what string, err error) {
+		mu.Lock()
+		sum.failed++
+		mu.Unlock()
+		p.prog.note("%s %s: %v", what, it.in.Path, err)
+		p.prog.add(0, 1)
+	}
+
+	// Read and decode on worker goroutines.
+	jobs := make(chan *item)
+	decoded := make(chan *item, 2*p.batch)
+	go func() {
+		defer close(jobs)
+		for i, in := range todo {
+			select {
+			case jobs <- &item{seq: i, in: in}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var dwg sync.WaitGroup
+	for range max(p.workers, 1) {
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			for it := range jobs {
+				p.decode(ctx, it)
+				decoded <- it
+			}
+		}()
+	}
+	go func() { dwg.Wait(); close(decoded) }()
+
+	// Write on worker goroutines.
+	written := make(chan *item, 2*p.batch)
+	var wwg sync.WaitGroup
+	writers := p.writers
+	if writers == 0 {
+		writers = p.workers
+	}
+	for range max(writers, 1) {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for it := range written {
+				err := st.write(ctx, it)
+				it.release()
+				if err != nil {
+					fail(it, "failed", err)
+					continue
+				}
+				mu.Lock()
+				sum.done++
+				mu.Unlock()
+				p.prog.add(1, 0)
+			}
+		}()
+	}
+
+	// Batches, in input order, run here.
+	var batch []*item
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ok := p.runBatch(ctx, st, batch, fail)
+		for _, it := range ok {
+			written <- it
+		}
+		batch = batch[:0]
+	}
+	pending := map[int]*item{}
+	next := 0
+	for it := range decoded {
+		if ctx.Err() != nil {
+			// Ctrl-C: a batch that has started finishes; images decoded
+			// since are left for the next run.
+			it.release()
+			continue
+		}
+		pending[it.seq] = it
+		for {
+			it, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			if it.err != nil {
+				fail(it, "skipped", it.err)
+				it.release()
+				continue
+			}
+			batch = append(batch, it)
+			if len(batch) == p.batch {
+				flush()
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		flush()
+	}
+	for _, it := range batch {
+		it.release()
+	}
+	for _, it := range pending {
+		it.release()
+	}
+	close(written)
+	wwg.Wait()
+	p.prog.finish()
+	sum.interrupted = ctx.Err() != nil
+	return sum, nil
+}
+
+// decode reads and decodes one file.
+func (p *pipeline) decode(ctx context.Context, it *item) {
+	start := time.Now()
+	data, err := readFile(it.in.Path, p.maxBytes)
+	it.read = time.Since(start)
+	if err != nil {
+		it.err = err
+		return
+	}
+	start = time.Now()
+	it.dec, it.err = p.decoder.Decode(ctx, data, it.in.Path)
+	it.decode = time.Since(start)
+}
+
+// runBatch runs a batch; when the batch fails as a whole, each image is
+// retried alone, so a failure is reported for the images that cause it.
+// It returns the items that succeeded.
+func (p *pipeline) runBatch(ctx context.Context, st stages, batch []*item, fail func(*item, string, error)) []*item {
+	start := time.Now()
+	err := st.runBatch(context.WithoutCancel(ctx), batch)
+	if err == nil {
+		share := time.Since(start) / time.Duration(len(batch))
+		for _, it := range batch {
+			it.run = share
+		}
+		return append([]*item(nil), batch...)
+	}
+	if len(batch) == 1 {
+		fail(batch[0], "failed", err)
+		batch[0].release()
+		return nil
+	}
+	var ok []*item
+	for _, it := range batch {
+		ok = append(ok, p.runBatch(ctx, st, []*item{it}, fail)...)
+	}
+	return ok
+}
+
+// errTooLarge marks a file over --max-file-mb.
+var errTooLarge = errors.New("file too large")
+
+// readFile reads a regular file of at most maxBytes. It never blocks on
+// FIFOs or devices: it opens without blocking and checks the type first.
+func readFile(path string, maxBytes int64) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxBytes {
+		return nil, fmt.Errorf("%w: %d MB, over --max-file-mb %d", errTooLarge, fi.Size()>>20, maxBytes>>20)
+	}
+	data := make([]byte, fi.Size())
+	n, err := f.ReadAt(data, 0)
+	if err != nil && n != len(data) {
+		return nil, err
+	}
+	return data[:n], nil
+}
+
+// openRegular opens path for reading if it is a regular file.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("not a regular file (%s)", fileKind(fi.Mode()))
+	}
+	return f, nil
+}
+
+func fileKind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return m.Type().String()
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+)
+
+// stopSignal is the signal that stopped the run, for its exit code.
+var stopSignal atomic.Value
+
+// interruptContext is cancelled by the first SIGINT or SIGTERM: the run
+// finishes the batch in flight and exits (130, or 143 for SIGTERM). A
+// second signal exits at once: what is written is consistent (an image is
+// marked done only after its files are complete), only the batch in
+// flight is lost.
+func interruptContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s, ok := <-ch
+		if !ok {
+			return
+		}
+		stopSignal.Store(s)
+		fmt.Fprintf(os.Stderr, "\n%v: finishing the images in flight (again to stop at once)\n", s)
+		cancel()
+		if s, ok = <-ch; ok {
+			fmt.Fprintf(os.Stderr, "\n%v: stopping now; run the same command again to resume\n", s)
+			os.Exit(signalExitCode())
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); close(ch); cancel() }
+}
+
+// signalExitCode is 128 + the signal's number: 130 for Ctrl-C, 143 for
+// SIGTERM.
+func signalExitCode() int {
+	if s, ok := stopSignal.Load().(syscall.Signal); ok && s == syscall.SIGTERM {
+		return 143
+	}
+	return 130
+}
