@@ -154,7 +154,9 @@ func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Dec
 			}
 		}
 	}
-	g, err := d.graph(src, ratio, orient)
+	// The view needs no resampling when the DCT scaling made it exact.
+	dw, dh := ceilDiv(W, ratio), ceilDiv(H, ratio)
+	g, err := d.graph(src, ratio, orient, dw == vw && dh == vh)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +183,11 @@ func (d *Decoder) decodeGo(img image.Image, format string) (*Decoded, error) {
 		return nil, err
 	}
 	defer cgo.DeleteTensor(pix)
-	g, err := d.graph(fromRGBA, 1, 1)
+	vw, vh := d.viewSize(W, H)
+	g, err := d.graph(fromRGBA, 1, 1, W == vw && H == vh)
 	if err != nil {
 		return nil, err
 	}
-	vw, vh := d.viewSize(W, H)
 	dec, err := d.run(g, pix, vw, vh)
 	if err != nil {
 		return nil, err
@@ -234,8 +236,8 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // graph builds (once) the variant for a source, JPEG ratio and EXIF
 // orientation.
-func (d *Decoder) graph(src source, ratio, orient int) (*decodeGraph, error) {
-	key := fmt.Sprintf("decode/%d/%d/%d", src, ratio, orient)
+func (d *Decoder) graph(src source, ratio, orient int, sameView bool) (*decodeGraph, error) {
+	key := fmt.Sprintf("decode/%d/%d/%d/%v", src, ratio, orient, sameView)
 	return variant(d.s, key, func(sc *op.Scope) (*decodeGraph, error) {
 		o := ops{sc}
 		g := &decodeGraph{}
@@ -271,7 +273,14 @@ func (d *Decoder) graph(src source, ratio, orient int) (*decodeGraph, error) {
 		}
 		m := over(o.c([]int32{int32(d.opts.Height), int32(d.opts.Width)}))
 		g.pixels = d.preprocess(o, m)
-		g.view = o.toUint8(over(g.viewSize))
+		if sameView && src == fromJPEG {
+			g.view = img // already upright RGB at the view's size
+		} else if sameView {
+			// Composited over white at its own size: no resampling.
+			g.view = o.toUint8(o.add(rgb, o.mul(o.c(float32(255)), o.sub(o.c(float32(1)), alpha))))
+		} else {
+			g.view = o.toUint8(over(g.viewSize))
+		}
 		return g, nil
 	})
 }

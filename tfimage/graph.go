@@ -31,6 +31,7 @@ func newSession() (*session, error) {
 		DeviceCount:               map[string]int32{"GPU": 0},
 		IntraOpParallelismThreads: 1,
 		InterOpParallelismThreads: int32(runtime.GOMAXPROCS(0)),
+		UsePerSessionThreads:      true,
 	})
 	if err != nil {
 		return nil, err

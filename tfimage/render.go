@@ -75,7 +75,7 @@ func (r *Renderer) Close() error { return r.s.close() }
 type renderGraph struct {
 	view, maps, thumbSize tf.Output
 	overlays, map16       []tf.Output
-	thumb                 tf.Output
+	thumb, thumbSame      tf.Output
 }
 
 // Render encodes the files for one image: view is Decoded.View (uint8
@@ -119,13 +119,19 @@ func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32
 	if o.Thumbnail > 0 {
 		sh := view.Shape()
 		s := math.Min(1, float64(o.Thumbnail)/float64(max(sh[0], sh[1])))
+		if s == 1 {
+			fetches = append(fetches, g.thumbSame)
+		} else {
+			fetches = append(fetches, g.thumb)
+		}
 		ts, err := tfgraph.NewInt32([]int32{int32(max(1, math.Round(float64(sh[0])*s))), int32(max(1, math.Round(float64(sh[1])*s)))}, 2)
 		if err != nil {
 			return nil, err
 		}
 		defer cgo.DeleteTensor(ts)
-		feeds[g.thumbSize] = ts
-		fetches = append(fetches, g.thumb)
+		if s < 1 {
+			feeds[g.thumbSize] = ts
+		}
 	}
 	out, err := r.s.run(feeds, fetches)
 	if err != nil {
@@ -168,17 +174,20 @@ func (r *Renderer) graph() (*renderGraph, error) {
 			size := op.StridedSlice(o.sc(), op.Shape(o.sc(), g.view), o.c([]int32{0}), o.c([]int32{2}), o.c([]int32{1}))
 			up := op.ResizeBilinear(o.sc(), o.expand(m, 3), size, op.ResizeBilinearHalfPixelCenters(true))
 			up = op.Squeeze(o.sc(), up, op.SqueezeAxis([]int64{3}))
-			idx := op.Cast(o.sc(), op.Round(o.sc(), o.mul(op.ClipByValue(o.sc(), up, o.c(float32(0)), o.c(float32(1))), o.c(float32(render.TableLevels-1)))), tf.Int32)
+			// Bilinear interpolation of values in [0,1] stays in [0,1]:
+			// the level is v·4095 rounded half up (a cast truncates), as
+			// render's lookup. The table is pre-multiplied by α and the
+			// blend, a convex combination of 0..255 values, needs no clip.
+			idx := op.Cast(o.sc(), o.add(o.mul(up, o.c(float32(render.TableLevels-1))), o.c(float32(0.5))), tf.Int32)
 			table := opt.Colormap.Table()
+			a := float32(opt.Alpha)
 			lut := make([][3]float32, len(table))
 			for i, c := range table {
-				lut[i] = [3]float32{float32(c[0]), float32(c[1]), float32(c[2])}
+				lut[i] = [3]float32{a * float32(c[0]), a * float32(c[1]), a * float32(c[2])}
 			}
 			colour := op.GatherV2(o.sc(), o.c(lut), idx, o.c(int32(0))) // [M,h,w,3]
-			a := float32(opt.Alpha)
-			blend := o.add(o.mul(o.f32(g.view), o.c(1-a)), o.mul(colour, o.c(a)))
-			for i, ov := range op.Unpack(o.sc(), o.toUint8(blend), int64(opt.Maps)) {
-				_ = i
+			blend := o.add(o.add(o.mul(o.f32(g.view), o.c(1-a)), colour), o.c(float32(0.5)))
+			for _, ov := range op.Unpack(o.sc(), op.Cast(o.sc(), blend, tf.Uint8), int64(opt.Maps)) {
 				if opt.PNG {
 					g.overlays = append(g.overlays, op.EncodePng(o.sc(), ov))
 				} else {
@@ -189,11 +198,15 @@ func (r *Renderer) graph() (*renderGraph, error) {
 		if opt.Map16 {
 			v := op.Cast(o.sc(), op.Round(o.sc(), o.mul(m, o.c(float32(65535)))), tf.Uint16)
 			for _, one := range op.Unpack(o.sc(), o.expand(v, 3), int64(opt.Maps)) {
-				g.map16 = append(g.map16, op.EncodePng(o.sc(), one))
+				g.map16 = append(g.map16, op.EncodePng(o.sc(), one, op.EncodePngCompression(1)))
 			}
 		}
 		if opt.Thumbnail > 0 {
-			g.thumb = op.EncodeJpeg(o.sc(), o.toUint8(o.resize(o.f32(g.view), g.thumbSize)), op.EncodeJpegQuality(90))
+			// A box filter: a thumbnail needs no better, and it is cheap.
+			small := op.ResizeArea(o.sc(), o.expand(g.view, 0), g.thumbSize)
+			small = op.Squeeze(o.sc(), small, op.SqueezeAxis([]int64{0}))
+			g.thumb = op.EncodeJpeg(o.sc(), o.toUint8(small), op.EncodeJpegQuality(90))
+			g.thumbSame = op.EncodeJpeg(o.sc(), g.view, op.EncodeJpegQuality(90))
 		}
 		return g, nil
 	})

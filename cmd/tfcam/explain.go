@@ -126,7 +126,7 @@ func runExplain(args []string) error {
 	fs.StringVar(&o.colormap, "colormap", "jet", "overlay colours: jet, turbo or viridis")
 	fs.Float64Var(&o.alpha, "alpha", 0.5, "overlay opacity of the map, 0..1")
 	fs.StringVar(&o.save, "save", "overlay,map16", "outputs per map: overlay (image over the original), map16 (16-bit grayscale PNG at the model's resolution), npy (raw map, float32), tfrecord (tf.train.Example per map in one file per shard)")
-	fs.IntVar(&o.overlaySize, "overlay-size", 1024, "longest side of overlays in pixels (images are never enlarged; 0: the original's size)")
+	fs.IntVar(&o.overlaySize, "overlay-size", 512, "longest side of overlays in pixels (images are never enlarged; 0: the original's size)")
 	fs.StringVar(&o.overlayFormat, "overlay-format", "jpeg", "overlay file format: jpeg or png")
 	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
 	fs.BoolVar(&o.durable, "durable", false, "survive power loss, not only crashes: sync the filesystem before each batch's images are marked done (slower on slow disks)")
