@@ -36,7 +36,7 @@ BENCHTIME ?= 2s
 
 DEMO_METHODS ?= gradcam,gradcam++,hirescam,guided-gradcam
 
-.PHONY: setup test build demo bench bench-gpu fixtures clean help
+.PHONY: setup test build demo bench bench-e2e bench-gpu fixtures clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -45,6 +45,7 @@ help:
 	@echo "make setup   only the set-up; GPU=1 installs tensorflow[and-cuda] instead of tensorflow-cpu"
 	@echo "make build   bin/tfcam"
 	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
+	@echo "make bench-e2e  files → default outputs, images/s: tfcam explain vs tfcam predict (bench-out/e2e.md)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
 setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP) $(DEMO_STAMP)
@@ -97,6 +98,11 @@ bench: setup
 	go test ./explainer -run '^$$' -bench . -benchtime $(BENCHTIME) | tee bench-out/go.txt
 	$(PY) scripts/bench_peer.py $(FIXTURES)/bench_resnet | tee bench-out/peer.txt
 	$(PY) scripts/bench_table.py bench-out/go.txt bench-out/peer.txt | tee bench-out/table.md
+
+# End to end, files to outputs (wall time, model loading included).
+bench-e2e: build
+	@mkdir -p bench-out
+	bash scripts/bench_e2e.sh $(ROOT)/bin/tfcam $(PY) $(FIXTURES) $(DEMO_MODEL) $(ROOT)/bench-out/e2e | tee bench-out/e2e.md
 
 # The same on a GPU: fails at once, saying why, when TensorFlow sees none.
 bench-gpu:
