@@ -39,6 +39,14 @@ func (ClusterCAM) Needs() Needs { return Needs{} }
 // InputResolution implements Method.
 func (ClusterCAM) InputResolution() bool { return true }
 
+// validate implements validator.
+func (m ClusterCAM) validate() error {
+	if err := checkCount(m.Name(), "clusters", m.Clusters, 1); err != nil {
+		return err
+	}
+	return checkCount(m.Name(), "iterations", m.Iterations, 1)
+}
+
 func clusterParams(clusters, iters, def, k int) (int, int) {
 	if clusters <= 0 {
 		clusters = def

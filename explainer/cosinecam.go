@@ -72,6 +72,14 @@ func (CosineCAM) Needs() Needs { return Needs{LayerGrad: true} }
 // InputResolution implements Method.
 func (CosineCAM) InputResolution() bool { return true }
 
+// validate implements validator.
+func (m CosineCAM) validate() error {
+	if err := checkCount(m.Name(), "groups", m.Groups, 1); err != nil {
+		return err
+	}
+	return checkCount(m.Name(), "iterations", m.Iterations, 1)
+}
+
 // Build implements Method.
 func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx

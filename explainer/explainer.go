@@ -146,6 +146,11 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if len(cfg.Methods) == 0 {
 		return nil, fmt.Errorf("explainer: no methods configured")
 	}
+	for _, m := range cfg.Methods {
+		if err := Validate(m); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Predictions <= 0 {
 		cfg.Predictions = 5
 	}

@@ -38,6 +38,9 @@ func (GroupCAM) Needs() Needs { return Needs{LayerGrad: true} }
 // InputResolution implements Method.
 func (GroupCAM) InputResolution() bool { return true }
 
+// validate implements validator.
+func (m GroupCAM) validate() error { return checkCount(m.Name(), "groups", m.Groups, 1) }
+
 // groupSizes is torch.chunk's split of k channels into at most g groups:
 // groups of ⌈k/g⌉ channels, the last one possibly shorter.
 func groupSizes(k, g int) (groups, size int) {

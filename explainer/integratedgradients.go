@@ -36,6 +36,14 @@ func (IntegratedGradients) InputResolution() bool { return true }
 // Signed implements signedMethod: attributions keep their sign.
 func (IntegratedGradients) Signed() bool { return true }
 
+// validate implements validator: the trapezoid needs both ends of the path.
+func (m IntegratedGradients) validate() error {
+	if err := checkCount(m.Name(), "steps", m.Steps, 2); err != nil {
+		return err
+	}
+	return checkEnum(m.Name(), "baseline", m.Baseline, "zero", "blur", "noise")
+}
+
 // Build implements Method.
 func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
 	steps := m.Steps

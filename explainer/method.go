@@ -1,9 +1,11 @@
 package explainer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,12 +87,15 @@ func Registry() []Method {
 }
 
 // ParseMethods parses a comma-separated list of method specs ("all" for
-// the gradient family, All). A spec is a method name with optional
+// the gradient family, All, in place: "scorecam,all" is Score-CAM and the
+// family). A spec is a method name with optional
 // settings of its exported fields, each ":field=value" with the field name
 // in any case: "integrated-gradients:steps=64:baseline=blur",
 // "scorecam:variant=softmax", "faster-scorecam:topn=20". Options lists the
-// fields of each method. Outputs are named by method, so a method may appear
-// only once.
+// fields of each method. Every value is checked here (Validate), before any
+// model is loaded: a bad one is an *OptionError naming the method, the
+// option and what it takes. Outputs are named by method, so a method may
+// appear only once.
 func ParseMethods(list string) ([]Method, error) {
 	byName := map[string]Method{}
 	var names []string
@@ -112,27 +117,43 @@ func ParseMethods(list string) ([]Method, error) {
 		}
 		parts := strings.Split(spec, ":")
 		name := strings.ToLower(strings.TrimSpace(parts[0]))
-		if name == "all" && len(parts) == 1 {
-			return All(), nil
-		}
-		m, ok := byName[name]
-		if !ok {
-			return nil, fmt.Errorf("explainer: unknown method %q (known: %s, or all)", parts[0], strings.Join(names, ", "))
-		}
-		for _, kv := range parts[1:] {
-			var err error
-			if m, err = setOption(m, kv); err != nil {
-				return nil, fmt.Errorf("explainer: method %q: %w", spec, err)
+		var ms []Method
+		if name == "all" {
+			// "all" expands in place, so "scorecam,all" keeps Score-CAM.
+			if len(parts) > 1 {
+				return nil, fmt.Errorf("explainer: %q: all takes no options; set them on single methods", spec)
 			}
-		}
-		if prev, dup := seen[m.Name()]; dup {
-			if reflect.DeepEqual(prev.m, m) {
-				continue
+			ms = All()
+		} else {
+			m, ok := byName[name]
+			if !ok {
+				return nil, fmt.Errorf("explainer: unknown method %q (known: %s, or all)", parts[0], strings.Join(names, ", "))
 			}
-			return nil, fmt.Errorf("explainer: %q and %q are both method %s; outputs are named by method, so explain the variants into separate --out directories", prev.spec, spec, m.Name())
+			for _, kv := range parts[1:] {
+				var err error
+				if m, err = setOption(m, kv); err != nil {
+					return nil, fmt.Errorf("explainer: method %q: %w", spec, err)
+				}
+			}
+			if err := Validate(m); err != nil {
+				var oe *OptionError
+				if errors.As(err, &oe) {
+					oe.Method = name // as given: faster-scorecam:topn=-1 is scorecam by now
+				}
+				return nil, err
+			}
+			ms = []Method{m}
 		}
-		seen[m.Name()] = given{spec, m}
-		out = append(out, m)
+		for _, m := range ms {
+			if prev, dup := seen[m.Name()]; dup {
+				if reflect.DeepEqual(prev.m, m) {
+					continue
+				}
+				return nil, fmt.Errorf("explainer: %q and %q are both method %s; outputs are named by method, so explain the variants into separate --out directories", prev.spec, spec, m.Name())
+			}
+			seen[m.Name()] = given{spec, m}
+			out = append(out, m)
+		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("explainer: no method given (known: %s, or all)", strings.Join(names, ", "))
@@ -220,4 +241,54 @@ func setOption(m Method, kv string) (Method, error) {
 		field.SetBool(b)
 	}
 	return v.Interface().(Method), nil
+}
+
+// MaxCount bounds every count option (steps, samples, groups, ...): each
+// unit is at least one forward pass per image, so a million is far past
+// anything that runs, and graph constants stay within int32.
+const MaxCount = 1 << 20
+
+// OptionError reports a method option whose value the method cannot take.
+type OptionError struct {
+	// Method is the method's name, Option the option's (lower case).
+	Method, Option string
+	// Value is the value given, Want what the option takes.
+	Value, Want string
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("explainer: method %s: option %s=%s: want %s", e.Method, e.Option, e.Value, e.Want)
+}
+
+// validator is implemented by methods with options; validate returns an
+// *OptionError for the first value the method cannot take. Each method's
+// file is the only place that knows its allowed values.
+type validator interface{ validate() error }
+
+// Validate checks m's option values: ParseMethods calls it on every spec,
+// New on every configured method, so a method built in Go is checked too.
+func Validate(m Method) error {
+	if v, ok := m.(validator); ok {
+		return v.validate()
+	}
+	return nil
+}
+
+// checkCount refuses a count option below lo (0, the default, is always
+// allowed) or above MaxCount.
+func checkCount(method, option string, v, lo int) error {
+	if v == 0 || (v >= lo && v <= MaxCount) {
+		return nil
+	}
+	return &OptionError{Method: method, Option: option, Value: strconv.Itoa(v),
+		Want: fmt.Sprintf("0 (the default) or %d to %d", lo, MaxCount)}
+}
+
+// checkEnum refuses a string option that is not one of allowed ("" is
+// always allowed: the default).
+func checkEnum(method, option, v string, allowed ...string) error {
+	if v == "" || slices.Contains(allowed, v) {
+		return nil
+	}
+	return &OptionError{Method: method, Option: option, Value: strconv.Quote(v), Want: strings.Join(allowed, ", ")}
 }

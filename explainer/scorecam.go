@@ -59,6 +59,24 @@ func (m ScoreCAM) Name() string {
 // Needs implements Method.
 func (ScoreCAM) Needs() Needs { return Needs{} }
 
+// validate implements validator.
+func (m ScoreCAM) validate() error {
+	if err := checkEnum(m.Name(), "variant", m.Variant, "prob", "softmax"); err != nil {
+		return err
+	}
+	if err := checkEnum(m.Name(), "baseline", m.Baseline, "none", "zero", "blur"); err != nil {
+		return err
+	}
+	if err := checkEnum(m.Name(), "upsample", m.Upsample, "half-pixel", "corners"); err != nil {
+		return err
+	}
+	if m.Variant == "softmax" && m.Baseline != "" && m.Baseline != "none" {
+		// A softmax over channels cancels a baseline that shifts them all.
+		return &OptionError{Method: m.Name(), Option: "baseline", Value: m.Baseline, Want: "none with variant softmax (a softmax over channels cancels a baseline; use variant prob)"}
+	}
+	return checkCount(m.Name(), "topn", m.TopN, 1)
+}
+
 // Build implements Method.
 func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx

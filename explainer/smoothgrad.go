@@ -28,6 +28,9 @@ func (SmoothGrad) Needs() Needs { return Needs{} }
 // InputResolution implements Method.
 func (SmoothGrad) InputResolution() bool { return true }
 
+// validate implements validator. A negative Noise is allowed: no noise.
+func (m SmoothGrad) validate() error { return checkCount(m.Name(), "samples", m.Samples, 1) }
+
 func (m SmoothGrad) params() (int, float32) {
 	n, noise := m.Samples, m.Noise
 	if n <= 0 {

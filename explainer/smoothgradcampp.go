@@ -22,6 +22,11 @@ type SmoothGradCAMPlusPlus struct {
 // Name implements Method.
 func (SmoothGradCAMPlusPlus) Name() string { return "smoothgradcam++" }
 
+// validate implements validator. A negative Noise is allowed: no noise.
+func (m SmoothGradCAMPlusPlus) validate() error {
+	return checkCount(m.Name(), "samples", m.Samples, 1)
+}
+
 // Needs implements Method.
 func (SmoothGradCAMPlusPlus) Needs() Needs { return Needs{} }
 

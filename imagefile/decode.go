@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"os"
 
 	// Decoders for every supported format register themselves with image.Decode.
 	_ "image/gif"
@@ -28,16 +27,23 @@ import (
 // (*image.YCbCr, *image.Paletted, *image.Gray16, ...); ToTensor accepts
 // them all.
 //
+// The file is read with ReadFile: a named pipe, device or directory is
+// refused unread (ErrNotRegular), a file over MaxFileBytes unread too
+// (ErrFileTooLarge).
+//
 // Errors name path and say what is wrong: a missing or unreadable file
 // (wrapping the fs error), a zero-byte file (ErrEmpty), data cut short
 // (ErrTruncated), data that is not an image in a supported format
-// (ErrUnsupported, listing the supported ones), data the decoder rejects
-// (ErrCorrupt) or a header announcing more than MaxPixels pixels
-// (ErrTooLarge, checked before any pixel memory is allocated).
+// (ErrUnsupported, listing the supported ones and naming the file's type:
+// PDF, ZIP, HTML, text...), a valid image of a kind the decoder cannot read
+// (ErrUnsupportedFeature: a CMYK or JPEG-compressed TIFF, an animated
+// WebP), data the decoder rejects (ErrCorrupt) or a header announcing more
+// than MaxPixels pixels (ErrTooLarge, checked before any pixel memory is
+// allocated). No message quotes the file's bytes.
 func Decode(path string) (image.Image, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path, MaxFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("imagefile: cannot read image file (check the path and its permissions): %w", err)
+		return nil, err
 	}
 	return decodeBytes(data, path)
 }

@@ -14,7 +14,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/iotest"
 )
@@ -154,23 +156,53 @@ func hugePNG(t *testing.T, w, h uint32) []byte {
 func TestDecodeErrors(t *testing.T) {
 	good := encode(t, "png", markedImage(16, 16))
 	goodJPEG := encode(t, "jpeg", markedImage(16, 16))
+	jpegSOF := func(marker byte, precision byte) []byte {
+		d := append([]byte{}, goodJPEG...)
+		i := bytes.Index(d, []byte{0xff, 0xc0})
+		d[i+1] = marker
+		if precision != 0 {
+			d[i+4] = precision
+		}
+		return d
+	}
+	shadow := "root:$6$s3cr3tSalt$hashhashhash:19000:0:99999:7:::\n"
 	tests := []struct {
 		name    string
 		data    []byte // nil: do not create the file
 		wantErr error  // for errors.Is
 		wantMsg string // a phrase the message must contain
 	}{
+		// Valid images the decoders cannot read: unsupported, never corrupt.
+		{"cmyk.tif", tiffFile(map[uint16]uint32{258: 8, 259: 1, 262: 5, 277: 4}, 16), ErrUnsupportedFeature, "it is a CMYK TIFF, which the TIFF decoder cannot read"},
+		{"jpeg-in.tif", tiffFile(map[uint16]uint32{258: 8, 259: 7, 262: 1, 277: 1}, 4), ErrUnsupportedFeature, "it is a JPEG-compressed TIFF"},
+		{"cmyk-jpeg.tif", tiffFile(map[uint16]uint32{258: 8, 259: 7, 262: 5, 277: 4}, 16), ErrUnsupportedFeature, "it is a CMYK, JPEG-compressed TIFF"},
+		{"float.tif", tiffFile(map[uint16]uint32{258: 32, 259: 1, 262: 1, 277: 1, 339: 3}, 16), ErrUnsupportedFeature, "it is a TIFF with an unsupported feature (sample format)"},
+		{"animated.webp", animatedWebP(), ErrUnsupportedFeature, "it is an animated WebP"},
+		{"arith.jpg", jpegSOF(0xc9, 0), ErrUnsupportedFeature, "it is an arithmetic-coded JPEG"},
+		{"lossless.jpg", jpegSOF(0xc3, 0), ErrUnsupportedFeature, "it is a lossless JPEG"},
+		{"12bit.jpg", jpegSOF(0xc1, 12), ErrUnsupportedFeature, "more than 8 bits per sample"},
+		{"rle.bmp", rleBMP(t), ErrUnsupportedFeature, "an RLE8-compressed BMP"},
+		// Non-images are named by type, and their bytes never quoted.
+		{"doc.pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj secret"), ErrUnsupported, "it is a PDF document"},
+		{"a.zip", []byte("PK\x03\x04\x14\x00\x00\x00secret.txt"), ErrUnsupported, "it is a ZIP archive"},
+		{"a.gz", []byte("\x1f\x8b\x08\x00secret"), ErrUnsupported, "gzip-compressed"},
+		{"prog", []byte("\x7fELF\x02\x01\x01\x00secret"), ErrUnsupported, "ELF executable"},
+		{"page.html", []byte("<!DOCTYPE html><title>secret</title>"), ErrUnsupported, "HTML document"},
+		{"data.xml", []byte("<?xml version=\"1.0\"?><secret/>"), ErrUnsupported, "XML document"},
+		{"shadow", []byte(shadow), ErrUnsupported, "it is a text file;"},
+		{"mz.txt", []byte("MZ secret notes, plain text\n"), ErrUnsupported, "it is a text file;"},
+		{"x.ppm", []byte("P6\n1 1\n255\n\x00\x00\x00"), ErrUnsupported, "Netpbm"},
 		{"missing.png", nil, fs.ErrNotExist, "check the path"},
 		{"empty.jpg", []byte{}, ErrEmpty, "0 bytes"},
 		{"cut.png", good[:len(good)/2], ErrTruncated, "PNG data ends early"},
 		{"cut-header.png", good[:6], ErrTruncated, "starts like a PNG file"},
 		{"cut.jpg", goodJPEG[:len(goodJPEG)/2], ErrTruncated, "JPEG data ends early"},
 		{"cut-scan.jpg", goodJPEG[:len(goodJPEG)-20], ErrTruncated, "JPEG data ends early"},
-		{"notes.txt", []byte("just some notes\nnot a picture\n"), ErrUnsupported, `text file (starts "just some notes")`},
-		{"page.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), ErrUnsupported, "text file"},
+		{"notes.txt", []byte("just some notes\nnot a picture\n"), ErrUnsupported, "it is a text file;"},
+		{"page.svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`), ErrUnsupported, "SVG image"},
 		{"photo.heic", append([]byte("\x00\x00\x00\x18ftypheic"), make([]byte, 20)...), ErrUnsupported, "HEIF/HEIC"},
 		{"photo.avif", append([]byte("\x00\x00\x00\x18ftypavif"), make([]byte, 20)...), ErrUnsupported, "AVIF"},
-		{"noise.bin", []byte{0x00, 0x01, 0x02, 0xfe, 0x80, 0x81, 0x00, 0x00, 0x07}, ErrUnsupported, "00 01 02 fe"},
+		{"noise.bin", []byte{0x00, 0x01, 0x02, 0xfe, 0x80, 0x81, 0x00, 0x00, 0x07}, ErrUnsupported, "its 9 bytes match no known file type"},
 		{"bad-crc.png", append(append([]byte{}, good[:30]...), append([]byte{good[30] ^ 0xff}, good[31:]...)...), ErrCorrupt, "PNG decoder rejected"},
 		{"huge.png", hugePNG(t, 20000, 20000), ErrTooLarge, "20000×20000"},
 	}
@@ -199,6 +231,15 @@ func TestDecodeErrors(t *testing.T) {
 			if errors.Is(err, ErrUnsupported) && !strings.Contains(msg, SupportedFormats) {
 				t.Errorf("unsupported-format error does not list %s: %v", SupportedFormats, msg)
 			}
+			if errors.Is(err, ErrUnsupportedFeature) && errors.Is(err, ErrCorrupt) {
+				t.Errorf("a valid but unsupported image is also called corrupt: %v", msg)
+			}
+			// The file's content never reaches the message.
+			for _, secret := range []string{"secret", "s3cr3t", "notes", "xmlns"} {
+				if strings.Contains(strings.TrimPrefix(msg, "imagefile: "+strconv.Quote(path)), secret) {
+					t.Errorf("error quotes the file's bytes (%q): %v", secret, msg)
+				}
+			}
 		})
 	}
 }
@@ -220,11 +261,20 @@ func TestDecodeRecoversDecoderPanic(t *testing.T) {
 	}
 }
 
-func TestDecodeDirectory(t *testing.T) {
+// TestDecodeNotRegular checks Decode refuses what is not a regular file
+// unread: a directory, and a named pipe without a writer, which a plain
+// read would wait on forever.
+func TestDecodeNotRegular(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Decode(dir)
-	if err == nil || !strings.Contains(err.Error(), dir) {
-		t.Fatalf("Decode(directory) = %v, want an error naming %s", err, dir)
+	fifo := filepath.Join(dir, "pipe.jpg")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{dir, fifo, "/dev/zero"} {
+		_, err := withTimeout(t, func() ([]byte, error) { _, err := Decode(path); return nil, err })
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Decode(%s) = %v, want ErrNotRegular naming it", path, err)
+		}
 	}
 }
 

@@ -1,12 +1,10 @@
 package imagefile
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
 
 // SupportedFormats lists the file formats Decode reads, as errors spell them.
@@ -23,8 +21,17 @@ var (
 	ErrUnsupported = errors.New("not an image in a supported format (" + SupportedFormats + ")")
 	// ErrCorrupt means the decoder recognised the format but rejected the data.
 	ErrCorrupt = errors.New("image data is corrupt")
+	// ErrUnsupportedFeature means the data is an image in a supported
+	// format that uses a feature its decoder lacks (a CMYK or
+	// JPEG-compressed TIFF, an animated WebP, an arithmetic-coded JPEG).
+	ErrUnsupportedFeature = errors.New("unsupported kind of image")
 	// ErrTooLarge means the image has more than MaxPixels pixels.
 	ErrTooLarge = errors.New("image is too large")
+	// ErrNotRegular means the path is not a regular file (a directory, a
+	// named pipe, a device, a socket): ReadFile refuses it unread.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrFileTooLarge means the file has more bytes than ReadFile's limit.
+	ErrFileTooLarge = errors.New("file is too large")
 )
 
 // errDecoderPanic marks a decoder panic recovered by safeDecode.
@@ -35,7 +42,9 @@ var formatNames = map[string]string{
 	"jpeg": "JPEG", "png": "PNG", "gif": "GIF", "bmp": "BMP", "tiff": "TIFF", "webp": "WebP",
 }
 
-// decodeError explains why image.Decode rejected data read from name.
+// decodeError explains why image.Decode rejected data read from name. The
+// message never quotes the data: it may be any file (a line of a password
+// file named in a list), so it names the file's type instead.
 func decodeError(name, format string, data []byte, err error) error {
 	f := formatNames[format]
 	if f == "" {
@@ -51,6 +60,12 @@ func decodeError(name, format string, data []byte, err error) error {
 	case format == "":
 		return fmt.Errorf("imagefile: %q: %w: %s; convert it to PNG or JPEG: %w",
 			name, ErrUnsupported, describeUnknown(data), err)
+	}
+	if kind := unsupportedKind(format, data, err); kind != "" {
+		return fmt.Errorf("imagefile: %q: %w: it is %s, which the %s decoder cannot read; convert it to an RGB PNG or JPEG: %w",
+			name, ErrUnsupportedFeature, kind, f, err)
+	}
+	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || looksTruncated(err):
 		return fmt.Errorf("imagefile: %q: %w: the %s data ends early after %d bytes (cut off by a copy or download?); fetch or export the file again: %w",
 			name, ErrTruncated, f, len(data), err)
@@ -107,49 +122,4 @@ func startsLike(data []byte) string {
 		}
 	}
 	return ""
-}
-
-// describeUnknown says what data looks like when no registered decoder
-// recognised it, so the error tells a text file from a HEIC photo.
-func describeUnknown(data []byte) string {
-	head := data[:min(len(data), 16)]
-	switch {
-	case len(data) >= 12 && string(data[4:8]) == "ftyp":
-		brand := string(data[8:12])
-		switch brand {
-		case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":
-			return "it is a HEIF/HEIC image (brand " + brand + "), which is not supported"
-		case "avif", "avis":
-			return "it is an AVIF image, which is not supported"
-		}
-		return fmt.Sprintf("it is an ISO media file (brand %q), not a still image", brand)
-	case bytes.HasPrefix(data, []byte{0xff, 0x0a}) || bytes.HasPrefix(data, []byte("\x00\x00\x00\x0cJXL ")):
-		return "it is a JPEG XL image, which is not supported"
-	case bytes.HasPrefix(data, []byte("8BPS")):
-		return "it is a Photoshop (PSD) file, which is not supported"
-	case bytes.HasPrefix(data, []byte("RIFF")) && len(data) >= 12 && string(data[8:12]) == "WEBP":
-		return "it is a WebP file of a kind the decoder does not know"
-	case looksLikeText(data):
-		line, _, _ := strings.Cut(string(data[:min(len(data), 40)]), "\n")
-		return fmt.Sprintf("it looks like a text file (starts %q)", line)
-	}
-	return fmt.Sprintf("its first bytes % x match no known image format", head)
-}
-
-// looksLikeText reports whether the start of data is valid UTF-8 without
-// control characters other than whitespace.
-func looksLikeText(data []byte) bool {
-	head := data[:min(len(data), 512)]
-	for len(head) > 0 {
-		r, size := utf8.DecodeRune(head)
-		if r == utf8.RuneError && size <= 1 {
-			// A multi-byte rune cut by the 512-byte window is still text.
-			return len(head) < utf8.UTFMax && len(data) > 512
-		}
-		if r < 0x20 && r != '\n' && r != '\r' && r != '\t' && r != '\f' {
-			return false
-		}
-		head = head[size:]
-	}
-	return true
 }
