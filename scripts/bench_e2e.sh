@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# End-to-end throughput, files → default outputs, in one run: tfcam explain
-# (shapes fixture: the CPU side alone; EfficientNet-Lite0 with gradcam)
-# beside tfcam predict on the same JPEGs (640×480, 1024×768, 1920×1080,
-# generated here). Prints a Markdown table (images/s, images/s per core).
+# End-to-end throughput, files → default outputs, all in one run: tfcam
+# explain --method gradcam (the shapes fixture: the CPU side alone; the
+# pretrained EfficientNet-Lite0), tfcam predict on the same files, and the
+# Python peer (scripts/bench_e2e_peer.py: PIL, tf-keras-vis Gradcam, OpenCV
+# overlay, a file per output), on JPEGs at 640×480, 1024×768 and
+# 1920×1080 generated here. tfcam's images/s exclude start-up (model load,
+# graph building): a 1-image run is timed too and subtracted,
+# (N−1)/(T_N − T_1); the peer's exclude its model load. Per-stage
+# milliseconds per image come from tfcam's results.jsonl (wall time of each
+# step of an image, so they overlap and add up to more than 1/rate).
 # Usage: scripts/bench_e2e.sh BIN PYTHON FIXTURES DEMO_MODEL OUTDIR [N]
 set -euo pipefail
 bin=$1 py=$2 fixtures=$3 demo=$4 out=$5 n=${6:-200}
+here=$(cd "$(dirname "$0")" && pwd)
 cores=$(nproc)
 mkdir -p "$out"
 "$py" - "$out/images" "$n" <<'PY'
@@ -26,19 +33,40 @@ for w, h in [(640, 480), (1024, 768), (1920, 1080)]:
         s = h // 4
         img[s:2 * s, (i * 13) % (w - s):(i * 13) % (w - s) + s] = [250, 250, 40]
         Image.fromarray(img).save(os.path.join(d, f"img{i:04d}.jpg"), quality=90)
+    one = os.path.join(root, f"{w}x{h}-one")
+    os.makedirs(one, exist_ok=True)
+    Image.open(os.path.join(d, "img0000.jpg")).save(os.path.join(one, "img0000.jpg"), quality=90)
 PY
-rate() { # command... → images/s over the run, from wall time
+secs() { # command... → wall seconds
   local t0 t1
   t0=$(date +%s.%N); "$@" >/dev/null 2>"$out/last.log" || { cat "$out/last.log" >&2; return 1; }; t1=$(date +%s.%N)
-  echo "$n $t0 $t1" | awk '{printf "%.1f", $1/($3-$2)}'
+  echo "$t0 $t1" | awk '{printf "%.3f", $2-$1}'
 }
-echo "| images | model | tfcam explain img/s | per core | tfcam predict img/s | explain/predict |"
-echo "|---|---|---|---|---|---|"
+steady() { # dir-with-N dir-with-1 command-prefix... → images/s excluding start-up
+  local many=$1 one=$2; shift 2
+  local tn t1
+  rm -rf "$out/run"; tn=$(secs "$@" "$many")
+  rm -rf "$out/run"; t1=$(secs "$@" "$one")
+  awk -v n="$n" -v a="$tn" -v b="$t1" 'BEGIN{printf "%.1f", (n-1)/(a-b)}'
+}
+stages() { # per-stage ms per image from the last N-image run's results.jsonl
+  rm -rf "$out/run"; "$@" >/dev/null 2>&1
+  "$py" -c 'import json,sys,statistics as s
+L=[json.loads(l) for l in open(sys.argv[1])]
+print(" / ".join("%.1f" % s.mean(x["timings_ms"][k] for x in L) for k in ("read","decode","explain","encode")))' "$out/run/results.jsonl"
+}
+echo "Images/s on $cores cores, start-up excluded; per-stage ms per image (read / decode / graph share / render+write) from tfcam's records."
+echo
+echo "| images | model | tfcam explain | per core | tfcam predict | explain/predict | Python peer | tfcam/peer | tfcam stages ms |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for size in 640x480 1024x768 1920x1080; do
-  for model in "$fixtures/shapes/model" "$demo/model"; do
-    rm -rf "$out/run"
-    e=$(rate "$bin" explain --model "$model" --method gradcam --out "$out/run" "$out/images/$size")
-    p=$(rate "$bin" predict --model "$model" "$out/images/$size")
-    echo "| $size | $(basename "$(dirname "$model")") | $e | $(awk "BEGIN{printf \"%.1f\", $e/$cores}") | $p | $(awk "BEGIN{printf \"%.2f\", $e/$p}") |"
+  for mdir in "$fixtures/shapes" "$demo"; do
+    model=$mdir/model
+    e=$(steady "$out/images/$size" "$out/images/$size-one" "$bin" explain --model "$model" --method gradcam --out "$out/run")
+    p=$(steady "$out/images/$size" "$out/images/$size-one" "$bin" predict --model "$model")
+    st=$(stages "$bin" explain --model "$model" --method gradcam --out "$out/run" "$out/images/$size")
+    rm -rf "$out/peer"
+    peer=$("$py" "$here/bench_e2e_peer.py" "$mdir" "$out/images/$size" "$out/peer" 2>/dev/null | tail -1 | awk '{print $1}')
+    echo "| $size | $(basename "$mdir") | $e | $(awk "BEGIN{printf \"%.1f\", $e/$cores}") | $p | $(awk "BEGIN{printf \"%.2f\", $e/$p}") | $peer | $(awk "BEGIN{printf \"%.1f\", $e/$peer}")× | $st |"
   done
 done

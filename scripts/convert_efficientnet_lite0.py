@@ -620,6 +620,8 @@ def main(argv):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(os.path.join(tmp, "photos"))
     model.export(os.path.join(tmp, "model"), verbose=False)
+    # The Keras model too, for the Python peer of `make bench-e2e`.
+    model.save(os.path.join(tmp, "model.keras"))
     with open(os.path.join(tmp, "labels.txt"), "w") as f:
         f.write("".join(l + "\n" for l in labels))
     meta = {
