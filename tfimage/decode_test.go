@@ -7,6 +7,8 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/color/palette"
+	"image/draw"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -45,6 +47,34 @@ func encodeAs(t testing.TB, format string, img image.Image) []byte {
 		err = png.Encode(&b, img)
 	case "gif":
 		err = gif.Encode(&b, img, nil)
+	case "png16": // 16 bits per channel
+		src := img.(*image.NRGBA)
+		deep := image.NewNRGBA64(src.Rect)
+		for y := src.Rect.Min.Y; y < src.Rect.Max.Y; y++ {
+			for x := src.Rect.Min.X; x < src.Rect.Max.X; x++ {
+				c := src.NRGBAAt(x, y)
+				deep.SetNRGBA64(x, y, color.NRGBA64{R: uint16(c.R) * 257, G: uint16(c.G) * 257, B: uint16(c.B) * 257, A: uint16(c.A) * 257})
+			}
+		}
+		err = png.Encode(&b, deep)
+	case "png-gray", "jpeg-gray":
+		src := img.(*image.NRGBA)
+		g := image.NewGray(src.Rect)
+		for y := src.Rect.Min.Y; y < src.Rect.Max.Y; y++ {
+			for x := src.Rect.Min.X; x < src.Rect.Max.X; x++ {
+				g.Set(x, y, src.At(x, y))
+			}
+		}
+		if format == "png-gray" {
+			err = png.Encode(&b, g)
+		} else {
+			err = jpeg.Encode(&b, g, &jpeg.Options{Quality: 95})
+		}
+	case "png-paletted":
+		src := img.(*image.NRGBA)
+		pal := image.NewPaletted(src.Rect, palette.WebSafe)
+		draw.Draw(pal, src.Rect, src, src.Rect.Min, draw.Src)
+		err = png.Encode(&b, pal)
 	}
 	if err != nil {
 		t.Fatal(err)
@@ -121,6 +151,10 @@ func TestDecodeMatchesGo(t *testing.T) {
 		{"png gray model", "png", 200, 150, 0, false, 1, imagefile.TF, true, 0.5, 2},
 		{"png upscaled", "png", 40, 30, 0, false, 3, imagefile.Unit, true, 0.5, 2},
 		{"gif by Go", "gif", 200, 150, 0, false, 3, imagefile.Unit, false, 0.5, 2},
+		{"png 16-bit", "png16", 200, 150, 0, true, 3, imagefile.Unit, true, 0.5, 2},
+		{"png gray", "png-gray", 200, 150, 0, false, 3, imagefile.Unit, true, 0.5, 2},
+		{"png paletted", "png-paletted", 200, 150, 0, false, 3, imagefile.Unit, true, 0.5, 2},
+		{"jpeg gray", "jpeg-gray", 200, 150, 0, false, 3, imagefile.Unit, true, 1.5, 24},
 		{"jpeg", "jpeg", 200, 150, 0, false, 3, imagefile.Unit, true, 1.5, 24},
 		{"jpeg DCT-scaled", "jpeg", 1024, 768, 0, false, 3, imagefile.Unit, true, 1.5, 24},
 	}
