@@ -83,7 +83,7 @@ build: setup
 demo: build
 	./bin/tfcam explain --model $(DEMO_MODEL)/model --method $(DEMO_METHODS) --class top1 --out demo-out $(DEMO_MODEL)/photos
 	@echo
-	@echo "Open demo-out/index.html in a browser (overlays: demo-out/*/*.png, records: demo-out/results.jsonl)."
+	@echo "Open demo-out/index.html in a browser (overlays: demo-out/*/*.jpg, maps: demo-out/*/*.map16.png, records: demo-out/results.jsonl)."
 
 test: setup
 	go vet ./...

@@ -227,7 +227,12 @@ func (d *outDir) writeFile(rel string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	// CreateTemp makes 0600 files; outputs are meant to be shared (served
+	// galleries, other users' pipelines): the usual 0644, less the umask.
+	err = f.Chmod(0o644 &^ umask)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil && d.durable {
 		err = f.Sync()
 	}
@@ -320,6 +325,13 @@ func (d *outDir) Close() error {
 	return err
 }
 
+// umask is the process's file mode mask, read once at start.
+var umask = func() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}()
+
 // syncfs flushes the filesystem holding f: every file written so far.
 func syncfs(f *os.File) error {
 	if err := unix.Syncfs(int(f.Fd())); err != nil {
@@ -334,6 +346,7 @@ func writeAtomic(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
+	f.Chmod(0o644 &^ umask)
 	w := bufio.NewWriter(f)
 	w.Write(data)
 	err = w.Flush()

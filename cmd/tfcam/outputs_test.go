@@ -64,3 +64,24 @@ func TestForceAndLock(t *testing.T) {
 		t.Errorf("second run on a held --out: %v", err)
 	}
 }
+
+// TestOutputModes: outputs get the usual 0644 (less the umask), not the
+// 0600 of temporary files.
+func TestOutputModes(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openOutDir(dir, shard{Index: 0, Count: 1}, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.writeFile("a.jpg/x.jpg", []byte("data")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "a.jpg", "x.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 0o644 &^ umask; fi.Mode().Perm() != want {
+		t.Errorf("mode %v, want %v", fi.Mode().Perm(), want)
+	}
+}
