@@ -110,7 +110,7 @@ func runEval(args []string) error {
 	var o evalOptions
 	fs := evalFlags(&o)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")

@@ -137,7 +137,7 @@ func runExplain(args []string) error {
 	fs.BoolVar(&o.gallery, "gallery", true, "write index.html in --out")
 	fs.Usage = explainUsage(fs)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if o.out == "" {
 		return usageError("--out is required")

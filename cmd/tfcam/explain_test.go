@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -327,5 +328,46 @@ func TestExplainMaxTensor(t *testing.T) {
 		} else {
 			t.Logf("%s: bounded run differs by %.2g of %g", in, d, scale)
 		}
+	}
+}
+
+// TestExplainFlagsBeforeModel: every flag that can be checked without the
+// model is refused as a usage error (exit code 2) before it loads — the
+// model path here does not exist, so reaching the load would say so.
+func TestExplainFlagsBeforeModel(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(*explainOptions)
+		want string
+	}{
+		{"batch 0", func(o *explainOptions) { o.batch = 0 }, "--batch 0"},
+		{"huge batch", func(o *explainOptions) { o.batch = 99999999999 }, "--batch 99999999999"},
+		{"workers 0", func(o *explainOptions) { o.workers = 0 }, "--workers 0"},
+		{"threads -1", func(o *explainOptions) { o.threads = -1 }, "--threads -1"},
+		{"max-tensor-mb -5", func(o *explainOptions) { o.maxTensor = -5 }, "--max-tensor-mb -5"},
+		{"max-tensor-mb 100000", func(o *explainOptions) { o.maxTensor = 100000 }, "--max-tensor-mb 100000"},
+		{"max-file-mb 0", func(o *explainOptions) { o.maxFileMB = 0 }, "--max-file-mb 0"},
+		{"alpha NaN", func(o *explainOptions) { o.alpha = math.NaN() }, "--alpha NaN"},
+		{"alpha 2", func(o *explainOptions) { o.alpha = 2 }, "--alpha 2"},
+		{"class -1", func(o *explainOptions) { o.class = "-1" }, `--class "-1"`},
+		{"class top0", func(o *explainOptions) { o.class = "top0" }, `--class "top0"`},
+		{"overlay format", func(o *explainOptions) { o.overlayFormat = "gif" }, `--overlay-format "gif"`},
+		{"overlay size", func(o *explainOptions) { o.overlaySize = -1 }, "--overlay-size -1"},
+		{"quality", func(o *explainOptions) { o.quality = 0 }, "--quality 0"},
+		{"steps -4", func(o *explainOptions) { o.methods = "integrated-gradients:steps=-4" }, "steps"},
+		{"variant bogus", func(o *explainOptions) { o.methods = "scorecam:variant=bogus" }, "variant"},
+		{"bad shard", func(o *explainOptions) { o.shard = "3/2" }, "shard 3 of 2"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			o := explainOpts(filepath.Join(t.TempDir(), "out"))
+			o.model = filepath.Join(t.TempDir(), "no-such-model")
+			c.edit(&o)
+			err := explainRun(context.Background(), o, []string{"x.jpg"}, nil, io.Discard)
+			var ee exitError
+			if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want a usage error (2) with %q", err, c.want)
+			}
+		})
 	}
 }

@@ -13,7 +13,7 @@ func runLayers(args []string) error {
 	f.register(fs)
 	all := fs.Bool("all", false, "list every layer, not only spatial 4-D ones")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	m, preset, err := f.load()
 	if err != nil {

@@ -71,6 +71,15 @@ func quietTensorFlow() {
 	_ = syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
 }
 
+// flagError turns a flag-parsing error into exit code 2 (bad usage); the
+// flag package has already printed it with the usage. -h stays help.
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return exitError{code: 2}
+}
+
 // exitCode prints err and maps it to the process exit code: 0 success, 1
 // failure (or some images failed), 2 bad usage, 130 interrupted.
 func exitCode(name string, err error) int {
@@ -80,8 +89,11 @@ func exitCode(name string, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	fmt.Fprintf(os.Stderr, "tfcam %s: %v\n", name, err)
 	var ee exitError
+	if errors.As(err, &ee) && ee.msg == "" {
+		return ee.code // already reported (the flag package prints its own errors)
+	}
+	fmt.Fprintf(os.Stderr, "tfcam %s: %v\n", name, err)
 	if errors.As(err, &ee) {
 		return ee.code
 	}

@@ -25,7 +25,7 @@ func runPredict(args []string) error {
 	batch := fs.Int("batch", 32, "images per TensorFlow run (1..4096)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines reading and decoding images (1..1024)")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")

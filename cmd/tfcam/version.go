@@ -15,7 +15,7 @@ var Version = "0.1.0-dev"
 func runVersion(args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return flagError(err)
 	}
 	fmt.Printf("tfcam %s\nTensorFlow %s (C API via graft v0.10.0)\n", Version, tf.Version())
 	// An empty graph's session lists the devices TensorFlow can use.
