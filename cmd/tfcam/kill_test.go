@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	_ "image/jpeg"
@@ -147,4 +148,51 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// TestSignals: SIGTERM (as Kubernetes sends) finishes the batch in flight
+// and exits 143 with consistent results; a second signal exits at once.
+func TestSignals(t *testing.T) {
+	dir := t.TempDir()
+	writeShapesImages(t, dir, 200)
+	for _, second := range []bool{false, true} {
+		out := filepath.Join(dir, fmt.Sprintf("out-%v", second))
+		cmd := exec.Command(os.Args[0], "explain", "--model", filepath.Join(fixture.Root(), "shapes", "model"),
+			"--method", "gradcam", "--batch", "4", "--out", out, filepath.Join(dir, "imgs"))
+		cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		res := filepath.Join(out, "results.jsonl")
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if n, _ := countLines(res); n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatalf("no image done within 60 s: %s", stderr.String())
+			}
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		if second {
+			time.Sleep(time.Millisecond)
+			cmd.Process.Signal(syscall.SIGTERM)
+		}
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 143 {
+			t.Errorf("second=%v: exit %v, want 143\n%s", second, err, stderr.String())
+		}
+		lines := readJSONL(t, res)
+		if len(lines) == 0 || len(lines) == 200 {
+			t.Errorf("second=%v: %d images done; the stop came neither mid-job nor cleanly", second, len(lines))
+		}
+		// One signal: every batch that started (of 4) is written whole.
+		if !second && len(lines)%4 != 0 {
+			t.Errorf("%d images done after SIGTERM: a started batch was cut short", len(lines))
+		}
+		t.Logf("second=%v: %d images done; %s", second, len(lines), lastLine(stderr.String()))
+	}
 }

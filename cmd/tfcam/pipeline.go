@@ -118,7 +118,8 @@ func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, e
 		go func() {
 			defer wwg.Done()
 			for it := range written {
-				err := st.write(ctx, it)
+				// Started batches finish even after Ctrl-C.
+				err := st.write(context.WithoutCancel(ctx), it)
 				it.release()
 				if err != nil {
 					fail(it, "failed", err)
