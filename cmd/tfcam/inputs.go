@@ -99,7 +99,7 @@ func (c *cause) Unwrap() error { return c.err }
 //
 // bad is variadic only so that callers written for the old
 // expandInputs(args, stdin) still compile: without it, the first reported
-// path is returned as the error.
+// path is returned as the error, and keys are not checked for duplicates.
 func expandInputs(args []string, stdin io.Reader, bad ...func(path string, err error)) ([]input, error) {
 	e := &expander{stdin: stdin, dirs: map[fileID]bool{}}
 	var first error
@@ -131,11 +131,15 @@ func expandInputs(args []string, stdin io.Reader, bad ...func(path string, err e
 		e.arg = l.arg
 		e.walk(l.path, l.rel)
 	}
-	out := e.uniqueKeys(e.unique())
-	if len(bad) == 0 && first != nil {
-		return nil, first
+	if len(bad) == 0 {
+		// Old callers: eval and predict never use keys, and explain's
+		// duplicate keys were renamed; only the reported paths fail.
+		if first != nil {
+			return nil, first
+		}
+		return e.unique(), nil
 	}
-	return out, nil
+	return e.uniqueKeys(e.unique()), nil
 }
 
 // expander holds one expandInputs call's state.
