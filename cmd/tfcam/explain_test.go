@@ -214,7 +214,7 @@ func TestExplainUsageErrors(t *testing.T) {
 	}{
 		{"bad method", func(o *explainOptions) { o.methods = "gradcam,nope" }, `unknown method "nope"`},
 		{"bad method option", func(o *explainOptions) { o.methods = "scorecam:basline=zero" }, `unknown option "basline" (scorecam has: variant, baseline, upsample, topn)`},
-		{"bad method option value", func(o *explainOptions) { o.methods = "scorecam:baseline=grey" }, `option baseline="grey": want none, zero, blur`},
+		{"bad method option value", func(o *explainOptions) { o.methods = "scorecam:baseline=grey" }, `method scorecam: option baseline="grey": want none, zero, blur`},
 		{"bad class", func(o *explainOptions) { o.class = "best" }, `--class "best"`},
 		{"class out of range", func(o *explainOptions) { o.class = "4" }, "the model has 4 classes"},
 		{"bad layer", func(o *explainOptions) { o.layer = "last_cnv" }, `did you mean "last_conv"`},

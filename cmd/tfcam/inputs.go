@@ -2,8 +2,7 @@ package main
 
 import (
 	"bufio"
-	"crypto/sha1"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +10,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+
+	"github.com/tfcam/tfcam/imagefile"
 )
 
 // imageExts are the extensions collected when walking directories.
@@ -21,89 +23,198 @@ var imageExts = map[string]bool{
 
 // input is one image to explain.
 type input struct {
-	// Path is the file to read.
+	// Path is the file to read (with imagefile.ReadFile: it may have become
+	// a pipe since it was found).
 	Path string
-	// Key names its outputs: the path relative to the directory argument it
-	// was found in, or its base name, without extension; unique in a run.
+	// Key names its output folder, outputDir(out, Key): a slash-separated
+	// path, unique in a run and stable across runs (see keys.go).
 	Key string
 }
 
-// expandInputs turns the command-line arguments into a sorted, de-duplicated
-// list of images: files, directories (recursively, image extensions only),
-// globs, "@list.txt" files of paths (one per line) and "-" for such a list
-// on stdin. Explicitly named files are taken whatever their extension, so
-// a bad file is reported rather than silently skipped.
-func expandInputs(args []string, stdin io.Reader) ([]input, error) {
-	var out []input
-	seen := map[string]bool{}
-	add := func(path, key string) {
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			abs = path
+// Reasons an input path is reported and skipped, for errors.Is; the
+// errors passed to expandInputs' bad also wrap the fs error (fs.ErrNotExist,
+// fs.ErrPermission, syscall.ELOOP) or imagefile.ErrNotRegular.
+var (
+	// errNoMatch: an argument is no existing path, and as a glob pattern it
+	// matches nothing. It wraps fs.ErrNotExist.
+	errNoMatch error = &cause{"no such file, and no file matches it as a glob pattern", fs.ErrNotExist}
+	// errDanglingLink: a symbolic link whose target does not exist. It
+	// wraps fs.ErrNotExist.
+	errDanglingLink error = &cause{"dangling symbolic link", fs.ErrNotExist}
+	// errDuplicateKey: another input of the run has the same output folder
+	// (or one inside or around it).
+	errDuplicateKey = errors.New("same output folder as another input")
+)
+
+// cause is a reason that wraps a standard error without repeating its text.
+type cause struct {
+	msg string
+	err error
+}
+
+func (c *cause) Error() string { return c.msg }
+func (c *cause) Unwrap() error { return c.err }
+
+// expandInputs turns the command-line arguments into a sorted,
+// de-duplicated list of images:
+//
+//   - a file is taken whatever its extension (so a bad file is reported
+//     rather than silently skipped); a symbolic link given explicitly is
+//     followed;
+//   - a folder is walked recursively for files with image extensions
+//     (imageExts, any case); a symlinked folder named as an argument, with
+//     or without a trailing slash, is walked. Inside a walk, symbolic links
+//     to files are taken, and links to folders followed once the real
+//     trees of all arguments are walked, each folder once (by device and
+//     inode): a link back up the tree, to another folder argument or to a
+//     folder already walked is not followed, so loops end and no image is
+//     found twice under two keys. A subfolder that is also an argument is
+//     walked as that argument (its keys relative to it);
+//   - an argument that is no existing path and contains a glob
+//     metacharacter (* ? [) is expanded with filepath.Glob, each match
+//     then taken as if it were an argument; an existing path is never
+//     expanded, so "photo[1].jpg" is that file;
+//   - "@list.txt" reads a list of image files, one path per line (blank
+//     lines and lines starting with '#' skipped, spaces around a path
+//     trimmed), and "-" such a list on stdin. List lines are literal file
+//     paths: no globs, no nested lists, no folders. A list may be a pipe
+//     (@<(find ...)): it is read as it comes.
+//
+// A file reached through several arguments (a folder, and a file in it) is
+// taken once, with the key of the first of them (see keys.go for keys).
+//
+// A path that cannot be used is passed to bad, with the reason, and
+// skipped, and the rest goes on: a missing file or a dangling link
+// (fs.ErrNotExist), a symlink loop (syscall.ELOOP), a file or folder that
+// cannot be read (fs.ErrPermission), a named pipe, device, socket or a
+// folder where a list names files (imagefile.ErrNotRegular, never opened),
+// a bad glob (filepath.ErrBadPattern) or one that matches nothing
+// (errNoMatch), a file whose output folder another input already has
+// (errDuplicateKey: the later one in path order is skipped). Nothing is
+// opened but folders and lists: images are read later, with
+// imagefile.ReadFile.
+//
+// The error is for what makes the whole command meaningless: stdin named
+// by "-" cannot be read.
+//
+// bad is variadic only so that callers written for the old
+// expandInputs(args, stdin) still compile: without it, the first reported
+// path is returned as the error, and keys are not checked for duplicates.
+func expandInputs(args []string, stdin io.Reader, bad ...func(path string, err error)) ([]input, error) {
+	e := &expander{stdin: stdin, dirs: map[fileID]bool{}}
+	var first error
+	e.bad = func(path string, err error) {
+		if first == nil {
+			first = fmt.Errorf("input %s: %w", path, err)
 		}
-		if seen[abs] {
-			return
-		}
-		seen[abs] = true
-		out = append(out, input{Path: path, Key: strings.TrimSuffix(key, filepath.Ext(key))})
 	}
-	var expand func(arg string) error
-	expand = func(arg string) error {
-		switch {
-		case arg == "-":
-			return readList(stdin, "stdin", expand)
-		case strings.HasPrefix(arg, "@"):
-			f, err := os.Open(arg[1:])
-			if err != nil {
-				return fmt.Errorf("input list %s: %w", arg[1:], err)
-			}
-			defer f.Close()
-			return readList(f, arg[1:], expand)
-		}
-		info, err := os.Stat(arg)
-		if err != nil {
-			matches, gerr := filepath.Glob(arg)
-			if gerr != nil || len(matches) == 0 {
-				return fmt.Errorf("input %s: no such file, directory or matching glob", arg)
-			}
-			sort.Strings(matches)
-			for _, m := range matches {
-				if err := expand(m); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		if !info.IsDir() {
-			add(arg, filepath.Base(arg))
-			return nil
-		}
-		return filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("walking %s: %w", arg, err)
-			}
-			if d.IsDir() || !imageExts[strings.ToLower(filepath.Ext(path))] {
-				return nil
-			}
-			rel, err := filepath.Rel(arg, path)
-			if err != nil {
-				rel = filepath.Base(path)
-			}
-			add(path, rel)
-			return nil
-		})
+	if len(bad) > 0 && bad[0] != nil {
+		e.bad = bad[0]
 	}
-	for _, a := range args {
-		if err := expand(a); err != nil {
+	for i, a := range args {
+		e.arg = i
+		if err := e.expand(a); err != nil {
 			return nil, err
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	uniqueKeys(out)
-	return out, nil
+	// Walk the real trees first, then the symlinked folders met in them,
+	// each folder once: a link to a folder argument, to an ancestor or to
+	// a folder already walked is not followed, so no loop recurses and no
+	// image is found twice under two keys.
+	for _, r := range e.roots {
+		e.arg = r.arg
+		e.walk(r.path, nil)
+	}
+	for len(e.links) > 0 {
+		l := e.links[0]
+		e.links = e.links[1:]
+		e.arg = l.arg
+		e.walk(l.path, l.rel)
+	}
+	if len(bad) == 0 {
+		// Old callers: eval and predict never use keys, and explain's
+		// duplicate keys were renamed; only the reported paths fail.
+		if first != nil {
+			return nil, first
+		}
+		return e.unique(), nil
+	}
+	return e.uniqueKeys(e.unique()), nil
 }
 
-func readList(r io.Reader, name string, expand func(string) error) error {
+// expander holds one expandInputs call's state.
+type expander struct {
+	stdin io.Reader
+	bad   func(path string, err error)
+	found []found
+	arg   int             // index of the argument being expanded
+	dirs  map[fileID]bool // folders walked or to walk
+	roots []folder        // folder arguments, walked after all arguments are read
+	links []folder        // symlinked folders met in walks, followed after the real trees
+}
+
+// folder is a folder to walk: its path, its path below the argument and
+// the argument's index.
+type folder struct {
+	path string
+	rel  []string
+	arg  int
+}
+
+// found is a file found, with the index of the argument it came through.
+type found struct {
+	input
+	arg int
+}
+
+// origin says how a path reached the expander: it decides whether a
+// folder is walked and whether a missing path is tried as a glob.
+type origin int
+
+const (
+	fromArg  origin = iota // a command-line argument
+	fromGlob               // a glob match: like an argument, never globbed again
+	fromList               // a list line: a literal file path
+)
+
+// expand adds what one argument names.
+func (e *expander) expand(a string) error {
+	switch {
+	case a == "-":
+		if err := e.list(e.stdin, "stdin"); err != nil {
+			return fmt.Errorf("reading the input list on stdin: %w", err)
+		}
+		return nil
+	case strings.HasPrefix(a, "@"):
+		name := a[1:]
+		// A list may be a pipe (process substitution), never a device:
+		// @/dev/urandom must not be read as endless lines.
+		info, err := os.Stat(name)
+		if err != nil {
+			e.bad(name, statError("input list", err))
+			return nil
+		}
+		if m := info.Mode(); !m.IsRegular() && m&fs.ModeNamedPipe == 0 {
+			e.bad(name, fmt.Errorf("input list: %w: it is %s", imagefile.ErrNotRegular, imagefile.FileKind(m)))
+			return nil
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			e.bad(name, statError("input list", err))
+			return nil
+		}
+		defer f.Close()
+		if err := e.list(f, name); err != nil {
+			e.bad(name, fmt.Errorf("reading the input list: %w", unwrapPath(err)))
+		}
+		return nil
+	}
+	e.path(a, fromArg)
+	return nil
+}
+
+// list adds the files a list names, one per line.
+func (e *expander) list(r io.Reader, name string) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -111,27 +222,250 @@ func readList(r io.Reader, name string, expand func(string) error) error {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if err := expand(line); err != nil {
-			return err
-		}
+		e.path(line, fromList)
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading input list %s: %w", name, err)
-	}
-	return nil
+	return sc.Err()
 }
 
-// uniqueKeys suffixes keys that collide (same relative name from different
-// places) with a short hash of the path, so outputs never overwrite each other.
-func uniqueKeys(in []input) {
-	count := map[string]int{}
-	for _, x := range in {
-		count[x.Key]++
+// path adds p: a file, a folder to walk, or (from an argument) a glob.
+func (e *expander) path(p string, from origin) {
+	info, err := os.Lstat(p)
+	if err != nil {
+		if from == fromArg && errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(p, "*?[") {
+			e.glob(p)
+			return
+		}
+		e.bad(p, statError("", err))
+		return
 	}
-	for i := range in {
-		if count[in[i].Key] > 1 {
-			sum := sha1.Sum([]byte(in[i].Path))
-			in[i].Key += "-" + hex.EncodeToString(sum[:4])
+	if info.Mode()&fs.ModeSymlink != 0 {
+		if info, err = followLink(p); err != nil {
+			e.bad(p, err)
+			return
 		}
 	}
+	switch m := info.Mode(); {
+	case m.IsRegular():
+		e.add(p, fileKey(p))
+	case m.IsDir() && from != fromList:
+		if e.enter(info) { // else the same folder, given again
+			e.roots = append(e.roots, folder{path: p, arg: e.arg})
+		}
+	case m.IsDir():
+		e.bad(p, fmt.Errorf("%w: it is a directory; a list names image files, give folders as arguments", imagefile.ErrNotRegular))
+	default:
+		e.bad(p, fmt.Errorf("%w: it is %s", imagefile.ErrNotRegular, imagefile.FileKind(m)))
+	}
+}
+
+// glob adds the matches of pattern, each as if it were an argument.
+func (e *expander) glob(pattern string) {
+	matches, err := filepath.Glob(pattern)
+	switch {
+	case err != nil:
+		e.bad(pattern, fmt.Errorf("no such file, and not a valid glob pattern: %w", err))
+	case len(matches) == 0:
+		e.bad(pattern, errNoMatch)
+	}
+	sort.Strings(matches)
+	for _, m := range matches {
+		e.path(m, fromGlob)
+	}
+}
+
+// walk adds the images below dir, whose path below the walked argument is
+// rel. Its real subfolders are walked at once, its symlinked ones queued
+// (e.links).
+func (e *expander) walk(dir string, rel []string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		e.bad(dir, statError("cannot list the folder", err))
+		// ReadDir returns what it read before the error: go on with it.
+	}
+	for _, d := range entries {
+		p := filepath.Join(dir, d.Name())
+		r := append(rel[:len(rel):len(rel)], d.Name())
+		isImage := imageExts[strings.ToLower(filepath.Ext(d.Name()))]
+		t := d.Type()
+		if t&fs.ModeSymlink != 0 {
+			info, err := followLink(p)
+			if err != nil {
+				if isImage {
+					e.bad(p, err) // named like an image: the user expects it
+				}
+				continue
+			}
+			if info.IsDir() {
+				if e.enter(info) {
+					e.links = append(e.links, folder{p, r, e.arg})
+				}
+				continue
+			}
+			t = info.Mode().Type()
+		}
+		switch {
+		case t.IsDir():
+			info, err := d.Info()
+			if err != nil {
+				e.bad(p, statError("", err))
+				continue
+			}
+			if e.enter(info) { // else a folder argument of its own, or a bind-mount loop
+				e.walk(p, r)
+			}
+		case !isImage:
+		case t.IsRegular():
+			e.add(p, walkKey(r))
+		default: // a pipe named x.jpg must be reported, never opened
+			e.bad(p, fmt.Errorf("%w: it is %s", imagefile.ErrNotRegular, imagefile.FileKind(t)))
+		}
+	}
+}
+
+// enter marks the folder info describes as walked, and reports whether it
+// was not walked before.
+func (e *expander) enter(info fs.FileInfo) bool {
+	id, ok := idOf(info)
+	if !ok {
+		return true
+	}
+	if e.dirs[id] {
+		return false
+	}
+	e.dirs[id] = true
+	return true
+}
+
+// add records a file found through the current argument.
+func (e *expander) add(path, key string) {
+	e.found = append(e.found, found{input{Path: path, Key: key}, e.arg})
+}
+
+// unique returns the found files sorted by path, each once: a file
+// reached through several arguments (a folder and a file in it) keeps the
+// key of the first argument, so adding arguments after it never changes
+// its key.
+func (e *expander) unique() []input {
+	best := map[string]found{} // by absolute path
+	var order []string
+	for _, f := range e.found {
+		abs, err := filepath.Abs(f.Path)
+		if err != nil {
+			abs = f.Path
+		}
+		if b, ok := best[abs]; !ok {
+			order = append(order, abs)
+			best[abs] = f
+		} else if f.arg < b.arg {
+			best[abs] = f
+		}
+	}
+	out := make([]input, len(order))
+	for i, abs := range order {
+		out[i] = best[abs].input
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// uniqueKeys returns the inputs (sorted by path) whose keys are usable
+// and unique: a key equal to an earlier input's, or a folder inside or
+// around an earlier input's folder, is reported and skipped.
+func (e *expander) uniqueKeys(inputs []input) []input {
+	owner := map[string]string{}  // key → path
+	around := map[string]string{} // proper prefix of a kept key → that key's path
+	out := make([]input, 0, len(inputs))
+	for _, in := range inputs {
+		if err := checkKey(in.Key); err != nil {
+			e.bad(in.Path, err)
+			continue
+		}
+		if other, dup := owner[in.Key]; dup {
+			e.bad(in.Path, fmt.Errorf("%w: %s also has output folder %q; explain them into separate --out folders, or name their folders instead", errDuplicateKey, other, in.Key))
+			continue
+		}
+		if other, dup := around[in.Key]; dup {
+			e.bad(in.Path, fmt.Errorf("%w: the output folder %q would hold that of %s", errDuplicateKey, in.Key, other))
+			continue
+		}
+		clash := ""
+		for i := strings.IndexByte(in.Key, '/'); i >= 0; i = next(in.Key, i) {
+			if other, dup := owner[in.Key[:i]]; dup {
+				clash = fmt.Sprintf("%s's output folder %q would hold it", other, in.Key[:i])
+				break
+			}
+		}
+		if clash != "" {
+			e.bad(in.Path, fmt.Errorf("%w: %s", errDuplicateKey, clash))
+			continue
+		}
+		owner[in.Key] = in.Path
+		for i := strings.IndexByte(in.Key, '/'); i >= 0; i = next(in.Key, i) {
+			around[in.Key[:i]] = in.Path
+		}
+		out = append(out, in)
+	}
+	return out
+}
+
+// next is the index of the '/' after position i in key, or -1.
+func next(key string, i int) int {
+	j := strings.IndexByte(key[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+// followLink stats the target of the symbolic link p, telling a dangling
+// link and a loop from other errors.
+func followLink(p string) (fs.FileInfo, error) {
+	info, err := os.Stat(p)
+	if err == nil {
+		return info, nil
+	}
+	target, _ := os.Readlink(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w (to %s)", errDanglingLink, target)
+	case errors.Is(err, syscall.ELOOP):
+		return nil, fmt.Errorf("symbolic link loop: %w", syscall.ELOOP)
+	}
+	return nil, statError("symbolic link", err)
+}
+
+// statError describes an Lstat, Stat, Open or ReadDir error without
+// repeating the path (bad names it), keeping the cause for errors.Is.
+func statError(what string, err error) error {
+	err = unwrapPath(err)
+	switch {
+	case errors.Is(err, fs.ErrPermission):
+		err = fmt.Errorf("%w (check its and its folders' permissions)", err)
+	case errors.Is(err, syscall.ENOTDIR):
+		err = fmt.Errorf("%w: %w (a part of the path is a file)", fs.ErrNotExist, err)
+	}
+	if what == "" {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// unwrapPath strips the *fs.PathError around err: the path is named once.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// fileID identifies a folder across the paths that reach it.
+type fileID struct{ dev, ino uint64 }
+
+func idOf(info fs.FileInfo) (fileID, bool) {
+	st, ok := info.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileID{}, false
+	}
+	return fileID{uint64(st.Dev), st.Ino}, true
 }
