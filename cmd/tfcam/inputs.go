@@ -99,18 +99,36 @@ func (c *cause) Unwrap() error { return c.err }
 //
 // bad is variadic only so that callers written for the old
 // expandInputs(args, stdin) still compile: without it, the first reported
-// path is returned as the error, and keys are not checked for duplicates.
+// path is returned as the error, and keys are not checked for duplicates
+// (as expandFiles).
 func expandInputs(args []string, stdin io.Reader, bad ...func(path string, err error)) ([]input, error) {
-	e := &expander{stdin: stdin, dirs: map[fileID]bool{}}
-	var first error
-	e.bad = func(path string, err error) {
-		if first == nil {
-			first = fmt.Errorf("input %s: %w", path, err)
+	if len(bad) == 0 || bad[0] == nil {
+		var first error
+		in, err := expandFiles(args, stdin, func(path string, err error) {
+			if first == nil {
+				first = fmt.Errorf("input %s: %w", path, err)
+			}
+		})
+		if err == nil {
+			err = first
 		}
+		if err != nil {
+			return nil, err
+		}
+		return in, nil
 	}
-	if len(bad) > 0 && bad[0] != nil {
-		e.bad = bad[0]
+	in, err := expandFiles(args, stdin, bad[0])
+	if err != nil {
+		return nil, err
 	}
+	return uniqueKeys(in, bad[0]), nil
+}
+
+// expandFiles is expandInputs without the check that keys are unique, for
+// commands that write no per-image folders (eval, predict): two images of
+// one base name named from two folders are both taken.
+func expandFiles(args []string, stdin io.Reader, bad func(path string, err error)) ([]input, error) {
+	e := &expander{stdin: stdin, bad: bad, dirs: map[fileID]bool{}}
 	for i, a := range args {
 		e.arg = i
 		if err := e.expand(a); err != nil {
@@ -131,18 +149,10 @@ func expandInputs(args []string, stdin io.Reader, bad ...func(path string, err e
 		e.arg = l.arg
 		e.walk(l.path, l.rel)
 	}
-	if len(bad) == 0 {
-		// Old callers: eval and predict never use keys, and explain's
-		// duplicate keys were renamed; only the reported paths fail.
-		if first != nil {
-			return nil, first
-		}
-		return e.unique(), nil
-	}
-	return e.uniqueKeys(e.unique()), nil
+	return e.unique(), nil
 }
 
-// expander holds one expandInputs call's state.
+// expander holds one expandFiles call's state.
 type expander struct {
 	stdin io.Reader
 	bad   func(path string, err error)
@@ -370,22 +380,22 @@ func (e *expander) unique() []input {
 
 // uniqueKeys returns the inputs (sorted by path) whose keys are usable
 // and unique: a key equal to an earlier input's, or a folder inside or
-// around an earlier input's folder, is reported and skipped.
-func (e *expander) uniqueKeys(inputs []input) []input {
+// around an earlier input's folder, is passed to bad and skipped.
+func uniqueKeys(inputs []input, bad func(path string, err error)) []input {
 	owner := map[string]string{}  // key → path
 	around := map[string]string{} // proper prefix of a kept key → that key's path
 	out := make([]input, 0, len(inputs))
 	for _, in := range inputs {
 		if err := checkKey(in.Key); err != nil {
-			e.bad(in.Path, err)
+			bad(in.Path, err)
 			continue
 		}
 		if other, dup := owner[in.Key]; dup {
-			e.bad(in.Path, fmt.Errorf("%w: %s also has output folder %q; explain them into separate --out folders, or name their folders instead", errDuplicateKey, other, in.Key))
+			bad(in.Path, fmt.Errorf("%w: %s also has output folder %q; explain them into separate --out folders, or name their folders instead", errDuplicateKey, other, in.Key))
 			continue
 		}
 		if other, dup := around[in.Key]; dup {
-			e.bad(in.Path, fmt.Errorf("%w: the output folder %q would hold that of %s", errDuplicateKey, in.Key, other))
+			bad(in.Path, fmt.Errorf("%w: the output folder %q would hold that of %s", errDuplicateKey, in.Key, other))
 			continue
 		}
 		clash := ""
@@ -396,7 +406,7 @@ func (e *expander) uniqueKeys(inputs []input) []input {
 			}
 		}
 		if clash != "" {
-			e.bad(in.Path, fmt.Errorf("%w: %s", errDuplicateKey, clash))
+			bad(in.Path, fmt.Errorf("%w: %s", errDuplicateKey, clash))
 			continue
 		}
 		owner[in.Key] = in.Path

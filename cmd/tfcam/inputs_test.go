@@ -239,6 +239,21 @@ func TestExpandInputsOldCallers(t *testing.T) {
 	}
 }
 
+// TestExpandFiles checks eval's and predict's expansion takes two images
+// of one key, and still reports bad paths.
+func TestExpandFiles(t *testing.T) {
+	dir := t.TempDir()
+	tree(t, dir, "a/x.png", "b/x.png", "b/fifo.png |")
+	var bad []string
+	got, err := expandFiles([]string{filepath.Join(dir, "a"), filepath.Join(dir, "b")}, nil, func(p string, _ error) { bad = append(bad, p) })
+	if err != nil || len(got) != 2 || got[0].Key != "x.png" || got[1].Key != "x.png" {
+		t.Errorf("got %v, %v; want a/x.png and b/x.png, both keyed x.png", got, err)
+	}
+	if len(bad) != 1 || bad[0] != filepath.Join(dir, "b/fifo.png") {
+		t.Errorf("reported %q, want b/fifo.png", bad)
+	}
+}
+
 // TestExpandInputsStableKeys checks a key depends on the input and its
 // argument only: adding inputs never changes the keys of the others.
 func TestExpandInputsStableKeys(t *testing.T) {
