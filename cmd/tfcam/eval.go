@@ -198,9 +198,14 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
-	inputs, err := expandInputs(args, stdin)
+	var bad badPaths
+	inputs, err := expandFiles(args, stdin, bad.add)
 	if err != nil {
 		return err
+	}
+	bad.report(log)
+	if len(inputs) == 0 && len(bad) > 0 {
+		return fmt.Errorf("no images to evaluate: %s: %v", bad[0].path, bad[0].err)
 	}
 	if len(inputs) == 0 {
 		return fmt.Errorf("no images found in %s", strings.Join(args, " "))
@@ -254,7 +259,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if sum.interrupted {
 		return exitError{signalExitCode(), "interrupted; nothing written (the metrics need every image)"}
 	}
-	failed, results := sum.failed, st.results
+	failed, results := sum.failed+len(bad), st.results
 	if len(results) == 0 {
 		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(inputs))}
 	}

@@ -290,9 +290,13 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	inputs, err := expandInputs(args, stdin)
+	var bad badPaths
+	inputs, err := expandInputs(args, stdin, bad.add)
 	if err != nil {
 		return err
+	}
+	if s.shard.Index != 0 {
+		bad = nil // reported by shard 0
 	}
 	m, preset, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
 	if err != nil {
@@ -322,7 +326,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	defer out.Close()
-	sum := summary{total: len(mine)}
+	sum := summary{total: len(mine) + len(bad)}
 	var todo []input
 	for _, in := range mine {
 		if out.isDone(in.Key) {
@@ -335,6 +339,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	_, _, c := m.InputSize()
 	fmt.Fprintf(log, "tfcam explain: %d images (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
 		len(inputs), s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, o.methods, pre, deviceNote(m))
+	bad.report(log)
 
 	viewSize := o.overlaySize
 	if viewSize == 0 {
@@ -360,7 +365,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	run.total, run.skipped = sum.total, sum.skipped
+	run.total, run.skipped, run.failed = sum.total, sum.skipped, run.failed+len(bad)
 	if err := out.sync(); err != nil {
 		return err
 	}

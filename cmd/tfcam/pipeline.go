@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
+	"io"
 	"sync"
 	"time"
 
 	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/tfimage"
 )
 
@@ -192,7 +192,7 @@ func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, e
 // decode reads and decodes one file.
 func (p *pipeline) decode(ctx context.Context, it *item) {
 	start := time.Now()
-	data, err := readFile(it.in.Path, p.maxBytes)
+	data, err := imagefile.ReadFile(it.in.Path, p.maxBytes)
 	it.read = time.Since(start)
 	if err != nil {
 		it.err = err
@@ -228,60 +228,20 @@ func (p *pipeline) runBatch(ctx context.Context, st stages, batch []*item, fail 
 	return ok
 }
 
-// errTooLarge marks a file over --max-file-mb.
-var errTooLarge = errors.New("file too large")
+// badPaths are the inputs that expansion reported and skipped (missing,
+// unreadable, not regular files, duplicate keys): they count as failed.
+type badPaths []badPath
 
-// readFile reads a regular file of at most maxBytes. It never blocks on
-// FIFOs or devices: it opens without blocking and checks the type first.
-func readFile(path string, maxBytes int64) ([]byte, error) {
-	f, err := openRegular(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > maxBytes {
-		return nil, fmt.Errorf("%w: %d MB, over --max-file-mb %d", errTooLarge, fi.Size()>>20, maxBytes>>20)
-	}
-	data := make([]byte, fi.Size())
-	n, err := f.ReadAt(data, 0)
-	if err != nil && n != len(data) {
-		return nil, err
-	}
-	return data[:n], nil
+type badPath struct {
+	path string
+	err  error
 }
 
-// openRegular opens path for reading if it is a regular file.
-func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscallNonblock, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("not a regular file (%s)", fileKind(fi.Mode()))
-	}
-	return f, nil
-}
+func (b *badPaths) add(path string, err error) { *b = append(*b, badPath{path, err}) }
 
-func fileKind(m os.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&os.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&os.ModeSocket != 0:
-		return "a socket"
-	case m&os.ModeDevice != 0:
-		return "a device"
+// report prints each one; a sharded job reports them in shard 0 only.
+func (b badPaths) report(log io.Writer) {
+	for _, x := range b {
+		fmt.Fprintf(log, "skipped %s: %v\n", x.path, x.err)
 	}
-	return m.Type().String()
 }

@@ -38,7 +38,8 @@ func runPredict(args []string) error {
 	}
 	ctx, stop := interruptContext()
 	defer stop()
-	inputs, err := expandInputs(fs.Args(), os.Stdin)
+	var bad badPaths
+	inputs, err := expandFiles(fs.Args(), os.Stdin, bad.add)
 	if err != nil {
 		return err
 	}
@@ -60,15 +61,17 @@ func runPredict(args []string) error {
 	st := &predictStages{m: m, preset: preset, top: *top, json: *asJSON, w: os.Stdout}
 	p := &pipeline{decoder: dec, batch: *batch, workers: *workers, writers: 1, maxBytes: 256 << 20,
 		prog: newProgress(os.Stderr, isTerminal(os.Stderr), len(inputs))}
+	bad.report(os.Stderr)
 	sum, err := p.run(ctx, inputs, st)
 	if err != nil {
 		return err
 	}
+	sum.failed += len(bad)
 	if sum.interrupted {
 		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images", sum.done)}
 	}
 	if sum.failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.failed, len(inputs))}
+		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.failed, len(inputs)+len(bad))}
 	}
 	return nil
 }
