@@ -219,6 +219,11 @@ func (d *outDir) isDone(key string) bool { return d.done[key] }
 // through the temporary folder and a rename, so that it appears complete
 // or not at all.
 func (d *outDir) writeFile(rel string, data []byte) error {
+	// Keys are made safe by expandInputs (keys.go); this guards the
+	// invariant: nothing is written outside --out.
+	if !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return fmt.Errorf("output %q would leave --out", rel)
+	}
 	path := filepath.Join(d.root, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
