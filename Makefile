@@ -90,6 +90,9 @@ test: setup
 	go test -count=1 ./...
 	# Concurrent Explain calls, under the race detector.
 	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
+	# Fuzzing of input expansion and output keys: 30 s each.
+	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
+	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
 
 # One run measures tfcam, plain inference of the same model and the Python
 # peer, so the ratios in the table come from the same machine state.
