@@ -205,7 +205,13 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		return nil, err
 	}
 	tags := mg.GetMetaInfoDef().GetTags()
-	sess, err := tf.LoadSavedModel(dir, tags, &tf.SessionOptions{Config: config})
+	// TensorFlow starts its thread pools here: they must inherit a mask
+	// that blocks asynchronous signals (see cgo.WithoutSignals).
+	var sess *tf.SavedModel
+	err = cgo.WithoutSignals(func() (err error) {
+		sess, err = tf.LoadSavedModel(dir, tags, &tf.SessionOptions{Config: config})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("tfgraph: loading %s (tags %q): %w", dir, tags, err)
 	}
@@ -430,7 +436,7 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 		return nil, 0, err
 	}
 	defer cgo.DeleteTensor(in)
-	res, err := m.Session.Run(map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.Output.Output}, nil)
+	res, err := m.run(map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.Output.Output})
 	if err != nil {
 		return nil, 0, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
 	}
@@ -444,6 +450,18 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 		return nil, 0, fmt.Errorf("tfgraph: output of %s has shape %v, want [N,classes]", m.Dir, shape)
 	}
 	return out, int(shape[1]), nil
+}
+
+// run is Session.Run with asynchronous signals blocked on the calling
+// thread, so that any thread TensorFlow starts during the run (the first
+// run builds executors and may start pools) inherits that mask too.
+func (m *Model) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tf.Tensor, error) {
+	var res []*tf.Tensor
+	err := cgo.WithoutSignals(func() (err error) {
+		res, err = m.Session.Run(feeds, fetches, nil)
+		return err
+	})
+	return res, err
 }
 
 // batchTensor checks a flat batch against the input signature and wraps it.
@@ -509,7 +527,7 @@ func (m *Model) RunMixed(ctx context.Context, feeds map[tf.Output]Feed, floats, 
 		}
 		in[o] = t
 	}
-	res, err := m.Session.Run(in, append(append([]tf.Output{}, floats...), ints...), nil)
+	res, err := m.run(in, append(append([]tf.Output{}, floats...), ints...))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
 	}
