@@ -37,7 +37,13 @@ func newSession() (*session, error) {
 		return nil, err
 	}
 	g := tf.NewGraph()
-	s, err := tf.NewSession(g, &tf.SessionOptions{Config: cfg})
+	// Threads TensorFlow starts inherit the caller's signal mask: keep
+	// asynchronous signals (the profiler's) off them, as tfgraph does.
+	var s *tf.Session
+	err = cgo.WithoutSignals(func() (err error) {
+		s, err = tf.NewSession(g, &tf.SessionOptions{Config: cfg})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("tfimage: creating a TensorFlow session: %w", err)
 	}
@@ -76,7 +82,11 @@ func variant[T any](s *session, key string, build func(sc *op.Scope) (T, error))
 // run is one Session.Run. The caller owns (and must cgo.DeleteTensor) the
 // fetched tensors; on error none are returned.
 func (s *session) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tf.Tensor, error) {
-	out, err := s.sess.Run(feeds, fetches, nil)
+	var out []*tf.Tensor
+	err := cgo.WithoutSignals(func() (err error) {
+		out, err = s.sess.Run(feeds, fetches, nil)
+		return err
+	})
 	if err != nil {
 		cgo.DeleteTensors(out)
 		return nil, err
