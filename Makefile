@@ -94,6 +94,13 @@ test: setup
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
 
+# The parity packages again with TensorFlow's oneDNN kernels off (on by
+# default on x86-64): they round differently at ReLU and max-pool kinks, as
+# another CPU does, and every check must hold either way (CI runs both).
+.PHONY: test-onednn-off
+test-onednn-off: setup
+	TF_ENABLE_ONEDNN_OPTS=0 go test -count=1 ./tfgraph ./explainer ./evaluate
+
 # One run measures tfcam, plain inference of the same model and the Python
 # peer, so the ratios in the table come from the same machine state.
 bench: setup

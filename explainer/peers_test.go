@@ -41,7 +41,14 @@ func minMax(v []float32, n int) []float64 {
 // (max |·|). Not compared, as the variants differ: Xplique's GradCAMPP
 // (means instead of sums). tf-keras-vis's
 // Scorecam upsamples its masks with aligned corners (scipy zoom), so it is
-// compared with ScoreCAM{Upsample: "corners"}.
+// compared with ScoreCAM{Upsample: "corners"}. Guided backprop, saliency,
+// integrated gradients and SmoothGrad are input gradients through every
+// ReLU and max-pool, piecewise constant in their masks: compared outside
+// the kink envelope (internal/fixture/kinks.go, scripts/cam_common.py),
+// exact where no unit is within rounding of a kink (issue 11: SmoothGrad
+// on bench_resnet was 1.4e-3 off on an AVX-512 CPU; integrated gradients
+// are up to 1.8e-3 off here between oneDNN settings, all of it inside the
+// envelope).
 func TestMethodsMatchThirdParty(t *testing.T) {
 	var dirs []string
 	for _, n := range fixture.Names(t) {
@@ -102,51 +109,59 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 				if c.guided && !guidedOK[name] {
 					continue
 				}
-				// bench_resnet's integrated gradients differ from Xplique's by
-				// 3.3e-4 (saliency on the same model agrees to 1e-6). Probably
-				// the path's start, the all-zero image, where its max pooling
-				// ties everywhere and the two graphs may route a tie's gradient
-				// differently; not proven. Measured (see the issue note), not
-				// asserted.
-				if c.chSum && name == "bench_resnet" {
-					continue
-				}
 				ref, err := npy.ReadFile(filepath.Join(out, name, c.file+".npy"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				theirs := ref.F32
-				if c.maxAbs { // [N,H,W,C] gradient → max |·| over channels
-					C := ref.Shape[3]
-					theirs = make([]float32, len(ref.F32)/C)
-					for p := range theirs {
-						for k := 0; k < C; k++ {
-							theirs[p] = float32(math.Max(float64(theirs[p]), math.Abs(float64(ref.F32[p*C+k]))))
+				// theirs brings a reference map to tfcam's form, min-max scaled.
+				theirs := func(ref *npy.Array) []float64 {
+					v := ref.F32
+					if c.maxAbs { // [N,H,W,C] gradient → max |·| over channels
+						C := ref.Shape[3]
+						v = make([]float32, len(ref.F32)/C)
+						for p := range v {
+							for k := 0; k < C; k++ {
+								v[p] = float32(math.Max(float64(v[p]), math.Abs(float64(ref.F32[p*C+k]))))
+							}
 						}
 					}
-				}
-				if c.chSum { // [N,H,W,C] attributions → Σ over channels
-					C := ref.Shape[3]
-					theirs = make([]float32, len(ref.F32)/C)
-					for p := range theirs {
-						for k := 0; k < C; k++ {
-							theirs[p] += ref.F32[p*C+k]
+					if c.chSum { // [N,H,W,C] attributions → Σ over channels
+						C := ref.Shape[3]
+						v = make([]float32, len(ref.F32)/C)
+						for p := range v {
+							for k := 0; k < C; k++ {
+								v[p] += ref.F32[p*C+k]
+							}
 						}
 					}
+					return minMax(v, n)
 				}
-				a, b := minMax(ours(c.method, c.low), n), minMax(theirs, n)
+				a, b := minMax(ours(c.method, c.low), n), theirs(ref)
 				if len(a) != len(b) {
 					t.Fatalf("%s: %d values, reference has %d", c.file, len(a), len(b))
 				}
-				var d float64
-				for i := range a {
-					d = math.Max(d, math.Abs(a[i]-b[i]))
+				what := c.file + " vs tfcam " + c.method
+				if !crossesKinks[c.method] {
+					var d float64
+					for i := range a {
+						d = math.Max(d, math.Abs(a[i]-b[i]))
+					}
+					if d > 1e-4 {
+						t.Errorf("%s: max difference %.3g > 1e-4", what, d)
+					} else {
+						t.Logf("%s: max difference %.2g", what, d)
+					}
+					continue
 				}
-				if d > 1e-4 {
-					t.Errorf("%s vs tfcam %s: max difference %.3g > 1e-4", c.file, c.method, d)
-				} else {
-					t.Logf("%s vs tfcam %s: max difference %.2g", c.file, c.method, d)
+				kinks, err := npy.ReadFile(filepath.Join(out, name, c.file+".kinks.npy"))
+				if err != nil {
+					t.Fatal(err)
 				}
+				var variants [][]float64
+				for _, v := range fixture.SplitVariants(kinks) {
+					variants = append(variants, theirs(&npy.Array{F32: v, Shape: ref.Shape}))
+				}
+				fixture.CheckKinks(t, what, a, b, fixture.KinkEnvelope(b, variants), 1e-4)
 			}
 		})
 	}

@@ -13,6 +13,8 @@ the Go tests compare against:
   <out>/<name>/layer.npy        the default layer's activations
   <out>/<name>/grad_input.npy   d logit[target] / d input
   <out>/<name>/guided_input.npy the same with guided ReLUs (tf.custom_gradient)
+  <out>/<name>/grad_input.kinks.npy, guided_input.kinks.npy  the same on the
+                                kink variants of the weights (cam_common.py)
   <out>/<name>/targets.npy      int32 target class per image (argmax)
   <out>/<name>/model.keras      Keras fixtures: the model for tf-keras-vis/Xplique
 
@@ -42,6 +44,7 @@ from keras import layers
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes  # noqa: E402
 import guided  # noqa: E402
+from cam_common import reference_view, with_kinks  # noqa: E402
 
 N_INPUTS = 6
 
@@ -242,7 +245,14 @@ def save_keras_export(model, path):
 
 
 def keras_references(model, layer_name, x):
-    """Logits, probabilities and gradients computed with tf.GradientTape."""
+    """Logits, probabilities and gradients computed with tf.GradientTape
+    (with the weights as the references see them, cam_common.reference_view);
+    the input gradients also on the kink variants (<name>.kinks, cam_common)."""
+    with reference_view(model.weights):
+        return _keras_references(model, layer_name, x)
+
+
+def _keras_references(model, layer_name, x):
     head = model.layers[-1]
     act = head.activation
     head.activation = keras.activations.linear  # softmax -> linear, as tf-keras-vis
@@ -255,23 +265,31 @@ def keras_references(model, layer_name, x):
             targets = tf.argmax(logits, axis=1, output_type=tf.int32)
             score = tf.reduce_sum(tf.gather(logits, targets, batch_dims=1))
         grad_layer = tape.gradient(score, a)
-        grad_input = tape.gradient(score, xt)
-        with guided.relus_guided(model):
+
+        def grad_input():
             with tf.GradientTape() as tape:
                 tape.watch(xt)
-                logits_g = model(xt, training=False)
-                score_g = tf.reduce_sum(tf.gather(logits_g, targets, batch_dims=1))
-            guided_input = tape.gradient(score_g, xt)
+                s = tf.reduce_sum(tf.gather(model(xt, training=False), targets, batch_dims=1))
+            return tape.gradient(s, xt).numpy()
+
+        def guided_input():
+            with guided.relus_guided(model):
+                return grad_input()
+
+        grad_in, grad_in_kinks = with_kinks(grad_input, model.weights)
+        guided_in, guided_in_kinks = with_kinks(guided_input, model.weights)
     finally:
         head.activation = act
-    probs = model(tf.constant(x), training=False)
+    probs = model(xt, training=False)
     return {
         "probs": probs.numpy(),
         "logits": logits.numpy(),
         "layer": a.numpy(),
         "grad_layer": grad_layer.numpy(),
-        "grad_input": grad_input.numpy(),
-        "guided_input": guided_input.numpy(),
+        "grad_input": grad_in,
+        "grad_input.kinks": grad_in_kinks,
+        "guided_input": guided_in,
+        "guided_input.kinks": guided_in_kinks,
         "targets": targets.numpy(),
     }
 

@@ -1,6 +1,10 @@
 """Small helpers shared by the Python reference scripts (the parts that are
-not the methods themselves): tfcam's normalisation and upsampling, and the
-linear-head twin of a Keras classifier."""
+not the methods themselves): tfcam's normalisation and upsampling, the
+linear-head twin of a Keras classifier, and the inputs a reference sees
+(the test-only perturbation and the kink variants)."""
+
+import contextlib
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -27,3 +31,64 @@ def linear_head(model):
     twin.set_weights(model.get_weights())
     twin.layers[-1].activation = keras.activations.linear
     return twin
+
+
+# ---------------------------------------------------------------- kinks
+#
+# Input gradients of ReLU / max-pool networks are piecewise constant in the
+# ReLU masks and max-pool routes. A pre-activation within rounding (~1e-6
+# relative) of zero, or two pooled values that close, can fall on either
+# side in float32 depending on the kernels a CPU runs, and the gradient then
+# jumps by that unit's contribution (for a deep net over much of the image).
+# The references therefore also evaluate each kink-crossing method with the
+# model's weights scaled by 1 ± KINK_EPS·u_j (u_j uniform in [−1, 1], one
+# factor per weight, KINK_PAIRS pairs): every pre-activation moves by
+# ~KINK_EPS of its scale, so any unit within ~KINK_EPS of a kink flips in
+# one of a pair, and the Go tests accept a difference from the reference
+# only where these variants show one (internal/fixture/kinks.go). KINK_EPS
+# is 10× the rounding it must cover. Weights, not inputs: exact ties, which
+# every CPU computes alike (max pooling over a flat image region, the
+# all-zero image of integrated gradients), stay ties.
+
+KINK_EPS = 1e-5
+KINK_PAIRS = 3
+
+
+@contextlib.contextmanager
+def scaled_weights(variables, p, seed, sign=1):
+    """Temporarily multiplies each tf.Variable by 1 + sign·p·u, u uniform in
+    [−1, 1] per element from seed (one stream over the variables, in order)."""
+    rng = np.random.default_rng(seed)
+    saved = [v.numpy() for v in variables]
+    try:
+        for v, w in zip(variables, saved):
+            u = rng.uniform(-1, 1, w.shape).astype(w.dtype)
+            v.assign(w * (1 + sign * w.dtype.type(p) * u))
+        yield
+    finally:
+        for v, w in zip(variables, saved):
+            v.assign(w)
+
+
+def reference_view(variables):
+    """Context in which a reference computes: unchanged, or, when
+    TFCAM_REF_PERTURB=p is set (test-only), with the weights scaled by
+    1 + p·u: the rounding-size change another CPU's kernels make, to show
+    that the parity tests survive it."""
+    p = float(os.environ.get("TFCAM_REF_PERTURB", "0") or 0)
+    if p == 0:
+        return contextlib.nullcontext()
+    return scaled_weights(variables, p, 20251130)
+
+
+def with_kinks(fn, variables):
+    """fn() and the stack of fn() on the 2·KINK_PAIRS kink variants of the
+    weights ([2·KINK_PAIRS, ...]), saved as <name>.kinks.npy beside it. Call
+    it inside reference_view."""
+    ref = np.asarray(fn())
+    variants = []
+    for j in range(KINK_PAIRS):
+        for sign in (1, -1):
+            with scaled_weights(variables, KINK_EPS, 1000 + j, sign):
+                variants.append(np.asarray(fn()))
+    return ref, np.stack(variants)

@@ -24,6 +24,11 @@ formula is compared):
   xpl_smoothgrad.npy         Xplique SmoothGrad, 16 samples, channels kept
                              [N,H,W,C], fed tfcam's noise (below)
 
+The four xpl_ input-gradient maps cross every ReLU and max-pool kink: they
+are also written on the kink variants of the weights (cam_common.py) as
+<name>.kinks.npy. TFCAM_REF_PERTURB (test-only) perturbs the weights the
+libraries see (cam_common.reference_view).
+
 Xplique's SmoothGrad draws its own noise; to compare the method rather than
 two random draws, its perturbation step is replaced by one that adds the
 noise tfcam adds for Config.Seed 0: TensorFlow's StatelessRandomNormal with
@@ -58,15 +63,24 @@ from tf_keras_vis.utils.scores import CategoricalScore
 from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad
 from xplique.attributions.gradient_statistics.gradient_statistic import GradientStatistic
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import linear_head  # noqa: E402
+from cam_common import linear_head, reference_view, with_kinks  # noqa: E402
 
 
 def explain(fixture_dir, out_dir):
     model = keras.models.load_model(os.path.join(fixture_dir, "model.keras"))
     meta = json.load(open(os.path.join(fixture_dir, "meta.json")))
-    layer = meta["default_layer"]
     x = np.load(os.path.join(fixture_dir, "inputs.npy"))
     targets = np.load(os.path.join(fixture_dir, "targets.npy"))
+    lin = linear_head(model)
+    with reference_view(model.weights), reference_view(lin.weights):
+        out = maps(model, lin, meta, x, targets)
+    os.makedirs(out_dir, exist_ok=True)
+    for k, v in out.items():
+        np.save(os.path.join(out_dir, k + ".npy"), v.astype(np.float32))
+
+
+def maps(model, lin, meta, x, targets):
+    layer = meta["default_layer"]
     score = CategoricalScore(targets.tolist())
     out = {}
     for name, cls in [("gradcam", Gradcam), ("gradcam++norm", GradcamPlusPlus), ("layercam", Layercam)]:
@@ -81,18 +95,21 @@ def explain(fixture_dir, out_dir):
     out["tkv_scorecam.low"] = np.asarray(vis(score, x, **common))
     out["tkv_faster-scorecam.low"] = np.concatenate(
         [np.asarray(vis(CategoricalScore([int(t)]), x[i:i + 1], max_N=10, **common)) for i, t in enumerate(targets)])
-    lin = linear_head(model)
     onehot = tf.one_hot(targets, meta["classes"])
     gc = GradCAM(lin, conv_layer=layer)
     fmaps, grads = gc._gradient(tf.constant(x), onehot)
     out["xpl_gradcam.low"] = GradCAM._apply_weights(gc._compute_weights(grads, fmaps), fmaps).numpy()
-    out["xpl_guided-backprop"] = GuidedBackprop(lin, reducer=None).explain(x, onehot.numpy()).numpy()
-    out["xpl_saliency"] = Saliency(lin).explain(x, onehot.numpy()).numpy()[..., 0]
-    out["xpl_integrated-gradients"] = IntegratedGradients(lin, steps=16, baseline_value=0.0, reducer=None).explain(x, onehot.numpy()).numpy()
-    out["xpl_smoothgrad"] = smoothgrad_with_tfcam_noise(lin, x, onehot)
-    os.makedirs(out_dir, exist_ok=True)
-    for k, v in out.items():
-        np.save(os.path.join(out_dir, k + ".npy"), v.astype(np.float32))
+    # The input-gradient methods cross every ReLU and max-pool kink: also on
+    # the kink variants of the weights (cam_common.py), as <name>.kinks.
+    kinked = {
+        "xpl_guided-backprop": lambda: GuidedBackprop(lin, reducer=None).explain(x, onehot.numpy()).numpy(),
+        "xpl_saliency": lambda: Saliency(lin).explain(x, onehot.numpy()).numpy()[..., 0],
+        "xpl_integrated-gradients": lambda: IntegratedGradients(lin, steps=16, baseline_value=0.0, reducer=None).explain(x, onehot.numpy()).numpy(),
+        "xpl_smoothgrad": lambda: smoothgrad_with_tfcam_noise(lin, x, onehot),
+    }
+    for k, fn in kinked.items():
+        out[k], out[k + ".kinks"] = with_kinks(fn, lin.weights)
+    return out
 
 
 def smoothgrad_with_tfcam_noise(lin, x, onehot, samples=16, noise=0.15, seed=0):

@@ -8,7 +8,9 @@ here in float64, and only the final bilinear upsampling uses TensorFlow
 
 Usage: python scripts/reference_cams.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
 Writes OUT_DIR/<fixture>/<method>.npy (normalised, input resolution, [N,H,W])
-and OUT_DIR/<fixture>/<method>.low.npy (normalised, layer resolution).
+and OUT_DIR/<fixture>/<method>.low.npy (normalised, layer resolution); for
+guided backprop and Guided Grad-CAM also <method>.kinks.npy, the same on
+the kink variants of the input (guided_input.kinks.npy).
 """
 
 import os
@@ -96,9 +98,17 @@ def maps_for(fixture_dir):
         low = relu(fn(a, g))
         out[name] = normalise(upsample(low, size))
         out[name + ".low"] = normalise(low)
-    gbmap = np.abs(gb).max(axis=-1)
-    out["guided-backprop"] = normalise(gbmap)
-    out["guided-gradcam"] = normalise(gbmap * upsample(relu(gradcam(a, g)), size))
+    cam = upsample(relu(gradcam(a, g)), size)
+    # Guided backprop crosses every ReLU kink: its maps on the input
+    # gradient's kink variants too (cam_common.py), as <method>.kinks.
+    variants = np.load(os.path.join(fixture_dir, "guided_input.kinks.npy")).astype(np.float64)
+    for suffix, v in [("", gb)] + [(".kinks", v) for v in variants]:
+        gbmap = np.abs(v).max(axis=-1)
+        out.setdefault("guided-backprop" + suffix, []).append(normalise(gbmap))
+        out.setdefault("guided-gradcam" + suffix, []).append(normalise(gbmap * cam))
+    for k in ["guided-backprop", "guided-gradcam"]:
+        out[k] = out[k][0]
+        out[k + ".kinks"] = np.stack(out[k + ".kinks"])
     return out
 
 

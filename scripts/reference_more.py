@@ -19,6 +19,10 @@ tf.GradientTape, independently of tfcam's graph:
   scorecam-zero,       w_k = p(x ⊙ H_k) − p(x_b), the paper's baseline form,
   scorecam-blur        x_b = 0 or x under a Gaussian blur of σ = max(H,W)/32
 
+saliency and integrated-gradients cross every ReLU and max-pool kink: they
+are also written on the kink variants of the weights (cam_common.py) as
+<method>.kinks.npy.
+
 cam and ablationcam only for fixtures whose default layer feeds global
 average pooling and the Dense classifier. Maps are ReLU'd (except
 integrated-gradients), upsampled like tfcam (tf.image.resize, bilinear) and
@@ -37,7 +41,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import normalise, upsample, linear_head, EPS  # noqa: E402
+from cam_common import normalise, upsample, linear_head, reference_view, with_kinks, EPS  # noqa: E402
 from reference_groupcam import blur  # noqa: E402
 
 
@@ -74,65 +78,76 @@ def main():
         meta = json.load(open(os.path.join(d, "meta.json")))
         model = keras.models.load_model(os.path.join(d, "model.keras"))
         lin = linear_head(model)
-        x = np.load(os.path.join(d, "inputs.npy"))
-        t = np.load(os.path.join(d, "targets.npy"))
-        a = np.load(os.path.join(d, "layer.npy")).astype(np.float64)
-        n, size = len(x), x.shape[1:3]
-        res = {}
-        res["saliency"] = normalise(np.abs(input_grad(lin, x, t)).max(axis=-1))
-        steps = 16
-        grads = np.stack([input_grad(lin, (j / (steps - 1)) * x, t) for j in range(steps)])
-        avg = (grads.sum(0) - 0.5 * (grads[0] + grads[-1])) / (steps - 1)
-        res["integrated-gradients"] = normalise((x * avg).sum(-1))
-        head = dense_head(model, meta["default_layer"])
-        if head is not None:
-            w, b = head
-            res["cam"] = normalise(upsample(np.maximum(np.einsum("nhwk,kn->nhw", a, w[:, t]), 0), size))
-            pooled = a.mean(axis=(1, 2))  # [N,K]
-            y = (pooled @ w + b)[np.arange(n), t]
-            k = a.shape[-1]
-            yk = np.empty((n, k))
-            for j in range(k):
-                p = pooled.copy()
-                p[:, j] = 0
-                yk[:, j] = (p @ w + b)[np.arange(n), t]
-            weights = (y[:, None] - yk) / y[:, None]
-            res["ablationcam"] = normalise(upsample(np.maximum(np.einsum("nhwk,nk->nhw", a, weights), 0), size))
-        sigma = max(size) / 32
-        blurred = blur(x, int(np.ceil(3 * sigma)), sigma)
-        variants = [
-            ("scorecam", None, "prob", None),
-            ("faster-scorecam", 10, "prob", None),
-            ("scorecam-softmax", None, "softmax", None),
-            ("scorecam-zero", None, "prob", np.zeros_like(x)),
-            ("scorecam-blur", None, "prob", blurred),
-        ]
-        for label, top, variant, base in variants:
-            cams = []
-            for i in range(n):
-                ai = a[i]
-                chans = np.arange(ai.shape[-1])
-                if top is not None:
-                    var = ai.reshape(-1, ai.shape[-1]).var(axis=0)
-                    chans = np.argsort(-var, kind="stable")[:top]
-                up = upsample(np.transpose(ai[..., chans], (2, 0, 1)), size)  # [K,H,W]
-                lo = up.min(axis=(1, 2), keepdims=True)
-                hi = up.max(axis=(1, 2), keepdims=True)
-                masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
-                masked = tf.constant(x[i][None] * masks[..., None], tf.float32)
-                if variant == "softmax":
-                    logits = lin(masked, training=False).numpy()[:, t[i]].astype(np.float64)
-                    e = np.exp(logits - logits.max())
-                    weights = e / e.sum()
-                else:
-                    weights = model(masked, training=False).numpy()[:, t[i]].astype(np.float64)
-                    if base is not None:
-                        weights -= model(tf.constant(base[i][None], tf.float32), training=False).numpy()[0, t[i]]
-                cams.append(np.maximum(np.einsum("hwk,k->hw", ai[..., chans], weights), 0))
-            res[label] = normalise(upsample(np.stack(cams), size))
+        with reference_view(model.weights), reference_view(lin.weights):
+            res = references(d, meta, model, lin)
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for k, v in res.items():
             np.save(os.path.join(out, name, k + ".npy"), np.asarray(v, np.float32))
+
+
+def references(d, meta, model, lin):
+    """The references for one fixture directory d."""
+    x = np.load(os.path.join(d, "inputs.npy"))
+    t = np.load(os.path.join(d, "targets.npy"))
+    a = np.load(os.path.join(d, "layer.npy")).astype(np.float64)
+    n, size = len(x), x.shape[1:3]
+    res = {}
+    res["saliency"], res["saliency.kinks"] = with_kinks(
+        lambda: normalise(np.abs(input_grad(lin, x, t)).max(axis=-1)), lin.weights)
+
+    def integrated_gradients(steps=16):
+        grads = np.stack([input_grad(lin, (j / (steps - 1)) * x, t) for j in range(steps)])
+        avg = (grads.sum(0) - 0.5 * (grads[0] + grads[-1])) / (steps - 1)
+        return normalise((x * avg).sum(-1))
+
+    res["integrated-gradients"], res["integrated-gradients.kinks"] = with_kinks(integrated_gradients, lin.weights)
+    head = dense_head(model, meta["default_layer"])
+    if head is not None:
+        w, b = head
+        res["cam"] = normalise(upsample(np.maximum(np.einsum("nhwk,kn->nhw", a, w[:, t]), 0), size))
+        pooled = a.mean(axis=(1, 2))  # [N,K]
+        y = (pooled @ w + b)[np.arange(n), t]
+        k = a.shape[-1]
+        yk = np.empty((n, k))
+        for j in range(k):
+            p = pooled.copy()
+            p[:, j] = 0
+            yk[:, j] = (p @ w + b)[np.arange(n), t]
+        weights = (y[:, None] - yk) / y[:, None]
+        res["ablationcam"] = normalise(upsample(np.maximum(np.einsum("nhwk,nk->nhw", a, weights), 0), size))
+    sigma = max(size) / 32
+    blurred = blur(x, int(np.ceil(3 * sigma)), sigma)
+    variants = [
+        ("scorecam", None, "prob", None),
+        ("faster-scorecam", 10, "prob", None),
+        ("scorecam-softmax", None, "softmax", None),
+        ("scorecam-zero", None, "prob", np.zeros_like(x)),
+        ("scorecam-blur", None, "prob", blurred),
+    ]
+    for label, top, variant, base in variants:
+        cams = []
+        for i in range(n):
+            ai = a[i]
+            chans = np.arange(ai.shape[-1])
+            if top is not None:
+                var = ai.reshape(-1, ai.shape[-1]).var(axis=0)
+                chans = np.argsort(-var, kind="stable")[:top]
+            up = upsample(np.transpose(ai[..., chans], (2, 0, 1)), size)  # [K,H,W]
+            lo = up.min(axis=(1, 2), keepdims=True)
+            hi = up.max(axis=(1, 2), keepdims=True)
+            masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
+            masked = tf.constant(x[i][None] * masks[..., None], tf.float32)
+            if variant == "softmax":
+                logits = lin(masked, training=False).numpy()[:, t[i]].astype(np.float64)
+                e = np.exp(logits - logits.max())
+                weights = e / e.sum()
+            else:
+                weights = model(masked, training=False).numpy()[:, t[i]].astype(np.float64)
+                if base is not None:
+                    weights -= model(tf.constant(base[i][None], tf.float32), training=False).numpy()[0, t[i]]
+            cams.append(np.maximum(np.einsum("hwk,k->hw", ai[..., chans], weights), 0))
+        res[label] = normalise(upsample(np.stack(cams), size))
+    return res
 
 
 if __name__ == "__main__":

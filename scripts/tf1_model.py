@@ -9,6 +9,8 @@ gradient_override_map, for the reference outputs.
 import numpy as np
 import tensorflow as tf
 
+from cam_common import reference_view, with_kinks
+
 v1 = tf.compat.v1
 DEFAULT_LAYER = "block2/relu"
 
@@ -60,6 +62,20 @@ def _build(w, guided):
     return x, g.get_tensor_by_name(DEFAULT_LAYER + ":0"), logits, probs
 
 
+class _SessionVariable:
+    """A v1 variable read and written through its session, as cam_common's
+    weight scaling expects of a variable."""
+
+    def __init__(self, var, sess):
+        self.var, self.sess = var, sess
+
+    def numpy(self):
+        return self.sess.run(self.var)
+
+    def assign(self, value):
+        self.var.load(value, self.sess)
+
+
 def build_and_save(path, inputs):
     w = _weights(7)
     refs = {}
@@ -70,18 +86,24 @@ def build_and_save(path, inputs):
         score = tf.reduce_sum(tf.gather(logits, t_ph, batch_dims=1))
         ga, gx = tf.gradients(score, [a, x])
         sess.run(v1.global_variables_initializer())
-        t = sess.run(targets, {x: inputs})
-        p, lg, av, gav, gxv = sess.run([probs, logits, a, ga, gx], {x: inputs, t_ph: t})
-        refs.update(probs=p, logits=lg, layer=av, grad_layer=gav, grad_input=gxv, targets=t)
         builder = v1.saved_model.Builder(path)
         sig = v1.saved_model.predict_signature_def(inputs={"images": x}, outputs={"probs": probs})
         builder.add_meta_graph_and_variables(sess, ["serve"], signature_def_map={"serving_default": sig})
         builder.save()
+        variables = [_SessionVariable(v, sess) for v in v1.global_variables()]
+        with reference_view(variables):
+            t = sess.run(targets, {x: inputs})
+            p, lg, av, gav = sess.run([probs, logits, a, ga], {x: inputs, t_ph: t})
+            refs.update(probs=p, logits=lg, layer=av, grad_layer=gav, targets=t)
+            refs["grad_input"], refs["grad_input.kinks"] = with_kinks(lambda: sess.run(gx, {x: inputs, t_ph: t}), variables)
     with tf.Graph().as_default() as g, v1.Session(graph=g) as sess:
         x, a, logits, probs = _build(w, guided=True)
         t_ph = v1.placeholder(tf.int32, [None])
         score = tf.reduce_sum(tf.gather(logits, t_ph, batch_dims=1))
         (gx,) = tf.gradients(score, [x])
         sess.run(v1.global_variables_initializer())
-        refs["guided_input"] = sess.run(gx, {x: inputs, t_ph: refs["targets"]})
+        variables = [_SessionVariable(v, sess) for v in v1.global_variables()]
+        with reference_view(variables):
+            refs["guided_input"], refs["guided_input.kinks"] = with_kinks(
+                lambda: sess.run(gx, {x: inputs, t_ph: refs["targets"]}), variables)
     return refs

@@ -9,6 +9,8 @@ graph holds IdentityN), tf.nn.batch_normalization arithmetic, a Sigmoid head
 import numpy as np
 import tensorflow as tf
 
+from cam_common import reference_view, with_kinks
+
 import guided
 
 DEFAULT_LAYER = "block2_act"
@@ -58,6 +60,14 @@ class TinyNet(tf.Module):
 def build_and_save(path, inputs):
     net = TinyNet(8)
     tf.saved_model.save(net, path, signatures={"serving_default": net.serve})
+    # Guided reference: the same net with its ReLU swapped, traced anew.
+    guided_net = TinyNet(8)
+    guided_net.relu = guided.guided_relu
+    with reference_view(net.variables), reference_view(guided_net.variables):
+        return _references(net, guided_net, inputs)
+
+
+def _references(net, guided_net, inputs):
     x = tf.constant(inputs)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(x)
@@ -69,15 +79,15 @@ def build_and_save(path, inputs):
         "logits": logits.numpy(),
         "layer": a.numpy(),
         "grad_layer": tape.gradient(score, a).numpy(),
-        "grad_input": tape.gradient(score, x).numpy(),
         "targets": targets.numpy(),
     }
-    # Guided reference: the same net with its ReLU swapped, traced anew.
-    guided_net = TinyNet(8)
-    guided_net.relu = guided.guided_relu
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        logits_g, _ = guided_net.logits_and_layer(x)
-        score_g = tf.reduce_sum(tf.gather(logits_g, targets, batch_dims=1))
-    refs["guided_input"] = tape.gradient(score_g, x).numpy()
+
+    def grad_input(n):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            s = tf.reduce_sum(tf.gather(n.logits_and_layer(x)[0], targets, batch_dims=1))
+        return tape.gradient(s, x).numpy()
+
+    refs["grad_input"], refs["grad_input.kinks"] = with_kinks(lambda: grad_input(net), net.variables)
+    refs["guided_input"], refs["guided_input.kinks"] = with_kinks(lambda: grad_input(guided_net), guided_net.variables)
     return refs

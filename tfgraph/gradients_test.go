@@ -52,10 +52,34 @@ func batchFeed(in *npy.Array) Feed {
 	return Feed{F32: in.F32, Shape: shape}
 }
 
+// scaled is v / max|ref| in float64.
+func scaled(v, ref []float32) []float64 {
+	var s float64
+	for _, x := range ref {
+		s = math.Max(s, math.Abs(float64(x)))
+	}
+	if s == 0 {
+		s = 1
+	}
+	out := fixture.F64(v)
+	for i := range out {
+		out[i] /= s
+	}
+	return out
+}
+
 // TestInlinedForwardMatchesPython checks, on every fixture, that the inlined
 // forward pass equals both the signature and Python, that the default layer
 // is the one the fixture declares, and that gradients of the target logit to
 // that layer and to the input (plain and guided) equal tf.GradientTape's.
+//
+// The input gradients cross every ReLU and max-pool of the model, so where
+// rounding puts a unit on the other side of its kink than Python's eager
+// Keras did, they jump (issue 11: 2.9e-3 on bench_resnet on an AVX-512
+// CPU). They are compared at 1e-4 of their scale outside the kink envelope
+// (internal/fixture/kinks.go), which must itself stay below 1e-2 on 75 % of
+// the elements, so that a wrong gradient, off by O(1), cannot hide in it.
+// The other checks are smooth in the input and keep their tolerances.
 func TestInlinedForwardMatchesPython(t *testing.T) {
 	for _, name := range fixture.Names(t) {
 		t.Run(name, func(t *testing.T) {
@@ -103,19 +127,30 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 				ref  string
 				tol  float64
 				abs  bool
+				// kinks: compared outside the kink envelope of the reference
+				kinks bool
 			}{
-				{"inlined output vs signature", out[1], "", 1e-5, true},
-				{"inlined output vs Python", out[1], "probs", 1e-5, true},
-				{"logits", out[2], "logits", 1e-4, false},
-				{"layer " + want.Name, out[3], "layer", 1e-4, false},
-				{"d logit / d layer", out[4], "grad_layer", 1e-4, false},
-				{"d logit / d input", out[5], "grad_input", 1e-4, false},
-				{"guided d logit / d input", out[6], "guided_input", 1e-4, false},
+				{"inlined output vs signature", out[1], "", 1e-5, true, false},
+				{"inlined output vs Python", out[1], "probs", 1e-5, true, false},
+				{"logits", out[2], "logits", 1e-4, false, false},
+				{"layer " + want.Name, out[3], "layer", 1e-4, false, false},
+				{"d logit / d layer", out[4], "grad_layer", 1e-4, false, false},
+				{"d logit / d input", out[5], "grad_input", 1e-4, false, true},
+				{"guided d logit / d input", out[6], "guided_input", 1e-4, false, true},
 			}
 			for _, c := range checks {
 				ref := out[0]
 				if c.ref != "" {
 					ref = f.Array(t, c.ref).F32
+				}
+				if c.kinks {
+					var variants [][]float64
+					for _, v := range f.Variants(t, c.ref) {
+						variants = append(variants, scaled(v, ref))
+					}
+					r := scaled(ref, ref)
+					fixture.CheckKinks(t, c.what, scaled(c.got, ref), r, fixture.KinkEnvelope(r, variants), c.tol)
+					continue
 				}
 				var d float64
 				if c.abs {
