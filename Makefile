@@ -30,7 +30,7 @@ TF_STAMP := $(TF_DIR)/.stamp-$(FLAVOR)
 GO_STAMP := $(TF_DIR)/.stamp-go
 FIXTURE_STAMP := $(FIXTURES)/.stamp
 DEMO_STAMP := $(DEMO_MODEL)/.stamp
-FIXTURE_SRC := $(wildcard scripts/build_fixtures.py scripts/shapes.py scripts/guided.py scripts/tf1_model.py)
+FIXTURE_SRC := $(wildcard scripts/build_fixtures.py scripts/shapes.py scripts/guided.py scripts/tf1_model.py scripts/tfmodule_model.py scripts/cam_common.py)
 
 BENCHTIME ?= 2s
 
