@@ -263,23 +263,28 @@ func (d *Decoder) graph(src source, ratio, orient int, sameView bool) (*decodeGr
 			alpha = o.mul(o.slice3(x, 3, 4), o.c(float32(1.0/255)))
 			rgb = o.mul(o.slice3(x, 0, 3), alpha)
 		}
-		over := func(size tf.Output) tf.Output {
-			c := o.resize(rgb, size)
+		over := func(size tf.Output, resize func(x, size tf.Output) tf.Output) tf.Output {
+			c := resize(rgb, size)
 			if alpha.Op == nil {
 				return c
 			}
-			a := o.resize(alpha, size)
+			a := resize(alpha, size)
 			return o.add(c, o.mul(o.c(float32(255)), o.sub(o.c(float32(1)), a)))
 		}
-		m := over(o.c([]int32{int32(d.opts.Height), int32(d.opts.Width)}))
+		m := over(o.c([]int32{int32(d.opts.Height), int32(d.opts.Width)}), o.resize)
 		g.pixels = d.preprocess(o, m)
 		if sameView && src == fromJPEG {
 			g.view = img // already upright RGB at the view's size
 		} else if sameView {
 			// Composited over white at its own size: no resampling.
 			g.view = o.toUint8(o.add(rgb, o.mul(o.c(float32(255)), o.sub(o.c(float32(1)), alpha))))
+		} else if src == fromJPEG {
+			// The view is only looked at: a box filter (area averaging)
+			// is enough and several times cheaper than the triangle filter,
+			// and DCT scaling has already brought it within 2× of the size.
+			g.view = o.toUint8(o.area(img, g.viewSize))
 		} else {
-			g.view = o.toUint8(over(g.viewSize))
+			g.view = o.toUint8(over(g.viewSize, o.area))
 		}
 		return g, nil
 	})

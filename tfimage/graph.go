@@ -132,6 +132,13 @@ func (o ops) resize(x, size tf.Output) tf.Output {
 	return op.Squeeze(o.sc(), out.Output(0), op.SqueezeAxis([]int64{0}))
 }
 
+// area resamples a [h,w,c] image (any type) to size by area averaging: a
+// box filter, float32 out.
+func (o ops) area(x, size tf.Output) tf.Output {
+	out := op.ResizeArea(o.sc(), o.expand(x, 0), size)
+	return op.Squeeze(o.sc(), out, op.SqueezeAxis([]int64{0}))
+}
+
 // toUint8 rounds a float image to 0..255 bytes.
 func (o ops) toUint8(x tf.Output) tf.Output {
 	return op.Cast(o.sc(), op.ClipByValue(o.sc(), op.Round(o.sc(), x), o.c(float32(0)), o.c(float32(255))), tf.Uint8)
