@@ -132,19 +132,21 @@ func diff(a, b []float32, scale float32) (mean, most float64) {
 // and max ≤ 24 levels at the sharp square's edges (measured: 0.3/1.0 and
 // 0.8/16). A flipped or rotated image, a wrong channel
 // order or a missing alpha composite differs by tens of levels on average.
+type decodeCase struct {
+	name       string
+	format     string
+	w, h       int
+	orient     uint16
+	alpha      bool
+	c          int
+	pre        imagefile.Preprocess
+	tfDecoded  bool
+	mean, most float64
+}
+
 func TestDecodeMatchesGo(t *testing.T) {
 	const W, H = 64, 48
-	cases := []struct {
-		name       string
-		format     string
-		w, h       int
-		orient     uint16
-		alpha      bool
-		c          int
-		pre        imagefile.Preprocess
-		tfDecoded  bool
-		mean, most float64
-	}{
+	cases := []decodeCase{
 		{"png", "png", 200, 150, 0, false, 3, imagefile.Unit, true, 0.5, 2},
 		{"png alpha over white", "png", 200, 150, 0, true, 3, imagefile.Unit, true, 0.5, 2},
 		{"png caffe BGR", "png", 200, 150, 0, false, 3, imagefile.Caffe, true, 0.5, 2},
@@ -159,17 +161,7 @@ func TestDecodeMatchesGo(t *testing.T) {
 		{"jpeg DCT-scaled", "jpeg", 1024, 768, 0, false, 3, imagefile.Unit, true, 1.5, 24},
 	}
 	for o := uint16(2); o <= 8; o++ {
-		cases = append(cases, struct {
-			name       string
-			format     string
-			w, h       int
-			orient     uint16
-			alpha      bool
-			c          int
-			pre        imagefile.Preprocess
-			tfDecoded  bool
-			mean, most float64
-		}{"jpeg orientation " + string(rune('0'+o)), "jpeg", 320, 200, o, false, 3, imagefile.Unit, true, 1.5, 24})
+		cases = append(cases, decodeCase{"jpeg orientation " + string(rune('0'+o)), "jpeg", 320, 200, o, false, 3, imagefile.Unit, true, 1.5, 24})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/internal/fixture"
 )
 
 // tree builds files, folders and links under root: a name ending in '/'
@@ -277,7 +278,7 @@ func TestExpandInputsStableKeys(t *testing.T) {
 // and the rest goes on. Root reads everything, so as root the case runs in
 // a child process as nobody.
 func TestExpandInputsPermissions(t *testing.T) {
-	if asNobody(t) {
+	if fixture.AsNobody(t) {
 		return
 	}
 	root := t.TempDir()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -228,27 +227,7 @@ func (d *outDir) writeFile(rel string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(d.tmp, "out-*")
-	if err != nil {
-		return err
-	}
-	// CreateTemp makes 0600 files; outputs are meant to be shared (served
-	// galleries, other users' pipelines): the usual 0644, less the umask.
-	err = f.Chmod(0o644 &^ umask)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil && d.durable {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := replaceFile(d.tmp, path, data, d.durable); err != nil {
 		return fmt.Errorf("writing %s: %w", rel, err)
 	}
 	return nil
@@ -345,17 +324,27 @@ func syncfs(f *os.File) error {
 	return nil
 }
 
-// writeAtomic replaces path with data through a temporary file and rename.
+// writeAtomic replaces path with data, synced, through a temporary file
+// beside it.
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	return replaceFile(filepath.Dir(path), path, data, true)
+}
+
+// replaceFile writes data to a temporary file in tmpDir (same filesystem
+// as path), optionally syncs it, and renames it to path: readers see the
+// old file or the whole new one. CreateTemp makes 0600 files; outputs are
+// meant to be shared (served galleries, other users' pipelines), so they
+// get the usual 0644, less the umask.
+func replaceFile(tmpDir, path string, data []byte, sync bool) error {
+	f, err := os.CreateTemp(tmpDir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
-	f.Chmod(0o644 &^ umask)
-	w := bufio.NewWriter(f)
-	w.Write(data)
-	err = w.Flush()
+	err = f.Chmod(0o644 &^ umask)
 	if err == nil {
+		_, err = f.Write(data)
+	}
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
