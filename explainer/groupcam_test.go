@@ -36,14 +36,19 @@ import (
 //  1. The maps. The test fetches tfcam's choices in the run that computes
 //     its maps (Context.probe) and the reference computes the rest (masks,
 //     gains, weights, maps) under those same choices: 1e-4 max-abs on the
-//     normalised maps, except 1e-3 for the two blurred-baseline methods on
-//     the random-weight MobileNet. Its outputs are nearly uniform (every
-//     probability ≈ 0.124), so the gains f(masked) − f(blur) are ~1e-4,
-//     differences of float32 numbers whose own rounding is ~1e-8: in the
-//     reference, perturbing the blurred image by 1e-7 relative noise alone
-//     moves the normalised Group-CAM map by 4.4e-4 there (by 1.5e-6 on the
-//     ResNet, 8e-8 on shapes). That is the method's conditioning on that
-//     model, not a difference of formula.
+//     normalised maps beyond a rounding envelope. The gains are differences
+//     of model outputs on masked and blurred images that tfcam composes in
+//     float32; on the random-weight MobileNet, whose outputs are nearly
+//     uniform (every probability ≈ 0.124), they are ~1e-4, and float32
+//     rounding of those images alone moves the normalised Group-CAM map by
+//     ~1e-3 (this used to be a flat 1e-3 tolerance there). So the reference
+//     also evaluates each map on its images scaled by 1 ± 1e-6·u (10× that
+//     rounding, three pairs) and the test allows, pixel by pixel, the sum
+//     of their differences from the reference, as the kink envelope of
+//     internal/fixture/kinks.go, with its guard: the envelope may exceed
+//     1e-2 on at most fixture.MaxLoose of the pixels. Where the method is
+//     well conditioned (shapes, ResNet) the envelope is ~1e-6 and the check
+//     is a plain 1e-4.
 //  2. The choices. The reference also makes every choice itself, from its
 //     own float64 activations, and reports where it differs from tfcam's
 //     and its closest call (decisions.json): for Group-CAM the distance of
@@ -57,6 +62,7 @@ import (
 // k-means, another elbow) in 2 unless the reference's own choice was a
 // coin toss too.
 func TestGroupClusterCosineMatchPythonReference(t *testing.T) {
+	const mapTol = 1e-4
 	names := []string{"shapes", "resnet", "mobilenet"}
 	methods := []Method{GroupCAM{}, ClusterCAM{}, CosineCAM{}}
 	out := t.TempDir()
@@ -75,14 +81,28 @@ func TestGroupClusterCosineMatchPythonReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				tol := 1e-4
-				if _, cosine := meth.(CosineCAM); name == "mobilenet" && (cosine || meth.Name() == "groupcam") {
-					tol = 1e-3
+				vs, err := npy.ReadFile(filepath.Join(out, name, meth.Name()+".variants.npy"))
+				if err != nil {
+					t.Fatal(err)
 				}
-				if d := fixture.MaxAbsDiff(got[name][j], ref.F32); d > tol || math.IsNaN(d) {
-					t.Errorf("%s: max |go - reference| = %.3g > %g (under tfcam's choices)", meth.Name(), d, tol)
-				} else {
-					t.Logf("%s: max |go - reference| = %.2g (under tfcam's choices)", meth.Name(), d)
+				ref64 := fixture.F64(ref.F32)
+				var variants [][]float64
+				for _, v := range fixture.SplitVariants(vs) {
+					variants = append(variants, fixture.F64(v))
+				}
+				env := fixture.KinkEnvelope(ref64, variants)
+				excess, raw, loose := fixture.KinkDiff(fixture.F64(got[name][j]), ref64, env, mapTol)
+				var envMax float64
+				for _, v := range env {
+					envMax = math.Max(envMax, v)
+				}
+				switch {
+				case math.IsNaN(excess) || excess > mapTol:
+					t.Errorf("%s: max |go - reference| = %.3g, %.3g beyond the rounding envelope > %g (under tfcam's choices)", meth.Name(), raw, excess, mapTol)
+				case loose > fixture.MaxLoose:
+					t.Errorf("%s: rounding envelope > %g on %.2g%% of the pixels, more than %g%%: the reference is too sensitive to rounding for this comparison to mean anything", meth.Name(), 100*mapTol, 100*loose, 100*fixture.MaxLoose)
+				default:
+					t.Logf("%s: max |go - reference| = %.2g, %.2g beyond the rounding envelope (max envelope %.2g, > %g on %.2g%% of the pixels) (under tfcam's choices)", meth.Name(), raw, math.Max(excess, 0), envMax, 100*mapTol, 100*loose)
 				}
 			}
 			checkDecisions(t, filepath.Join(out, name, "decisions.json"))

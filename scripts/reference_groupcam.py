@@ -27,6 +27,16 @@ TensorFlow (tf.image.resize, half-pixel centres, as tfcam).
 
 Maps are ReLU'd and min–max normalised with eps 1e-7 at input resolution.
 
+The methods' discrete choices (percentile cuts, k-means assignments,
+nearest neighbours, the elbow, the best and worst cluster) can go either way
+under float32 rounding when they are within rounding of a tie. When OUT_DIR/
+<fixture>/ holds tfcam's choices (tfcam_<choice>.npy, written by the Go
+test), the maps are computed under those, and decisions.json reports, per
+method, image and choice, where the reference's own choice differs and the
+closest call (relative margin) on its way to it. Each map also comes with
+<method>.variants.npy: the same map on the masked and blurred images scaled
+by 1 ± ROUND_EPS·u, for the test's rounding envelope.
+
 Usage: python scripts/reference_groupcam.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
        python scripts/reference_groupcam.py --kneed CURVES.npy OUT.npy [CURVES.npy OUT.npy ...]
 (the second form: kneed's elbow of each row y of CURVES [C,M] over x = 3…M+2,
@@ -60,6 +70,13 @@ TIE = 1e-5
 # are the same point (duplicated dead channels): a farthest-point choice
 # between them gives the same centre.
 SAME = 1e-12
+# The methods' gains are differences of model outputs on the masked and
+# blurred images, which tfcam composes in float32 (~6e-8 relative rounding)
+# where the reference uses float64: the reference also evaluates each map
+# on images scaled by 1 ± ROUND_EPS·u, 3 pairs, and the test allows their
+# spread (an envelope, as internal/fixture/kinks.go). 10× the rounding.
+ROUND_EPS = float(os.environ.get("TFCAM_ROUND_EPS", "1e-6"))
+ROUND_PAIRS = 3
 
 
 def rescale(m):
@@ -206,6 +223,21 @@ def run(model, images, c):
     return model(tf.constant(np.asarray(images, np.float32)), training=False).numpy()[:, c].astype(np.float64)
 
 
+def rounded(model, images, c, finish):
+    """finish(scores of images), and the same for ROUND_PAIRS pairs of
+    variants of the images scaled by 1 ± ROUND_EPS·u (u uniform in [−1, 1]
+    per value): what rounding where tfcam composes the masked and blurred
+    images (float32, its own kernels) can move the map by."""
+    ref = finish(run(model, images, c))
+    rng = np.random.default_rng(20251130)
+    variants = []
+    for _ in range(ROUND_PAIRS):
+        u = rng.uniform(-1, 1, images.shape)
+        for sign in (1, -1):
+            variants.append(finish(run(model, images * (1 + sign * ROUND_EPS * u), c)))
+    return ref, variants
+
+
 def relabelled(own, lab, n):
     """How many rows of the assignment own differ from lab after the best
     one-to-one matching of the clusters: the methods depend on the
@@ -249,8 +281,9 @@ def groupcam(model, x, a, g, c, keep=None, groups=32):
         masks.append(np.where(use, m, 0))
     masks = rescale(upsample(np.stack(masks), size))  # [G,H,W]
     masked = x[None] * masks[..., None] + xb[None] * (1 - masks[..., None])
-    p = run(model, np.concatenate([masked, xb[None]]), c)
-    return np.einsum("j,jhw->hw", p[:-1] - p[-1], masks), [decision("percentile", disagree, worst)]
+    ref, variants = rounded(model, np.concatenate([masked, xb[None]]), c,
+                            lambda p: np.einsum("j,jhw->hw", p[:-1] - p[-1], masks))
+    return ref, variants, [decision("percentile", disagree, worst)]
 
 
 def clustercam(model, x, a, c, labels=None, best=None, worst=None, n=10, iters=10):
@@ -271,10 +304,16 @@ def clustercam(model, x, a, c, labels=None, best=None, worst=None, n=10, iters=1
     ob, oq = int(np.argmax(s)), int(np.argmin(s))
     b = ob if best is None else int(best)
     q = oq if worst is None else int(worst)
-    wt = np.zeros(n)
-    wt[b] += s[b]
-    wt[q] -= 1 - s[b]
-    return np.einsum("j,jhw->hw", wt, masks), [
+
+    def finish(s):
+        s = s / np.linalg.norm(s)
+        wt = np.zeros(n)
+        wt[b] += s[b]
+        wt[q] -= 1 - s[b]
+        return np.einsum("j,jhw->hw", wt, masks)
+
+    ref, variants = rounded(model, x[None] * masks[..., None], c, finish)
+    return ref, variants, [
         decision("labels", relabelled(own, lab, n), margin),
         decision("best", b != ob, (s[ob] - s[b]) / s.max()),
         decision("worst", q != oq, (s[q] - s[oq]) / s.max()),
@@ -301,12 +340,16 @@ def cosinecam(lin, x, a, g, c, groups=None, labels=None, iters=10):
     sigma = 51 * max(size) / 224
     xb = blur(x[None], int(3 * sigma + 0.5), sigma)[0]
     masked = x[None] * masks[..., None] + xb[None] * (1 - masks[..., None])
-    y = run(lin, np.concatenate([masked, xb[None]]), c)
-    gain = (y[:-1] - y[-1]) * valid
-    gain = gain / np.linalg.norm(gain)
-    total = np.einsum("j,jhw->hw", gain, groups)
-    flat = np.sort(total.ravel())
-    return total - flat[(len(flat) - 1) // 2], own_n, [
+
+    def finish(y):
+        gain = (y[:-1] - y[-1]) * valid
+        gain = gain / np.linalg.norm(gain)
+        total = np.einsum("j,jhw->hw", gain, groups)
+        flat = np.sort(total.ravel())
+        return total - flat[(len(flat) - 1) // 2]
+
+    ref, variants = rounded(lin, np.concatenate([masked, xb[None]]), c, finish)
+    return ref, variants, own_n, [
         decision("groups", n != own_n, elbow_margin),
         decision("labels", relabelled(own, lab, n), min(spectral_margin, kmeans_margin)),
     ]
@@ -343,20 +386,24 @@ def main():
         os.makedirs(os.path.join(out, name), exist_ok=True)
         tfcam = tfcam_choices(os.path.join(out, name), len(x))
         res = {"groupcam": [], "clustercam": [], "cosinecam": []}
+        var = {key: [] for key in res}
         report = {key: [] for key in res}
         counts = []
         for i in range(len(x)):
             ch = tfcam(i)
-            m, dec = groupcam(model, x[i], a[i], g[i], t[i], keep=ch.get("groupcam_keep"))
+            m, v, dec = groupcam(model, x[i], a[i], g[i], t[i], keep=ch.get("groupcam_keep"))
             res["groupcam"].append(m)
+            var["groupcam"].append(v)
             report["groupcam"].append(dec)
-            m, dec = clustercam(model, x[i], a[i], t[i], labels=ch.get("clustercam_labels"),
-                                best=ch.get("clustercam_best"), worst=ch.get("clustercam_worst"))
+            m, v, dec = clustercam(model, x[i], a[i], t[i], labels=ch.get("clustercam_labels"),
+                                   best=ch.get("clustercam_best"), worst=ch.get("clustercam_worst"))
             res["clustercam"].append(m)
+            var["clustercam"].append(v)
             report["clustercam"].append(dec)
-            m, n, dec = cosinecam(lin, x[i], a[i], g[i], t[i], groups=ch.get("cosinecam_groups"),
-                                  labels=ch.get("cosinecam_labels"))
+            m, v, n, dec = cosinecam(lin, x[i], a[i], g[i], t[i], groups=ch.get("cosinecam_groups"),
+                                     labels=ch.get("cosinecam_labels"))
             res["cosinecam"].append(m)
+            var["cosinecam"].append(v)
             report["cosinecam"].append(dec)
             counts.append(n)
         np.save(os.path.join(out, name, "cosinecam_groups.npy"), np.array(counts, np.float32))
@@ -364,6 +411,9 @@ def main():
             json.dump(report, f)
         for key, v in res.items():
             np.save(os.path.join(out, name, key + ".npy"), normalise(np.maximum(np.stack(v), 0)).astype(np.float32))
+            vs = np.stack(var[key], axis=1)  # [V,N,H,W]
+            np.save(os.path.join(out, name, key + ".variants.npy"),
+                    np.stack([normalise(np.maximum(m, 0)) for m in vs]).astype(np.float32))
 
 
 def tfcam_choices(d, n):
