@@ -42,8 +42,9 @@ import (
 //     uniform (every probability ≈ 0.124), they are ~1e-4, and float32
 //     rounding of those images alone moves the normalised Group-CAM map by
 //     ~1e-3 (this used to be a flat 1e-3 tolerance there). So the reference
-//     also evaluates each map on its images scaled by 1 ± 1e-6·u (10× that
-//     rounding, three pairs) and the test allows, pixel by pixel, the sum
+//     also evaluates each map with its images and the model's weights
+//     scaled by 1 ± 1e-6·u (10× that rounding and the kernels' own, three
+//     pairs) and the test allows, pixel by pixel, the sum
 //     of their differences from the reference, as the kink envelope of
 //     internal/fixture/kinks.go, with its guard: the envelope may exceed
 //     1e-2 on at most fixture.MaxLoose of the pixels. Where the method is
@@ -60,7 +61,9 @@ import (
 //
 // A wrong formula shows in 1, a wrong choice (another percentile, another
 // k-means, another elbow) in 2 unless the reference's own choice was a
-// coin toss too.
+// coin toss too. TFCAM_REF_PERTURB=1e-6 (test-only) perturbs the
+// reference's weights, activations and gradients by rounding-size amounts;
+// the test must still pass.
 func TestGroupClusterCosineMatchPythonReference(t *testing.T) {
 	const mapTol = 1e-4
 	names := []string{"shapes", "resnet", "mobilenet"}

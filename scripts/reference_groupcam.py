@@ -59,7 +59,7 @@ from kneed import KneeLocator
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.csgraph import laplacian
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import normalise, upsample, linear_head, EPS  # noqa: E402
+from cam_common import normalise, upsample, linear_head, reference_view, scaled_weights, EPS  # noqa: E402
 
 # A discrete choice (a k-means assignment, a nearest neighbour, a
 # percentile cut, an elbow) whose closest call is within TIE, relative, of
@@ -72,8 +72,9 @@ TIE = 1e-5
 SAME = 1e-12
 # The methods' gains are differences of model outputs on the masked and
 # blurred images, which tfcam composes in float32 (~6e-8 relative rounding)
-# where the reference uses float64: the reference also evaluates each map
-# on images scaled by 1 ± ROUND_EPS·u, 3 pairs, and the test allows their
+# where the reference uses float64, and runs through the model with other
+# kernels: the reference also evaluates each map with the images and the
+# weights scaled by 1 ± ROUND_EPS·u, 3 pairs, and the test allows their
 # spread (an envelope, as internal/fixture/kinks.go). 10× the rounding.
 ROUND_EPS = float(os.environ.get("TFCAM_ROUND_EPS", "1e-6"))
 ROUND_PAIRS = 3
@@ -225,16 +226,18 @@ def run(model, images, c):
 
 def rounded(model, images, c, finish):
     """finish(scores of images), and the same for ROUND_PAIRS pairs of
-    variants of the images scaled by 1 ± ROUND_EPS·u (u uniform in [−1, 1]
-    per value): what rounding where tfcam composes the masked and blurred
-    images (float32, its own kernels) can move the map by."""
+    variants with the images and the model's weights scaled by
+    1 ± ROUND_EPS·u (u uniform in [−1, 1] per value): what rounding where
+    tfcam composes the masked and blurred images (float32) and in the
+    kernels it runs the model with can move the map by."""
     ref = finish(run(model, images, c))
     rng = np.random.default_rng(20251130)
     variants = []
-    for _ in range(ROUND_PAIRS):
+    for j in range(ROUND_PAIRS):
         u = rng.uniform(-1, 1, images.shape)
         for sign in (1, -1):
-            variants.append(finish(run(model, images * (1 + sign * ROUND_EPS * u), c)))
+            with scaled_weights(model.variables, ROUND_EPS, 2000 + j, sign):
+                variants.append(finish(run(model, images * (1 + sign * ROUND_EPS * u), c)))
     return ref, variants
 
 
@@ -383,29 +386,15 @@ def main():
         t = np.load(os.path.join(d, "targets.npy"))
         a = np.load(os.path.join(d, "layer.npy")).astype(np.float64)
         g = np.load(os.path.join(d, "grad_layer.npy")).astype(np.float64)
+        a, g = perturbed(a, 1), perturbed(g, 2)
         os.makedirs(os.path.join(out, name), exist_ok=True)
         tfcam = tfcam_choices(os.path.join(out, name), len(x))
         res = {"groupcam": [], "clustercam": [], "cosinecam": []}
         var = {key: [] for key in res}
         report = {key: [] for key in res}
         counts = []
-        for i in range(len(x)):
-            ch = tfcam(i)
-            m, v, dec = groupcam(model, x[i], a[i], g[i], t[i], keep=ch.get("groupcam_keep"))
-            res["groupcam"].append(m)
-            var["groupcam"].append(v)
-            report["groupcam"].append(dec)
-            m, v, dec = clustercam(model, x[i], a[i], t[i], labels=ch.get("clustercam_labels"),
-                                   best=ch.get("clustercam_best"), worst=ch.get("clustercam_worst"))
-            res["clustercam"].append(m)
-            var["clustercam"].append(v)
-            report["clustercam"].append(dec)
-            m, v, n, dec = cosinecam(lin, x[i], a[i], g[i], t[i], groups=ch.get("cosinecam_groups"),
-                                     labels=ch.get("cosinecam_labels"))
-            res["cosinecam"].append(m)
-            var["cosinecam"].append(v)
-            report["cosinecam"].append(dec)
-            counts.append(n)
+        with reference_view(model.variables), reference_view(lin.variables):
+            compute(model, lin, x, t, a, g, tfcam, res, var, report, counts)
         np.save(os.path.join(out, name, "cosinecam_groups.npy"), np.array(counts, np.float32))
         with open(os.path.join(out, name, "decisions.json"), "w") as f:
             json.dump(report, f)
@@ -414,6 +403,39 @@ def main():
             vs = np.stack(var[key], axis=1)  # [V,N,H,W]
             np.save(os.path.join(out, name, key + ".variants.npy"),
                     np.stack([normalise(np.maximum(m, 0)) for m in vs]).astype(np.float32))
+
+
+def compute(model, lin, x, t, a, g, tfcam, res, var, report, counts):
+    """The three references for each image, appended to res (maps), var
+    (their rounding variants), report (decisions) and counts (Cosine-CAM's
+    own group counts)."""
+    for i in range(len(x)):
+        ch = tfcam(i)
+        m, v, dec = groupcam(model, x[i], a[i], g[i], t[i], keep=ch.get("groupcam_keep"))
+        res["groupcam"].append(m)
+        var["groupcam"].append(v)
+        report["groupcam"].append(dec)
+        m, v, dec = clustercam(model, x[i], a[i], t[i], labels=ch.get("clustercam_labels"),
+                               best=ch.get("clustercam_best"), worst=ch.get("clustercam_worst"))
+        res["clustercam"].append(m)
+        var["clustercam"].append(v)
+        report["clustercam"].append(dec)
+        m, v, n, dec = cosinecam(lin, x[i], a[i], g[i], t[i], groups=ch.get("cosinecam_groups"),
+                                 labels=ch.get("cosinecam_labels"))
+        res["cosinecam"].append(m)
+        var["cosinecam"].append(v)
+        report["cosinecam"].append(dec)
+        counts.append(n)
+
+
+def perturbed(v, stream):
+    """v, or when TFCAM_REF_PERTURB=p is set (test-only), v scaled by
+    1 + p·u: the rounding-size difference another CPU's activations and
+    gradients could have, to show the check survives it."""
+    p = float(os.environ.get("TFCAM_REF_PERTURB", "0") or 0)
+    if p == 0:
+        return v
+    return v * (1 + p * np.random.default_rng([20251130, stream]).uniform(-1, 1, v.shape))
 
 
 def tfcam_choices(d, n):
