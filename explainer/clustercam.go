@@ -73,7 +73,9 @@ func (m ClusterCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	lo := op.Min(o.Scope(), maps, axis, op.MinKeepDims(true))
 	hi := op.Max(o.Scope(), maps, axis, op.MaxKeepDims(true))
 	feats := o.Div(o.Sub(maps, lo), o.Sub(hi, lo))
-	centres := clusterMeans(o, feats, kmeans(o, feats, n, iters)) // [N,n,h·w]
+	assign := kmeans(o, feats, n, iters)
+	c.probe("clustercam/labels", labelsOf(o, assign))
+	centres := clusterMeans(o, feats, assign) // [N,n,h·w]
 	masks := rescaleMaps(o, t.Upsample(clusterLayerMaps(o, centres, h, w)))
 	out, err := c.Probabilities(o.Mul(c.Repeat(o, c.Input, n), op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3)))))
 	if err != nil {
@@ -83,11 +85,20 @@ func (m ClusterCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	norm := op.Sqrt(o.Scope(), op.Sum(o.Scope(), o.Square(s), constant(o.s, int32(0)), op.SumKeepDims(true)))
 	s = o.Div(s, norm)
 	zero := constant(o.s, int32(0))
-	base := op.OneHot(o.Scope(), op.ArgMax(o.Scope(), s, zero), constant(o.s, int32(n)), o.Const(1), o.Const(0), op.OneHotAxis(0))
-	scis := op.OneHot(o.Scope(), op.ArgMin(o.Scope(), s, zero), constant(o.s, int32(n)), o.Const(1), o.Const(0), op.OneHotAxis(0))
+	best, worst := op.ArgMax(o.Scope(), s, zero), op.ArgMin(o.Scope(), s, zero)
+	c.probe("clustercam/best", op.Cast(o.Scope(), best, tf.Float))
+	c.probe("clustercam/worst", op.Cast(o.Scope(), worst, tf.Float))
+	base := op.OneHot(o.Scope(), best, constant(o.s, int32(n)), o.Const(1), o.Const(0), op.OneHotAxis(0))
+	scis := op.OneHot(o.Scope(), worst, constant(o.s, int32(n)), o.Const(1), o.Const(0), op.OneHotAxis(0))
 	sb := op.Sum(o.Scope(), o.Mul(s, base), zero, op.SumKeepDims(true)) // [1,N]
 	weights := o.Sub(o.Mul(base, sb), o.Mul(scis, o.Sub(o.Const(1), sb)))
 	return weightedMasks(o, c, weights, masks, n), nil
+}
+
+// labelsOf is the cluster index of each row of a one-hot assignment
+// [N,P,n], as float32 [N,P] (0 for a row in no cluster).
+func labelsOf(o *Ops, assign tf.Output) tf.Output {
+	return op.Cast(o.Scope(), op.ArgMax(o.Scope(), assign, constant(o.s, int32(2))), tf.Float)
 }
 
 // channelRows turns x [N,h,w,K] into one row per channel: [N,K,h·w].

@@ -31,6 +31,19 @@ type Context struct {
 	// TailScores, InputGradient and LayerGradient into that many parts
 	// that run one after another (see chunked).
 	chunks int
+	// probes collects the tensors methods name with probe (rank 0 only).
+	probes map[string]tf.Output
+}
+
+// probe names an intermediate tensor of a method, one of its discrete
+// choices (a k-means assignment, a percentile mask, a group count), so that
+// the parity tests can fetch it in the run that computes the maps and hand
+// it to the Python reference. Explain never fetches it, so it costs
+// nothing at run time.
+func (c *Context) probe(name string, x tf.Output) {
+	if c.probes != nil {
+		c.probes[name] = x
+	}
 }
 
 // Repeat stacks n copies of x [N,...] into [n·N,...].

@@ -86,7 +86,9 @@ func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	shape, _ := t.A.Shape().ToSlice()
 	h, w := int32(shape[1]), int32(shape[2])
 	maps, feats := cosineFeatures(o, t.A, t.G)
-	assign, n := cosineGroups(o, feats, m.Groups, kmeansIterations(m.Iterations))
+	assign, n, chosen := cosineGroups(o, feats, m.Groups, kmeansIterations(m.Iterations))
+	c.probe("cosinecam/groups", chosen)
+	c.probe("cosinecam/labels", labelsOf(o, assign))
 	groups := t.Upsample(clusterLayerMaps(o, clusterMeans(o, maps, assign), h, w)) // [n·N,H,W]
 	axes := constant(o.s, []int32{1, 2})
 	lo := op.Min(o.Scope(), groups, axes)
@@ -134,13 +136,15 @@ func cosineFeatures(o *Ops, a, g tf.Output) (maps, feats tf.Output) {
 // cosineGroups clusters the K feature rows of each image (feats [N,K,D]) by
 // spectral clustering into the elbow's number of groups (or groups, if
 // positive) and returns the one-hot assignment [N,K,slots] with its slot
-// count; the slots past an image's group count are all zero.
-func cosineGroups(o *Ops, feats tf.Output, groups, iters int) (tf.Output, int) {
+// count and each image's group count [N]; the slots past an image's group
+// count are all zero.
+func cosineGroups(o *Ops, feats tf.Output, groups, iters int) (tf.Output, int, tf.Output) {
 	k := int(feats.Shape().Size(1))
 	slots, fixed := cosineLayout(groups, k)
 	emb := spectralEmbedding(o, feats, slots)
 	if fixed {
-		return kmeans(o, emb, slots, iters), slots
+		count := o.Add(op.ZerosLike(o.Scope(), op.Sum(o.Scope(), feats, constant(o.s, []int32{1, 2}))), o.Const(float32(slots)))
+		return kmeans(o, emb, slots, iters), slots, count
 	}
 	chosen := cosineElbow(o, feats, slots, iters) // [N]
 	var assign tf.Output
@@ -158,7 +162,7 @@ func cosineGroups(o *Ops, feats tf.Output, groups, iters int) (tf.Output, int) {
 			assign = o.Add(assign, a)
 		}
 	}
-	return assign, slots
+	return assign, slots, chosen
 }
 
 // cosineElbow is the number of groups chosen by the k-means elbow over the

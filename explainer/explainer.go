@@ -82,6 +82,8 @@ type rankSet struct {
 	norm     [][]tf.Output // [rank][method] [N,H,W]
 	raw      [][]tf.Output
 	low      [][]tf.Output
+	// probes are rank 0's named intermediate tensors (Context.probe).
+	probes map[string]tf.Output
 }
 
 // Targets says which classes are explained. The zero value is each image's
@@ -242,7 +244,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		return op.StridedSlice(o.Scope(), topIdx, constant(o.s, []int32{0, int32(r)}), constant(o.s, []int32{0, int32(r + 1)}), constant(o.s, []int32{1, 1}),
 			op.StridedSliceBeginMask(1), op.StridedSliceEndMask(1), op.StridedSliceShrinkAxisMask(2))
 	}
-	rs := &rankSet{}
+	rs := &rankSet{probes: map[string]tf.Output{}}
 	// Rank 0's class can be fed; by default it is the top-1 class.
 	rs.classes = op.PlaceholderWithDefault(root.SubScope("classes"), rank(0), tf.MakeShape(-1))
 	// graft panics on outputs of failed ops: check before using them.
@@ -258,6 +260,9 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		sc := fw.SelectScore(e.scores, targets, e.nClasses)
 		t := Tensors{A: e.layer.Output, Upsample: e.upsample,
 			Ctx: &Context{e: e, Input: fw.Input, Targets: targets, Selected: sc.Selected, Seed: e.cfg.Seed}}
+		if r == 0 {
+			t.Ctx.probes = rs.probes
+		}
 		if e.needs.LayerGrad {
 			grads, err := fw.Gradients(sc, e.layer.Output)
 			if err != nil {

@@ -63,7 +63,9 @@ func (m GroupCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	sums := op.Sum(o.Scope(), op.Reshape(o.Scope(), padded, constant(o.s, []int32{-1, h, w, int32(g), int32(size)})), constant(o.s, int32(4)))
 	flat := op.Reshape(o.Scope(), op.Transpose(o.Scope(), o.Relu(sums), constant(o.s, []int32{3, 0, 1, 2})), constant(o.s, []int32{-1, h * w})) // [g·N, h·w]
 	thr := percentileRows(o, flat, 0.7)
-	kept := o.Where(op.Greater(o.Scope(), flat, thr), flat, op.ZerosLike(o.Scope(), flat))
+	above := op.Greater(o.Scope(), flat, thr)
+	c.probe("groupcam/keep", op.Cast(o.Scope(), above, tf.Float)) // [g·N, h·w]
+	kept := o.Where(above, flat, op.ZerosLike(o.Scope(), flat))
 	masks := rescaleMaps(o, t.Upsample(op.Reshape(o.Scope(), kept, constant(o.s, []int32{-1, h, w})))) // [g·N,H,W]
 
 	x := c.Input

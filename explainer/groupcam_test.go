@@ -2,10 +2,13 @@ package explainer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tfcam/tfcam/internal/fixture"
@@ -17,94 +20,207 @@ import (
 
 // TestGroupClusterCosineMatchPythonReference compares Group-CAM, Cluster-CAM
 // and Cosine-CAM with scripts/reference_groupcam.py (float64 numpy and the
-// Keras model) on the Keras fixtures: 1e-4 max-abs on the normalised maps,
-// except 1e-3 for the two blurred-baseline methods on the random-weight
-// MobileNet. Its outputs are nearly uniform (every probability ≈ 0.124), so
-// the gains f(masked) − f(blur) are ~1e-4, differences of float32 numbers
-// whose own rounding is ~1e-8: in the reference, perturbing the blurred
-// image by 1e-7 relative noise alone moves the normalised Group-CAM map by
-// 4.4e-4 there (by 1.5e-6 on the ResNet, 8e-8 on shapes). That is the
-// method's conditioning on that model, not a difference of formula.
+// Keras model) on the Keras fixtures.
+//
+// The three methods make discrete choices in the forward pass: Group-CAM
+// cuts each group mask at its 70th percentile, Cluster-CAM assigns channels
+// by k-means and picks the best and worst cluster, Cosine-CAM picks its
+// group count by the k-means elbow and assigns channels by spectral
+// clustering (nearest neighbours, an eigenvector cut, k-means). A choice
+// within rounding (~1e-6 relative) of a tie goes either way depending on
+// the kernels a CPU runs (oneDNN on or off, AVX-512), and the map jumps: on
+// this machine with TF_ENABLE_ONEDNN_OPTS=0, Cosine-CAM on shapes moved by
+// 0.13 (issue 11). So the comparison is split in two, each exact in exact
+// arithmetic:
+//
+//  1. The maps. The test fetches tfcam's choices in the run that computes
+//     its maps (Context.probe) and the reference computes the rest (masks,
+//     gains, weights, maps) under those same choices: 1e-4 max-abs on the
+//     normalised maps beyond a rounding envelope. The gains are differences
+//     of model outputs on masked and blurred images that tfcam composes in
+//     float32; on the random-weight MobileNet, whose outputs are nearly
+//     uniform (every probability ≈ 0.124), they are ~1e-4, and float32
+//     rounding of those images alone moves the normalised Group-CAM map by
+//     ~1e-3 (this used to be a flat 1e-3 tolerance there). So the reference
+//     also evaluates each map with its images and the model's weights
+//     scaled by 1 ± 1e-6·u (10× that rounding and the kernels' own, three
+//     pairs) and the test allows, pixel by pixel, the sum
+//     of their differences from the reference, as the kink envelope of
+//     internal/fixture/kinks.go, with its guard: the envelope may exceed
+//     1e-2 on at most fixture.MaxLoose of the pixels. Where the method is
+//     well conditioned (shapes, ResNet) the envelope is ~1e-6 and the check
+//     is a plain 1e-4.
+//  2. The choices. The reference also makes every choice itself, from its
+//     own float64 activations, and reports where it differs from tfcam's
+//     and its closest call (decisions.json): for Group-CAM the distance of
+//     each differing value from the percentile relative to the mask's
+//     maximum; for k-means, neighbours, eigenvectors and the elbow the
+//     smallest relative margin among all the decisions on the way. A
+//     difference is accepted only where that margin is within 1e-5 (10×
+//     the rounding) of a tie; the test logs how many there were.
+//
+// A wrong formula shows in 1, a wrong choice (another percentile, another
+// k-means, another elbow) in 2 unless the reference's own choice was a
+// coin toss too. TFCAM_REF_PERTURB=1e-6 (test-only) perturbs the
+// reference's weights, activations and gradients by rounding-size amounts;
+// the test must still pass.
 func TestGroupClusterCosineMatchPythonReference(t *testing.T) {
+	const mapTol = 1e-4
 	names := []string{"shapes", "resnet", "mobilenet"}
-	var dirs []string
-	for _, n := range names {
-		dirs = append(dirs, fixture.Load(t, n).Dir)
-	}
-	out := t.TempDir()
-	fixture.Python(t, "reference_groupcam.py", append([]string{out}, dirs...)...)
 	methods := []Method{GroupCAM{}, ClusterCAM{}, CosineCAM{}}
+	out := t.TempDir()
+	got := map[string][][]float32{}
+	var dirs []string
+	for _, name := range names {
+		f, m := loadModel(t, name)
+		dirs = append(dirs, f.Dir)
+		got[name] = explainWithChoices(t, f, m, methods, filepath.Join(out, name))
+	}
+	fixture.Python(t, "reference_groupcam.py", append([]string{out}, dirs...)...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
-			f, m := loadModel(t, name)
-			in := f.Array(t, "inputs")
-			e, err := New(m, Config{Methods: methods})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := e.Explain(context.Background(), Batch{in.F32, in.Shape[0]}, Top1())
-			if err != nil {
-				t.Fatal(err)
-			}
 			for j, meth := range methods {
 				ref, err := npy.ReadFile(filepath.Join(out, name, meth.Name()+".npy"))
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got []float32
-				for _, r := range res {
-					got = append(got, r.Maps[0][j].Normalized...)
+				vs, err := npy.ReadFile(filepath.Join(out, name, meth.Name()+".variants.npy"))
+				if err != nil {
+					t.Fatal(err)
 				}
-				tol := 1e-4
-				if _, cosine := meth.(CosineCAM); name == "mobilenet" && (cosine || meth.Name() == "groupcam") {
-					tol = 1e-3
+				ref64 := fixture.F64(ref.F32)
+				var variants [][]float64
+				for _, v := range fixture.SplitVariants(vs) {
+					variants = append(variants, fixture.F64(v))
 				}
-				if d := fixture.MaxAbsDiff(got, ref.F32); d > tol || math.IsNaN(d) {
-					t.Errorf("%s: max |go - reference| = %.3g > %g", meth.Name(), d, tol)
-				} else {
-					t.Logf("%s: max |go - reference| = %.2g", meth.Name(), d)
+				env := fixture.KinkEnvelope(ref64, variants)
+				excess, raw, loose := fixture.KinkDiff(fixture.F64(got[name][j]), ref64, env, mapTol)
+				var envMax float64
+				for _, v := range env {
+					envMax = math.Max(envMax, v)
+				}
+				switch {
+				case math.IsNaN(excess) || excess > mapTol:
+					t.Errorf("%s: max |go - reference| = %.3g, %.3g beyond the rounding envelope > %g (under tfcam's choices)", meth.Name(), raw, excess, mapTol)
+				case loose > fixture.MaxLoose:
+					t.Errorf("%s: rounding envelope > %g on %.2g%% of the pixels, more than %g%%: the reference is too sensitive to rounding for this comparison to mean anything", meth.Name(), 100*mapTol, 100*loose, 100*fixture.MaxLoose)
+				default:
+					t.Logf("%s: max |go - reference| = %.2g, %.2g beyond the rounding envelope (max envelope %.2g, > %g on %.2g%% of the pixels) (under tfcam's choices)", meth.Name(), raw, math.Max(excess, 0), envMax, 100*mapTol, 100*loose)
 				}
 			}
-			want, err := npy.ReadFile(filepath.Join(out, name, "cosinecam_groups.npy"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := cosineGroupCounts(t, e, m, f)
-			for i := range want.F32 {
-				if got[i] != want.F32[i] {
-					t.Errorf("cosinecam image %d: %v groups, kneed's elbow gives %v", i, got[i], want.F32[i])
-				}
-			}
-			t.Logf("cosinecam groups: %v (kneed: %v)", got, want.F32)
+			checkDecisions(t, filepath.Join(out, name, "decisions.json"))
 		})
 	}
 }
 
-// cosineGroupCounts is the number of groups Cosine-CAM's elbow chooses for
-// each image of the fixture, from its activations and gradients (the
-// reference's inputs), in e's graph.
-func cosineGroupCounts(t *testing.T, e *Explainer, m *tfgraph.Model, f *fixture.Fixture) []float32 {
+// choiceProbes are the probes (Context.probe) the reference reuses, in the
+// file names it reads (tfcam_<name>.npy, with / as _).
+var choiceProbes = []string{"groupcam/keep", "clustercam/labels", "clustercam/best", "clustercam/worst", "cosinecam/groups", "cosinecam/labels"}
+
+// explainWithChoices runs methods on the fixture's inputs and returns each
+// method's normalised maps [N·H·W], writing the choices made in that same
+// run to dir for the reference.
+func explainWithChoices(t *testing.T, f *fixture.Fixture, m *tfgraph.Model, methods []Method, dir string) [][]float32 {
 	t.Helper()
-	a, g := f.Array(t, "layer"), f.Array(t, "grad_layer")
-	shape := []int64{int64(a.Shape[0]), int64(a.Shape[1]), int64(a.Shape[2]), int64(a.Shape[3])}
-	slots, fixed := cosineLayout(0, a.Shape[3])
-	if fixed {
-		counts := make([]float32, a.Shape[0])
-		for i := range counts {
-			counts[i] = float32(slots)
-		}
-		return counts
-	}
-	o := &Ops{s: e.root.SubScope("test_cosine_groups")}
-	ps := op.PlaceholderShape(tf.MakeShape(-1, shape[1], shape[2], shape[3]))
-	pa, pg := op.Placeholder(o.Scope(), tf.Float, ps), op.Placeholder(o.Scope(), tf.Float, ps)
-	_, feats := cosineFeatures(o, pa, pg)
-	res, err := m.Run(context.Background(), map[tf.Output]tfgraph.Feed{pa: {F32: a.F32, Shape: shape}, pg: {F32: g.F32, Shape: shape}},
-		[]tf.Output{cosineElbow(o, feats, slots, kmeansIterations(0))})
+	in := f.Array(t, "inputs")
+	e, err := New(m, Config{Methods: methods})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res[0]
+	rs, err := e.ranks(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetches := append([]tf.Output{}, rs.norm[0]...)
+	for _, p := range choiceProbes {
+		x, ok := rs.probes[p]
+		if !ok {
+			t.Fatalf("no probe %q", p)
+		}
+		fetches = append(fetches, x)
+	}
+	shape := make([]int64, len(in.Shape))
+	for i, s := range in.Shape {
+		shape[i] = int64(s)
+	}
+	res, err := m.Run(context.Background(), map[tf.Output]tfgraph.Feed{e.fw.Input: {F32: in.F32, Shape: shape}}, fetches)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n, lh, lw := in.Shape[0], e.lh, e.lw
+	for i, p := range choiceProbes {
+		v := res[len(methods)+i]
+		rows := n
+		if p == "groupcam/keep" {
+			rows = len(v) / (lh * lw) // copy-major [G·N, h·w]
+		}
+		sh := []int{rows, len(v) / rows}
+		if sh[1] == 1 {
+			sh = sh[:1]
+		}
+		if err := npy.WriteFloat32File(filepath.Join(dir, "tfcam_"+strings.ReplaceAll(p, "/", "_")+".npy"), v, sh); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return res[:len(methods)]
+}
+
+// checkDecisions reads the reference's comparison of its own choices with
+// tfcam's (decisions.json: per method, per image, per choice: how many
+// elements differ, the reference's closest call, whether that was within
+// rounding of a tie) and fails on a difference that was not.
+func checkDecisions(t *testing.T, path string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep map[string][][]struct {
+		What     string
+		Disagree int
+		Margin   float64
+		Tie      bool
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, meth := range []string{"groupcam", "clustercam", "cosinecam"} {
+		images := rep[meth]
+		if len(images) == 0 {
+			t.Errorf("%s: no decisions in %s", meth, path)
+		}
+		type tally struct{ images, elements, ties int }
+		sum := map[string]*tally{}
+		var order []string
+		for i, decs := range images {
+			for _, d := range decs {
+				s := sum[d.What]
+				if s == nil {
+					s = &tally{}
+					sum[d.What] = s
+					order = append(order, d.What)
+				}
+				if d.Disagree == 0 {
+					continue
+				}
+				s.images++
+				s.elements += d.Disagree
+				if d.Tie {
+					s.ties++
+					t.Logf("%s image %d: %s differs from the reference's own on %d elements, within rounding of a tie (closest call %.2g)", meth, i, d.What, d.Disagree, d.Margin)
+				} else {
+					t.Errorf("%s image %d: %s differs from the reference's own on %d elements, and the reference's closest call was %.2g, not a tie (≤ 1e-5)", meth, i, d.What, d.Disagree, d.Margin)
+				}
+			}
+		}
+		for _, w := range order {
+			s := sum[w]
+			t.Logf("%s %s: differs on %d of %d images (%d elements), %d of them ties", meth, w, s.images, len(images), s.elements, s.ties)
+		}
+	}
 }
 
 // TestGroupClusterCosinePointingGame logs the pointing game (as
