@@ -304,10 +304,7 @@ type evalStages struct {
 
 func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 	h, w := x.e.InputSize()
-	var pixels []float32
-	for _, it := range batch {
-		pixels = append(pixels, it.dec.Pixels...)
-	}
+	pixels := batchPixels(batch)
 	targets := explainer.Top1()
 	if x.class >= 0 {
 		cls := make([]int, len(batch))

@@ -455,17 +455,10 @@ type explainStages struct {
 	out    *outDir
 	rend   *tfimage.Renderer
 	model  string
-	runs   int // batches run, for --durable's sync
 }
 
 func (x *explainStages) runBatch(ctx context.Context, batch []*item) error {
-	h, w := x.e.InputSize()
-	pixels := make([]float32, 0, len(batch)*len(batch[0].dec.Pixels))
-	for _, it := range batch {
-		pixels = append(pixels, it.dec.Pixels...)
-	}
-	_ = h * w
-	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, x.s.targets.forBatch(len(batch)))
+	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: batchPixels(batch), N: len(batch)}, x.s.targets.forBatch(len(batch)))
 	if err != nil {
 		return err
 	}

@@ -189,6 +189,15 @@ func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, e
 	return sum, nil
 }
 
+// batchPixels concatenates a batch's model inputs into one [n,H,W,C] slice.
+func batchPixels(batch []*item) []float32 {
+	pixels := make([]float32, 0, len(batch)*len(batch[0].dec.Pixels))
+	for _, it := range batch {
+		pixels = append(pixels, it.dec.Pixels...)
+	}
+	return pixels
+}
+
 // decode reads and decodes one file.
 func (p *pipeline) decode(ctx context.Context, it *item) {
 	start := time.Now()

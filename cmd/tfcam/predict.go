@@ -89,11 +89,7 @@ type predictStages struct {
 }
 
 func (x *predictStages) runBatch(ctx context.Context, batch []*item) error {
-	var pixels []float32
-	for _, it := range batch {
-		pixels = append(pixels, it.dec.Pixels...)
-	}
-	out, classes, err := x.m.Predict(ctx, pixels, len(batch))
+	out, classes, err := x.m.Predict(ctx, batchPixels(batch), len(batch))
 	if err != nil {
 		return err
 	}
