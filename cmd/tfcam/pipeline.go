@@ -80,12 +80,21 @@ func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, e
 		p.prog.add(0, 1)
 	}
 
-	// Read and decode on worker goroutines.
+	// Read and decode on worker goroutines. Batches are formed in input
+	// order, so images decoded ahead of a slow one wait; the window bounds
+	// how many images are between the feeder and the batches at any time
+	// (a token per image, returned when the batcher takes it in order).
 	jobs := make(chan *item)
 	decoded := make(chan *item, 2*p.batch)
+	window := make(chan struct{}, 2*p.batch+max(p.workers, 1))
 	go func() {
 		defer close(jobs)
 		for i, in := range todo {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
 			select {
 			case jobs <- &item{seq: i, in: in}:
 			case <-ctx.Done():
@@ -162,6 +171,7 @@ func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, e
 			}
 			delete(pending, next)
 			next++
+			<-window
 			if it.err != nil {
 				fail(it, "skipped", it.err)
 				it.release()
