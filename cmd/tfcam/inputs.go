@@ -96,32 +96,12 @@ func (c *cause) Unwrap() error { return c.err }
 //
 // The error is for what makes the whole command meaningless: stdin named
 // by "-" cannot be read.
-//
-// bad is variadic only so that callers written for the old
-// expandInputs(args, stdin) still compile: without it, the first reported
-// path is returned as the error, and keys are not checked for duplicates
-// (as expandFiles).
-func expandInputs(args []string, stdin io.Reader, bad ...func(path string, err error)) ([]input, error) {
-	if len(bad) == 0 || bad[0] == nil {
-		var first error
-		in, err := expandFiles(args, stdin, func(path string, err error) {
-			if first == nil {
-				first = fmt.Errorf("input %s: %w", path, err)
-			}
-		})
-		if err == nil {
-			err = first
-		}
-		if err != nil {
-			return nil, err
-		}
-		return in, nil
-	}
-	in, err := expandFiles(args, stdin, bad[0])
+func expandInputs(args []string, stdin io.Reader, bad func(path string, err error)) ([]input, error) {
+	in, err := expandFiles(args, stdin, bad)
 	if err != nil {
 		return nil, err
 	}
-	return uniqueKeys(in, bad[0]), nil
+	return uniqueKeys(in, bad), nil
 }
 
 // expandFiles is expandInputs without the check that keys are unique, for

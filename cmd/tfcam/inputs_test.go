@@ -224,22 +224,6 @@ func TestExpandInputsStdinError(t *testing.T) {
 	}
 }
 
-// TestExpandInputsOldCallers checks the two-argument form still fails on
-// the first bad path, as before, and leaves duplicate keys to the caller
-// (callers not yet given a bad func).
-func TestExpandInputsOldCallers(t *testing.T) {
-	dir := t.TempDir()
-	_, err := expandInputs([]string{filepath.Join(dir, "nope.png")}, nil)
-	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "nope.png") {
-		t.Fatalf("error %v, want not-exist naming nope.png", err)
-	}
-	tree(t, dir, "a/x.png", "b/x.png")
-	got, err := expandInputs([]string{filepath.Join(dir, "a/x.png"), filepath.Join(dir, "b/x.png")}, nil)
-	if err != nil || len(got) != 2 {
-		t.Fatalf("got %v, %v; want both inputs", got, err)
-	}
-}
-
 // TestExpandFiles checks eval's and predict's expansion takes two images
 // of one key, and still reports bad paths.
 func TestExpandFiles(t *testing.T) {
