@@ -200,6 +200,23 @@ func TestDecodeMatchesGo(t *testing.T) {
 			if sh := got.View.Shape(); sh[0] != int64(got.ViewHeight) || sh[1] != int64(got.ViewWidth) || max(sh[0], sh[1]) > 100 || sh[2] != 3 {
 				t.Errorf("view shape %v for %dx%d", sh, got.ViewWidth, got.ViewHeight)
 			}
+			// Its pixels: the same picture as Go's path at the view's size
+			// (over white). Different filters (box, bilinear or none vs
+			// the triangle) blur the square's edges differently, so only
+			// the mean is bounded; a flipped view or a wrong channel order
+			// is tens of levels off.
+			var view []float32
+			for i, px := range viewImage(t, got).Pix {
+				if i%4 != 3 { // RGB of RGBA
+					view = append(view, float32(px)/255)
+				}
+			}
+			wantView := goPath(t, data, got.ViewWidth, got.ViewHeight, 3, imagefile.Unit)
+			if mean, most := diff(view, wantView, 1.0/255); mean > 4 {
+				t.Errorf("view differs from Go's decode resized to %dx%d: mean %.2f max %.0f levels (limit: mean 4)", got.ViewWidth, got.ViewHeight, mean, most)
+			} else {
+				t.Logf("view %dx%d: mean %.2f max %.0f levels", got.ViewWidth, got.ViewHeight, mean, most)
+			}
 		})
 	}
 }

@@ -139,6 +139,13 @@ func (o ops) area(x, size tf.Output) tf.Output {
 	return op.Squeeze(o.sc(), out, op.SqueezeAxis([]int64{0}))
 }
 
+// bilinear resamples a [h,w,c] image (any type) to size by bilinear
+// interpolation at half-pixel centres, float32 out.
+func (o ops) bilinear(x, size tf.Output) tf.Output {
+	out := op.ResizeBilinear(o.sc(), o.expand(x, 0), size, op.ResizeBilinearHalfPixelCenters(true))
+	return op.Squeeze(o.sc(), out, op.SqueezeAxis([]int64{0}))
+}
+
 // toUint8 rounds a float image to 0..255 bytes.
 func (o ops) toUint8(x tf.Output) tf.Output {
 	return op.Cast(o.sc(), op.ClipByValue(o.sc(), op.Round(o.sc(), x), o.c(float32(0)), o.c(float32(255))), tf.Uint8)
