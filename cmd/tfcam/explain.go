@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -22,6 +23,7 @@ import (
 	"github.com/tfcam/tfcam/internal/npy"
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
 )
@@ -48,6 +50,7 @@ type explainOptions struct {
 	quality       int
 	durable       bool
 	maxFileMB     int
+	flushEvery    time.Duration
 }
 
 func methodNames() string {
@@ -120,7 +123,7 @@ func runExplain(args []string) error {
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
 	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
-	fs.StringVar(&o.out, "out", "", "output directory (required)")
+	fs.StringVar(&o.out, "out", "", "output directory, or an object-store URL (s3://, gs://, azblob://bucket/prefix/) (required)")
 	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run (1..4096)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines reading, decoding and encoding images (1..1024)")
 	fs.StringVar(&o.colormap, "colormap", "jet", "overlay colours: jet, turbo or viridis")
@@ -129,6 +132,7 @@ func runExplain(args []string) error {
 	fs.IntVar(&o.overlaySize, "overlay-size", 512, "longest side of overlays in pixels (images are never enlarged; 0: the original's size)")
 	fs.StringVar(&o.overlayFormat, "overlay-format", "jpeg", "overlay file format: jpeg or png")
 	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
+	fs.DurationVar(&o.flushEvery, "flush-every", 15*time.Second, "with --out in an object store: how often the results written so far are stored (a part per interval; a killed run redoes at most this much work); 0 stores a part per batch")
 	fs.BoolVar(&o.durable, "durable", false, "survive power loss, not only crashes: sync the filesystem before each batch's images are marked done (slower on slow disks)")
 	fs.IntVar(&o.maxFileMB, "max-file-mb", 256, "skip image files larger than this many MiB")
 	fs.BoolVar(&o.force, "force", false, "redo images whose outputs already exist")
@@ -141,6 +145,18 @@ func runExplain(args []string) error {
 	}
 	if o.out == "" {
 		return usageError("--out is required")
+	}
+	if o.flushEvery < 0 {
+		return usageError(fmt.Sprintf("--flush-every %v: must be 0 or positive", o.flushEvery))
+	}
+	if storage.IsURL(o.out) {
+		// The URL's query (driver options) is checked now, before the
+		// model loads; the bucket itself is reached at the first request.
+		loc, err := storage.Open(context.Background(), o.out)
+		if err != nil {
+			return usageError(fmt.Sprintf("--out: %v", err))
+		}
+		loc.Close()
 	}
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
@@ -321,11 +337,19 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		}
 		redo = func(k string) bool { return keys[k] }
 	}
-	out, err := openOutDir(o.out, s.shard, o.durable, s.save["tfrecord"], redo)
+	var out outputs
+	bucket := storage.IsURL(o.out) && !strings.HasPrefix(o.out, "file://")
+	if bucket {
+		out, err = openBucketOut(ctx, o.out, s.shard, s.save["tfrecord"], o.flushEvery, redo)
+	} else {
+		o.out = strings.TrimPrefix(o.out, "file://")
+		out, err = openOutDir(o.out, s.shard, o.durable, s.save["tfrecord"], redo)
+	}
 	if err != nil {
 		return err
 	}
-	defer out.Close()
+	closeOut := sync.OnceValue(out.Close) // early returns close it too
+	defer closeOut()
 	sum := summary{total: len(mine) + len(bad)}
 	var todo []input
 	for _, in := range mine {
@@ -366,17 +390,17 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	run.total, run.skipped, run.failed = sum.total, sum.skipped, run.failed+len(bad)
-	if err := out.sync(); err != nil {
+	if err := closeOut(); err != nil {
 		return err
 	}
-	if o.gallery {
+	if o.gallery && !bucket {
 		if err := writeGallery(o.out, m.Dir); err != nil {
 			fmt.Fprintf(log, "warning: gallery: %v\n", err)
 		}
 	}
 	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
-		run.done, run.skipped, run.failed, run.total, s.shard, o.out)
-	if o.gallery {
+		run.done, run.skipped, run.failed, run.total, s.shard, withoutQuery(o.out))
+	if o.gallery && !bucket {
 		fmt.Fprintf(log, " (open %s)", filepath.Join(o.out, "index.html"))
 	}
 	fmt.Fprintln(log)
@@ -452,7 +476,7 @@ type explainStages struct {
 	s      runSettings
 	preset models.Preset
 	e      *explainer.Explainer
-	out    *outDir
+	out    outputs
 	rend   *tfimage.Renderer
 	model  string
 }
@@ -595,4 +619,13 @@ func writeGallery(out, model string) error {
 	}
 	sort.SliceStable(images, func(i, j int) bool { return images[i].Input < images[j].Input })
 	return render.WriteGallery(out, "tfcam: "+filepath.Base(filepath.Dir(filepath.Clean(model)))+"/"+filepath.Base(model), images, 200)
+}
+
+// withoutQuery drops a URL's query (driver options, perhaps credentials)
+// for messages.
+func withoutQuery(s string) string {
+	if i := strings.IndexByte(s, '?'); i >= 0 && storage.IsURL(s) {
+		return s[:i]
+	}
+	return s
 }

@@ -2,17 +2,22 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/storage"
 )
 
 // imageExts are the extensions collected when walking directories.
@@ -108,7 +113,8 @@ func expandInputs(args []string, stdin io.Reader, bad func(path string, err erro
 // commands that write no per-image folders (eval, predict): two images of
 // one base name named from two folders are both taken.
 func expandFiles(args []string, stdin io.Reader, bad func(path string, err error)) ([]input, error) {
-	e := &expander{stdin: stdin, bad: bad, dirs: map[fileID]bool{}}
+	e := &expander{stdin: stdin, bad: bad, dirs: map[fileID]bool{}, pool: &storage.Pool{}}
+	defer e.pool.Close()
 	for i, a := range args {
 		e.arg = i
 		if err := e.expand(a); err != nil {
@@ -138,6 +144,7 @@ type expander struct {
 	bad   func(path string, err error)
 	found []found
 	arg   int             // index of the argument being expanded
+	pool  *storage.Pool   // buckets of lists read from object stores
 	dirs  map[fileID]bool // folders walked or to walk
 	roots []folder        // folder arguments, walked after all arguments are read
 	links []folder        // symlinked folders met in walks, followed after the real trees
@@ -174,6 +181,19 @@ func (e *expander) expand(a string) error {
 		if err := e.list(e.stdin, "stdin"); err != nil {
 			return fmt.Errorf("reading the input list on stdin: %w", err)
 		}
+		return nil
+	case strings.HasPrefix(a, "@") && storage.IsURL(a[1:]):
+		data, err := e.pool.Read(context.Background(), a[1:], maxListBytes)
+		if err != nil {
+			e.bad(a[1:], fmt.Errorf("input list: %w", err))
+			return nil
+		}
+		if err := e.list(bytes.NewReader(data), a[1:]); err != nil {
+			e.bad(a[1:], fmt.Errorf("reading the input list: %w", err))
+		}
+		return nil
+	case storage.IsURL(a):
+		e.url(a)
 		return nil
 	case strings.HasPrefix(a, "@"):
 		name := a[1:]
@@ -217,8 +237,70 @@ func (e *expander) list(r io.Reader, name string) error {
 	return sc.Err()
 }
 
+// maxListBytes bounds an input list read from an object store.
+const maxListBytes = 1 << 30
+
+// url adds what an object-store URL names: the object itself when its
+// name has an image extension, else every image under it as a folder
+// (keys relative to it, as for a walked folder). A file:// URL is the
+// local path it names.
+func (e *expander) url(raw string) {
+	if strings.HasPrefix(raw, "file://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			e.bad(raw, err)
+			return
+		}
+		e.path(u.Path, fromArg)
+		return
+	}
+	_, key, err := storage.Split(raw)
+	if err != nil {
+		e.bad(raw, err)
+		return
+	}
+	if imageExts[strings.ToLower(path.Ext(key))] {
+		e.add(raw, walkKey(strings.Split(key, "/")))
+		return
+	}
+	loc, err := storage.Open(context.Background(), raw)
+	if err != nil {
+		e.bad(raw, err)
+		return
+	}
+	defer loc.Close()
+	n := 0
+	for o, err := range loc.List(context.Background(), "") {
+		if err != nil {
+			e.bad(raw, err)
+			return
+		}
+		if imageExts[strings.ToLower(path.Ext(o.Key))] {
+			e.add(storage.Join(raw, o.Key), walkKey(strings.Split(o.Key, "/")))
+			n++
+		}
+	}
+	if n == 0 {
+		e.bad(raw, fmt.Errorf("%w: no image (%s) under this prefix", errNoMatch, extList()))
+	}
+}
+
+// extList is imageExts for messages.
+func extList() string {
+	var exts []string
+	for x := range imageExts {
+		exts = append(exts, x)
+	}
+	sort.Strings(exts)
+	return strings.Join(exts, " ")
+}
+
 // path adds p: a file, a folder to walk, or (from an argument) a glob.
 func (e *expander) path(p string, from origin) {
+	if storage.IsURL(p) { // a list line naming an object
+		e.url(p)
+		return
+	}
 	info, err := os.Lstat(p)
 	if err != nil {
 		if from == fromArg && errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(p, "*?[") {

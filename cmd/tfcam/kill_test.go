@@ -52,15 +52,7 @@ func TestKillAndResume(t *testing.T) {
 	// target < 0 after -target milliseconds (during start-up).
 	run := func(target int) (killed bool, log string) {
 		base, _ := countLines(res)
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		cmd, stderr, done := startTfcam(t, args...)
 		if target != 0 {
 			deadline := time.After(time.Duration(-target) * time.Millisecond)
 			if target > 0 {

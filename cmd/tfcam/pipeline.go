@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfimage"
 )
 
@@ -57,6 +59,7 @@ type pipeline struct {
 	workers  int
 	writers  int   // write goroutines (default workers; 1 keeps output in input order)
 	maxBytes int64 // largest file read
+	objects  storage.Pool
 	prog     *progress
 }
 
@@ -211,7 +214,7 @@ func batchPixels(batch []*item) []float32 {
 // decode reads and decodes one file.
 func (p *pipeline) decode(ctx context.Context, it *item) {
 	start := time.Now()
-	data, err := imagefile.ReadFile(it.in.Path, p.maxBytes)
+	data, err := p.read(ctx, it.in.Path)
 	it.read = time.Since(start)
 	if err != nil {
 		it.err = err
@@ -220,6 +223,18 @@ func (p *pipeline) decode(ctx context.Context, it *item) {
 	start = time.Now()
 	it.dec, it.err = p.decoder.Decode(ctx, data, it.in.Path)
 	it.decode = time.Since(start)
+}
+
+// read reads an input: a local file, or an object (storage URL).
+func (p *pipeline) read(ctx context.Context, path string) ([]byte, error) {
+	if !storage.IsURL(path) {
+		return imagefile.ReadFile(path, p.maxBytes)
+	}
+	data, err := p.objects.Read(ctx, path, p.maxBytes)
+	if errors.Is(err, storage.ErrTooLarge) {
+		err = fmt.Errorf("%w: %w", imagefile.ErrTooLarge, err)
+	}
+	return data, err
 }
 
 // runBatch runs a batch; when the batch fails as a whole, each image is

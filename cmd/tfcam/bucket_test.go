@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tfcam/tfcam/internal/fakes3"
+	"github.com/tfcam/tfcam/internal/fixture"
+)
+
+// TestBucketToBucket runs `tfcam explain` from one S3 bucket to another
+// on a real S3 API (gofakes3 on 127.0.0.1) that fails every seventh
+// request (503 or a cut connection), kills it with SIGKILL again and
+// again while it writes, resumes, and then checks every output: each
+// image has exactly one line in the shard's result parts, every file a
+// line names is in the bucket and decodes, each 16-bit map equals the
+// same job's on local files, the TFRecord parts hold exactly one record
+// per map (read back by TensorFlow), and no orphan part is left.
+func TestBucketToBucket(t *testing.T) {
+	const n = 48
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, n)
+	s := fakes3.Start(t)
+	s.CreateBucket(t, "photos")
+	s.CreateBucket(t, "maps")
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(filepath.Join(dir, "imgs"), p)
+		s.Put(t, "photos", "2026/"+filepath.ToSlash(rel), data)
+	}
+	s.Put(t, "photos", "2026/notes.txt", []byte("not an image: not listed"))
+	model := filepath.Join(fixture.Root(), "shapes", "model")
+	common := []string{"explain", "--model", model, "--method", "gradcam,hirescam", "--save", "overlay,map16,tfrecord", "--batch", "4"}
+
+	// The same job on local files: the reference maps.
+	local := filepath.Join(dir, "local")
+	tfcamCmd(t, append(common, "--out", local, filepath.Join(dir, "imgs"))...)
+
+	seed := time.Now().UnixNano()
+	rng := rand.New(rand.NewSource(seed))
+	t.Logf("seed %d", seed)
+	s.FailEach(7)
+	args := append(common, "--flush-every", "0", "--out", s.URL("maps", "run1/"), s.URL("photos", "2026/"))
+	parts := func() int { return len(filter(s.Keys(t, "maps"), "run1/results/", ".jsonl")) }
+	kills := 0
+	for i := 0; i < 5; i++ {
+		before := parts()
+		cmd, stderr, done := startTfcam(t, args...)
+		target := 1 + rng.Intn(2)
+		killed := false
+	wait:
+		for {
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run %d: %v\n%s", i, err, stderr.String())
+				}
+				break wait
+			case <-time.After(5 * time.Millisecond):
+				if parts() >= before+target {
+					time.Sleep(time.Duration(rng.Intn(30)) * time.Millisecond)
+					cmd.Process.Signal(syscall.SIGKILL)
+					<-done
+					killed = true
+					kills++
+					break wait
+				}
+			}
+		}
+		t.Logf("run %d: killed %v, %d parts", i, killed, parts())
+	}
+	out := tfcamCmd(t, args...)
+	t.Logf("%d kills; %d requests, %d failed on purpose; last run: %s", kills, s.Requests(), s.Failed(), lastLine(out))
+	if kills < 3 {
+		t.Errorf("only %d runs were killed: the test did not exercise crashes", kills)
+	}
+	if s.Failed() == 0 {
+		t.Error("no request failed: the test did not exercise faults")
+	}
+	s.FailEach(0)
+
+	keys := s.Keys(t, "maps")
+	seen := map[string]int{}
+	for _, k := range filter(keys, "run1/results/", ".jsonl") {
+		data, _ := s.Get(t, "maps", k)
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var r record
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%s: %v: %q", k, err, line)
+			}
+			seen[r.Key]++
+			for _, m := range r.Maps {
+				for _, f := range []string{m.Overlay, m.Map16} {
+					data, ok := s.Get(t, "maps", "run1/"+f)
+					if !ok {
+						t.Fatalf("%s names %s, not in the bucket", r.Key, f)
+					}
+					if _, _, err := image.Decode(bytes.NewReader(data)); err != nil {
+						t.Errorf("%s: %s does not decode: %v", r.Key, f, err)
+					}
+				}
+				got, _ := s.Get(t, "maps", "run1/"+m.Map16)
+				want, err := os.ReadFile(filepath.Join(local, m.Map16))
+				if err != nil {
+					t.Fatalf("local run has no %s: %v", m.Map16, err)
+				}
+				if d := map16Diff(t, got, want); d > 2 {
+					t.Errorf("%s: map differs from the local run's by %d of 65535", m.Map16, d)
+				}
+			}
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("%d images have lines, want %d", len(seen), n)
+	}
+	for k, c := range seen {
+		if c != 1 {
+			t.Errorf("%s has %d lines, want 1", k, c)
+		}
+	}
+	// TFRecord parts: one per results part, together one record per map.
+	recs := filter(keys, "run1/maps/", ".tfrecord")
+	if len(recs) != len(filter(keys, "run1/results/", ".jsonl")) {
+		t.Errorf("%d TFRecord parts for %d results parts: orphans left", len(recs), len(filter(keys, "run1/results/", ".jsonl")))
+	}
+	var all bytes.Buffer
+	for _, k := range recs {
+		data, _ := s.Get(t, "maps", k)
+		all.Write(data)
+	}
+	joined := filepath.Join(dir, "all.tfrecord")
+	if err := os.WriteFile(joined, all.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fixture.Python(t, "check_tfrecord.py", joined, fmt.Sprint(2*n), "4")
+}
+
+// tfcamCmd runs this test binary as tfcam and returns its stderr.
+func tfcamCmd(t *testing.T, args ...string) string {
+	t.Helper()
+	_, stderr, done := startTfcam(t, args...)
+	if err := <-done; err != nil {
+		t.Fatalf("tfcam %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return stderr.String()
+}
+
+// startTfcam starts this test binary as tfcam; done receives Wait's
+// result.
+func startTfcam(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
+	stderr := new(bytes.Buffer)
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, stderr, done
+}
+
+func filter(keys []string, prefix, suffix string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) && strings.HasSuffix(k, suffix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// map16Diff is the largest difference between two 16-bit PNG maps.
+func map16Diff(t *testing.T, a, b []byte) int {
+	t.Helper()
+	ia, err := png.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ga, gb := ia.(*image.Gray16), ib.(*image.Gray16)
+	if ga.Rect != gb.Rect {
+		return 65535
+	}
+	most := 0
+	for i := 0; i+1 < len(ga.Pix); i += 2 {
+		va := int(ga.Pix[i])<<8 | int(ga.Pix[i+1])
+		vb := int(gb.Pix[i])<<8 | int(gb.Pix[i+1])
+		most = max(most, va-vb, vb-va)
+	}
+	return most
+}
+
+// TestBucketOutResume checks what a resumed run reads from an output
+// bucket: the keys of every results part are done (but those to redo),
+// and a TFRecord part whose results part never appeared (a kill between
+// the two writes) is deleted.
+func TestBucketOutResume(t *testing.T) {
+	s := fakes3.Start(t)
+	s.CreateBucket(t, "out")
+	s.Put(t, "out", "run/results/00001-a.jsonl", []byte(`{"key":"a.png"}`+"\n"+`{"key":"b.png"}`+"\n"))
+	s.Put(t, "out", "run/results/00002-b.jsonl", []byte(`{"key":"c.png"}`+"\n"+`{"key":"b.png"}`+"\n"))
+	s.Put(t, "out", "run/maps/00001-a.tfrecord", []byte("records of a, b"))
+	s.Put(t, "out", "run/maps/00002-b.tfrecord", []byte("records of c, b"))
+	s.Put(t, "out", "run/maps/00003-c.tfrecord", []byte("orphan"))
+	s.Put(t, "out", "run/results-00001-of-00002/00004-d.jsonl", []byte(`{"key":"other-shard.png"}`+"\n"))
+	d, err := openBucketOut(t.Context(), s.URL("out", "run/"), shard{Index: 0, Count: 1}, true, 0, func(k string) bool { return k == "c.png" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for k, want := range map[string]bool{"a.png": true, "b.png": true, "c.png": false, "other-shard.png": false, "new.png": false} {
+		if got := d.isDone(k); got != want {
+			t.Errorf("isDone(%s) = %v, want %v", k, got, want)
+		}
+	}
+	got := strings.Join(filter(s.Keys(t, "out"), "run/maps/", ""), " ")
+	if want := "run/maps/00001-a.tfrecord run/maps/00002-b.tfrecord"; got != want {
+		t.Errorf("TFRecord parts %q, want %q (the orphan deleted, the others kept)", got, want)
+	}
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tfcam/tfcam/internal/tfrecord"
+	"github.com/tfcam/tfcam/storage"
+)
+
+// outputs is where explain stores each image's files and, last, the line
+// that marks it done: a local folder (outDir) or an object store
+// (bucketOut).
+type outputs interface {
+	// isDone reports whether key was marked done by an earlier run.
+	isDone(key string) bool
+	// writeFile stores one file (rel is slash-separated, under the root),
+	// complete or not at all.
+	writeFile(rel string, data []byte) error
+	// commit marks an image done once its files are stored; records are
+	// its TFRecord records (with --save tfrecord).
+	commit(line []byte, records [][]byte) error
+	// sync makes the lines committed so far as durable as the files.
+	sync() error
+	// Close syncs and releases the output.
+	Close() error
+}
+
+// bucketOut is --out in an object store. Objects cannot be appended to,
+// so a shard's results are parts: results/<shard>/<time>-<random>.jsonl,
+// each holding the lines of the images committed since the previous part,
+// written after all of their files; with --save tfrecord each part's
+// records go to maps/<shard>/<same name>.tfrecord, written just before it.
+// A part is written when lines have waited flushEvery (checked at each
+// batch; when flushLines lines wait; and at the end), so a killed run loses at most that much work, and
+// a resumed run reads every part and redoes the images without a line.
+// TFRecord parts whose .jsonl never appeared are deleted at start. With
+// --force, the redone images get new lines in later parts: the last line
+// of a key, in part-name order, is the current one.
+type bucketOut struct {
+	loc          *storage.Location
+	results      string // "results/<shard>/"
+	records      string // "maps/<shard>/", "" without TFRecord output
+	done         map[string]bool
+	flushEvery   time.Duration
+	flushLines   int
+	mu           sync.Mutex
+	lines        [][]byte
+	recs         bytes.Buffer
+	first        time.Time // when the oldest waiting line was committed
+	lastPartName string
+}
+
+// openBucketOut opens --out URL raw for shard s and reads its parts.
+func openBucketOut(ctx context.Context, raw string, s shard, withRecords bool, flushEvery time.Duration, redo func(key string) bool) (*bucketOut, error) {
+	loc, err := storage.Open(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	stem := strings.TrimSuffix(resultsName(s), ".jsonl")
+	d := &bucketOut{loc: loc, results: stem + "/", done: map[string]bool{},
+		flushEvery: flushEvery, flushLines: 1000}
+	if withRecords {
+		d.records = strings.TrimSuffix(recordsName(s), ".tfrecord") + "/"
+	}
+	parts := map[string]bool{}
+	for o, err := range loc.List(ctx, d.results) {
+		if err != nil {
+			loc.Close()
+			return nil, err
+		}
+		if !strings.HasSuffix(o.Key, ".jsonl") {
+			continue
+		}
+		parts[strings.TrimSuffix(path.Base(o.Key), ".jsonl")] = true
+		data, err := loc.Read(ctx, o.Key, 0)
+		if err != nil {
+			loc.Close()
+			return nil, err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 1<<16), 1<<26)
+		for sc.Scan() {
+			var rec struct{ Key string }
+			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Key != "" {
+				d.done[rec.Key] = redo == nil || !redo(rec.Key)
+			}
+		}
+	}
+	if withRecords {
+		var orphans []string
+		for o, err := range loc.List(ctx, d.records) {
+			if err != nil {
+				loc.Close()
+				return nil, err
+			}
+			if !parts[strings.TrimSuffix(path.Base(o.Key), ".tfrecord")] {
+				orphans = append(orphans, o.Key)
+			}
+		}
+		for _, k := range orphans {
+			if err := loc.Delete(ctx, k); err != nil {
+				loc.Close()
+				return nil, err
+			}
+		}
+	}
+	return d, nil
+}
+
+func (d *bucketOut) isDone(key string) bool { return d.done[key] }
+
+func (d *bucketOut) writeFile(rel string, data []byte) error {
+	return d.loc.Write(context.Background(), rel, data, contentType(rel))
+}
+
+// contentType names what a file is, for browsers reading the bucket.
+func contentType(name string) string {
+	switch path.Ext(name) {
+	case ".jpg":
+		return "image/jpeg"
+	case ".png":
+		return "image/png"
+	case ".jsonl":
+		return "application/jsonl"
+	}
+	return "application/octet-stream"
+}
+
+func (d *bucketOut) commit(line []byte, records [][]byte) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.lines) == 0 {
+		d.first = time.Now()
+	}
+	d.lines = append(d.lines, line)
+	for _, r := range records {
+		tfrecord.Append(&d.recs, r)
+	}
+	if len(d.lines) >= d.flushLines {
+		return d.flushLocked()
+	}
+	return nil
+}
+
+// sync writes a part when lines have waited flushEvery.
+func (d *bucketOut) sync() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.lines) > 0 && time.Since(d.first) >= d.flushEvery {
+		return d.flushLocked()
+	}
+	return nil
+}
+
+// flushLocked writes the waiting lines (and records) as a part.
+func (d *bucketOut) flushLocked() error {
+	if len(d.lines) == 0 {
+		return nil
+	}
+	// Names sort by time; the random tail keeps two runs of one shard
+	// (which should not happen) from overwriting each other's parts.
+	name := fmt.Sprintf("%020d-%08x", time.Now().UnixNano(), rand.Uint32())
+	if name <= d.lastPartName {
+		name = d.lastPartName + "0"
+	}
+	d.lastPartName = name
+	ctx := context.Background()
+	if d.records != "" {
+		if err := d.loc.Write(ctx, d.records+name+".tfrecord", d.recs.Bytes(), "application/octet-stream"); err != nil {
+			return err
+		}
+	}
+	body := bytes.Join(d.lines, []byte("\n"))
+	body = append(body, '\n')
+	if err := d.loc.Write(ctx, d.results+name+".jsonl", body, "application/jsonl"); err != nil {
+		return err
+	}
+	d.lines = d.lines[:0]
+	d.recs.Reset()
+	return nil
+}
+
+func (d *bucketOut) Close() error {
+	d.mu.Lock()
+	err := d.flushLocked()
+	d.mu.Unlock()
+	if cerr := d.loc.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
