@@ -36,7 +36,7 @@ BENCHTIME ?= 2s
 
 DEMO_METHODS ?= gradcam,gradcam++,hirescam,guided-gradcam
 
-.PHONY: setup test build demo bench bench-e2e bench-gpu fixtures clean help
+.PHONY: setup test build demo bench bench-e2e bench-gpu fixtures clean help image
 .DEFAULT_GOAL := help
 
 help:
@@ -46,6 +46,7 @@ help:
 	@echo "make build   bin/tfcam"
 	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
 	@echo "make bench-e2e  files → default outputs, images/s: tfcam explain vs tfcam predict (bench-out/e2e.md)"
+	@echo "make image   the container image tfcam:cpu (GPU=1: tfcam:gpu) where Docker exists (deploy/docker)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
 setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP) $(DEMO_STAMP)
@@ -117,6 +118,12 @@ bench-e2e: build
 # The same on a GPU: fails at once, saying why, when TensorFlow sees none.
 bench-gpu:
 	$(MAKE) bench GPU=1 TFCAM_DEVICE=gpu
+
+# The container image (deploy/docker): built the way `make setup` builds
+# tfcam, from this checkout. Needs Docker (or DOCKER=podman).
+DOCKER ?= docker
+image:
+	$(DOCKER) build -f deploy/docker/Dockerfile$(if $(filter gpu,$(FLAVOR)),.gpu) -t tfcam:$(FLAVOR) $(ROOT)
 
 clean:
 	rm -rf bin demo-out bench-out

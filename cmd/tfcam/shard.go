@@ -54,8 +54,11 @@ func resolveShard(flagShard string, flagCount int, env func(string) string) (sha
 		if n <= 0 {
 			return shard{}, fmt.Errorf("SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_COUNT; give --shard-count")
 		}
+		// With --shard-count the task ids are the shard numbers, so that
+		// `sbatch --array=5,7` reruns shards 5 and 7; without it the
+		// array is the shards, numbered from its first id.
 		lo := 0
-		if m := env("SLURM_ARRAY_TASK_MIN"); m != "" {
+		if m := env("SLURM_ARRAY_TASK_MIN"); m != "" && flagCount <= 0 {
 			lo, _ = strconv.Atoi(m)
 		}
 		return checkShard(shard{id - lo, n}, "SLURM_ARRAY_TASK_ID")

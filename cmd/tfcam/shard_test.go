@@ -23,6 +23,7 @@ func TestResolveShard(t *testing.T) {
 		{"kubernetes without count", "", 0, map[string]string{"JOB_COMPLETION_INDEX": "3"}, shard{}, "--shard-count"},
 		{"slurm", "", 0, map[string]string{"SLURM_ARRAY_TASK_ID": "5", "SLURM_ARRAY_TASK_COUNT": "6"}, shard{5, 6}, ""},
 		{"slurm offset", "", 0, map[string]string{"SLURM_ARRAY_TASK_ID": "11", "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_ARRAY_TASK_MIN": "10"}, shard{1, 4}, ""},
+		{"slurm shards rerun", "", 64, map[string]string{"SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "5"}, shard{7, 64}, ""},
 		{"slurm bad", "", 0, map[string]string{"SLURM_ARRAY_TASK_ID": "x"}, shard{}, "not a number"},
 		{"flag wins over env", "1/2", 0, map[string]string{"JOB_COMPLETION_INDEX": "3"}, shard{1, 2}, ""},
 		{"count alone", "", 3, nil, shard{}, "without a shard index"},
