@@ -139,3 +139,43 @@ func TestFileURL(t *testing.T) {
 		t.Fatalf("file: %q, %v", got, err)
 	}
 }
+
+// TestListStreams checks a listing of more keys than a page (1000) is
+// complete and in order, and that it streams: when the first object
+// arrives, one page has been asked for, not the whole listing.
+func TestListStreams(t *testing.T) {
+	s := fakes3.Start(t)
+	s.CreateBucket(t, "bkt")
+	const n = 2345
+	for i := range n {
+		s.Put(t, "bkt", fmt.Sprintf("p/%05d.jpg", i), []byte{1})
+	}
+	ctx := context.Background()
+	loc, err := storage.Open(ctx, s.URL("bkt", "p/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Close()
+	before := s.Requests()
+	i := 0
+	for o, err := range loc.List(ctx, "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			if got := s.Requests() - before; got != 1 {
+				t.Errorf("%d requests before the first object, want 1 (one page)", got)
+			}
+		}
+		if want := fmt.Sprintf("%05d.jpg", i); o.Key != want {
+			t.Fatalf("object %d is %q, want %q", i, o.Key, want)
+		}
+		i++
+	}
+	if i != n {
+		t.Errorf("listed %d objects, want %d", i, n)
+	}
+	if pages := s.Requests() - before; pages < 3 {
+		t.Errorf("%d list requests for %d keys, want at least 3 pages", pages, n)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -252,7 +253,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	st := &evalStages{e: e, ev: ev, class: s.class, boxes: boxes, tol: tol}
 	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
 		prog: newProgress(log, isTerminal(log), len(inputs))}
-	sum, err := p.run(ctx, inputs, st)
+	sum, err := p.run(ctx, slices.Values(inputs), st)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
@@ -89,7 +90,7 @@ iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10.
 
 func explainUsage(fs *flag.FlagSet) func() {
 	return func() {
-		fmt.Fprintf(fs.Output(), `Usage: tfcam explain --model DIR --out DIR [flags] INPUTS...
+		fmt.Fprintf(fs.Output(), `Usage: tfcam explain --model DIR --out DIR|URL [flags] INPUTS...
 
 Explains each image with class-activation maps and writes, per image
 (--out/<key>/) and method: an overlay (JPEG, at most --overlay-size pixels
@@ -100,7 +101,13 @@ TFRecord file of tf.train.Example maps for TF pipelines; and an index.html
 gallery.
 
 INPUTS are image files, directories (searched recursively), globs, @list.txt
-files (one path per line) or - (such a list on stdin).
+files (one path per line) or - (such a list on stdin). Inputs, lists and
+--out may also be object-store URLs: s3://bucket/prefix/, gs://...,
+azblob://container/prefix/, file:///path (a prefix's images are listed as
+the run goes; driver options in the query, e.g.
+s3://b/p/?region=eu-west-1&endpoint=http://minio:9000&use_path_style=true).
+In a bucket, --out gets the same files and the results as parts under
+results*/ (see --flush-every); no gallery.
 
 Re-running skips images already in results.jsonl (--force redoes them).
 Fan out with --shard i/n, or as a Kubernetes Indexed Job
@@ -306,8 +313,18 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
+	// Object-store prefixes are listed as the run goes (a bucket of
+	// millions of keys starts at once); everything else is expanded now.
+	var streams, rest []string
+	for _, a := range args {
+		if isPrefixURL(a) {
+			streams = append(streams, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
 	var bad badPaths
-	inputs, err := expandInputs(args, stdin, bad.add)
+	inputs, err := expandInputs(rest, stdin, bad.add)
 	if err != nil {
 		return err
 	}
@@ -335,7 +352,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		for _, in := range mine {
 			keys[in.Key] = true
 		}
-		redo = func(k string) bool { return keys[k] }
+		// A listed prefix's keys are not known in advance: with one,
+		// every image of the shard's results is redone.
+		redo = func(k string) bool { return keys[k] || len(streams) > 0 }
 	}
 	var out outputs
 	bucket := storage.IsURL(o.out) && !strings.HasPrefix(o.out, "file://")
@@ -361,8 +380,12 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	}
 	h, w := e.InputSize()
 	_, _, c := m.InputSize()
-	fmt.Fprintf(log, "tfcam explain: %d images (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
-		len(inputs), s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, o.methods, pre, deviceNote(m))
+	listing := ""
+	if len(streams) > 0 {
+		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(mapSlice(streams, withoutQuery), ", "))
+	}
+	fmt.Fprintf(log, "tfcam explain: %d images%s (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
+		len(inputs), listing, s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, o.methods, pre, deviceNote(m))
 	bad.report(log)
 
 	viewSize := o.overlaySize
@@ -383,13 +406,49 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	}
 	defer rend.Close()
 	st := &explainStages{o: o, s: s, preset: preset, e: e, out: out, rend: rend, model: m.Dir}
-	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: int64(o.maxFileMB) << 20,
-		prog: newProgress(log, isTerminal(log), len(todo))}
-	run, err := p.run(ctx, todo, st)
+	prog := newProgress(log, isTerminal(log), len(todo))
+	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: int64(o.maxFileMB) << 20, prog: prog}
+	var listed, listedDone, listedBad atomic.Int64
+	all := func(yield func(input) bool) {
+		for _, in := range todo {
+			if !yield(in) {
+				return
+			}
+		}
+		defer prog.counting(false)
+		report := func(path string, err error) {
+			listedBad.Add(1)
+			prog.note("skipped %s: %v", withoutQuery(path), err)
+		}
+		for _, raw := range streams {
+			for in := range streamPrefix(ctx, raw, report) {
+				if !s.shard.owns(in.Key) {
+					continue
+				}
+				if err := checkKey(in.Key); err != nil {
+					report(in.Path, err)
+					continue
+				}
+				listed.Add(1)
+				if out.isDone(in.Key) {
+					listedDone.Add(1)
+					continue
+				}
+				prog.grow(1)
+				if !yield(in) {
+					return
+				}
+			}
+		}
+	}
+	prog.counting(len(streams) > 0)
+	run, err := p.run(ctx, all, st)
 	if err != nil {
 		return err
 	}
-	run.total, run.skipped, run.failed = sum.total, sum.skipped, run.failed+len(bad)
+	run.total = sum.total + int(listed.Load()+listedBad.Load())
+	run.skipped = sum.skipped + int(listedDone.Load())
+	run.failed += len(bad) + int(listedBad.Load())
 	if err := closeOut(); err != nil {
 		return err
 	}
@@ -628,4 +687,13 @@ func withoutQuery(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// mapSlice applies f to each element.
+func mapSlice[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
 }

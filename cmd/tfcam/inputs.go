@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"net/url"
 	"os"
 	"path"
@@ -263,25 +264,50 @@ func (e *expander) url(raw string) {
 		e.add(raw, walkKey(strings.Split(key, "/")))
 		return
 	}
-	loc, err := storage.Open(context.Background(), raw)
-	if err != nil {
-		e.bad(raw, err)
-		return
+	for in := range streamPrefix(context.Background(), raw, e.bad) {
+		e.add(in.Path, in.Key)
 	}
-	defer loc.Close()
-	n := 0
-	for o, err := range loc.List(context.Background(), "") {
+}
+
+// isPrefixURL reports whether an argument is an object-store prefix (its
+// images are listed) rather than an object, a list or a local path.
+func isPrefixURL(a string) bool {
+	if !storage.IsURL(a) || strings.HasPrefix(a, "file://") {
+		return false
+	}
+	_, key, err := storage.Split(a)
+	return err == nil && !imageExts[strings.ToLower(path.Ext(key))]
+}
+
+// streamPrefix yields the images under an object-store prefix as the
+// listing pages arrive, keyed by their path below it as for a walked
+// folder, without ever holding the listing. A listing error, or a prefix
+// with no image, is passed to bad.
+func streamPrefix(ctx context.Context, raw string, bad func(path string, err error)) iter.Seq[input] {
+	return func(yield func(input) bool) {
+		loc, err := storage.Open(ctx, raw)
 		if err != nil {
-			e.bad(raw, err)
+			bad(raw, err)
 			return
 		}
-		if imageExts[strings.ToLower(path.Ext(o.Key))] {
-			e.add(storage.Join(raw, o.Key), walkKey(strings.Split(o.Key, "/")))
+		defer loc.Close()
+		n := 0
+		for o, err := range loc.List(ctx, "") {
+			if err != nil {
+				bad(raw, err)
+				return
+			}
+			if !imageExts[strings.ToLower(path.Ext(o.Key))] {
+				continue
+			}
 			n++
+			if !yield(input{Path: storage.Join(raw, o.Key), Key: walkKey(strings.Split(o.Key, "/"))}) {
+				return
+			}
 		}
-	}
-	if n == 0 {
-		e.bad(raw, fmt.Errorf("%w: no image (%s) under this prefix", errNoMatch, extList()))
+		if n == 0 {
+			bad(raw, fmt.Errorf("%w: no image (%s) under this prefix", errNoMatch, extList()))
+		}
 	}
 }
 

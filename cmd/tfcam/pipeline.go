@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"sync"
 	"time"
 
@@ -69,10 +70,12 @@ type summary struct {
 	interrupted                  bool
 }
 
-// run sends todo through the pipeline. ctx's cancellation (Ctrl-C) stops
+// run sends todo through the pipeline (a sequence: a listing may still
+// be arriving). ctx's cancellation (Ctrl-C) stops
 // feeding new images: batches already decoded are still run and written,
 // so that work in flight is not lost.
-func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, error) {
+func (p *pipeline) run(ctx context.Context, todo iter.Seq[input], st stages) (summary, error) {
+	defer p.objects.Close()
 	var sum summary
 	var mu sync.Mutex
 	fail := func(it *item, what string, err error) {
@@ -92,14 +95,16 @@ func (p *pipeline) run(ctx context.Context, todo []input, st stages) (summary, e
 	window := make(chan struct{}, 2*p.batch+max(p.workers, 1))
 	go func() {
 		defer close(jobs)
-		for i, in := range todo {
+		i := 0
+		for in := range todo {
+			i++
 			select {
 			case window <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			select {
-			case jobs <- &item{seq: i, in: in}:
+			case jobs <- &item{seq: i - 1, in: in}:
 			case <-ctx.Done():
 				return
 			}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -62,7 +63,7 @@ func runPredict(args []string) error {
 	p := &pipeline{decoder: dec, batch: *batch, workers: *workers, writers: 1, maxBytes: 256 << 20,
 		prog: newProgress(os.Stderr, isTerminal(os.Stderr), len(inputs))}
 	bad.report(os.Stderr)
-	sum, err := p.run(ctx, inputs, st)
+	sum, err := p.run(ctx, slices.Values(inputs), st)
 	if err != nil {
 		return err
 	}

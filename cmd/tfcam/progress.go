@@ -20,6 +20,22 @@ type progress struct {
 	start    time.Time
 	last     time.Time
 	interval time.Duration
+	// more: total grows while a listing is read (grow), so no ETA yet.
+	more bool
+}
+
+// grow adds n images to the total (found by a listing during the run).
+func (p *progress) grow(n int) {
+	p.mu.Lock()
+	p.total += n
+	p.mu.Unlock()
+}
+
+// counting says whether a listing is still adding to the total.
+func (p *progress) counting(on bool) {
+	p.mu.Lock()
+	p.more = on
+	p.mu.Unlock()
 }
 
 func newProgress(w io.Writer, tty bool, total int) *progress {
@@ -57,7 +73,11 @@ func (p *progress) draw(now time.Time) {
 	elapsed := now.Sub(p.start).Seconds()
 	rate := float64(p.done) / max(elapsed, 1e-9)
 	eta := "?"
-	if rate > 0 && p.total > 0 {
+	of := fmt.Sprint(p.total)
+	if p.more {
+		of += "+" // still listing
+	}
+	if rate > 0 && p.total > 0 && !p.more {
 		eta = (time.Duration(float64(p.total-p.done)/rate) * time.Second).Round(time.Second).String()
 	}
 	frac := 1.0
@@ -67,14 +87,14 @@ func (p *progress) draw(now time.Time) {
 	if p.tty {
 		const width = 30
 		fill := int(frac * width)
-		fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%d %5.1f%% %.1f img/s ETA %s", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
-			p.done, p.total, 100*frac, rate, eta)
+		fmt.Fprintf(p.w, "\r\033[K[%s%s] %d/%s %5.1f%% %.1f img/s ETA %s", strings.Repeat("#", fill), strings.Repeat(".", width-fill),
+			p.done, of, 100*frac, rate, eta)
 		if p.failed > 0 {
 			fmt.Fprintf(p.w, " (%d failed)", p.failed)
 		}
 		return
 	}
-	fmt.Fprintf(p.w, "progress: %d/%d images (%.1f%%), %d failed, %.1f img/s, ETA %s\n", p.done, p.total, 100*frac, p.failed, rate, eta)
+	fmt.Fprintf(p.w, "progress: %d/%s images (%.1f%%), %d failed, %.1f img/s, ETA %s\n", p.done, of, 100*frac, p.failed, rate, eta)
 }
 
 // finish ends the bar's line.
