@@ -115,6 +115,11 @@ bench-e2e: build
 	@mkdir -p bench-out
 	bash scripts/bench_e2e.sh $(ROOT)/bin/tfcam $(PY) $(FIXTURES) $(DEMO_MODEL) $(ROOT)/bench-out/e2e | tee bench-out/e2e.md
 
+# Bucket to bucket (S3 API on 127.0.0.1) against the same job on files.
+.PHONY: bench-bucket
+bench-bucket: setup
+	go test ./cmd/tfcam -run '^$$' -bench BucketThroughput -benchtime 1x
+
 # The same on a GPU: fails at once, saying why, when TensorFlow sees none.
 bench-gpu:
 	$(MAKE) bench GPU=1 TFCAM_DEVICE=gpu

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/jpeg"
 	"image/png"
 	"math/rand"
 	"os"
@@ -150,7 +151,7 @@ func TestBucketToBucket(t *testing.T) {
 }
 
 // tfcamCmd runs this test binary as tfcam and returns its stderr.
-func tfcamCmd(t *testing.T, args ...string) string {
+func tfcamCmd(t testing.TB, args ...string) string {
 	t.Helper()
 	_, stderr, done := startTfcam(t, args...)
 	if err := <-done; err != nil {
@@ -161,7 +162,7 @@ func tfcamCmd(t *testing.T, args ...string) string {
 
 // startTfcam starts this test binary as tfcam; done receives Wait's
 // result.
-func startTfcam(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
+func startTfcam(t testing.TB, args ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
@@ -235,5 +236,51 @@ func TestBucketOutResume(t *testing.T) {
 	got := strings.Join(filter(s.Keys(t, "out"), "run/maps/", ""), " ")
 	if want := "run/maps/00001-a.tfrecord run/maps/00002-b.tfrecord"; got != want {
 		t.Errorf("TFRecord parts %q, want %q (the orphan deleted, the others kept)", got, want)
+	}
+}
+
+// BenchmarkBucketThroughput compares `tfcam explain` (gradcam, default
+// outputs, the shapes model) from files to a folder with the same job from
+// an S3 bucket to an S3 bucket (gofakes3 on 127.0.0.1, in this process),
+// on 200 JPEGs of 1024×768: images/s of each, start-up included in both.
+// Run: make bench-bucket.
+func BenchmarkBucketThroughput(b *testing.B) {
+	const n = 200
+	dir := b.TempDir()
+	s := fakes3.Start(b)
+	s.CreateBucket(b, "in")
+	s.CreateBucket(b, "out")
+	rng := rand.New(rand.NewSource(1))
+	for i := range n {
+		img := image.NewRGBA(image.Rect(0, 0, 1024, 768))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(p/4%256) + uint8(rng.Intn(16))
+		}
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+			b.Fatal(err)
+		}
+		name := fmt.Sprintf("img%04d.jpg", i)
+		os.MkdirAll(filepath.Join(dir, "in"), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, "in", name), buf.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		s.Put(b, "in", "photos/"+name, buf.Bytes())
+	}
+	model := filepath.Join(fixture.Root(), "shapes", "model")
+	args := []string{"explain", "--model", model, "--method", "gradcam"}
+	for b.Loop() {
+		for _, run := range []struct{ name, out, in string }{
+			{"files", filepath.Join(dir, fmt.Sprintf("out-%d", time.Now().UnixNano())), filepath.Join(dir, "in")},
+			{"bucket", s.URL("out", fmt.Sprintf("run-%d/", time.Now().UnixNano())), s.URL("in", "photos/")},
+		} {
+			start := time.Now()
+			_, stderr, done := startTfcam(b, append(args, "--out", run.out, run.in)...)
+			if err := <-done; err != nil {
+				b.Fatalf("%s: %v\n%s", run.name, err, stderr)
+			}
+			rate := n / time.Since(start).Seconds()
+			b.ReportMetric(rate, run.name+"-img/s")
+		}
 	}
 }
