@@ -339,3 +339,16 @@ func (p *Pool) Close() error {
 	p.m = nil
 	return errors.Join(errs...)
 }
+
+// Exists reports whether key exists.
+func (l *Location) Exists(ctx context.Context, key string) (bool, error) {
+	var ok bool
+	err := l.retry(ctx, func() (err error) {
+		ok, err = l.bucket.Exists(ctx, l.Prefix+key)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("storage: checking %s: %w", l.URL(key), err)
+	}
+	return ok, nil
+}

@@ -22,6 +22,7 @@ func commands() []command {
 		{"explain", "write class-activation maps, overlays and a gallery for images", runExplain},
 		{"eval", "score methods on a model: pointing games, Average Drop, Deletion/Insertion AUC, plots", runEval},
 		{"layers", "list a model's candidate target layers (default marked)", runLayers},
+		{"merge", "one index of every shard's explain results (folder or bucket)", runMerge},
 		{"predict", "print a model's top predictions for images", runPredict},
 		{"version", "print tfcam's and TensorFlow's versions and the devices TensorFlow sees", runVersion},
 	}
