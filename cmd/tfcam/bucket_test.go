@@ -284,3 +284,60 @@ func BenchmarkBucketThroughput(b *testing.B) {
 		}
 	}
 }
+
+// TestPredictFromBucket runs `tfcam predict --json` on a bucket prefix and
+// an object URL: one answer per image, named by its URL, equal to the
+// answers for the same files on disk.
+func TestPredictFromBucket(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 4)
+	s := fakes3.Start(t)
+	s.CreateBucket(t, "in")
+	for i, p := range paths {
+		data, _ := os.ReadFile(p)
+		s.Put(t, "in", fmt.Sprintf("set/%d.png", i), data)
+	}
+	model := filepath.Join(fixture.Root(), "shapes", "model")
+	predict := func(args ...string) []map[string]any {
+		cmd := exec.Command(os.Args[0], append([]string{"predict", "--json", "--model", model}, args...)...)
+		cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("predict %v: %v\n%s", args, err, stderr.String())
+		}
+		var out []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+			var v map[string]any
+			if err := json.Unmarshal([]byte(l), &v); err != nil {
+				t.Fatalf("%v: %q", err, l)
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	fromBucket := predict(s.URL("in", "set/"))
+	fromFiles := predict(paths...)
+	if len(fromBucket) != len(paths) || len(fromFiles) != len(paths) {
+		t.Fatalf("%d answers from the bucket, %d from files, want %d", len(fromBucket), len(fromFiles), len(paths))
+	}
+	byInput := map[string]string{}
+	for _, a := range append(fromBucket, fromFiles...) {
+		p, _ := json.Marshal(a["predictions"])
+		byInput[fmt.Sprint(a["input"])] = string(p)
+	}
+	for i, p := range paths {
+		u := s.URL("in", fmt.Sprintf("set/%d.png", i))
+		b, ok := byInput[u]
+		if !ok {
+			t.Fatalf("no answer for %s (answers: %v)", u, fromBucket)
+		}
+		if b != byInput[p] {
+			t.Errorf("image %d: bucket %s, files %s", i, b, byInput[p])
+		}
+	}
+	one := predict(s.URL("in", "set/2.png"))
+	if len(one) != 1 {
+		t.Errorf("an object URL gave %d answers, want 1", len(one))
+	}
+}
