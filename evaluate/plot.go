@@ -67,23 +67,21 @@ func (r *Report) PlotCurves(w io.Writer, curve string) error {
 }
 
 // PlotScores draws a bar chart per metric (one bar per method), in a grid:
-// 2×3 panels, or 3×2 wider ones for more than ten methods.
+// 2×4 panels, or 4×2 wider ones for more than ten methods.
 func (r *Report) PlotScores(w io.Writer) error {
-	cols, width, height := 3, 14*vg.Inch, 8*vg.Inch
+	cols, width, height := 4, 18*vg.Inch, 8*vg.Inch
 	if n := len(r.Methods); n > 10 {
-		cols, width, height = 2, vg.Length(2+0.5*float64(n))*2*vg.Inch, 13*vg.Inch
+		cols, width, height = 2, vg.Length(2+0.5*float64(n))*2*vg.Inch, 17*vg.Inch
 	}
 	var names []string
 	for _, s := range r.Methods {
 		names = append(names, s.Method)
 	}
-	titles := []string{"Pointing game % (higher is better)", "Energy pointing game % (higher is better)", "Average Drop % (lower is better)",
-		"Increase in Confidence % (higher is better)", "Deletion AUC (lower is better)", "Insertion AUC (higher is better)"}
 	var grid [][]*plot.Plot
 	var row []*plot.Plot
-	for ci, c := range columns {
+	for _, c := range columns {
 		p := plot.New()
-		p.Title.Text = titles[ci]
+		p.Title.Text = c.title
 		p.Y.Min = 0
 		vals := make(plotter.Values, len(r.Methods))
 		measured := false
@@ -111,15 +109,19 @@ func (r *Report) PlotScores(w io.Writer) error {
 		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YTop
-		if ci >= 4 {
-			p.Y.Max = 1
-		} else {
-			p.Y.Max = 100
+		if c.top > 0 {
+			p.Y.Max = c.top
 		}
 		row = append(row, p)
 		if len(row) == cols {
 			grid, row = append(grid, row), nil
 		}
+	}
+	if len(row) > 0 {
+		for len(row) < cols {
+			row = append(row, nil) // an empty tile
+		}
+		grid = append(grid, row)
 	}
 	return writePNG(w, grid, width, height)
 }
@@ -133,7 +135,9 @@ func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length) error {
 	canvases := plot.Align(grid, tiles, dc)
 	for j := range grid {
 		for i, p := range grid[j] {
-			p.Draw(canvases[j][i])
+			if p != nil {
+				p.Draw(canvases[j][i])
+			}
 		}
 	}
 	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(w); err != nil {

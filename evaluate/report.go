@@ -16,6 +16,10 @@ type ImageResult struct {
 	Faithfulness
 	// Pointing is nil when the image has no boxes.
 	Pointing *Pointing `json:"pointing,omitempty"`
+	// Sparseness and Complexity describe the map itself (see Sparseness,
+	// Complexity).
+	Sparseness float64 `json:"sparseness"`
+	Complexity float64 `json:"complexity"`
 }
 
 // Summary is one method's metrics over a set of images.
@@ -35,6 +39,10 @@ type Summary struct {
 	// DeletionAUC and InsertionAUC are the AUCs of the mean curves.
 	DeletionAUC  float64 `json:"deletion_auc"`
 	InsertionAUC float64 `json:"insertion_auc"`
+	// Sparseness (Gini index) and Complexity (entropy, nats) are means
+	// over the images.
+	Sparseness float64 `json:"sparseness"`
+	Complexity float64 `json:"complexity"`
 	// Deletion and Insertion are the mean curves, at Fractions(Steps).
 	Deletion  []float64 `json:"deletion"`
 	Insertion []float64 `json:"insertion"`
@@ -53,6 +61,8 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 			}
 			s.Images++
 			faith = append(faith, r.Faithfulness)
+			s.Sparseness += r.Sparseness
+			s.Complexity += r.Complexity
 			if s.Deletion == nil {
 				s.Deletion, s.Insertion = make([]float64, len(r.Deletion)), make([]float64, len(r.Insertion))
 			}
@@ -71,6 +81,10 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 		for k := range s.Deletion {
 			s.Deletion[k] /= float64(s.Images)
 			s.Insertion[k] /= float64(s.Images)
+		}
+		if s.Images > 0 {
+			s.Sparseness /= float64(s.Images)
+			s.Complexity /= float64(s.Images)
 		}
 		if s.Boxed > 0 {
 			pg, epg := 100*hits/float64(s.Boxed), 100*energy/float64(s.Boxed)
@@ -109,36 +123,44 @@ type Report struct {
 }
 
 // columns are the summary's metrics, as the table, CSV and bar chart show
-// them: header, whether higher is better, the value (nil: not measured).
+// them: CSV header, table header, chart title, whether higher is better,
+// the chart's top (0: automatic), the value (nil: not measured).
 var columns = []struct {
-	name   string
-	higher bool
-	value  func(Summary) *float64
+	name, head, title string
+	higher            bool
+	top               float64
+	value             func(Summary) *float64
 }{
-	{"pointing_game_pct", true, func(s Summary) *float64 { return s.PointingGame }},
-	{"energy_pointing_game_pct", true, func(s Summary) *float64 { return s.EnergyPointingGame }},
-	{"average_drop_pct", false, func(s Summary) *float64 { return &s.AverageDrop }},
-	{"increase_in_confidence_pct", true, func(s Summary) *float64 { return &s.IncreaseInConfidence }},
-	{"deletion_auc", false, func(s Summary) *float64 { return &s.DeletionAUC }},
-	{"insertion_auc", true, func(s Summary) *float64 { return &s.InsertionAUC }},
+	{"pointing_game_pct", "pointing %↑", "Pointing game % (higher is better)", true, 100, func(s Summary) *float64 { return s.PointingGame }},
+	{"energy_pointing_game_pct", "energy %↑", "Energy pointing game % (higher is better)", true, 100, func(s Summary) *float64 { return s.EnergyPointingGame }},
+	{"average_drop_pct", "avg drop %↓", "Average Drop % (lower is better)", false, 100, func(s Summary) *float64 { return &s.AverageDrop }},
+	{"increase_in_confidence_pct", "incr conf %↑", "Increase in Confidence % (higher is better)", true, 100, func(s Summary) *float64 { return &s.IncreaseInConfidence }},
+	{"deletion_auc", "deletion AUC↓", "Deletion AUC (lower is better)", false, 1, func(s Summary) *float64 { return &s.DeletionAUC }},
+	{"insertion_auc", "insertion AUC↑", "Insertion AUC (higher is better)", true, 1, func(s Summary) *float64 { return &s.InsertionAUC }},
+	{"sparseness", "sparseness↑", "Sparseness, Gini index (higher: fewer pixels)", true, 1, func(s Summary) *float64 { return &s.Sparseness }},
+	{"complexity", "complexity↓", "Complexity, entropy in nats (lower: simpler)", false, 0, func(s Summary) *float64 { return &s.Complexity }},
 }
 
 // WriteTable prints the summary as an aligned text table, arrows saying
 // which direction is better.
 func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "method\timages\tpointing %↑\tenergy %↑\tavg drop %↓\tincr conf %↑\tdeletion AUC↓\tinsertion AUC↑\t\n")
+	fmt.Fprint(tw, "method\timages")
+	for _, c := range columns {
+		fmt.Fprint(tw, "\t"+c.head)
+	}
+	fmt.Fprint(tw, "\t\n")
 	for _, s := range r.Methods {
 		fmt.Fprintf(tw, "%s\t%d", s.Method, s.Images)
-		for i, c := range columns {
+		for _, c := range columns {
 			v := c.value(s)
 			switch {
 			case v == nil:
 				fmt.Fprint(tw, "\t-")
-			case i >= 4:
-				fmt.Fprintf(tw, "\t%.4f", *v)
-			default:
+			case c.top == 100:
 				fmt.Fprintf(tw, "\t%.1f", *v)
+			default:
+				fmt.Fprintf(tw, "\t%.4f", *v)
 			}
 		}
 		fmt.Fprint(tw, "\t\n")

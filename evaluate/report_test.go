@@ -23,6 +23,9 @@ func sampleReport() *Report {
 		img("c.png", "gradcam", 0.9, 0.9, []float64{0.9, 0.3, 0.0}, []float64{0.1, 0.9, 0.9}, nil),
 		img("a.png", "eigencam", 0.8, 0.8, []float64{0.8, 0.8, 0.0}, []float64{0.1, 0.1, 0.8}, nil),
 	}
+	for i := range results {
+		results[i].Sparseness, results[i].Complexity = 0.1*float64(i+1), float64(i+2)
+	}
 	return &Report{
 		Settings:  Settings{Model: "m", Steps: 2, Baseline: "zero", Tolerance: 4.3},
 		Fractions: Fractions(2), Counts: Counts(16, 2),
@@ -47,6 +50,9 @@ func TestSummarize(t *testing.T) {
 		{"gradcam deletion AUC", g.DeletionAUC, AUC([]float64{2.2 / 3, 0.3, 0.2 / 3})},
 		{"gradcam insertion AUC", g.InsertionAUC, AUC([]float64{0.1, 1.8 / 3, 2.2 / 3})},
 		{"eigencam deletion AUC", e.DeletionAUC, 0.6},
+		{"gradcam sparseness", g.Sparseness, 0.2},
+		{"gradcam complexity", g.Complexity, 3},
+		{"eigencam sparseness", e.Sparseness, 0.4},
 	}
 	for _, c := range checks {
 		if math.Abs(c.got-c.want) > 1e-12 {
@@ -65,7 +71,7 @@ func TestReportOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
-	if len(lines) != 3 || !strings.Contains(lines[0], "deletion AUC") || !strings.Contains(lines[1], "gradcam") ||
+	if len(lines) != 3 || !strings.Contains(lines[0], "deletion AUC") || !strings.Contains(lines[0], "complexity↓") || !strings.Contains(lines[2], "5.0000") || !strings.Contains(lines[1], "gradcam") ||
 		!strings.Contains(lines[1], "50.0") || !strings.Contains(lines[2], "  -  ") {
 		t.Errorf("table:\n%s", table.String())
 	}
@@ -78,7 +84,7 @@ func TestReportOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc"
+	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc,sparseness,complexity"
 	if len(rows) != 3 || strings.Join(rows[0], ",") != wantHeader || rows[1][3] != "50" || rows[2][3] != "" || rows[2][7] != "0.6" {
 		t.Errorf("metrics.csv rows %q", rows)
 	}
@@ -127,10 +133,10 @@ func TestPlots(t *testing.T) {
 		plot func(*bytes.Buffer) error
 		w, h int
 	}{
-		{"scores, 12 methods: 3×2 wider panels", func(b *bytes.Buffer) error { return many.PlotScores(b) }, 1760, 1430},
+		{"scores, 12 methods: 4×2 wider panels", func(b *bytes.Buffer) error { return many.PlotScores(b) }, 1760, 1870},
 		{"deletion", func(b *bytes.Buffer) error { return r.PlotCurves(b, "deletion") }, 990, 605},
 		{"insertion", func(b *bytes.Buffer) error { return r.PlotCurves(b, "insertion") }, 990, 605},
-		{"scores", func(b *bytes.Buffer) error { return r.PlotScores(b) }, 1540, 880},
+		{"scores", func(b *bytes.Buffer) error { return r.PlotScores(b) }, 1980, 880},
 	}
 	for _, c := range cases {
 		var b bytes.Buffer

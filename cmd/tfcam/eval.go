@@ -332,13 +332,15 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			return fmt.Errorf("%s: %w", mt.Name(), err)
 		}
 		for i, it := range batch {
-			r := evaluate.ImageResult{Image: it.in.Path, Method: mt.Name(), Faithfulness: faith[i]}
+			m := maps[i*h*w : (i+1)*h*w]
+			r := evaluate.ImageResult{Image: it.in.Path, Method: mt.Name(), Faithfulness: faith[i],
+				Sparseness: evaluate.Sparseness(m), Complexity: evaluate.Complexity(m)}
 			if bs := x.boxes[it.in.Path]; len(bs) > 0 {
 				var rects []evaluate.Rect
 				for _, bx := range bs {
 					rects = append(rects, bx.ToMap(it.dec.Width, it.dec.Height, w, h))
 				}
-				p := evaluate.Point(maps[i*h*w:(i+1)*h*w], w, h, rects, x.tol)
+				p := evaluate.Point(m, w, h, rects, x.tol)
 				r.Pointing = &p
 			}
 			out = append(out, r)
