@@ -20,8 +20,8 @@ func TestMerge(t *testing.T) {
 		return string(b)
 	}
 	files := map[string]string{ // result file → lines (for a bucket: part under results*/)
-		"results-00000-of-00002": line("b.png", "b.png/gradcam.jpg") + "\n" + line("a.png", "a.png/old.jpg") + "\n",
-		"results-00001-of-00002": line("c.png", "c.png/gradcam.jpg") + "\n" + `{"key":"cut`,
+		"results-00000-of-00002":       line("b.png", "b.png/gradcam.jpg") + "\n" + line("a.png", "a.png/old.jpg") + "\n",
+		"results-00001-of-00002":       line("c.png", "c.png/gradcam.jpg") + "\n" + `{"key":"cut`,
 		"results-00000-of-00002/later": line("a.png", "a.png/gradcam.jpg") + "\n",
 	}
 	outputs := []string{"a.png/gradcam.jpg", "b.png/gradcam.jpg"} // c.png's is missing
