@@ -161,7 +161,7 @@ func runExplain(args []string) error {
 		// model loads; the bucket itself is reached at the first request.
 		loc, err := storage.Open(context.Background(), o.out)
 		if err != nil {
-			return usageError(fmt.Sprintf("--out: %v", err))
+			return usageError(fmt.Sprintf("--out: %v%s", err, storageHint(o.out)))
 		}
 		loc.Close()
 	}
@@ -696,4 +696,17 @@ func mapSlice[T, U any](xs []T, f func(T) U) []U {
 		out[i] = f(x)
 	}
 	return out
+}
+
+// storageHint says what an object-store URL needs from the environment.
+func storageHint(url string) string {
+	switch {
+	case strings.HasPrefix(url, "azblob://"):
+		return " (azblob:// needs AZURE_STORAGE_ACCOUNT, and AZURE_STORAGE_KEY or an Azure identity)"
+	case strings.HasPrefix(url, "gs://"):
+		return " (gs:// uses Google's default credentials: GOOGLE_APPLICATION_CREDENTIALS or the metadata server)"
+	case strings.HasPrefix(url, "s3://"):
+		return " (s3:// takes region, endpoint, use_path_style, profile, ... as query parameters; credentials from AWS_* variables, profiles or roles)"
+	}
+	return ""
 }
