@@ -153,18 +153,6 @@ func runExplain(args []string) error {
 	if o.out == "" {
 		return usageError("--out is required")
 	}
-	if o.flushEvery < 0 {
-		return usageError(fmt.Sprintf("--flush-every %v: must be 0 or positive", o.flushEvery))
-	}
-	if storage.IsURL(o.out) {
-		// The URL's query (driver options) is checked now, before the
-		// model loads; the bucket itself is reached at the first request.
-		loc, err := storage.Open(context.Background(), o.out)
-		if err != nil {
-			return usageError(fmt.Sprintf("--out: %v%s", err, storageHint(o.out)))
-		}
-		loc.Close()
-	}
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
 	}
@@ -201,6 +189,18 @@ func (s runSettings) options(name string) []string {
 
 // resolve checks every flag that can be checked before the model loads.
 func (o explainOptions) resolve() (runSettings, error) {
+	if o.flushEvery < 0 {
+		return runSettings{}, usageError(fmt.Sprintf("--flush-every %v: must be 0 or positive", o.flushEvery))
+	}
+	if storage.IsURL(o.out) {
+		// The URL's query (driver options) is checked now, before the
+		// model loads; the bucket itself is reached at the first request.
+		loc, err := storage.Open(context.Background(), o.out)
+		if err != nil {
+			return runSettings{}, usageError(fmt.Sprintf("--out: %v%s", err, storageHint(o.out)))
+		}
+		loc.Close()
+	}
 	var s runSettings
 	var err error
 	if s.methods, err = explainer.ParseMethods(o.methods); err != nil {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/internal/npy"
@@ -357,6 +358,8 @@ func TestExplainFlagsBeforeModel(t *testing.T) {
 		{"steps -4", func(o *explainOptions) { o.methods = "integrated-gradients:steps=-4" }, "steps"},
 		{"variant bogus", func(o *explainOptions) { o.methods = "scorecam:variant=bogus" }, "variant"},
 		{"bad shard", func(o *explainOptions) { o.shard = "3/2" }, "shard 3 of 2"},
+		{"flush-every", func(o *explainOptions) { o.flushEvery = -time.Second }, "--flush-every -1s"},
+		{"out URL option", func(o *explainOptions) { o.out = "s3://b/p/?bogus=1" }, `unknown query parameter "bogus"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
