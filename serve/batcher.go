@@ -62,6 +62,7 @@ type batcher struct {
 	mu     sync.Mutex
 	queue  []*job
 	closed bool
+	running bool // a batch is running (tests)
 	wake   chan struct{}
 	done   chan struct{}
 
@@ -136,7 +137,13 @@ func (b *batcher) loop() {
 		if !ok {
 			return
 		}
+		b.mu.Lock()
+		b.running = true
+		b.mu.Unlock()
 		b.run(batch)
+		b.mu.Lock()
+		b.running = false
+		b.mu.Unlock()
 	}
 }
 
