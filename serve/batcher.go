@@ -59,12 +59,12 @@ type batcher struct {
 	timeout  time.Duration
 	maxQueue int
 
-	mu     sync.Mutex
-	queue  []*job
-	closed bool
+	mu      sync.Mutex
+	queue   []*job
+	closed  bool
 	running bool // a batch is running (tests)
-	wake   chan struct{}
-	done   chan struct{}
+	wake    chan struct{}
+	done    chan struct{}
 
 	runs atomic.Int64 // graph runs (Explain or Predict calls)
 }
