@@ -349,9 +349,11 @@ func TestTimeout(t *testing.T) {
 	defer close(release)
 	img := shapesImages(t, 1)[0]
 	start := time.Now()
-	a, err := post(t, context.Background(), s.url+"/v1/models/shapes:explain", "image/png", img)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	a, err := post(t, ctx, s.url+"/v1/models/shapes:explain", "image/png", img)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("no answer: %v", err)
 	}
 	if a.code != http.StatusGatewayTimeout || !strings.Contains(a.err.Error, "request-timeout") {
 		t.Errorf("answer %d %s, want 504 naming --request-timeout", a.code, a.body)
