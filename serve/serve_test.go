@@ -64,7 +64,11 @@ func startServer(t *testing.T, opts Options, tweak func(*Server)) *testServer {
 	hs := &http.Server{Handler: srv.Handler()}
 	go hs.Serve(ln)
 	t.Cleanup(func() {
-		hs.Shutdown(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
 		srv.Close()
 	})
 	return &testServer{Server: srv, url: "http://" + ln.Addr().String()}
@@ -368,6 +372,9 @@ func TestTimeout(t *testing.T) {
 func TestCancel(t *testing.T) {
 	release := make(chan struct{})
 	s := startServer(t, Options{MaxBatch: 1, MaxQueue: 1, BatchTimeout: time.Millisecond}, slowRuns(0, release))
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the server's cleanup, which waits for the run
 	img := shapesImages(t, 1)[0]
 	first := make(chan answer, 1)
 	go func() {
@@ -392,7 +399,7 @@ func TestCancel(t *testing.T) {
 	}
 	// Its slot is free before the first run ends.
 	waitFor(t, "the cancelled request to leave the queue", func() bool { return s.models["shapes"].b.depth() == 0 })
-	close(release)
+	unblock()
 	if a := <-first; a.code != 200 {
 		t.Fatalf("first request: %d %s", a.code, a.body)
 	}
