@@ -7,9 +7,11 @@
 # under tfcam-load at 1, 8 and 64 concurrent clients, each sending the
 # same JPEGs (640×480, generated here) one at a time for SECONDS seconds
 # after a 3 s warm-up.
+# BENCH_SERVE_MAX_BATCH (default 32) sets the server's --max-batch.
 # Usage: scripts/bench_serve.sh TFCAM TFCAM_LOAD PYTHON FIXTURES DEMO_MODEL OUTDIR [SECONDS] [N]
 set -euo pipefail
 bin=$1 load=$2 py=$3 fixtures=$4 demo=$5 out=$6 secs=${7:-60} n=${8:-200}
+maxbatch=${BENCH_SERVE_MAX_BATCH:-32}
 cores=$(nproc)
 mkdir -p "$out"
 "$py" - "$out/images" "$n" <<'PY'
@@ -47,7 +49,7 @@ explain_rate() { # model → images/s of the batch job, start-up excluded
 batches() { # URL → "sum count" of the batch-size histogram (warm-up included)
   curl -s "$1/metrics" | awk '/^tfcam_serve_batch_size_sum/{s=$2} /^tfcam_serve_batch_size_count/{c=$2} END{print s+0, c+0}'
 }
-echo "tfcam serve under load vs tfcam explain (batch job) on $cores cores: $n JPEGs 640×480, gradcam, 16-bit PNG maps; ${secs} s per level after a 3 s warm-up; closed loop (each client sends its next image when answered)."
+echo "tfcam serve under load vs tfcam explain (batch job) on $cores cores: $n JPEGs 640×480, gradcam, 16-bit PNG maps; ${secs} s per level after a 3 s warm-up; closed loop (each client sends its next image when answered); serve --max-batch $maxbatch --batch-timeout 5ms, explain --batch 32."
 echo
 echo "| model | clients | serve img/s | p50 ms | p99 ms | p99/p50 | failed | mean batch | explain img/s | serve/explain |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
@@ -55,7 +57,7 @@ for mdir in "$fixtures/shapes" "$demo"; do
   model=$mdir/model
   name=$(basename "$mdir")
   ex=$(explain_rate "$model")
-  "$bin" serve --model "$model" --name m --method gradcam --addr 127.0.0.1:0 --max-batch 32 --batch-timeout 5ms --max-queue 4096 2>"$out/serve.log" &
+  "$bin" serve --model "$model" --name m --method gradcam --addr 127.0.0.1:0 --max-batch "$maxbatch" --batch-timeout 5ms --max-queue 4096 2>"$out/serve.log" &
   pid=$!
   url=
   for _ in $(seq 600); do
