@@ -182,7 +182,9 @@ func map16Values(t *testing.T, b *binary) []uint16 {
 // run in fewer graph runs than requests, and each must get the answer it
 // gets alone (no image or setting mixed up in a batch).
 func TestBatching(t *testing.T) {
-	s := startServer(t, Options{MaxBatch: 8, BatchTimeout: 300 * time.Millisecond}, nil)
+	// Requests alone: a server that does not wait for batch-mates.
+	alone := startServer(t, Options{MaxBatch: 8, BatchTimeout: time.Millisecond}, nil)
+	s := startServer(t, Options{MaxBatch: 8, BatchTimeout: time.Second}, nil)
 	imgs := shapesImages(t, 8)
 	type req struct {
 		img   int
@@ -204,16 +206,16 @@ func TestBatching(t *testing.T) {
 	// Alone, one after another: the reference answers.
 	want := make([]response, len(reqs))
 	for i, r := range reqs {
-		a, err := post(t, context.Background(), s.url+"/v1/models/shapes:explain", "application/json", explainJSON([][]byte{imgs[r.img]}, r.extra))
+		a, err := post(t, context.Background(), alone.url+"/v1/models/shapes:explain", "application/json", explainJSON([][]byte{imgs[r.img]}, r.extra))
 		if err != nil || a.code != 200 {
 			t.Fatalf("request %d alone: %v %d %s", i, err, a.code, a.body)
 		}
 		want[i] = a.resp
 	}
-	before := s.Runs("shapes")
-	if before != int64(len(reqs)) {
-		t.Fatalf("%d sequential requests made %d runs", len(reqs), before)
+	if n := alone.Runs("shapes"); n != int64(len(reqs)) {
+		t.Fatalf("%d sequential requests made %d runs", len(reqs), n)
 	}
+	before := s.Runs("shapes")
 	got := make([]answer, len(reqs))
 	var wg sync.WaitGroup
 	for i, r := range reqs {
@@ -312,7 +314,7 @@ func slowRuns(d time.Duration, release chan struct{}) func(*Server) {
 // TestOverload fills the queue: the requests that do not fit are answered
 // 429 with Retry-After, every other one is answered 200.
 func TestOverload(t *testing.T) {
-	s := startServer(t, Options{MaxBatch: 1, MaxQueue: 2, BatchTimeout: time.Millisecond}, slowRuns(300*time.Millisecond, nil))
+	s := startServer(t, Options{MaxBatch: 1, MaxQueue: 2, BatchTimeout: time.Millisecond}, slowRuns(time.Second, nil))
 	img := shapesImages(t, 1)[0]
 	const n = 10
 	codes := make([]int, n)

@@ -274,7 +274,7 @@ func TestServeMatchesExplain(t *testing.T) {
 func TestServeGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	paths := writeShapesImages(t, dir, 6)
-	s := startServe(t, "--model", filepath.Join(fixture.Root(), "shapes", "model"), "--batch-timeout", "800ms", "--max-batch", "64")
+	s := startServe(t, "--model", filepath.Join(fixture.Root(), "shapes", "model"), "--batch-timeout", "2s", "--max-batch", "64")
 	codes := make([]int, len(paths))
 	answered := make([]time.Time, len(paths))
 	var wg sync.WaitGroup
@@ -294,7 +294,14 @@ func TestServeGracefulShutdown(t *testing.T) {
 			codes[i], answered[i] = code, time.Now()
 		})
 	}
-	time.Sleep(300 * time.Millisecond) // decoded and queued, the batch not yet started
+	// All six decoded and queued, the batch not yet started.
+	deadline := time.Now().Add(30 * time.Second)
+	for queued(t, s.url) != len(paths) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the requests did not queue:\n%s", s.stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	signalled := time.Now()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -311,6 +318,25 @@ func TestServeGracefulShutdown(t *testing.T) {
 	if !strings.Contains(s.stderr(), "tfcam serve: stopped") {
 		t.Errorf("no stop message:\n%s", s.stderr())
 	}
+}
+
+// queued reads the queue depth from /metrics.
+func queued(t *testing.T, addr string) int {
+	t.Helper()
+	res, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), `tfcam_serve_queue_depth{model="shapes"} `); ok {
+			var n int
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	return -1
 }
 
 // TestServeConfigTLSToken: a YAML config with two models and their own
