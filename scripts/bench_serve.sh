@@ -12,29 +12,10 @@
 set -euo pipefail
 bin=$1 load=$2 py=$3 fixtures=$4 demo=$5 out=$6 secs=${7:-60} n=${8:-200}
 maxbatch=${BENCH_SERVE_MAX_BATCH:-32}
+here=$(cd "$(dirname "$0")" && pwd)
 cores=$(nproc)
 mkdir -p "$out"
-"$py" - "$out/images" "$n" <<'PY'
-import os, sys
-import numpy as np
-from PIL import Image
-root, n = sys.argv[1], int(sys.argv[2])
-rng = np.random.default_rng(0)
-w, h = 640, 480
-d = os.path.join(root, "all")
-if not (os.path.isdir(d) and len(os.listdir(d)) == n):
-    os.makedirs(d, exist_ok=True)
-    y, x = np.mgrid[0:h, 0:w]
-    for i in range(n):
-        img = np.stack([(x * 255 // w + i) % 256, (y * 255 // h) % 256, (x + y + 7 * i) % 256], -1).astype(np.uint8)
-        img += rng.integers(0, 12, img.shape, dtype=np.uint8)
-        s = h // 4
-        img[s:2 * s, (i * 13) % (w - s):(i * 13) % (w - s) + s] = [250, 250, 40]
-        Image.fromarray(img).save(os.path.join(d, f"img{i:04d}.jpg"), quality=90)
-    one = os.path.join(root, "one")
-    os.makedirs(one, exist_ok=True)
-    Image.open(os.path.join(d, "img0000.jpg")).save(os.path.join(one, "img0000.jpg"), quality=90)
-PY
+"$py" "$here/bench_images.py" "$out/images" "$n" 640x480
 secs_of() { # command... → wall seconds
   local t0 t1
   t0=$(date +%s.%N); "$@" >/dev/null 2>"$out/last.log" || { cat "$out/last.log" >&2; return 1; }; t1=$(date +%s.%N)
@@ -42,8 +23,8 @@ secs_of() { # command... → wall seconds
 }
 explain_rate() { # model → images/s of the batch job, start-up excluded
   local tn t1
-  rm -rf "$out/run"; tn=$(secs_of "$bin" explain --model "$1" --method gradcam --save map16 --gallery=false --out "$out/run" "$out/images/all")
-  rm -rf "$out/run"; t1=$(secs_of "$bin" explain --model "$1" --method gradcam --save map16 --gallery=false --out "$out/run" "$out/images/one")
+  rm -rf "$out/run"; tn=$(secs_of "$bin" explain --model "$1" --method gradcam --save map16 --gallery=false --out "$out/run" "$out/images/640x480")
+  rm -rf "$out/run"; t1=$(secs_of "$bin" explain --model "$1" --method gradcam --save map16 --gallery=false --out "$out/run" "$out/images/640x480-one")
   awk -v n="$n" -v a="$tn" -v b="$t1" 'BEGIN{printf "%.1f", (n-1)/(a-b)}'
 }
 batches() { # URL → "sum count" of the batch-size histogram (warm-up included)
@@ -69,7 +50,7 @@ for mdir in "$fixtures/shapes" "$demo"; do
   [ -n "$url" ] || { echo "tfcam serve did not start" >&2; kill "$pid"; exit 1; }
   for c in 1 8 64; do
     b0=$(batches "$url")
-    r=$("$load" -url "$url/v1/models/m:explain" -c "$c" -d "${secs}s" -warmup 3s -json "$out/images/all" || true)
+    r=$("$load" -url "$url/v1/models/m:explain" -c "$c" -d "${secs}s" -warmup 3s -json "$out/images/640x480" || true)
     b1=$(batches "$url")
     echo "$r" >>"$out/load.jsonl"
     "$py" -c 'import json,sys
