@@ -92,6 +92,8 @@ test: setup
 	go test -count=1 ./...
 	# Concurrent Explain calls, under the race detector.
 	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
+	# The server's batcher, handlers and cancellation, under the race detector.
+	go test -race -count=1 ./serve
 	# Fuzzing of input expansion and output keys: 30 s each.
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
