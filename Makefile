@@ -36,7 +36,7 @@ BENCHTIME ?= 2s
 
 DEMO_METHODS ?= gradcam,gradcam++,hirescam,guided-gradcam
 
-.PHONY: setup test build demo bench bench-e2e bench-gpu fixtures clean help image
+.PHONY: setup test build demo bench bench-e2e bench-serve bench-gpu fixtures clean help image
 .DEFAULT_GOAL := help
 
 help:
@@ -47,6 +47,7 @@ help:
 	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
 	@echo "make bench-e2e  files → default outputs, images/s: tfcam explain vs tfcam predict (bench-out/e2e.md)"
 	@echo "make image   the container image tfcam:cpu (GPU=1: tfcam:gpu) where Docker exists (deploy/docker)"
+	@echo "make bench-serve  tfcam serve under load at 1, 8, 64 clients: images/s, p50/p99 vs tfcam explain (bench-out/serve.md)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
 setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP) $(DEMO_STAMP)
@@ -91,6 +92,8 @@ test: setup
 	go test -count=1 ./...
 	# Concurrent Explain calls, under the race detector.
 	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
+	# The server's batcher, handlers and cancellation, under the race detector.
+	go test -race -count=1 ./serve
 	# Fuzzing of input expansion and output keys: 30 s each.
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
@@ -119,6 +122,13 @@ bench-e2e: build
 .PHONY: bench-bucket
 bench-bucket: setup
 	go test ./cmd/tfcam -run '^$$' -bench BucketThroughput -benchtime 1x
+
+# tfcam serve under load (tfcam-load) beside tfcam explain, BENCH_SERVE_SECONDS per level.
+BENCH_SERVE_SECONDS ?= 60
+bench-serve: build
+	@mkdir -p bench-out
+	go build -o $(ROOT)/bin/tfcam-load ./cmd/tfcam-load
+	bash scripts/bench_serve.sh $(ROOT)/bin/tfcam $(ROOT)/bin/tfcam-load $(PY) $(FIXTURES) $(DEMO_MODEL) $(ROOT)/bench-out/serve $(BENCH_SERVE_SECONDS) | tee bench-out/serve.md
 
 # The same on a GPU: fails at once, saying why, when TensorFlow sees none.
 bench-gpu:

@@ -15,28 +15,7 @@ bin=$1 py=$2 fixtures=$3 demo=$4 out=$5 n=${6:-200}
 here=$(cd "$(dirname "$0")" && pwd)
 cores=$(nproc)
 mkdir -p "$out"
-"$py" - "$out/images" "$n" <<'PY'
-import os, sys
-import numpy as np
-from PIL import Image
-root, n = sys.argv[1], int(sys.argv[2])
-rng = np.random.default_rng(0)
-for w, h in [(640, 480), (1024, 768), (1920, 1080)]:
-    d = os.path.join(root, f"{w}x{h}")
-    if os.path.isdir(d) and len(os.listdir(d)) == n:
-        continue
-    os.makedirs(d, exist_ok=True)
-    y, x = np.mgrid[0:h, 0:w]
-    for i in range(n):
-        img = np.stack([(x * 255 // w + i) % 256, (y * 255 // h) % 256, (x + y + 7 * i) % 256], -1).astype(np.uint8)
-        img += rng.integers(0, 12, img.shape, dtype=np.uint8)
-        s = h // 4
-        img[s:2 * s, (i * 13) % (w - s):(i * 13) % (w - s) + s] = [250, 250, 40]
-        Image.fromarray(img).save(os.path.join(d, f"img{i:04d}.jpg"), quality=90)
-    one = os.path.join(root, f"{w}x{h}-one")
-    os.makedirs(one, exist_ok=True)
-    Image.open(os.path.join(d, "img0000.jpg")).save(os.path.join(one, "img0000.jpg"), quality=90)
-PY
+"$py" "$here/bench_images.py" "$out/images" "$n" 640x480 1024x768 1920x1080
 secs() { # command... → wall seconds
   local t0 t1
   t0=$(date +%s.%N); "$@" >/dev/null 2>"$out/last.log" || { cat "$out/last.log" >&2; return 1; }; t1=$(date +%s.%N)

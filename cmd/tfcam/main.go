@@ -24,6 +24,7 @@ func commands() []command {
 		{"layers", "list a model's candidate target layers (default marked)", runLayers},
 		{"merge", "one index of every shard's explain results (folder or bucket)", runMerge},
 		{"predict", "print a model's top predictions for images", runPredict},
+		{"serve", "serve explanations over HTTP (TensorFlow Serving's API shape, dynamic batching)", runServe},
 		{"version", "print tfcam's and TensorFlow's versions and the devices TensorFlow sees", runVersion},
 	}
 }

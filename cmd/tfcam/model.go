@@ -149,6 +149,16 @@ func (f *modelFlags) explainer(x explainFlags, cfg explainer.Config) (*tfgraph.M
 	if err != nil {
 		return fail(err)
 	}
+	e, err := explainer.New(m, x.config(preset, cfg))
+	if err != nil {
+		return fail(err)
+	}
+	return m, preset, pre, e, nil
+}
+
+// config completes cfg with the explainer flags: the layer is the flag's,
+// else the preset's; probs explains probabilities instead of logits.
+func (x explainFlags) config(preset models.Preset, cfg explainer.Config) explainer.Config {
 	cfg.Layer = x.layer
 	if cfg.Layer == "" {
 		cfg.Layer = preset.Layer
@@ -158,9 +168,5 @@ func (f *modelFlags) explainer(x explainFlags, cfg explainer.Config) (*tfgraph.M
 	}
 	cfg.Seed = x.seed
 	cfg.MaxTensorElements = int64(max(x.maxTensor, 0)) << 20 / 4 // MiB of float32
-	e, err := explainer.New(m, cfg)
-	if err != nil {
-		return fail(err)
-	}
-	return m, preset, pre, e, nil
+	return cfg
 }

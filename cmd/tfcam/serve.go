@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/serve"
+)
+
+// serveOptions are the flags of `tfcam serve`.
+type serveOptions struct {
+	modelFlags
+	explainFlags
+	name            string
+	method          string
+	class           string
+	config          string
+	addr            string
+	maxBatch        int
+	batchTimeout    time.Duration
+	maxQueue        int
+	requestTimeout  time.Duration
+	maxBodyMB       int
+	workers         int
+	tokenFile       string
+	tlsCert, tlsKey string
+	overlaySize     int
+	colormap        string
+	alpha           float64
+	quality         int
+	maxMethodLists  int
+	shutdownTimeout time.Duration
+}
+
+// modelConfig is one model of a --config file (JSON, or YAML for .yaml
+// and .yml); fields are the flags of the same names.
+type modelConfig struct {
+	Name          string `json:"name" yaml:"name"`
+	Model         string `json:"model" yaml:"model"`
+	Tags          string `json:"tags" yaml:"tags"`
+	Signature     string `json:"signature" yaml:"signature"`
+	Preprocess    string `json:"preprocess" yaml:"preprocess"`
+	Labels        string `json:"labels" yaml:"labels"`
+	Size          string `json:"size" yaml:"size"`
+	Layer         string `json:"layer" yaml:"layer"`
+	Probabilities bool   `json:"probabilities" yaml:"probabilities"`
+	Seed          int64  `json:"seed" yaml:"seed"`
+	MaxTensorMB   int    `json:"max_tensor_mb" yaml:"max_tensor_mb"`
+	Method        string `json:"method" yaml:"method"`
+	Class         string `json:"class" yaml:"class"`
+}
+
+type serveConfig struct {
+	Models []modelConfig `json:"models" yaml:"models"`
+}
+
+func serveUsage(fs *flag.FlagSet) func() {
+	return func() {
+		fmt.Fprintf(fs.Output(), `Usage: tfcam serve --model DIR [flags]
+       tfcam serve --config models.yaml [flags]
+
+Serves explanations over HTTP in TensorFlow Serving's shape:
+  POST /v1/models/NAME:explain   {"instances": [{"b64": "..."}], "method": "gradcam", "class": "top1"}
+                                 or the image itself (Content-Type image/jpeg or image/png;
+                                 settings as ?method=&class=&output=&overlay=)
+  POST /v1/models/NAME:predict   the model's own predictions
+  GET  /v1/models/NAME           status, signature, layers, methods
+  GET  /healthz, /readyz, /metrics (Prometheus), /openapi.json
+
+Concurrent requests are merged into one TensorFlow run per model, up to
+--max-batch images or --batch-timeout. The maps equal tfcam explain's for the
+same image and settings (with --overlay-size at explain's 512).
+
+--config lists several models (JSON, or YAML for .yaml/.yml):
+  models:
+    - {name: shapes, model: /models/shapes, method: "gradcam,hirescam", class: top1}
+    - {name: lite0, model: /models/efficientnet_lite0, layer: top_activation}
+Each entry takes the model flags' names (model, tags, signature,
+preprocess, labels, size, layer, probabilities, seed, max_tensor_mb, method,
+class); --device and --threads apply to all.
+
+SIGTERM (or Ctrl-C) stops accepting, answers the requests in flight and
+exits 0; a second signal exits at once.
+
+%s
+Flags:
+`, methodHelp())
+		fs.PrintDefaults()
+	}
+}
+
+func runServe(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var o serveOptions
+	o.modelFlags.register(fs)
+	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
+	fs.StringVar(&o.name, "name", "", "model name in URLs, with --model (default: the model directory's name, or its parent's when that is \"model\" or a version number)")
+	fs.StringVar(&o.method, "method", "gradcam", "default methods of requests that name none, with --model")
+	fs.StringVar(&o.class, "class", "top1", "default class of requests that name none, with --model: top1, topK or a class index")
+	fs.StringVar(&o.config, "config", "", "models to serve, JSON or YAML (see above); instead of --model")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8501", "address to listen on (:8501 for every interface)")
+	fs.IntVar(&o.maxBatch, "max-batch", 32, "most images in one TensorFlow run (1..4096)")
+	fs.DurationVar(&o.batchTimeout, "batch-timeout", 5*time.Millisecond, "how long a batch's first image waits for more")
+	fs.IntVar(&o.maxQueue, "max-queue", 0, "most images waiting per model; more are answered 429 (0: 8×--max-batch)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "longest time from a request's arrival to its answer (504 after)")
+	fs.IntVar(&o.maxBodyMB, "max-body-mb", 32, "largest request body in MiB (413 above)")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "images decoded and rendered at once (1..1024)")
+	fs.StringVar(&o.tokenFile, "token-file", "", "file holding a bearer token every request but /healthz and /readyz must send")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	fs.IntVar(&o.overlaySize, "overlay-size", 512, "longest side of overlays in pixels (as tfcam explain's: it also sets how JPEGs are decoded, so keep both equal for equal maps)")
+	fs.StringVar(&o.colormap, "colormap", "jet", "overlay colours: jet, turbo or viridis")
+	fs.Float64Var(&o.alpha, "alpha", 0.5, "overlay opacity of the map, 0..1")
+	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
+	fs.IntVar(&o.maxMethodLists, "max-method-lists", 16, "distinct method lists a model builds graphs for; requests for more are answered 400")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 60*time.Second, "on SIGTERM, how long to wait for requests in flight")
+	fs.Usage = serveUsage(fs)
+	if err := fs.Parse(args); err != nil {
+		return flagError(err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(fmt.Sprintf("unexpected arguments %q: tfcam serve takes flags only", fs.Args()))
+	}
+	ctx, stop := interruptContext()
+	defer stop()
+	return serveRun(ctx, o, os.Stderr, nil)
+}
+
+// resolve checks the flags that can be checked before models load.
+func (o serveOptions) resolve() (serve.Options, error) {
+	var so serve.Options
+	if (o.config == "") == (o.model == "") {
+		return so, usageError("give --model DIR (one model) or --config FILE (several)")
+	}
+	if err := checkRunFlags(o.maxBatch, o.workers, o.threads, o.maxTensor, 1); err != nil {
+		return so, err
+	}
+	cm, err := render.ParseColormap(o.colormap)
+	if err != nil {
+		return so, usageError("--colormap: " + err.Error())
+	}
+	switch {
+	case !(o.alpha >= 0 && o.alpha <= 1):
+		return so, usageError(fmt.Sprintf("--alpha %g: want a value in [0, 1]", o.alpha))
+	case o.quality < 1 || o.quality > 100:
+		return so, usageError(fmt.Sprintf("--quality %d: want 1..100", o.quality))
+	case o.overlaySize < 1 || o.overlaySize > 16384:
+		return so, usageError(fmt.Sprintf("--overlay-size %d: want 1..16384", o.overlaySize))
+	case o.batchTimeout < 0:
+		return so, usageError(fmt.Sprintf("--batch-timeout %v: want 0 or more", o.batchTimeout))
+	case o.maxQueue != 0 && o.maxQueue < o.maxBatch:
+		return so, usageError(fmt.Sprintf("--max-queue %d: want at least --max-batch (%d), or 0", o.maxQueue, o.maxBatch))
+	case o.requestTimeout <= 0:
+		return so, usageError(fmt.Sprintf("--request-timeout %v: want more than 0", o.requestTimeout))
+	case o.maxBodyMB < 1 || o.maxBodyMB > 4096:
+		return so, usageError(fmt.Sprintf("--max-body-mb %d: want 1..4096", o.maxBodyMB))
+	case o.maxMethodLists < 1:
+		return so, usageError(fmt.Sprintf("--max-method-lists %d: want at least 1", o.maxMethodLists))
+	case (o.tlsCert == "") != (o.tlsKey == ""):
+		return so, usageError("--tls-cert and --tls-key go together")
+	}
+	alpha := o.alpha
+	so = serve.Options{MaxBatch: o.maxBatch, BatchTimeout: o.batchTimeout, MaxQueue: o.maxQueue,
+		RequestTimeout: o.requestTimeout, MaxBodyBytes: int64(o.maxBodyMB) << 20, Workers: o.workers,
+		OverlaySize: o.overlaySize, Colormap: cm, Alpha: &alpha, Quality: o.quality, MaxMethodSets: o.maxMethodLists}
+	if o.batchTimeout == 0 {
+		so.BatchTimeout = time.Nanosecond // 0 means the default to the package
+	}
+	if o.tokenFile != "" {
+		data, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			return so, usageError(fmt.Sprintf("--token-file: %v", err))
+		}
+		if so.Token = strings.TrimSpace(string(data)); so.Token == "" {
+			return so, usageError(fmt.Sprintf("--token-file %s is empty: write the token in it", o.tokenFile))
+		}
+	}
+	return so, nil
+}
+
+// entries are the models to load: the --config file's, or --model's.
+func (o serveOptions) entries() ([]modelConfig, error) {
+	if o.config == "" {
+		name := o.name
+		if name == "" {
+			name = defaultModelName(o.model)
+		}
+		return []modelConfig{{Name: name, Model: o.model, Tags: o.tags, Signature: o.signature, Preprocess: o.preprocess,
+			Labels: o.labels, Size: o.size, Layer: o.layer, Probabilities: o.probs, Seed: o.seed, MaxTensorMB: o.maxTensor,
+			Method: o.method, Class: o.class}}, nil
+	}
+	data, err := os.ReadFile(o.config)
+	if err != nil {
+		return nil, usageError(fmt.Sprintf("--config: %v", err))
+	}
+	var cfg serveConfig
+	if ext := strings.ToLower(filepath.Ext(o.config)); ext == ".yaml" || ext == ".yml" {
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		err = dec.Decode(&cfg)
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&cfg)
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, usageError(fmt.Sprintf("--config %s: %v", o.config, err))
+	}
+	if len(cfg.Models) == 0 {
+		return nil, usageError(fmt.Sprintf("--config %s lists no models: want models: [{name: NAME, model: DIR}, ...]", o.config))
+	}
+	for i, mc := range cfg.Models {
+		if mc.Name == "" || mc.Model == "" {
+			return nil, usageError(fmt.Sprintf("--config %s: model %d needs a name and a model directory", o.config, i))
+		}
+		if mc.MaxTensorMB < 0 || mc.MaxTensorMB > 8192 {
+			return nil, usageError(fmt.Sprintf("--config %s: model %q: max_tensor_mb %d: want 0 (1024) or 1..8192", o.config, mc.Name, mc.MaxTensorMB))
+		}
+		if mc.Method == "" {
+			cfg.Models[i].Method = "gradcam"
+		}
+	}
+	return cfg.Models, nil
+}
+
+// defaultModelName names a model after its directory: ".../shapes/model"
+// and ".../resnet/1" are "shapes" and "resnet".
+func defaultModelName(dir string) string {
+	dir = filepath.Clean(dir)
+	base := filepath.Base(dir)
+	if base == "model" || strings.Trim(base, "0123456789") == "" {
+		base = filepath.Base(filepath.Dir(dir))
+	}
+	return base
+}
+
+// serveRun loads the models and serves until ctx ends; ready, when set,
+// receives the listening address (tests).
+func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(addr string)) error {
+	so, err := o.resolve()
+	if err != nil {
+		return err
+	}
+	entries, err := o.entries()
+	if err != nil {
+		return err
+	}
+	for _, mc := range entries {
+		if _, err := explainer.ParseMethods(mc.Method); err != nil {
+			return usageError(fmt.Sprintf("model %q: method: %v", mc.Name, err))
+		}
+	}
+	so.Log = log
+	var models []serve.Model
+	defer func() {
+		for _, m := range models {
+			m.TF.Close()
+		}
+	}()
+	for _, mc := range entries {
+		f := modelFlags{model: mc.Model, tags: mc.Tags, signature: mc.Signature, device: o.device,
+			preprocess: mc.Preprocess, labels: mc.Labels, threads: o.threads, size: mc.Size}
+		x := explainFlags{layer: mc.Layer, probs: mc.Probabilities, seed: mc.Seed, maxTensor: mc.MaxTensorMB}
+		m, preset, err := f.load()
+		if err != nil {
+			return fmt.Errorf("model %q: %w", mc.Name, err)
+		}
+		pre, err := f.pixelPreset(preset)
+		if err != nil {
+			m.Close()
+			return fmt.Errorf("model %q: %w", mc.Name, err)
+		}
+		models = append(models, serve.Model{Name: mc.Name, TF: m, Preset: preset, Preprocess: pre, Method: mc.Method, Class: mc.Class,
+			NewExplainer: func(methods []explainer.Method) (*explainer.Explainer, error) {
+				return explainer.New(m, x.config(preset, explainer.Config{Methods: methods}))
+			}})
+	}
+	srv, err := serve.New(so, models)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		srv.Close()
+		return usageError(fmt.Sprintf("--addr %s: %v", o.addr, err))
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: o.requestTimeout, IdleTimeout: 120 * time.Second}
+	scheme := "http"
+	if o.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey)
+		if err != nil {
+			ln.Close()
+			srv.Close()
+			return usageError(fmt.Sprintf("--tls-cert/--tls-key: %v", err))
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	var names []string
+	for _, m := range models {
+		names = append(names, m.Name)
+	}
+	fmt.Fprintf(log, "tfcam serve: listening on %s://%s, models %s, max batch %d, batch timeout %v, %s\n",
+		scheme, ln.Addr(), strings.Join(names, ", "), o.maxBatch, so.BatchTimeout, deviceNote(models[0].TF))
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		srv.Close()
+		return err
+	case <-ctx.Done():
+	}
+	// Stop: not ready, no new connections, requests in flight answered,
+	// then the batchers finish what is queued.
+	fmt.Fprintf(log, "tfcam serve: stopping: answering the requests in flight (at most %v)\n", o.shutdownTimeout)
+	srv.SetReady(false)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	srv.Close()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w (requests still running after --shutdown-timeout %v)", err, o.shutdownTimeout)
+	}
+	fmt.Fprintln(log, "tfcam serve: stopped")
+	return nil
+}

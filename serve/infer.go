@@ -1,0 +1,494 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/tfimage"
+)
+
+// errTooManySets is returned for a method list beyond Options.MaxMethodSets.
+var errTooManySets = errors.New("serve: too many method lists")
+
+// requestBody is the JSON request of :explain and :predict, in TF
+// Serving's "instances" shape with tfcam's settings beside it.
+type requestBody struct {
+	Instances []instance `json:"instances"`
+	// Method is a --method list ("gradcam,hirescam"); default the model's.
+	Method string `json:"method"`
+	// Class is "top1", "topK", or a class index (a number or a string).
+	Class json.RawMessage `json:"class"`
+	// Output lists the map encodings: map16 (default), float, or both.
+	Output string `json:"output"`
+	// Overlay adds a JPEG overlay per map.
+	Overlay bool `json:"overlay"`
+	// Top is the number of predictions per image (default 5).
+	Top int `json:"top"`
+}
+
+// instance is one image, base64-encoded as TF Serving's binary inputs.
+type instance struct {
+	B64 string `json:"b64"`
+}
+
+// settings are a request's resolved options.
+type settings struct {
+	set     *methodSet
+	k       int
+	class   int
+	map16   bool
+	float   bool
+	overlay bool
+	top     int
+}
+
+// badRequest is a client mistake: answered 400 with its message.
+type badRequest struct{ msg string }
+
+func (e badRequest) Error() string { return e.msg }
+
+func badf(format string, a ...any) error { return badRequest{fmt.Sprintf(format, a...)} }
+
+// infer answers :explain and :predict.
+func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict bool) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
+	defer cancel()
+	endpoint := "explain"
+	if predict {
+		endpoint = "predict"
+	}
+	images, set, err := s.readRequest(w, r, m, predict)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		var br badRequest
+		switch {
+		case errors.As(err, &mbe):
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than %d bytes (the server's --max-body-mb)", mbe.Limit))
+		case errors.As(err, &br):
+			writeError(w, http.StatusBadRequest, err)
+		default:
+			writeError(w, http.StatusBadRequest, fmt.Errorf("reading the request: %v", err))
+		}
+		return
+	}
+
+	// Decode every image before queueing: a bad one is answered 400 here
+	// and never reaches a batch.
+	decs := make([]*tfimage.Decoded, len(images))
+	defer func() {
+		for _, d := range decs {
+			d.Release()
+		}
+	}()
+	for i, data := range images {
+		if err := s.acquire(ctx); err != nil {
+			s.abandoned(w, r, ctx, m)
+			return
+		}
+		decs[i], err = m.dec.Decode(ctx, data, fmt.Sprintf("instance %d", i))
+		s.release()
+		if err != nil {
+			if ctx.Err() != nil {
+				s.abandoned(w, r, ctx, m)
+				return
+			}
+			writeError(w, http.StatusBadRequest, fmt.Errorf("instance %d: %v", i, err))
+			return
+		}
+	}
+
+	jobs := make([]*job, len(decs))
+	for i, d := range decs {
+		j := &job{k: set.k, class: set.class, pixels: d.Pixels}
+		if predict {
+			j.key = "predict"
+		} else {
+			j.spec = set.set
+			j.key = fmt.Sprintf("%s|%d", set.set.spec, set.k)
+		}
+		jobs[i] = j
+	}
+	if err := m.b.enqueue(jobs); err != nil {
+		if errors.Is(err, ErrQueueFull) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, fmt.Errorf("%v; retry later", err))
+			return
+		}
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("the server is shutting down"))
+		return
+	}
+	for _, j := range jobs {
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			m.b.withdraw(jobs)
+			s.abandoned(w, r, ctx, m)
+			return
+		}
+	}
+	for i, j := range jobs {
+		if j.err != nil {
+			fmt.Fprintf(s.opts.Log, "model %s: instance %d: %v\n", m.name, i, j.err)
+			code := http.StatusInternalServerError
+			if errors.Is(j.err, errTooManySets) {
+				code = http.StatusBadRequest
+			}
+			writeError(w, code, fmt.Errorf("instance %d: %v", i, j.err))
+			return
+		}
+	}
+
+	resp := response{Model: m.name, Predictions: make([]result, len(jobs))}
+	if !predict {
+		resp.Method = set.set.spec
+	}
+	for i, j := range jobs {
+		var err error
+		if predict {
+			resp.Predictions[i] = m.predictResult(j.scores, set.top)
+		} else {
+			resp.Predictions[i], err = s.explainResult(ctx, m, j.res, decs[i].View, set)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				s.abandoned(w, r, ctx, m)
+				return
+			}
+			writeError(w, http.StatusInternalServerError, fmt.Errorf("instance %d: rendering: %v", i, err))
+			return
+		}
+		resp.Predictions[i].Width, resp.Predictions[i].Height = decs[i].Width, decs[i].Height
+	}
+	m.metrics.images.WithLabelValues(endpoint).Add(float64(len(jobs)))
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// abandoned answers a request whose context ended: 504 when its timeout
+// passed; a client that went away gets nothing (499 in the metrics, as
+// nginx counts it).
+func (s *Server) abandoned(w http.ResponseWriter, r *http.Request, ctx context.Context, m *model) {
+	if r.Context().Err() != nil {
+		if sw, ok := w.(*statusWriter); ok {
+			sw.code = 499
+		}
+		return
+	}
+	writeError(w, http.StatusGatewayTimeout, fmt.Errorf("no answer within %v (the server's --request-timeout; %d images queued for model %q)",
+		s.opts.RequestTimeout, m.b.depth(), m.name))
+}
+
+func (s *Server) acquire(ctx context.Context) error {
+	select {
+	case s.decode <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) release() { <-s.decode }
+
+// readRequest reads the images and settings: a JSON body with instances,
+// or one raw image (Content-Type image/*) with settings in the query.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, m *model, predict bool) ([][]byte, settings, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		return nil, settings{}, err
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	var req requestBody
+	var images [][]byte
+	switch {
+	case strings.HasPrefix(ct, "image/") || ct == "application/octet-stream":
+		if len(body) == 0 {
+			return nil, settings{}, badf("empty body: send the image's bytes")
+		}
+		images = [][]byte{body}
+		if req, err = queryRequest(r.URL.Query()); err != nil {
+			return nil, settings{}, err
+		}
+	case ct == "application/json" || ct == "":
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return nil, settings{}, badf("JSON body: %v (want {\"instances\": [{\"b64\": \"...\"}], \"method\": ..., \"class\": ...})", err)
+		}
+		if len(req.Instances) == 0 {
+			return nil, settings{}, badf("no instances: want {\"instances\": [{\"b64\": \"<base64 JPEG or PNG>\"}]}")
+		}
+		for i, in := range req.Instances {
+			data, err := base64.StdEncoding.DecodeString(in.B64)
+			if err != nil {
+				return nil, settings{}, badf("instance %d: b64: %v", i, err)
+			}
+			if len(data) == 0 {
+				return nil, settings{}, badf("instance %d: empty image", i)
+			}
+			images = append(images, data)
+		}
+	default:
+		return nil, settings{}, badf("Content-Type %q: send application/json with instances, or the image itself as image/jpeg or image/png", ct)
+	}
+	if len(images) > s.opts.MaxQueue {
+		return nil, settings{}, badf("%d instances: at most %d per request (the server's --max-queue)", len(images), s.opts.MaxQueue)
+	}
+	set, err := m.settings(req, predict)
+	return images, set, err
+}
+
+// queryRequest reads the settings of a raw-image request from its query.
+func queryRequest(q url.Values) (requestBody, error) {
+	req := requestBody{Method: q.Get("method"), Output: q.Get("output")}
+	if c := q.Get("class"); c != "" {
+		req.Class, _ = json.Marshal(c)
+	}
+	if v := q.Get("overlay"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return req, badf("overlay=%q: want true or false", v)
+		}
+		req.Overlay = b
+	}
+	if v := q.Get("top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return req, badf("top=%q: want a number", v)
+		}
+		req.Top = n
+	}
+	return req, nil
+}
+
+// settings checks a request's options against the model.
+func (m *model) settings(req requestBody, predict bool) (settings, error) {
+	st := settings{set: m.def, k: m.defK, class: m.defClass, top: 5, overlay: req.Overlay}
+	if req.Top != 0 {
+		if req.Top < 0 || req.Top > m.classes {
+			return st, badf("top %d: want 1..%d (the model's classes)", req.Top, m.classes)
+		}
+		st.top = req.Top
+	}
+	if predict {
+		return st, nil
+	}
+	if req.Method != "" {
+		set, err := parseMethodSet(req.Method)
+		if err != nil {
+			return st, badf("method: %v", err)
+		}
+		if !m.hasSet(set.spec) {
+			return st, badf("method %q: model %q already serves %d method lists (the server's --max-method-lists); use one of those (see GET /v1/models/%s)", set.spec, m.name, m.maxSets, m.name)
+		}
+		st.set = set
+	}
+	if len(req.Class) > 0 && string(req.Class) != "null" {
+		var c string
+		if err := json.Unmarshal(req.Class, &c); err != nil {
+			var n json.Number
+			if err := json.Unmarshal(req.Class, &n); err != nil {
+				return st, badf("class %s: want \"top1\", \"topK\" or a class index", req.Class)
+			}
+			c = n.String()
+		}
+		k, class, err := parseClass(c, m.classes)
+		if err != nil {
+			return st, badRequest{err.Error()}
+		}
+		st.k, st.class = k, class
+	}
+	for _, o := range strings.Split(req.Output, ",") {
+		switch strings.TrimSpace(o) {
+		case "", "map16":
+			st.map16 = true
+		case "float":
+			st.float = true
+		default:
+			return st, badf("output %q: want map16, float or map16,float", req.Output)
+		}
+	}
+	if req.Output == "float" {
+		st.map16 = false
+	}
+	return st, nil
+}
+
+// parseClass parses "top1", "topK" or a class index for a model with n
+// classes: k > 0 for top-k, else class.
+func parseClass(s string, n int) (k, class int, err error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		s = "top1"
+	}
+	if rest, ok := strings.CutPrefix(s, "top"); ok {
+		k, err := strconv.Atoi(rest)
+		if err != nil || k < 1 || k > n {
+			return 0, 0, fmt.Errorf("class %q: want topK with K in 1..%d (the model's classes)", s, n)
+		}
+		return k, -1, nil
+	}
+	c, err := strconv.Atoi(s)
+	if err != nil || c < 0 || c >= n {
+		return 0, 0, fmt.Errorf("class %q: want top1, topK or a class index in 0..%d", s, n-1)
+	}
+	return 0, c, nil
+}
+
+// response is the answer of :explain and :predict: one result per
+// instance, in order, under "predictions" as TF Serving's.
+type response struct {
+	Model       string   `json:"model"`
+	Method      string   `json:"method,omitempty"`
+	Predictions []result `json:"predictions"`
+}
+
+// result is one image's answer.
+type result struct {
+	// Predictions are the top classes, best first.
+	Predictions []prediction `json:"predictions"`
+	// Scores are all the model's outputs (:predict).
+	Scores []float32 `json:"scores,omitempty"`
+	// Class and Label are the explained class (the first map's).
+	Class *int   `json:"class,omitempty"`
+	Label string `json:"label,omitempty"`
+	// Width and Height are the image's own size, upright.
+	Width  int       `json:"width"`
+	Height int       `json:"height"`
+	Maps   []mapInfo `json:"maps,omitempty"`
+}
+
+type prediction struct {
+	Class int     `json:"class"`
+	Label string  `json:"label"`
+	Score float32 `json:"score"`
+}
+
+// mapInfo is one method's map for one class.
+type mapInfo struct {
+	Method string  `json:"method"`
+	Class  int     `json:"class"`
+	Label  string  `json:"label"`
+	Rank   int     `json:"rank"`
+	Score  float32 `json:"score"`
+	Width  int     `json:"width"`
+	Height int     `json:"height"`
+	// Map16 is the map as a 16-bit grayscale PNG at the model's
+	// resolution (0 → 0, 1 → 65535), as `tfcam explain` writes it.
+	Map16 *binary `json:"map16,omitempty"`
+	// Values is the map in [0,1], Height rows of Width values.
+	Values [][]float32 `json:"values,omitempty"`
+	// Overlay is the map coloured over the image, JPEG.
+	Overlay *binary `json:"overlay,omitempty"`
+}
+
+// binary is a file in TF Serving's base64 form.
+type binary struct {
+	B64         string `json:"b64"`
+	ContentType string `json:"content_type"`
+}
+
+func (m *model) predictResult(scores []float32, top int) result {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	res := result{Scores: scores}
+	for _, c := range idx[:min(top, len(idx))] {
+		res.Predictions = append(res.Predictions, prediction{c, m.Preset.Label(c), scores[c]})
+	}
+	return res
+}
+
+// explainResult renders one image's maps.
+func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Result, view *tf.Tensor, st settings) (result, error) {
+	var out result
+	for i, p := range res.Predictions {
+		if i == st.top {
+			break
+		}
+		out.Predictions = append(out.Predictions, prediction{p.Class, m.Preset.Label(p.Class), p.Score})
+	}
+	h, w := m.h, m.w
+	for _, ms := range res.Maps {
+		for _, mp := range ms {
+			if out.Class == nil {
+				c := mp.Class
+				out.Class, out.Label = &c, m.Preset.Label(c)
+			}
+			mi := mapInfo{Method: mp.Method, Class: mp.Class, Label: m.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Width: w, Height: h}
+			if st.map16 || st.overlay {
+				if err := s.acquire(ctx); err != nil {
+					return out, err
+				}
+				err := s.render(ctx, m, mp.Normalized, view, st, &mi)
+				s.release()
+				if err != nil {
+					return out, err
+				}
+			}
+			if st.float {
+				for y := range h {
+					mi.Values = append(mi.Values, mp.Normalized[y*w:(y+1)*w])
+				}
+			}
+			out.Maps = append(out.Maps, mi)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) render(ctx context.Context, m *model, norm []float32, view *tf.Tensor, st settings, mi *mapInfo) error {
+	if st.map16 {
+		f, err := m.map16.Render(ctx, nil, [][]float32{norm})
+		if err != nil {
+			return err
+		}
+		mi.Map16 = &binary{B64: base64.StdEncoding.EncodeToString(f.Map16[0]), ContentType: "image/png"}
+	}
+	if st.overlay {
+		f, err := m.overlay.Render(ctx, view, [][]float32{norm})
+		if err != nil {
+			return err
+		}
+		mi.Overlay = &binary{B64: base64.StdEncoding.EncodeToString(f.Overlays[0]), ContentType: "image/jpeg"}
+	}
+	return nil
+}
+
+// dtypeName names a TensorFlow dtype as Python does.
+func dtypeName(t tf.DataType) string {
+	switch t {
+	case tf.Float:
+		return "float32"
+	case tf.Double:
+		return "float64"
+	case tf.Half:
+		return "float16"
+	case tf.Uint8:
+		return "uint8"
+	case tf.Int32:
+		return "int32"
+	case tf.Int64:
+		return "int64"
+	case tf.String:
+		return "string"
+	case tf.Bool:
+		return "bool"
+	}
+	return fmt.Sprintf("dtype %d", int(t))
+}

@@ -1,0 +1,546 @@
+package serve
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/models"
+	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/tfgraph"
+	"github.com/tfcam/tfcam/tfimage"
+)
+
+// Options are the server's settings; zero fields take the defaults below.
+type Options struct {
+	// MaxBatch is the most images in one graph run (default 32).
+	MaxBatch int
+	// BatchTimeout is how long the first image of a batch waits for more
+	// (default 5 ms).
+	BatchTimeout time.Duration
+	// MaxQueue is the most images waiting per model; more are answered
+	// 429 (default 8×MaxBatch).
+	MaxQueue int
+	// RequestTimeout bounds a request from its arrival to its answer
+	// (default 30 s).
+	RequestTimeout time.Duration
+	// MaxBodyBytes bounds a request body (default 32 MiB).
+	MaxBodyBytes int64
+	// Workers bounds the images decoded and rendered at once (default
+	// GOMAXPROCS).
+	Workers int
+	// Token, when set, is required as "Authorization: Bearer TOKEN" on
+	// every endpoint but /healthz and /readyz.
+	Token string
+	// OverlaySize is the longest side of overlays and of the decoded view
+	// (default 512, as `tfcam explain`'s --overlay-size: it also chooses
+	// the JPEG decoder's DCT scaling, so the maps equal explain's).
+	OverlaySize int
+	// Colormap, Alpha and Quality style overlays (default jet, 0.5, 90).
+	Colormap render.Colormap
+	Alpha    *float64
+	Quality  int
+	// MaxMethodSets bounds the distinct method lists a model builds
+	// graphs for (default 16): each adds to the model's graph for good.
+	MaxMethodSets int
+	// Log receives one line per failed batch, recovered panic and
+	// lifecycle event (default: discarded).
+	Log io.Writer
+}
+
+func (o *Options) defaults() error {
+	if o.MaxBatch == 0 {
+		o.MaxBatch = 32
+	}
+	if o.BatchTimeout == 0 {
+		o.BatchTimeout = 5 * time.Millisecond
+	}
+	if o.MaxQueue == 0 {
+		o.MaxQueue = 8 * o.MaxBatch
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = 32 << 20
+	}
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.OverlaySize == 0 {
+		o.OverlaySize = 512
+	}
+	if o.Colormap == "" {
+		o.Colormap = render.Jet
+	}
+	if o.Alpha == nil {
+		a := 0.5
+		o.Alpha = &a
+	}
+	if o.Quality == 0 {
+		o.Quality = 90
+	}
+	if o.MaxMethodSets == 0 {
+		o.MaxMethodSets = 16
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	switch {
+	case o.MaxBatch < 1 || o.MaxBatch > 4096:
+		return fmt.Errorf("serve: max batch %d: want 1..4096", o.MaxBatch)
+	case o.BatchTimeout < 0:
+		return fmt.Errorf("serve: batch timeout %v: want 0 or more", o.BatchTimeout)
+	case o.MaxQueue < o.MaxBatch:
+		return fmt.Errorf("serve: max queue %d: want at least max batch (%d)", o.MaxQueue, o.MaxBatch)
+	case o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.Workers < 1:
+		return fmt.Errorf("serve: request timeout, body limit and workers must be positive")
+	case o.OverlaySize < 1 || o.OverlaySize > 16384:
+		return fmt.Errorf("serve: overlay size %d: want 1..16384", o.OverlaySize)
+	}
+	return nil
+}
+
+// Model is one model to serve. The server does not close Model.TF.
+type Model struct {
+	// Name is the name in URLs: letters, digits, '.', '_' and '-'.
+	Name string
+	// TF is the loaded model.
+	TF *tfgraph.Model
+	// Preset gives labels and the default layer's display.
+	Preset models.Preset
+	// Preprocess is the pixel preset of its inputs.
+	Preprocess imagefile.Preprocess
+	// NewExplainer builds an explainer for a method list on TF, with the
+	// model's layer, score and seed settings. The server calls it from
+	// one goroutine at a time.
+	NewExplainer func(methods []explainer.Method) (*explainer.Explainer, error)
+	// Method and Class are the defaults of requests that name none
+	// ("gradcam", "top1").
+	Method, Class string
+}
+
+// Server answers the HTTP API for a set of models. Create it with New, get
+// its handler with Handler and stop it with Close after the HTTP server
+// has shut down.
+type Server struct {
+	opts    Options
+	models  map[string]*model
+	names   []string
+	reg     *prometheus.Registry
+	metrics *metrics
+	ready   atomic.Bool
+	decode  chan struct{} // Workers tokens
+	// testPanic, when set, is called by every API handler (tests make it
+	// panic).
+	testPanic func()
+}
+
+// model is a served model with its decoder, renderers and batcher.
+type model struct {
+	Model
+	name     string
+	tf       *tfgraph.Model
+	dec      *tfimage.Decoder
+	map16    *tfimage.Renderer
+	overlay  *tfimage.Renderer
+	b        *batcher
+	def      *methodSet
+	defK     int
+	defClass int
+	classes  int
+	h, w     int // model input size: the maps'
+	layer    tfgraph.Layer
+	layers   []tfgraph.Layer
+	metrics  modelMetrics
+	maxSets  int
+	testRun  func([]*job) error
+
+	mu   sync.Mutex // explainers: built on the batcher's goroutine, listed by status
+	sets map[string]*explainer.Explainer
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// New prepares every model: decoder, renderers, the default method list's
+// explainer, and a batcher each.
+func New(opts Options, ms []Model) (*Server, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("serve: no models")
+	}
+	s := &Server{opts: opts, models: map[string]*model{}, reg: prometheus.NewRegistry(),
+		decode: make(chan struct{}, opts.Workers)}
+	s.metrics = newMetrics(s.reg)
+	for _, mc := range ms {
+		if !validName.MatchString(mc.Name) {
+			s.Close()
+			return nil, fmt.Errorf("serve: model name %q: want 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", mc.Name)
+		}
+		if _, dup := s.models[mc.Name]; dup {
+			s.Close()
+			return nil, fmt.Errorf("serve: model name %q given twice", mc.Name)
+		}
+		m, err := s.newModel(mc)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("serve: model %q (%s): %w", mc.Name, mc.TF.Dir, err)
+		}
+		s.models[mc.Name] = m
+		s.names = append(s.names, mc.Name)
+	}
+	s.ready.Store(true)
+	return s, nil
+}
+
+func (s *Server) newModel(mc Model) (*model, error) {
+	m := &model{Model: mc, name: mc.Name, tf: mc.TF, sets: map[string]*explainer.Explainer{},
+		maxSets: s.opts.MaxMethodSets, metrics: s.metrics.forModel(mc.Name)}
+	if m.Method == "" {
+		m.Method = "gradcam"
+	}
+	def, err := parseMethodSet(m.Method)
+	if err != nil {
+		return nil, err
+	}
+	e, err := m.explainerFor(def)
+	if err != nil {
+		return nil, err
+	}
+	m.def, m.classes, m.layer = def, e.Classes(), e.Layer()
+	if m.defK, m.defClass, err = parseClass(m.Class, m.classes); err != nil {
+		return nil, err
+	}
+	if fw, err := m.tf.Inline(); err == nil {
+		m.layers = fw.Layers()
+	}
+	h, w := e.InputSize()
+	_, _, c := m.tf.InputSize()
+	m.h, m.w = h, w
+	if m.dec, err = tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.Preprocess, ViewSize: s.opts.OverlaySize}); err != nil {
+		return nil, err
+	}
+	if m.map16, err = tfimage.NewRenderer(tfimage.RenderOptions{Maps: 1, MapWidth: w, MapHeight: h, Map16: true}); err != nil {
+		m.close()
+		return nil, err
+	}
+	if m.overlay, err = tfimage.NewRenderer(tfimage.RenderOptions{Maps: 1, MapWidth: w, MapHeight: h, Overlay: true,
+		Colormap: s.opts.Colormap, Alpha: *s.opts.Alpha, Quality: s.opts.Quality}); err != nil {
+		m.close()
+		return nil, err
+	}
+	m.b = newBatcher(m, s.opts.MaxBatch, s.opts.MaxQueue, s.opts.BatchTimeout)
+	return m, nil
+}
+
+// parseMethodSet parses a method list ("gradcam,hirescam").
+func parseMethodSet(spec string) (*methodSet, error) {
+	spec = strings.ToLower(strings.TrimSpace(spec))
+	ms, err := explainer.ParseMethods(spec)
+	if err != nil {
+		return nil, err
+	}
+	return &methodSet{spec: spec, methods: ms}, nil
+}
+
+// explainerFor returns the explainer of a method set, building it the
+// first time (on the batcher's goroutine, or in New before it starts).
+func (m *model) explainerFor(ms *methodSet) (*explainer.Explainer, error) {
+	m.mu.Lock()
+	e, ok := m.sets[ms.spec]
+	full := len(m.sets) >= m.maxSets
+	m.mu.Unlock()
+	if ok {
+		return e, nil
+	}
+	if full {
+		return nil, fmt.Errorf("%w: model %q already has %d method lists", errTooManySets, m.name, m.maxSets)
+	}
+	e, err := m.NewExplainer(ms.methods)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.sets[ms.spec] = e
+	m.mu.Unlock()
+	return e, nil
+}
+
+// hasSet reports whether a request for spec can run: its explainer
+// exists, or there is room for another.
+func (m *model) hasSet(spec string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, ok := m.sets[spec]
+	return ok || len(m.sets) < m.maxSets
+}
+
+func (m *model) close() {
+	if m.b != nil {
+		m.b.close()
+	}
+	if m.dec != nil {
+		m.dec.Close()
+	}
+	if m.map16 != nil {
+		m.map16.Close()
+	}
+	if m.overlay != nil {
+		m.overlay.Close()
+	}
+}
+
+// SetReady sets what /readyz answers; a server stopping sets it false
+// before it shuts its listener down, so that load balancers stop sending.
+func (s *Server) SetReady(ready bool) { s.ready.Store(ready) }
+
+// Close stops the batchers after they have run what is queued, and frees
+// the decoders and renderers. Call it after http.Server.Shutdown.
+func (s *Server) Close() {
+	s.ready.Store(false)
+	for _, m := range s.models {
+		m.close()
+	}
+}
+
+// Runs is the number of graph runs model name has made: fewer than its
+// requests when the batcher merges them.
+func (s *Server) Runs(name string) int64 {
+	if m, ok := s.models[name]; ok {
+		return m.b.runs.Load()
+	}
+	return 0
+}
+
+// Handler is the HTTP API: /v1/models/{name}[:explain|:predict],
+// /healthz, /readyz, /metrics and /openapi.json.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "stopping"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "models": s.names})
+	})
+	mux.Handle("GET /metrics", s.auth(s.metrics.handler(s.reg)))
+	mux.Handle("GET /openapi.json", s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})))
+	mux.Handle("/v1/models/{target}", s.auth(http.HandlerFunc(s.route)))
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint %s %s; see /openapi.json", r.Method, r.URL.Path))
+	}))
+	return s.recover(mux)
+}
+
+// recover answers 500 for a handler that panics, and keeps serving.
+func (s *Server) recover(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				fmt.Fprintf(s.opts.Log, "panic serving %s %s: %v\n%s", r.Method, r.URL.Path, v, debug.Stack())
+				writeError(w, http.StatusInternalServerError, fmt.Errorf("internal error (logged by the server)"))
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// auth requires the bearer token when one is set.
+func (s *Server) auth(h http.Handler) http.Handler {
+	if s.opts.Token == "" {
+		return h
+	}
+	want := []byte("Bearer " + s.opts.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := []byte(r.Header.Get("Authorization"))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tfcam"`)
+			writeError(w, http.StatusUnauthorized, fmt.Errorf("missing or wrong bearer token: send Authorization: Bearer TOKEN"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// route splits /v1/models/NAME[:VERB] and answers it.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	name, verb, _ := strings.Cut(r.PathValue("target"), ":")
+	m, ok := s.models[name]
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no model %q (serving %s)", name, strings.Join(s.names, ", ")))
+		return
+	}
+	endpoint := verb
+	if endpoint == "" {
+		endpoint = "status"
+	}
+	want := http.MethodPost
+	if verb == "" {
+		want = http.MethodGet
+	}
+	if verb != "" && verb != "explain" && verb != "predict" {
+		writeError(w, http.StatusNotFound, fmt.Errorf("no endpoint :%s: use %s:explain or %s:predict", verb, name, name))
+		return
+	}
+	if r.Method != want {
+		w.Header().Set("Allow", want)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Errorf("%s /v1/models/%s: use %s", r.Method, r.PathValue("target"), want))
+		return
+	}
+	start := time.Now()
+	rw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+	defer func() {
+		s.metrics.requests.WithLabelValues(name, endpoint, strconv.Itoa(rw.code)).Inc()
+		s.metrics.latency.WithLabelValues(name, endpoint).Observe(time.Since(start).Seconds())
+	}()
+	if s.testPanic != nil {
+		s.testPanic()
+	}
+	switch verb {
+	case "":
+		writeJSON(rw, http.StatusOK, s.status(m))
+	default:
+		s.infer(rw, r, m, verb == "predict")
+	}
+}
+
+// statusWriter records the response code for the metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(v); err != nil {
+		log.Printf("serve: writing response: %v", err)
+	}
+}
+
+// errorBody is every error's answer, as TF Serving's.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, errorBody{Error: err.Error()})
+}
+
+// status is GET /v1/models/{name}: TF Serving's model status, plus what
+// tfcam can explain on it.
+func (s *Server) status(m *model) statusBody {
+	h, w, c := m.tf.InputSize()
+	st := statusBody{
+		ModelVersionStatus: []versionStatus{{Version: "1", State: "AVAILABLE", Status: statusCode{ErrorCode: "OK", ErrorMessage: ""}}},
+		Name:               m.name,
+		Signature: signature{Key: m.tf.SignatureKey,
+			Input:  tensorInfo{Key: m.tf.Input.Key, DType: dtypeName(m.tf.Input.DType), Shape: m.tf.Input.Shape},
+			Output: tensorInfo{Key: m.tf.Output.Key, DType: dtypeName(m.tf.Output.DType), Shape: m.tf.Output.Shape}},
+		InputSize:  []int{h, w, c},
+		Classes:    m.classes,
+		Labels:     m.Preset.Labels,
+		Preprocess: string(m.Preprocess),
+		Defaults:   defaults{Method: m.def.spec, Class: m.Class, Layer: m.layer.Name},
+	}
+	if st.Defaults.Class == "" {
+		st.Defaults.Class = "top1"
+	}
+	for _, l := range m.layers {
+		if l.Spatial {
+			st.Layers = append(st.Layers, layerInfo{Name: l.Name, Op: l.Op, Shape: l.Shape})
+		}
+	}
+	for _, me := range explainer.Registry() {
+		st.Methods = append(st.Methods, me.Name())
+	}
+	m.mu.Lock()
+	for k := range m.sets {
+		st.Loaded = append(st.Loaded, k)
+	}
+	m.mu.Unlock()
+	slices.Sort(st.Loaded)
+	return st
+}
+
+type statusBody struct {
+	ModelVersionStatus []versionStatus `json:"model_version_status"`
+	Name               string          `json:"name"`
+	Signature          signature       `json:"signature"`
+	InputSize          []int           `json:"input_size"`
+	Classes            int             `json:"classes"`
+	Labels             []string        `json:"labels"`
+	Preprocess         string          `json:"preprocess"`
+	Layers             []layerInfo     `json:"layers"`
+	Methods            []string        `json:"methods"`
+	Loaded             []string        `json:"loaded_method_lists"`
+	Defaults           defaults        `json:"defaults"`
+}
+
+type versionStatus struct {
+	Version string     `json:"version"`
+	State   string     `json:"state"`
+	Status  statusCode `json:"status"`
+}
+
+type statusCode struct {
+	ErrorCode    string `json:"error_code"`
+	ErrorMessage string `json:"error_message"`
+}
+
+type signature struct {
+	Key    string     `json:"key"`
+	Input  tensorInfo `json:"input"`
+	Output tensorInfo `json:"output"`
+}
+
+type tensorInfo struct {
+	Key   string  `json:"key"`
+	DType string  `json:"dtype"`
+	Shape []int64 `json:"shape"`
+}
+
+type layerInfo struct {
+	Name  string  `json:"name"`
+	Op    string  `json:"op"`
+	Shape []int64 `json:"shape"`
+}
+
+type defaults struct {
+	Method string `json:"method"`
+	Class  string `json:"class"`
+	Layer  string `json:"layer"`
+}
