@@ -92,6 +92,9 @@ func (f *Forward) TokenView(l Layer, t Tokens) (TokenView, error) {
 		if s := isqrt(n); s > 0 {
 			return TokenView{drop, s, s}, nil
 		}
+		if pr > 0 {
+			return fail(fmt.Sprintf("the %d tokens after %d prefix tokens are not the patch embedding's %dx%d grid nor a square one", n, drop, pr, pc))
+		}
 		return fail(fmt.Sprintf("the %d tokens after %d prefix tokens are not a square grid and no patch embedding gives their grid", n, drop))
 	}
 	if pr > 0 && T-pr*pc >= 0 && T-pr*pc <= maxPrefix {
