@@ -31,7 +31,7 @@ func (AblationCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	}
 	mask := op.Reshape(o.Scope(), constant(o.s, keep), constant(o.s, []int32{int32(k), 1, 1, 1, int32(k)}))
 	ablated := o.Mul(mask, op.ExpandDims(o.Scope(), t.A, constant(o.s, int32(0)))) // [K,N,h,w,K]
-	scores, err := c.TailScores(op.Reshape(o.Scope(), ablated, o.shapeWithLead(t.A, -1)))
+	scores, err := c.TailScores(AblationCAM{}, op.Reshape(o.Scope(), ablated, o.shapeWithLead(t.A, -1)))
 	if err != nil {
 		return tf.Output{}, err
 	}

@@ -76,7 +76,7 @@ func (e *Explainer) budget() int64 {
 // copies per image and the values one copy adds to the largest activation
 // tensor (a tail copy runs only the layers after the target).
 func (e *Explainer) copyCost(x expander) (copies int, unit int64) {
-	k := int(e.layer.Shape[3])
+	k := e.k
 	full := e.fw.MaxActivation()
 	c, tail := x.copies(k)
 	if tail {
@@ -108,8 +108,8 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 	full := e.fw.MaxActivation()
 	worst, who := full, "the model itself"
 	fit := n
-	k := int(e.layer.Shape[3])
-	for _, m := range e.cfg.Methods {
+	k := e.k
+	for _, m := range e.methods {
 		x, ok := m.(expander)
 		if !ok {
 			continue

@@ -1,8 +1,12 @@
 package explainer
 
 import (
+	"errors"
+
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // CAM is the original class activation map (Zhou et al. 2016) for models
@@ -20,6 +24,11 @@ func (CAM) Needs() Needs { return Needs{} }
 // Build implements Method.
 func (CAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	kernel, err := t.Ctx.DenseHead()
+	if errors.Is(err, tfgraph.ErrNoDenseHead) {
+		// Grad-CAM equals CAM on exactly the heads CAM takes; elsewhere
+		// it is a different map, the nearest that applies.
+		return tf.Output{}, t.Ctx.notApplicable(CAM{}, "CAM's weights are the Dense kernel of a global-average-pooling + Dense head right after the layer", "gradcam applies to any head (on such a head it is the same map as CAM)", err)
+	}
 	if err != nil {
 		return tf.Output{}, err
 	}

@@ -193,9 +193,16 @@ func (c *Context) Probabilities(images tf.Output) (tf.Output, error) {
 }
 
 // TailScores runs only the layers after the target layer on activations
-// acts [M,h,w,K] and returns the explained scores [M, classes].
-func (c *Context) TailScores(acts tf.Output) (tf.Output, error) {
-	return c.twinOn(c.e.layer.Output, acts, c.e.scores)
+// acts [M,h,w,K] (copies of the batch, copy-major; a token layer's patch
+// grid, its prefix tokens restored from each image's own) and returns the
+// explained scores [M, classes]. It does not apply (NotApplicableError for
+// m) when the model's output also reads tensors that bypass the layer.
+func (c *Context) TailScores(m Method, acts tf.Output) (tf.Output, error) {
+	if c.e.fw.Bypassed(c.e.layer) {
+		return tf.Output{}, c.notApplicable(m, "the class score also depends on tensors that bypass the layer (a residual connection around it), so the layers after it cannot be re-run from its activations alone",
+			"choose a layer whose output is the only path to the class score (a block's output), or use scorecam", nil)
+	}
+	return c.twinOn(c.e.layer.Output, c.e.fromGrid(acts), c.e.scores)
 }
 
 // Select picks scores[i, targets[i]]: [M].
@@ -242,7 +249,10 @@ func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Outp
 			return nil, err
 		}
 		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), a)
-		return []tf.Output{a, g}, err
+		if err != nil {
+			return nil, err
+		}
+		return []tf.Output{c.e.toGrid(a), c.e.toGrid(g)}, nil
 	})
 	if err != nil {
 		return a, g, err

@@ -12,7 +12,11 @@ import (
 // An SVD fixes a singular vector only up to sign; tfcam picks the sign that
 // makes the projection correlate positively with the mean activation map, so
 // the salient region comes out positive (pytorch-grad-cam leaves the sign to
-// the SVD routine).
+// the SVD routine). Where the mean map does not vary over the positions
+// (its spread at most 1e-4 of the largest activation: LayerNorm outputs of
+// transformers have a zero mean per token), that correlation is rounding
+// noise, and the sign makes the projection's larger tail positive
+// (Σ p³ > 0) instead.
 type EigenCAM struct{ layerMethod }
 
 // Name implements Method.
@@ -34,8 +38,14 @@ func (EigenCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		op.StridedSliceBeginMask(3), op.StridedSliceEndMask(3))
 	proj := op.BatchMatMulV2(o.Scope(), centred, v0) // [N, h·w, 1]
 	meanMap := op.Mean(o.Scope(), flat, constant(o.s, []int32{2}), op.MeanKeepDims(true))
-	sign := op.Sign(o.Scope(), o.SpatialSumFlat(o.Mul(proj, meanMap)))
-	proj = o.Mul(proj, sign)
+	byMean := op.Sign(o.Scope(), o.SpatialSumFlat(o.Mul(proj, meanMap)))
+	byTail := op.Sign(o.Scope(), o.SpatialSumFlat(o.Mul(proj, o.Square(proj))))
+	maxAbs := func(x tf.Output) tf.Output {
+		return op.Max(o.Scope(), op.Abs(o.Scope(), x), constant(o.s, []int32{1, 2}), op.MaxKeepDims(true))
+	}
+	spread := maxAbs(o.Sub(meanMap, op.Mean(o.Scope(), meanMap, constant(o.s, []int32{1}), op.MeanKeepDims(true))))
+	varies := op.Greater(o.Scope(), spread, o.Mul(o.Const(1e-4), maxAbs(flat)))
+	proj = o.Mul(proj, op.Select(o.Scope(), op.Reshape(o.Scope(), varies, constant(o.s, []int32{-1})), byMean, byTail))
 	spatial := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{3}), constant(o.s, []int32{1}))
 	return op.Reshape(o.Scope(), proj, spatial), nil
 }

@@ -2,6 +2,7 @@ package explainer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -23,8 +24,14 @@ const normEps = 1e-7
 // set) explains the top-1 class at the default layer.
 type Config struct {
 	// Layer is the target layer's name (see tfgraph.Forward.Layers);
-	// empty means the last spatial layer before global pooling/flatten.
+	// empty means the last spatial layer before global pooling/flatten, or
+	// for a transformer the token layer its last attention reads
+	// (tfgraph.Forward.DefaultLayer).
 	Layer string
+	// Tokens says how a token layer [N,T,C] maps onto the image (prefix
+	// tokens dropped, the rest a patch grid); the zero value detects it.
+	// Only token layers use it.
+	Tokens tfgraph.Tokens
 	// Methods are the methods computed together on every batch.
 	Methods []Method
 	// Score is what is explained: logits (default) or probabilities.
@@ -58,11 +65,16 @@ type Explainer struct {
 	fw     *tfgraph.Forward
 	cfg    Config
 	layer  tfgraph.Layer
-	h, w   int // input size
-	lh, lw int // layer size
-	needs  Needs
-	root   *op.Scope
-	scores tf.Output // [N,classes] explained scores
+	tokens *tfgraph.TokenView // nil for spatial layers
+	h, w   int                // input size
+	lh, lw int                // layer size (the patch grid of a token layer)
+	k      int                // layer channels
+	// methods are the configured methods that apply; skipped the others.
+	methods []Method
+	skipped []*NotApplicableError
+	needs   Needs
+	root    *op.Scope
+	scores  tf.Output // [N,classes] explained scores
 	// Graph tensors shared by all targets.
 	predVals  tf.Output // [N,P]
 	predIdx   tf.Output // [N,P]
@@ -82,6 +94,7 @@ type rankSet struct {
 	norm     [][]tf.Output // [rank][method] [N,H,W]
 	raw      [][]tf.Output
 	low      [][]tf.Output
+	flat     [][]tf.Output // [rank][method] [N]: 1 where the map is flat
 	// probes are rank 0's named intermediate tensors (Context.probe).
 	probes map[string]tf.Output
 }
@@ -131,6 +144,10 @@ type Map struct {
 	Raw []float32
 	// LowRes is the normalised map at the layer's resolution (when Config.LowRes).
 	LowRes []float32
+	// Flat reports a map without signal: its range is within float32
+	// rounding of its magnitude (see FlatRelative), often all zeros after
+	// the ReLU. Normalized is then noise or zeros, not a heatmap.
+	Flat bool
 }
 
 // Result is the explanation of one image.
@@ -138,7 +155,8 @@ type Result struct {
 	// Predictions are the top classes by model output, best first.
 	Predictions []Prediction
 	// Maps holds, per explained class (rank), one Map per method in
-	// Config.Methods order: Maps[rank][method].
+	// Explainer.Methods order (the configured methods that apply):
+	// Maps[rank][method].
 	Maps [][]Map
 }
 
@@ -169,11 +187,22 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !e.layer.Spatial {
-		return nil, fmt.Errorf("explainer: layer %q has shape %v; class-activation maps need a spatial 4-D layer [N,H,W,C] (see `tfcam layers`)", e.layer.Name, e.layer.Shape)
+	switch {
+	case tfgraph.IsTokenLayer(e.layer):
+		v, err := fw.TokenView(e.layer, cfg.Tokens)
+		if err != nil {
+			return nil, err
+		}
+		e.tokens = &v
+		e.lh, e.lw, e.k = v.Rows, v.Cols, int(e.layer.Shape[2])
+	case !e.layer.Spatial:
+		return nil, fmt.Errorf("explainer: layer %q has shape %v; class-activation maps need a spatial 4-D layer [N,H,W,C] or a token layer [N,T,C] (see `tfcam layers`)", e.layer.Name, e.layer.Shape)
+	case cfg.Tokens != (tfgraph.Tokens{}):
+		return nil, fmt.Errorf("explainer: token settings %+v given, but layer %q is a spatial layer %v, not a token layer [N,T,C]: %w", cfg.Tokens, e.layer.Name, e.layer.Shape, tfgraph.ErrTokenGrid)
+	default:
+		e.lh, e.lw, e.k = int(e.layer.Shape[1]), int(e.layer.Shape[2]), int(e.layer.Shape[3])
 	}
 	e.h, e.w, _ = model.InputSize()
-	e.lh, e.lw = int(e.layer.Shape[1]), int(e.layer.Shape[2])
 	if e.h <= 0 || e.w <= 0 || e.lh <= 0 || e.lw <= 0 {
 		return nil, fmt.Errorf("explainer: %s has open spatial sizes (input %v, layer %v); load it with an input size (tfgraph.LoadOptions.InputSize, tfcam --size)", model.Dir, model.Input.Shape, e.layer.Shape)
 	}
@@ -192,10 +221,24 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if err := e.root.Err(); err != nil {
 		return nil, fmt.Errorf("explainer: building the predictions: %w", err)
 	}
+	e.methods = cfg.Methods
 	if _, err := e.ranks(1); err != nil {
 		return nil, err
 	}
 	return e, nil
+}
+
+// Skipped lists the configured methods that do not apply to this model and
+// layer (with why); Methods holds the others.
+func (e *Explainer) Skipped() []*NotApplicableError { return e.skipped }
+
+// TokenView is how the target token layer is viewed as a patch grid, and
+// false for a spatial layer.
+func (e *Explainer) TokenView() (tfgraph.TokenView, bool) {
+	if e.tokens == nil {
+		return tfgraph.TokenView{}, false
+	}
+	return *e.tokens, true
 }
 
 // Layer is the target layer.
@@ -210,8 +253,9 @@ func (e *Explainer) LayerSize() (h, w int) { return e.lh, e.lw }
 // InputSize is the model's input size (the map size).
 func (e *Explainer) InputSize() (h, w int) { return e.h, e.w }
 
-// Methods are the configured methods, in result order.
-func (e *Explainer) Methods() []Method { return e.cfg.Methods }
+// Methods are the configured methods that apply to the model, in
+// Config.Methods order: the order of each Result's maps.
+func (e *Explainer) Methods() []Method { return e.methods }
 
 func (e *Explainer) upsample(m tf.Output) tf.Output {
 	o := &Ops{s: e.root.SubScope("upsample")}
@@ -258,7 +302,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			targets = rank(r)
 		}
 		sc := fw.SelectScore(e.scores, targets, e.nClasses)
-		t := Tensors{A: e.layer.Output, Upsample: e.upsample,
+		t := Tensors{A: e.toGrid(e.layer.Output), Upsample: e.upsample,
 			Ctx: &Context{e: e, Input: fw.Input, Targets: targets, Selected: sc.Selected, Seed: e.cfg.Seed}}
 		if r == 0 {
 			t.Ctx.probes = rs.probes
@@ -268,7 +312,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			if err != nil {
 				return nil, err
 			}
-			t.G = grads[0]
+			t.G = e.toGrid(grads[0])
 		}
 		if e.needs.GuidedInputGrad {
 			g, err := fw.GuidedGradients(sc, fw.Input)
@@ -277,8 +321,9 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			}
 			t.Guided = g[0]
 		}
-		var norms, raws, lows []tf.Output
-		for _, m := range e.cfg.Methods {
+		var norms, raws, lows, flats []tf.Output
+		var applied []Method
+		for _, m := range e.methods {
 			mo := &Ops{s: root.SubScope(sanitize(m.Name()))}
 			mt := t
 			if chunks := e.chunks(m); chunks > 1 {
@@ -287,6 +332,13 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 				mt.Ctx = &ctx
 			}
 			mp, err := m.Build(mo, mt)
+			var na *NotApplicableError
+			if errors.As(err, &na) && k == 1 {
+				// Found while New builds the first graph: leave the
+				// method out, the others still run.
+				e.skipped = append(e.skipped, na)
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("explainer: %s: %w", m.Name(), err)
 			}
@@ -307,6 +359,14 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			raws = append(raws, raw)
 			norms = append(norms, norm)
 			lows = append(lows, low)
+			flats = append(flats, e.flatness(raw))
+			applied = append(applied, m)
+		}
+		if r == 0 && len(applied) < len(e.methods) {
+			if len(applied) == 0 {
+				return nil, fmt.Errorf("explainer: no configured method applies to %s at layer %q: %w", e.model.Dir, e.layer.Name, errors.Join(asErrors(e.skipped)...))
+			}
+			e.methods = applied
 		}
 		if r == 0 {
 			// A fed tensor cannot be fetched; fetch its copy.
@@ -317,6 +377,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		rs.norm = append(rs.norm, norms)
 		rs.raw = append(rs.raw, raws)
 		rs.low = append(rs.low, lows)
+		rs.flat = append(rs.flat, flats)
 	}
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("explainer: building the graph: %w", err)
@@ -409,6 +470,7 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 	for r := range rs.norm {
 		floats = append(floats, rs.selected[r])
 		floats = append(floats, rs.norm[r]...)
+		floats = append(floats, rs.flat[r]...)
 		if e.cfg.Raw {
 			floats = append(floats, rs.raw[r]...)
 		}
@@ -435,10 +497,11 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 		return s
 	}
 	hw, lhw := h*w, e.lh*e.lw
-	nm := len(e.cfg.Methods)
+	nm := len(e.methods)
 	for r := range rs.norm {
 		selected := take(1)[0]
 		norm := take(nm)
+		flat := take(nm)
 		var raw, low [][]float32
 		if e.cfg.Raw {
 			raw = take(nm)
@@ -448,9 +511,9 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 		}
 		for i := range results {
 			maps := make([]Map, nm)
-			for j, m := range e.cfg.Methods {
+			for j, m := range e.methods {
 				mp := Map{Method: m.Name(), Rank: r, Class: int(ids[1+r][i]), Score: selected[i],
-					Normalized: norm[j][i*hw : (i+1)*hw]}
+					Normalized: norm[j][i*hw : (i+1)*hw], Flat: flat[j][i] != 0}
 				if raw != nil {
 					mp.Raw = raw[j][i*hw : (i+1)*hw]
 				}

@@ -29,7 +29,7 @@ import (
 // difference (the same maps without a baseline agree to 1.1e-5).
 func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	var dirs []string
-	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg"} {
+	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg", "vit"} {
 		dirs = append(dirs, fixture.Load(t, n).Dir)
 	}
 	out := t.TempDir()
@@ -37,16 +37,18 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	methods := []struct {
 		ref  string // the reference's file name
 		meth Method
+		tail bool // at the fixture's TailLayer
 	}{
-		{"saliency", Saliency{}},
-		{"integrated-gradients", IntegratedGradients{Steps: 16}},
-		{"cam", CAM{}},
-		{"ablationcam", AblationCAM{}},
-		{"scorecam", ScoreCAM{}},
-		{"faster-scorecam", ScoreCAM{TopN: 10}},
-		{"scorecam-softmax", ScoreCAM{Variant: "softmax"}},
-		{"scorecam-zero", ScoreCAM{Baseline: "zero"}},
-		{"scorecam-blur", ScoreCAM{Baseline: "blur"}},
+		{"saliency", Saliency{}, false},
+		{"integrated-gradients", IntegratedGradients{Steps: 16}, false},
+		{"cam", CAM{}, false},
+		{"ablationcam", AblationCAM{}, false},
+		{"scorecam", ScoreCAM{}, false},
+		{"faster-scorecam", ScoreCAM{TopN: 10}, false},
+		{"scorecam-softmax", ScoreCAM{Variant: "softmax"}, false},
+		{"scorecam-zero", ScoreCAM{Baseline: "zero"}, false},
+		{"scorecam-blur", ScoreCAM{Baseline: "blur"}, false},
+		{"ablationcam-tail", AblationCAM{}, true},
 	}
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
@@ -54,6 +56,13 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 			f, m := loadModel(t, name)
 			in := f.Array(t, "inputs")
 			compared := 0
+			if f.Meta.TailLayer != "" {
+				// Ablation-CAM at a token layer: the inverse of the
+				// token view (explainer/tokens.go fromGrid) must be compared.
+				if _, err := os.Stat(filepath.Join(out, name, "ablationcam-tail.npy")); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for _, c := range methods {
 				meth := c.meth
 				refPath := filepath.Join(out, name, c.ref+".npy")
@@ -64,7 +73,11 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				e, err := New(m, Config{Methods: []Method{meth}})
+				cfg := Config{Methods: []Method{meth}}
+				if c.tail {
+					cfg.Layer = f.Meta.TailLayer
+				}
+				e, err := New(m, cfg)
 				if err != nil {
 					t.Fatalf("%s: %v", meth.Name(), err)
 				}

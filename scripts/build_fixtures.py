@@ -44,6 +44,7 @@ from keras import layers
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import shapes  # noqa: E402
 import guided  # noqa: E402
+import vit_layers  # noqa: E402
 from cam_common import reference_view, with_kinks  # noqa: E402
 
 N_INPUTS = 6
@@ -214,6 +215,45 @@ def open_size_model():
     x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
     out = keras.layers.Dense(5, activation="softmax", name="predictions")(x)
     return keras.Model(inp, out, name="open_size")
+
+
+def vit_model():
+    """A tiny Vision Transformer from Keras layers: 8-px patches of a 32-px
+    image (a 4×4 grid), a class token, two pre-norm encoder blocks
+    (LayerNormalization, MultiHeadAttention, GELU MLP, residual adds) and a
+    head on the class token. The target layer pytorch-grad-cam recommends is
+    the first norm of the last block (block2_norm1): after its attention
+    only the class token reaches the head. One residual add is Python's
+    `+` (a Keras op, not a layer), as in most ViT code: tfcam must still
+    name it as Keras does."""
+    dim = 32
+    inp = keras.Input((32, 32, 3), name="image")
+    x = layers.Conv2D(dim, 8, strides=8, name="patch_embed")(inp)  # [N,4,4,32]
+    x = layers.Reshape((16, dim), name="patch_tokens")(x)
+    x = vit_layers.ClassToken(name="tokens")(x)  # [N,17,32]
+    for b in (1, 2):
+        y = layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_norm1")(x)
+        y = layers.MultiHeadAttention(num_heads=2, key_dim=16, name=f"block{b}_attn")(y, y)
+        x = layers.Add(name=f"block{b}_add1")([x, y])
+        y = layers.LayerNormalization(epsilon=1e-6, name=f"block{b}_norm2")(x)
+        y = layers.Dense(2 * dim, activation="gelu", name=f"block{b}_mlp1")(y)
+        y = layers.Dense(dim, name=f"block{b}_mlp2")(y)
+        x = x + y if b == 1 else layers.Add(name=f"block{b}_add2")([x, y])
+    x = layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)
+    x = layers.Cropping1D((0, 16), name="class_token")(x)  # [N,1,32]
+    x = layers.Flatten(name="pre_logits")(x)
+    out = layers.Dense(5, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="vit_tiny")
+
+
+def build_vit(out):
+    seed_all(10)
+    model = vit_model()
+    keras_fixture(out, "vit", model, save_keras_export, "block2_norm1", random_inputs((32, 32, 3), 10),
+                  # tail_layer: a token layer that is the only path to the
+                  # head (not bypassed by a residual), for Ablation-CAM's
+                  # reference (reference_more.py).
+                  extra_meta={"tokens": {"drop": 1, "grid": [4, 4]}, "tail_layer": "tokens"})
 
 
 def build_open_size(out):
@@ -437,6 +477,7 @@ FIXTURES = {
     "vgg": lambda out: build_arch(out, "vgg", vgg_model, save_keras_export, "block2_pool", 5),
     "bench_resnet": lambda out: build_arch(out, "bench_resnet", bench_resnet_model, save_keras_export, "conv5_block2_out", 6),
     "open_size": build_open_size,
+    "vit": build_vit,
     "tfmodule": build_tfmodule,
     "tf1_flat": build_tf1,
     "bad_keras_tfsave": build_keras_tfsave,

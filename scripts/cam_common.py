@@ -10,7 +10,20 @@ import numpy as np
 import tensorflow as tf
 import keras
 
+import vit_layers  # noqa: F401  (registers the vit fixture's layer for keras.models.load_model)
+
 EPS = 1e-7
+
+
+def layer_view(a, meta):
+    """The target layer's tensor as the maps see it: a token layer's [N,T,C]
+    (meta["tokens"] = {"drop": P, "grid": [h, w]}) without its P prefix
+    tokens, reshaped to the patch grid [N,h,w,C]; any other layer as it is."""
+    t = meta.get("tokens")
+    if not t:
+        return a
+    h, w = t["grid"]
+    return a[:, t["drop"]:, :].reshape(a.shape[0], h, w, a.shape[-1])
 
 
 def normalise(m):

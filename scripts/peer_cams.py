@@ -137,7 +137,8 @@ def main():
     if len(sys.argv) < 3:
         raise SystemExit(__doc__)
     for d in sys.argv[2:]:
-        if os.path.exists(os.path.join(d, "model.keras")):
+        # tf-keras-vis and Xplique have no token layers (tf-keras-vis #83).
+        if os.path.exists(os.path.join(d, "model.keras")) and "tokens" not in json.load(open(os.path.join(d, "meta.json"))):
             explain(d, os.path.join(sys.argv[1], os.path.basename(os.path.normpath(d))))
 
 

@@ -2,7 +2,8 @@
 
 Independent of tfcam's Go code and graph: the inputs are the activations and
 gradients Python computed with tf.GradientTape when the fixture was built
-(layer.npy, grad_layer.npy, guided_input.npy), the formulas are re-derived
+(layer.npy, grad_layer.npy, guided_input.npy; a token layer's viewed as its
+patch grid, cam_common.layer_view), the formulas are re-derived
 here in float64, and only the final bilinear upsampling uses TensorFlow
 (tf.image.resize, half-pixel centres, as tfcam's ResizeBilinear).
 
@@ -13,6 +14,7 @@ guided backprop and Guided Grad-CAM also <method>.kinks.npy, the same on
 the kink variants of the input (guided_input.kinks.npy).
 """
 
+import json
 import os
 import sys
 
@@ -21,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import normalise, upsample  # noqa: E402
+from cam_common import layer_view, normalise, upsample  # noqa: E402
 
 EPS = 1e-7
 
@@ -71,7 +73,14 @@ def eigencam(a, g):
         xc = x - x.mean(axis=0)
         _, _, vt = np.linalg.svd(xc, full_matrices=False)
         p = xc @ vt[0]
-        if (p * x.mean(axis=1)).sum() < 0:
+        m = x.mean(axis=1)
+        # The mean map orients p, unless it is flat (LayerNorm outputs):
+        # then p's larger tail is made positive.
+        if np.abs(m - m.mean()).max() > 1e-4 * np.abs(x).max():
+            flip = (p * m).sum() < 0
+        else:
+            flip = (p ** 3).sum() < 0
+        if flip:
             p = -p
         out[i] = p.reshape(h, w)
     return out
@@ -89,8 +98,9 @@ LAYER_METHODS = {
 
 
 def maps_for(fixture_dir):
-    a = np.load(os.path.join(fixture_dir, "layer.npy")).astype(np.float64)
-    g = np.load(os.path.join(fixture_dir, "grad_layer.npy")).astype(np.float64)
+    meta = json.load(open(os.path.join(fixture_dir, "meta.json")))
+    a = layer_view(np.load(os.path.join(fixture_dir, "layer.npy")).astype(np.float64), meta)
+    g = layer_view(np.load(os.path.join(fixture_dir, "grad_layer.npy")).astype(np.float64), meta)
     gb = np.load(os.path.join(fixture_dir, "guided_input.npy")).astype(np.float64)
     size = gb.shape[1:3]
     out = {}

@@ -24,7 +24,11 @@ are also written on the kink variants of the weights (cam_common.py) as
 <method>.kinks.npy.
 
 cam and ablationcam only for fixtures whose default layer feeds global
-average pooling and the Dense classifier. Maps are ReLU'd (except
+average pooling and the Dense classifier. For a fixture with token layers
+and a "tail_layer" in meta.json (a token layer no residual bypasses), also
+ablationcam-tail: Ablation-CAM there, each channel zeroed on the patch
+tokens only (the prefix tokens kept), the Keras model's own layers after it
+re-run. Maps are ReLU'd (except
 integrated-gradients), upsampled like tfcam (tf.image.resize, bilinear) and
 min–max normalised with eps 1e-7, at input resolution.
 
@@ -41,7 +45,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import normalise, upsample, linear_head, reference_view, with_kinks, EPS  # noqa: E402
+from cam_common import layer_view, normalise, upsample, linear_head, reference_view, with_kinks, EPS  # noqa: E402
 from reference_groupcam import blur  # noqa: E402
 
 
@@ -85,11 +89,30 @@ def main():
             np.save(os.path.join(out, name, k + ".npy"), np.asarray(v, np.float32))
 
 
+def token_ablation(lin, meta, x, t):
+    """Ablation-CAM at meta["tail_layer"], a token layer: w_k = (y − y_k)/y,
+    y_k the logit with channel k of the patch tokens zeroed."""
+    name = meta["tail_layer"]
+    head = keras.Model(lin.inputs, lin.get_layer(name).output)
+    tail = keras.Model(lin.get_layer(name).output, lin.output)
+    a = head(x, training=False).numpy()
+    n, drop = len(x), meta["tokens"]["drop"]
+    y = tail(a, training=False).numpy()[np.arange(n), t].astype(np.float64)
+    k = a.shape[-1]
+    w = np.empty((n, k))
+    for j in range(k):
+        ab = a.copy()
+        ab[:, drop:, j] = 0
+        w[:, j] = (y - tail(ab, training=False).numpy()[np.arange(n), t]) / y
+    grid = layer_view(a.astype(np.float64), meta)
+    return normalise(upsample(np.maximum(np.einsum("nhwk,nk->nhw", grid, w), 0), x.shape[1:3]))
+
+
 def references(d, meta, model, lin):
     """The references for one fixture directory d."""
     x = np.load(os.path.join(d, "inputs.npy"))
     t = np.load(os.path.join(d, "targets.npy"))
-    a = np.load(os.path.join(d, "layer.npy")).astype(np.float64)
+    a = layer_view(np.load(os.path.join(d, "layer.npy")).astype(np.float64), meta)
     n, size = len(x), x.shape[1:3]
     res = {}
     res["saliency"], res["saliency.kinks"] = with_kinks(
@@ -115,6 +138,8 @@ def references(d, meta, model, lin):
             yk[:, j] = (p @ w + b)[np.arange(n), t]
         weights = (y[:, None] - yk) / y[:, None]
         res["ablationcam"] = normalise(upsample(np.maximum(np.einsum("nhwk,nk->nhw", a, weights), 0), size))
+    if meta.get("tail_layer"):
+        res["ablationcam-tail"] = token_ablation(lin, meta, x, t)
     sigma = max(size) / 32
     blurred = blur(x, int(np.ceil(3 * sigma)), sigma)
     variants = [

@@ -1,6 +1,7 @@
 package tfgraph
 
 import (
+	"errors"
 	"fmt"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -10,13 +11,18 @@ import (
 // passThrough ops do not change values; head matching looks through them.
 var passThrough = map[string]bool{"Identity": true, "Reshape": true, "Squeeze": true, "Snapshot": true}
 
+// ErrNoDenseHead is wrapped by DenseHeadKernel's error for a layer that
+// does not feed a global-average-pool + Dense head.
+var ErrNoDenseHead = errors.New("no global-average-pooling + Dense head")
+
 // DenseHeadKernel returns the kernel [K, classes] of a global-average-pool
 // + Dense head reading layer directly: the weights of CAM (Zhou et al.
-// 2016). Any other head (Flatten + Dense, extra layers) is an error that
-// says so, since CAM's weights are only defined for that architecture.
+// 2016). Any other head (Flatten + Dense, extra layers, a token layer) is
+// an error wrapping ErrNoDenseHead that says why, since CAM's weights are
+// only defined for that architecture.
 func (f *Forward) DenseHeadKernel(layer Layer) (tf.Output, error) {
 	fail := func(why string) (tf.Output, error) {
-		return tf.Output{}, fmt.Errorf("tfgraph: CAM needs global average pooling then a Dense layer right after layer %q in %s, but %s; use gradcam, which is the same map for such heads", layer.Name, f.model.Dir, why)
+		return tf.Output{}, fmt.Errorf("tfgraph: layer %q of %s: %s: %w", layer.Name, f.model.Dir, why, ErrNoDenseHead)
 	}
 	consumers := func(t string) []*nodepb.NodeDef {
 		var out []*nodepb.NodeDef

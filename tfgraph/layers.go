@@ -105,7 +105,11 @@ func (f *Forward) findLayers() error {
 		if best == "" || autoIdentity.MatchString(strings.TrimPrefix(scope, f.root+"/")) {
 			continue
 		}
-		l, err := f.layerAt(displayName(scope, f.keras3), scope, best)
+		name := displayName(scope, f.keras3)
+		if _, bare := f.index[scope]; bare && f.keras3 {
+			name = kerasOpName(name)
+		}
+		l, err := f.layerAt(name, scope, best)
 		if err != nil {
 			return err
 		}
@@ -257,8 +261,13 @@ func (f *Forward) Layer(name string) (Layer, error) {
 
 // DefaultLayer is the last spatial 4-D layer of the forward pass, the one
 // global pooling or flattening reads (tf-keras-vis's penultimate-layer
-// search does the same).
+// search does the same); for a transformer (attention on token layers
+// after the last spatial layer) the token layer the last attention reads
+// (see transformerDefault; explain it through a TokenView).
 func (f *Forward) DefaultLayer() (Layer, error) {
+	if l, ok := f.transformerDefault(); ok {
+		return l, nil
+	}
 	for i := len(f.layers) - 1; i >= 0; i-- {
 		if f.layers[i].Spatial {
 			return f.layers[i], nil

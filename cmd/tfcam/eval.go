@@ -243,7 +243,8 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	_, _, c := m.InputSize()
 	tol := evaluate.ScaleTolerance(o.tolerance, w, h)
 	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
-		len(inputs), m.Dir, e.Layer().Name, o.methods, pre, o.steps, s.baseline, deviceNote(m))
+		len(inputs), m.Dir, e.Layer().Name, methodList(e), pre, o.steps, s.baseline, deviceNote(m))
+	reportSkipped(log, e)
 
 	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre})
 	if err != nil {
@@ -265,7 +266,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(inputs))}
 	}
 	var names []string
-	for _, mt := range s.methods {
+	for _, mt := range e.Methods() {
 		names = append(names, mt.Name())
 	}
 	rep := &evaluate.Report{

@@ -385,7 +385,8 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(mapSlice(streams, withoutQuery), ", "))
 	}
 	fmt.Fprintf(log, "tfcam explain: %d images%s (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
-		len(inputs), listing, s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, o.methods, pre, deviceNote(m))
+		len(inputs), listing, s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, methodList(e), pre, deviceNote(m))
+	reportSkipped(log, e)
 	bad.report(log)
 
 	viewSize := o.overlaySize
@@ -397,7 +398,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	defer dec.Close()
-	nmaps := len(s.methods) * s.targets.k
+	nmaps := len(e.Methods()) * s.targets.k
 	rend, err := tfimage.NewRenderer(tfimage.RenderOptions{Maps: nmaps, MapWidth: w, MapHeight: h,
 		Overlay: s.save["overlay"], Colormap: s.colormap, Alpha: o.alpha, Quality: o.quality, PNG: o.overlayFormat == "png",
 		Map16: s.save["map16"] || s.save["tfrecord"], Thumbnail: 512})
@@ -459,6 +460,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	}
 	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
 		run.done, run.skipped, run.failed, run.total, s.shard, withoutQuery(o.out))
+	if n := st.flat.Load(); n > 0 {
+		fmt.Fprintf(log, "; %d flat maps (no signal: \"flat\": true in results.jsonl)", n)
+	}
 	if o.gallery && !bucket {
 		fmt.Fprintf(log, " (open %s)", filepath.Join(o.out, "index.html"))
 	}
@@ -527,6 +531,9 @@ type recordMap struct {
 	Overlay string   `json:"overlay,omitempty"`
 	Map16   string   `json:"map16,omitempty"`
 	NPY     string   `json:"npy,omitempty"`
+	// Flat: the map has no signal (explainer.Map.Flat); its files show
+	// rounding noise or zeros.
+	Flat bool `json:"flat,omitempty"`
 }
 
 // explainStages are explain's batch run (the explainer) and outputs.
@@ -538,6 +545,7 @@ type explainStages struct {
 	out    outputs
 	rend   *tfimage.Renderer
 	model  string
+	flat   atomic.Int64 // flat maps written
 }
 
 func (x *explainStages) runBatch(ctx context.Context, batch []*item) error {
@@ -589,7 +597,10 @@ func (x *explainStages) write(ctx context.Context, it *item) error {
 		if len(it.res.Maps) > 1 {
 			name += fmt.Sprintf("-top%d", mp.Rank+1)
 		}
-		rm := recordMap{Method: mp.Method, Options: x.s.options(mp.Method), Class: mp.Class, Label: x.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}
+		rm := recordMap{Method: mp.Method, Options: x.s.options(mp.Method), Class: mp.Class, Label: x.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Flat: mp.Flat}
+		if mp.Flat {
+			x.flat.Add(1)
+		}
 		rel := key + "/" + name
 		if x.s.save["overlay"] {
 			if err := x.out.writeFile(rel+ext, files.Overlays[i]); err != nil {

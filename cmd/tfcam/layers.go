@@ -5,15 +5,22 @@ import (
 	"fmt"
 	"os"
 	"text/tabwriter"
+
+	"github.com/tfcam/tfcam/tfgraph"
 )
 
 func runLayers(args []string) error {
 	fs := flag.NewFlagSet("layers", flag.ContinueOnError)
 	var f modelFlags
 	f.register(fs)
-	all := fs.Bool("all", false, "list every layer, not only spatial 4-D ones")
+	all := fs.Bool("all", false, "list every layer, not only spatial 4-D and token ones")
+	tokens := fs.String("tokens", "auto", tokensUsage)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
+	}
+	tok, err := parseTokens(*tokens)
+	if err != nil {
+		return err
 	}
 	m, preset, err := f.load()
 	if err != nil {
@@ -34,19 +41,29 @@ func runLayers(args []string) error {
 		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tLAYER\tOP\tSHAPE\tSPATIAL")
+	fmt.Fprintln(tw, "\tLAYER\tOP\tSHAPE\tSPATIAL\tGRID")
 	for _, l := range fw.Layers() {
-		if !*all && !l.Spatial {
+		// A token layer is a candidate when its patch grid is known.
+		grid := ""
+		if tfgraph.IsTokenLayer(l) {
+			if v, err := fw.TokenView(l, tok); err == nil {
+				grid = fmt.Sprintf("%d+%dx%d", v.Prefix, v.Rows, v.Cols)
+			} else if *all {
+				grid = "?"
+			}
+		}
+		if !*all && !l.Spatial && grid == "" {
 			continue
 		}
 		mark := ""
 		if l.Output.Op.Name() == def.Output.Op.Name() && l.Output.Index == def.Output.Index {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\n", mark, l.Name, l.Op, l.Shape, l.Spatial)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%v\t%s\n", mark, l.Name, l.Op, l.Shape, l.Spatial, grid)
 	}
 	tw.Flush()
 	fmt.Printf("\n* default target layer (%s); choose another with `tfcam explain --layer NAME`\n", def.Name)
+	fmt.Printf("GRID of a token layer: prefix tokens dropped + patch rows x cols (`--tokens`); ? = not detected, give it with --tokens\n")
 	if len(fw.Rewrites) > 0 {
 		fmt.Printf("graph rewrites for gradients: %v\n", fw.Rewrites)
 	}

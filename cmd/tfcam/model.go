@@ -60,12 +60,14 @@ type explainFlags struct {
 	probs     bool
 	seed      int64
 	maxTensor int // MiB
+	tokens    string
 }
 
 func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
 	fs.StringVar(&x.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
 	fs.BoolVar(&x.probs, "probabilities", false, probsUsage)
 	fs.Int64Var(&x.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, integrated-gradients:baseline=noise); the same seed gives the same maps")
+	fs.StringVar(&x.tokens, "tokens", "auto", tokensUsage)
 	fs.IntVar(&x.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
 }
 
@@ -149,16 +151,20 @@ func (f *modelFlags) explainer(x explainFlags, cfg explainer.Config) (*tfgraph.M
 	if err != nil {
 		return fail(err)
 	}
-	e, err := explainer.New(m, x.config(preset, cfg))
-	if err != nil {
+	if cfg, err = x.config(preset, cfg); err != nil {
 		return fail(err)
+	}
+	e, err := explainer.New(m, cfg)
+	if err != nil {
+		return fail(tokensHint(err))
 	}
 	return m, preset, pre, e, nil
 }
 
 // config completes cfg with the explainer flags: the layer is the flag's,
-// else the preset's; probs explains probabilities instead of logits.
-func (x explainFlags) config(preset models.Preset, cfg explainer.Config) explainer.Config {
+// else the preset's; probs explains probabilities instead of logits; the
+// token view is --tokens'.
+func (x explainFlags) config(preset models.Preset, cfg explainer.Config) (explainer.Config, error) {
 	cfg.Layer = x.layer
 	if cfg.Layer == "" {
 		cfg.Layer = preset.Layer
@@ -168,5 +174,9 @@ func (x explainFlags) config(preset models.Preset, cfg explainer.Config) explain
 	}
 	cfg.Seed = x.seed
 	cfg.MaxTensorElements = int64(max(x.maxTensor, 0)) << 20 / 4 // MiB of float32
-	return cfg
+	var err error
+	if cfg.Tokens, err = parseTokens(x.tokens); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
 }

@@ -63,6 +63,7 @@ type modelConfig struct {
 	Probabilities bool   `json:"probabilities" yaml:"probabilities"`
 	Seed          int64  `json:"seed" yaml:"seed"`
 	MaxTensorMB   int    `json:"max_tensor_mb" yaml:"max_tensor_mb"`
+	Tokens        string `json:"tokens" yaml:"tokens"`
 	Method        string `json:"method" yaml:"method"`
 	Class         string `json:"class" yaml:"class"`
 }
@@ -204,7 +205,7 @@ func (o serveOptions) entries() ([]modelConfig, error) {
 		}
 		return []modelConfig{{Name: name, Model: o.model, Tags: o.tags, Signature: o.signature, Preprocess: o.preprocess,
 			Labels: o.labels, Size: o.size, Layer: o.layer, Probabilities: o.probs, Seed: o.seed, MaxTensorMB: o.maxTensor,
-			Method: o.method, Class: o.class}}, nil
+			Tokens: o.tokens, Method: o.method, Class: o.class}}, nil
 	}
 	data, err := os.ReadFile(o.config)
 	if err != nil {
@@ -232,6 +233,9 @@ func (o serveOptions) entries() ([]modelConfig, error) {
 		}
 		if mc.MaxTensorMB < 0 || mc.MaxTensorMB > 8192 {
 			return nil, usageError(fmt.Sprintf("--config %s: model %q: max_tensor_mb %d: want 0 (1024) or 1..8192", o.config, mc.Name, mc.MaxTensorMB))
+		}
+		if _, err := parseTokens(mc.Tokens); err != nil {
+			return nil, usageError(fmt.Sprintf("--config %s: model %q: tokens: %v", o.config, mc.Name, err))
 		}
 		if mc.Method == "" {
 			cfg.Models[i].Method = "gradcam"
@@ -277,7 +281,7 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 	for _, mc := range entries {
 		f := modelFlags{model: mc.Model, tags: mc.Tags, signature: mc.Signature, device: o.device,
 			preprocess: mc.Preprocess, labels: mc.Labels, threads: o.threads, size: mc.Size}
-		x := explainFlags{layer: mc.Layer, probs: mc.Probabilities, seed: mc.Seed, maxTensor: mc.MaxTensorMB}
+		x := explainFlags{layer: mc.Layer, probs: mc.Probabilities, seed: mc.Seed, maxTensor: mc.MaxTensorMB, tokens: mc.Tokens}
 		m, preset, err := f.load()
 		if err != nil {
 			return fmt.Errorf("model %q: %w", mc.Name, err)
@@ -289,7 +293,11 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 		}
 		models = append(models, serve.Model{Name: mc.Name, TF: m, Preset: preset, Preprocess: pre, Method: mc.Method, Class: mc.Class,
 			NewExplainer: func(methods []explainer.Method) (*explainer.Explainer, error) {
-				return explainer.New(m, x.config(preset, explainer.Config{Methods: methods}))
+				cfg, err := x.config(preset, explainer.Config{Methods: methods})
+				if err != nil {
+					return nil, err
+				}
+				return explainer.New(m, cfg)
 			}})
 	}
 	srv, err := serve.New(so, models)
