@@ -89,7 +89,7 @@ demo: build
 
 test: setup
 	go vet ./...
-	go test -count=1 ./...
+	go test -count=1 -timeout 60m ./...
 	# Concurrent Explain calls, under the race detector.
 	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
 	# The server's batcher, handlers and cancellation, under the race detector.
@@ -103,7 +103,7 @@ test: setup
 # another CPU does, and every check must hold either way (CI runs both).
 .PHONY: test-onednn-off
 test-onednn-off: setup
-	TF_ENABLE_ONEDNN_OPTS=0 go test -count=1 ./tfgraph ./explainer ./evaluate
+	TF_ENABLE_ONEDNN_OPTS=0 go test -count=1 -timeout 60m ./tfgraph ./explainer ./evaluate
 
 # One run measures tfcam, plain inference of the same model and the Python
 # peer, so the ratios in the table come from the same machine state.
