@@ -429,6 +429,108 @@ def build_tf1(out):
     print("  tf1_flat: saved (SavedModelBuilder)", flush=True)
 
 
+def small_cnn(x, prefix=""):
+    """The body the dtype fixtures share: two ReLU convolutions, a max pool,
+    a last convolution (the default layer), global average pooling."""
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name=prefix + "conv1")(x)
+    x = layers.MaxPooling2D(name=prefix + "pool1")(x)
+    x = layers.Conv2D(16, 3, padding="same", activation="relu", name=prefix + "last_conv")(x)
+    return layers.GlobalAveragePooling2D(name=prefix + "gap")(x)
+
+
+def build_mixed_float16(out):
+    """A CNN built under keras' mixed_float16 policy, the usual way to train
+    and serve on GPUs: float32 input and variables, every layer computing in
+    float16, including the softmax head, so the signature output is float16
+    too (tfcam casts the scores to float32)."""
+    seed_all(21)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inp = keras.Input((32, 32, 3), name="images")
+        x = small_cnn(inp)
+        out_t = layers.Dense(6, activation="softmax", name="predictions")(x)
+        model = keras.Model(inp, out_t, name="mixed_cnn")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    x = random_inputs((32, 32, 3), 21)
+    refs = keras_references(model, "last_conv", x)
+    meta = {
+        "name": "mixed_float16", "saved_with": "keras_export", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [32, 32, 3], "classes": 6,
+        "default_layer": "last_conv", "head": "softmax", "dtype": "float16",
+    }
+    write_fixture(out, "mixed_float16", lambda p: save_keras_export(model, p), meta, refs, x)
+    print(f"  mixed_float16: saved (keras_export, mixed_float16), {model.count_params()} params", flush=True)
+
+
+def build_uint8_input(out):
+    """A CNN whose signature takes uint8 pixels [N,32,32,3] (keras.Input
+    dtype uint8, then Rescaling): the TF-Serving style. The references
+    come from its float32 twin (the same layers on a float32 input), which
+    computes the same for integer pixel values and has an input gradient."""
+    seed_all(22)
+    shared = [layers.Rescaling(1 / 127.5, offset=-1, name="rescale")]
+    u8 = keras.Input((32, 32, 3), dtype="uint8", name="image_uint8")
+    f32 = keras.Input((32, 32, 3), name="image_float")
+    # The twin first: the layers' .output (which the references read) are
+    # their first call's.
+    twin = keras.Model(f32, small_cnn_shared(shared[0](f32), shared), name="uint8_cnn_float_twin")
+    served = keras.Model(u8, small_cnn_shared(shared[0](u8), shared), name="uint8_cnn")
+    rng = np.random.default_rng(22)
+    x = rng.integers(0, 256, (N_INPUTS, 32, 32, 3)).astype(np.float32)
+    refs = keras_references(twin, "last_conv", x)
+    served_probs = served(x.astype(np.uint8), training=False).numpy()
+    if not np.array_equal(served_probs, refs["probs"]):
+        raise SystemExit("uint8_input: the uint8 model and its float twin disagree")
+    meta = {
+        "name": "uint8_input", "saved_with": "keras_export", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [32, 32, 3], "classes": 5,
+        "default_layer": "last_conv", "head": "softmax", "dtype": "uint8",
+    }
+    write_fixture(out, "uint8_input", lambda p: save_keras_export(served, p), meta, refs, x)
+    print(f"  uint8_input: saved (keras_export, uint8 input), {served.count_params()} params", flush=True)
+
+
+def small_cnn_shared(x, cache):
+    """small_cnn's layers, created once in cache[1:] and reused, then a
+    softmax head of 5 classes."""
+    if len(cache) == 1:
+        cache += [
+            layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
+            layers.MaxPooling2D(name="pool1"),
+            layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv"),
+            layers.GlobalAveragePooling2D(name="gap"),
+            layers.Dense(5, activation="softmax", name="predictions"),
+        ]
+    for layer in cache[1:]:
+        x = layer(x)
+    return x
+
+
+def build_two_outputs(out):
+    """A CNN with two outputs, class probabilities and an embedding, both
+    float32 [N,k]: tfcam must be told which to explain (meta "output")."""
+    seed_all(23)
+    inp = keras.Input((32, 32, 3), name="images")
+    feats = small_cnn(inp)
+    probs = layers.Dense(7, activation="softmax", name="predictions")(feats)
+    emb = layers.Dense(12, name="embedding")(feats)
+    model = keras.Model(inp, [probs, emb], name="two_heads")
+    # The classifier alone (same layers) for the references.
+    clf = keras.Model(inp, probs, name="two_heads_classifier")
+    x = random_inputs((32, 32, 3), 23)
+    refs = keras_references(clf, "last_conv", x)
+    meta = {
+        "name": "two_outputs", "saved_with": "keras_export", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [32, 32, 3], "classes": 7,
+        "default_layer": "last_conv", "head": "softmax", "output": "output_0",
+    }
+    write_fixture(out, "two_outputs", lambda p: save_keras_export(model, p), meta, refs, x)
+    emb_ref = model(x, training=False)[1].numpy()
+    np.save(os.path.join(out, "two_outputs", "embedding.npy"), emb_ref.astype(np.float32))
+    print(f"  two_outputs: saved (keras_export, 2 outputs), {model.count_params()} params", flush=True)
+
+
 FIXTURES = {
     "shapes": build_shapes,
     "resnet": lambda out: build_arch(out, "resnet", resnet_model, save_keras_export, "conv3_block1_out", 2),
@@ -440,6 +542,9 @@ FIXTURES = {
     "tfmodule": build_tfmodule,
     "tf1_flat": build_tf1,
     "bad_keras_tfsave": build_keras_tfsave,
+    "mixed_float16": build_mixed_float16,
+    "uint8_input": build_uint8_input,
+    "two_outputs": build_two_outputs,
 }
 
 

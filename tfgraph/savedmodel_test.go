@@ -15,7 +15,7 @@ func TestPredictMatchesPython(t *testing.T) {
 	for _, name := range fixture.Names(t) {
 		t.Run(name, func(t *testing.T) {
 			f := fixture.Load(t, name)
-			m, err := Load(f.ModelDir, LoadOptions{InputSize: f.LoadSize()})
+			m, err := Load(f.ModelDir, LoadOptions{InputSize: f.LoadSize(), Output: f.Meta.Output})
 			if err != nil {
 				t.Fatal(err)
 			}
