@@ -460,6 +460,7 @@ def build_mixed_float16(out):
         "default_layer": "last_conv", "head": "softmax", "dtype": "float16",
     }
     write_fixture(out, "mixed_float16", lambda p: save_keras_export(model, p), meta, refs, x)
+    model.save(os.path.join(out, "mixed_float16", "model.keras"))
     print(f"  mixed_float16: saved (keras_export, mixed_float16), {model.count_params()} params", flush=True)
 
 
@@ -488,6 +489,9 @@ def build_uint8_input(out):
         "default_layer": "last_conv", "head": "softmax", "dtype": "uint8",
     }
     write_fixture(out, "uint8_input", lambda p: save_keras_export(served, p), meta, refs, x)
+    # For the Python references of the other methods: the float32 twin,
+    # which is what tfcam runs (float32 pixels in place of the cast).
+    twin.save(os.path.join(out, "uint8_input", "model.keras"))
     print(f"  uint8_input: saved (keras_export, uint8 input), {served.count_params()} params", flush=True)
 
 
@@ -526,6 +530,7 @@ def build_two_outputs(out):
         "default_layer": "last_conv", "head": "softmax", "output": "output_0",
     }
     write_fixture(out, "two_outputs", lambda p: save_keras_export(model, p), meta, refs, x)
+    clf.save(os.path.join(out, "two_outputs", "model.keras"))  # the explained output alone
     emb_ref = model(x, training=False)[1].numpy()
     np.save(os.path.join(out, "two_outputs", "embedding.npy"), emb_ref.astype(np.float32))
     print(f"  two_outputs: saved (keras_export, 2 outputs), {model.count_params()} params", flush=True)

@@ -94,7 +94,8 @@ func scaled(v, ref []float32) []float64 {
 // CPU). They are compared at 1e-4 of their scale outside the kink envelope
 // (internal/fixture/kinks.go), which must itself stay below 1e-2 on 75 % of
 // the elements, so that a wrong gradient, off by O(1), cannot hide in it.
-// The other checks are smooth in the input and keep their tolerances.
+// The other checks are smooth in the input and keep their tolerances
+// (half-precision fixtures: fixture.HalfTolerance, see there).
 func TestInlinedForwardMatchesPython(t *testing.T) {
 	for _, name := range fixture.Names(t) {
 		t.Run(name, func(t *testing.T) {
@@ -169,7 +170,7 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 						variants = append(variants, scaled(v, ref))
 					}
 					r := scaled(ref, ref)
-					fixture.CheckKinks(t, c.what, scaled(c.got, ref), r, fixture.KinkEnvelope(r, variants), c.tol)
+					fixture.CheckKinks(t, c.what, scaled(c.got, ref), r, fixture.KinkEnvelope(r, variants), f.Tolerance(c.tol))
 					continue
 				}
 				var d float64
@@ -178,8 +179,8 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 				} else {
 					d = relDiff(c.got, ref)
 				}
-				if d > c.tol || math.IsNaN(d) {
-					t.Errorf("%s: difference %.3g > %g", c.what, d, c.tol)
+				if tol := f.Tolerance(c.tol); d > tol || math.IsNaN(d) {
+					t.Errorf("%s: difference %.3g > %g", c.what, d, f.Tolerance(c.tol))
 				} else {
 					t.Logf("%s: difference %.2g", c.what, d)
 				}
