@@ -536,6 +536,44 @@ def build_two_outputs(out):
     print(f"  two_outputs: saved (keras_export, 2 outputs), {model.count_params()} params", flush=True)
 
 
+def build_string_input(out):
+    """A tf.Module serving JPEG/PNG bytes ([N] string), decoded inside the
+    model (scripts/string_input_model.py); inputs.npy is the model's own
+    decoding of its JPEGs, the batch tfcam feeds at the cut."""
+    import string_input_model as sim
+
+    d = os.path.join(out, "string_input")
+    os.makedirs(d, exist_ok=True)
+    x, refs = sim.build_and_save(d, N_INPUTS)
+    meta = {
+        "name": "string_input", "saved_with": "tf_saved_model", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [sim.SIZE, sim.SIZE, 3], "classes": sim.CLASSES,
+        "default_layer": sim.DEFAULT_LAYER, "head": "softmax", "dtype": "string",
+    }
+    write_fixture(out, "string_input", lambda p: None, meta, refs, x)
+    print("  string_input: saved (tf.saved_model.save of a tf.Module taking JPEG bytes)", flush=True)
+
+
+def build_bad_uint8(out):
+    """A signature taking uint8 pixels that the model reads other than by a
+    cast to float (a bit shift): tfcam must refuse it, naming the tensor."""
+    class Shifted(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.random.default_rng(5).normal(0, 0.1, (3, 4)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 3], tf.uint8, name="pixels")])
+        def serve(self, pixels):
+            x = tf.cast(tf.bitwise.right_shift(pixels, tf.constant(1, tf.uint8)), tf.float32)
+            return {"scores": tf.nn.softmax(tf.matmul(tf.reduce_mean(x, axis=[1, 2]), self.w))}
+
+    m = Shifted()
+    d = os.path.join(out, "bad_uint8_shift")
+    os.makedirs(d, exist_ok=True)
+    tf.saved_model.save(m, os.path.join(d, "model"), signatures={"serving_default": m.serve})
+    print("  bad_uint8_shift: saved (uint8 input read by a bit shift)", flush=True)
+
+
 FIXTURES = {
     "shapes": build_shapes,
     "resnet": lambda out: build_arch(out, "resnet", resnet_model, save_keras_export, "conv3_block1_out", 2),
@@ -550,6 +588,8 @@ FIXTURES = {
     "mixed_float16": build_mixed_float16,
     "uint8_input": build_uint8_input,
     "two_outputs": build_two_outputs,
+    "string_input": build_string_input,
+    "bad_uint8_shift": build_bad_uint8,
 }
 
 

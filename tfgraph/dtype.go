@@ -55,11 +55,21 @@ const (
 	// the explainer round fed values to integers in 0..255 (RoundPixels),
 	// so the forward pass computes exactly what the uint8 model does.
 	InputUint8
+	// InputEncoded is a string tensor of encoded images (JPEG, PNG) that
+	// the model decodes itself. tfcam feeds its own decoded images to the
+	// tensor where the model's decoded float32 batch [N,H,W,C] starts (the
+	// cut, LoadOptions.InputTensor), which Model.Input then is.
+	InputEncoded
 )
 
 // ErrUnsupportedInput is wrapped by errors about a signature input tfcam
 // cannot feed (its dtype, rank, or consumers).
 var ErrUnsupportedInput = errors.New("unsupported signature input")
+
+// ErrInputChoice is wrapped (with ErrUnsupportedInput) when tfcam cannot
+// tell which signature input is the image batch, or LoadOptions.Input
+// names none: the caller should name it.
+var ErrInputChoice = errors.New("choose the image input")
 
 // OutputChoiceError says that a signature has no single class-score output
 // tfcam can pick by itself, or that LoadOptions.Output names none: it

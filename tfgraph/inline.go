@@ -209,6 +209,11 @@ func (m *Model) Inline() (*Forward, error) {
 	if err := f.findLayers(); err != nil {
 		return nil, err
 	}
+	if m.InputKind == InputEncoded {
+		if err := f.cutEncoded(); err != nil {
+			return nil, err
+		}
+	}
 	m.forward = f
 	return f, nil
 }

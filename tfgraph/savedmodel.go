@@ -57,6 +57,13 @@ type LoadOptions struct {
 	// only input, or the only [N,H,W,C] one. Every other input must have a
 	// default (a PlaceholderWithDefault): tfcam feeds only the image.
 	Input string
+	// InputTensor, for a signature taking encoded images (a string
+	// tensor of JPEG/PNG bytes the model decodes), names the node whose
+	// output is the decoded float32 image batch [N,H,W,C] that tfcam feeds
+	// instead: a layer or node name as `tfcam layers --all` lists them.
+	// Empty finds it: the first such tensor with a static H, W and C
+	// through which every path from the input to the output goes.
+	InputTensor string
 }
 
 // TensorInfo describes one input or output of a signature.
@@ -90,6 +97,9 @@ type Model struct {
 	// InputKind says how tfcam feeds Input (float32, or uint8 through the
 	// forward pass).
 	InputKind InputKind
+	// Encoded is, for an InputEncoded model, the signature's string input;
+	// Input is then the decoded batch inside the forward pass.
+	Encoded TensorInfo
 	// Output is the class-score output (probabilities or logits).
 	Output TensorInfo
 	// Devices lists what the session can run on.
@@ -100,6 +110,8 @@ type Model struct {
 	// scores32 is Output cast to float32 (half-precision outputs), made
 	// on first use by Predict.
 	scores32 tf.Output
+	// inputTensor is LoadOptions.InputTensor.
+	inputTensor string
 	// openInput: the signature leaves H/W open and LoadOptions.InputSize
 	// fixed them; the inlined graph reshapes the input to that size.
 	openInput bool
@@ -258,6 +270,13 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		m.Close()
 		return nil, err
 	}
+	if m.InputKind == InputEncoded {
+		m.inputTensor = opts.InputTensor
+		if _, err := m.Inline(); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -394,9 +413,9 @@ func (m *Model) chooseInput(ins []TensorInfo, key string) (TensorInfo, error) {
 	}
 	switch {
 	case key != "" && len(chosen) == 0:
-		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s has no input %q; its inputs are %s: %w", m.SignatureKey, m.Dir, key, describeAll(ins), ErrUnsupportedInput)
+		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s has no input %q; its inputs are %s (%w: %w)", m.SignatureKey, m.Dir, key, describeAll(ins), ErrUnsupportedInput, ErrInputChoice)
 	case len(chosen) != 1:
-		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s has inputs %s and tfcam cannot tell which is the image batch; name it (LoadOptions.Input): %w", m.SignatureKey, m.Dir, describeAll(ins), ErrUnsupportedInput)
+		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s has inputs %s and tfcam cannot tell which is the image batch; name it (LoadOptions.Input) (%w: %w)", m.SignatureKey, m.Dir, describeAll(ins), ErrUnsupportedInput, ErrInputChoice)
 	}
 	var undefaulted []TensorInfo
 	for _, in := range ins {
@@ -422,9 +441,9 @@ func (m *Model) checkInput() error {
 	case len(in.Shape) == 4 && in.DType == tf.Uint8:
 		m.InputKind = InputUint8
 		return nil
-	case in.DType == tf.String:
-		return fmt.Errorf("tfgraph: input %s of %s takes encoded images (string); tfcam cannot feed it yet. "+
-			"Export a signature that takes the decoded batch (float32 or uint8 [N,H,W,C]), e.g. the Keras model's own model.export(): %w", describeTensor(in), m.Dir, ErrUnsupportedInput)
+	case len(in.Shape) <= 1 && in.DType == tf.String:
+		m.InputKind = InputEncoded
+		return nil
 	}
 	return fmt.Errorf("tfgraph: input %s of %s is not an image batch tfcam can feed; it needs float32 or uint8 [N,H,W,C] (channels-last): %w", describeTensor(in), m.Dir, ErrUnsupportedInput)
 }

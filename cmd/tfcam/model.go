@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
@@ -22,6 +24,8 @@ type modelFlags struct {
 	labels     string
 	threads    int
 	size       string
+	output     string
+	input      string
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -32,6 +36,8 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.preprocess, "preprocess", "", "pixel preprocessing: raw (0..255), unit ([0,1]), tf ([-1,1]), caffe (BGR, mean-subtracted), torch (mean/std); default: the model preset's, else unit")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line in class order (default: the model preset's)")
 	fs.IntVar(&f.threads, "threads", 0, "TensorFlow threads (0: all cores)")
+	fs.StringVar(&f.output, "output", "", "signature output key of the class scores to explain, for a signature with several outputs (default: the model preset's, else the only float [N,classes] output)")
+	fs.StringVar(&f.input, "input", "", "signature input key of the image batch, for a signature with several inputs whose others have defaults (default: the model preset's, else the only [N,H,W,C] input)")
 	fs.StringVar(&f.size, "size", "", "for models that take images of any size: the size to run them at, WIDTHxHEIGHT or N for NxN (default: the model preset's input_size)")
 }
 
@@ -94,7 +100,8 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 	if err != nil {
 		return nil, preset, err
 	}
-	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads, InputSize: size}
+	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads, InputSize: size,
+		Output: cmp.Or(f.output, preset.Output), Input: cmp.Or(f.input, preset.Input)}
 	if len(preset.InputSize) >= 2 {
 		opts.DefaultInputSize = [2]int{preset.InputSize[0], preset.InputSize[1]}
 	}
@@ -102,8 +109,18 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 		opts.Tags = strings.Split(f.tags, ",")
 	}
 	m, err := tfgraph.Load(f.model, opts)
-	if err != nil {
+	var choice *tfgraph.OutputChoiceError
+	switch {
+	case errors.As(err, &choice):
+		return nil, preset, fmt.Errorf("%w; choose it with --output KEY (or \"output\" in the model's %s)", err, models.PresetFile)
+	case errors.Is(err, tfgraph.ErrInputChoice):
+		return nil, preset, fmt.Errorf("%w; choose it with --input KEY (or \"input\" in the model's %s)", err, models.PresetFile)
+	case err != nil:
 		return nil, preset, err
+	}
+	if preset.Preprocess == "" && m.InputKind == tfgraph.InputUint8 {
+		// A uint8 input takes pixel values as they are.
+		preset.Preprocess = string(imagefile.Raw)
 	}
 	h, w, c := m.InputSize()
 	if (h <= 0 || w <= 0) && (c == 1 || c == 3) {
@@ -117,7 +134,8 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 	return m, preset, nil
 }
 
-// preprocess resolves the pixel preset: flag, then model preset, then unit.
+// pixelPreset resolves the pixel preset: flag, then model preset (for a
+// uint8 input without one: raw), then unit.
 func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, error) {
 	name := f.preprocess
 	if name == "" {
