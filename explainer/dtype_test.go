@@ -8,7 +8,7 @@ import (
 
 // TestEveryMethodOnDTypeFixtures runs every registered method on the
 // fixtures of the signatures issue 14 added (float16 layers and scores,
-// uint8 input, the first of two outputs): each must build and give finite
+// uint8 input, the first of two outputs, JPEG bytes decoded in the model): each must build and give finite
 // normalised maps in [0,1] that are not flat. The parity tests
 // (TestMethodsMatchPythonReference, TestMoreMethodsMatchPythonReference)
 // check the values of the methods that have Python references; this
@@ -19,7 +19,7 @@ import (
 // uint8_input, whose 0..255 pixels make input gradients 127.5× smaller;
 // issue 14 item 5 is about that.)
 func TestEveryMethodOnDTypeFixtures(t *testing.T) {
-	for _, name := range []string{"mixed_float16", "uint8_input", "two_outputs"} {
+	for _, name := range []string{"mixed_float16", "uint8_input", "two_outputs", "string_input"} {
 		t.Run(name, func(t *testing.T) {
 			f, m := loadModel(t, name)
 			in := f.Array(t, "inputs")
