@@ -429,13 +429,37 @@ def build_tf1(out):
     print("  tf1_flat: saved (SavedModelBuilder)", flush=True)
 
 
-def small_cnn(x, prefix=""):
+def small_cnn_layers():
     """The body the dtype fixtures share: two ReLU convolutions, a max pool,
     a last convolution (the default layer), global average pooling."""
-    x = layers.Conv2D(8, 3, padding="same", activation="relu", name=prefix + "conv1")(x)
-    x = layers.MaxPooling2D(name=prefix + "pool1")(x)
-    x = layers.Conv2D(16, 3, padding="same", activation="relu", name=prefix + "last_conv")(x)
-    return layers.GlobalAveragePooling2D(name=prefix + "gap")(x)
+    return [
+        layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
+        layers.MaxPooling2D(name="pool1"),
+        layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv"),
+        layers.GlobalAveragePooling2D(name="gap"),
+    ]
+
+
+def apply_layers(x, stack):
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+def small_cnn(x):
+    return apply_layers(x, small_cnn_layers())
+
+
+def dtype_meta(name, classes, **extra):
+    """meta.json of the 32-px Keras fixtures of issue 14 (default layer
+    last_conv, softmax head)."""
+    meta = {
+        "name": name, "saved_with": "keras_export", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [32, 32, 3], "classes": classes,
+        "default_layer": "last_conv", "head": "softmax",
+    }
+    meta.update(extra)
+    return meta
 
 
 def build_mixed_float16(out):
@@ -454,11 +478,7 @@ def build_mixed_float16(out):
         keras.mixed_precision.set_global_policy("float32")
     x = random_inputs((32, 32, 3), 21)
     refs = keras_references(model, "last_conv", x)
-    meta = {
-        "name": "mixed_float16", "saved_with": "keras_export", "tags": ["serve"],
-        "signature": "serving_default", "input_size": [32, 32, 3], "classes": 6,
-        "default_layer": "last_conv", "head": "softmax", "dtype": "float16",
-    }
+    meta = dtype_meta("mixed_float16", 6, dtype="float16")
     write_fixture(out, "mixed_float16", lambda p: save_keras_export(model, p), meta, refs, x)
     model.save(os.path.join(out, "mixed_float16", "model.keras"))
     print(f"  mixed_float16: saved (keras_export, mixed_float16), {model.count_params()} params", flush=True)
@@ -470,45 +490,26 @@ def build_uint8_input(out):
     come from its float32 twin (the same layers on a float32 input), which
     computes the same for integer pixel values and has an input gradient."""
     seed_all(22)
-    shared = [layers.Rescaling(1 / 127.5, offset=-1, name="rescale")]
+    shared = [layers.Rescaling(1 / 127.5, offset=-1, name="rescale")] + small_cnn_layers() + [
+        layers.Dense(5, activation="softmax", name="predictions")]
     u8 = keras.Input((32, 32, 3), dtype="uint8", name="image_uint8")
     f32 = keras.Input((32, 32, 3), name="image_float")
     # The twin first: the layers' .output (which the references read) are
     # their first call's.
-    twin = keras.Model(f32, small_cnn_shared(shared[0](f32), shared), name="uint8_cnn_float_twin")
-    served = keras.Model(u8, small_cnn_shared(shared[0](u8), shared), name="uint8_cnn")
+    twin = keras.Model(f32, apply_layers(f32, shared), name="uint8_cnn_float_twin")
+    served = keras.Model(u8, apply_layers(u8, shared), name="uint8_cnn")
     rng = np.random.default_rng(22)
     x = rng.integers(0, 256, (N_INPUTS, 32, 32, 3)).astype(np.float32)
     refs = keras_references(twin, "last_conv", x)
     served_probs = served(x.astype(np.uint8), training=False).numpy()
     if not np.array_equal(served_probs, refs["probs"]):
         raise SystemExit("uint8_input: the uint8 model and its float twin disagree")
-    meta = {
-        "name": "uint8_input", "saved_with": "keras_export", "tags": ["serve"],
-        "signature": "serving_default", "input_size": [32, 32, 3], "classes": 5,
-        "default_layer": "last_conv", "head": "softmax", "dtype": "uint8",
-    }
+    meta = dtype_meta("uint8_input", 5, dtype="uint8")
     write_fixture(out, "uint8_input", lambda p: save_keras_export(served, p), meta, refs, x)
     # For the Python references of the other methods: the float32 twin,
     # which is what tfcam runs (float32 pixels in place of the cast).
     twin.save(os.path.join(out, "uint8_input", "model.keras"))
     print(f"  uint8_input: saved (keras_export, uint8 input), {served.count_params()} params", flush=True)
-
-
-def small_cnn_shared(x, cache):
-    """small_cnn's layers, created once in cache[1:] and reused, then a
-    softmax head of 5 classes."""
-    if len(cache) == 1:
-        cache += [
-            layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
-            layers.MaxPooling2D(name="pool1"),
-            layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv"),
-            layers.GlobalAveragePooling2D(name="gap"),
-            layers.Dense(5, activation="softmax", name="predictions"),
-        ]
-    for layer in cache[1:]:
-        x = layer(x)
-    return x
 
 
 def build_two_outputs(out):
@@ -524,11 +525,7 @@ def build_two_outputs(out):
     clf = keras.Model(inp, probs, name="two_heads_classifier")
     x = random_inputs((32, 32, 3), 23)
     refs = keras_references(clf, "last_conv", x)
-    meta = {
-        "name": "two_outputs", "saved_with": "keras_export", "tags": ["serve"],
-        "signature": "serving_default", "input_size": [32, 32, 3], "classes": 7,
-        "default_layer": "last_conv", "head": "softmax", "output": "output_0",
-    }
+    meta = dtype_meta("two_outputs", 7, output="output_0")
     write_fixture(out, "two_outputs", lambda p: save_keras_export(model, p), meta, refs, x)
     clf.save(os.path.join(out, "two_outputs", "model.keras"))  # the explained output alone
     emb_ref = model(x, training=False)[1].numpy()

@@ -17,9 +17,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from cam_common import reference_view, with_kinks
+from cam_common import reference_view
 
 import guided
+import tfmodule_model
 
 DEFAULT_LAYER = "last_conv"
 SIZE = 32
@@ -116,30 +117,4 @@ def build_and_save(d, n):
     guided_net = BytesNet(38)
     guided_net.relu = guided.guided_relu
     with reference_view(net.variables), reference_view(guided_net.variables):
-        return x, _references(net, guided_net, x)
-
-
-def _references(net, guided_net, inputs):
-    x = tf.constant(inputs)
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        logits, a = net.logits_and_layer(x)
-        targets = tf.argmax(logits, axis=1, output_type=tf.int32)
-        score = tf.reduce_sum(tf.gather(logits, targets, batch_dims=1))
-    refs = {
-        "probs": tf.nn.softmax(logits).numpy(),
-        "logits": logits.numpy(),
-        "layer": a.numpy(),
-        "grad_layer": tape.gradient(score, a).numpy(),
-        "targets": targets.numpy(),
-    }
-
-    def grad_input(n):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            s = tf.reduce_sum(tf.gather(n.logits_and_layer(x)[0], targets, batch_dims=1))
-        return tape.gradient(s, x).numpy()
-
-    refs["grad_input"], refs["grad_input.kinks"] = with_kinks(lambda: grad_input(net), net.variables)
-    refs["guided_input"], refs["guided_input.kinks"] = with_kinks(lambda: grad_input(guided_net), guided_net.variables)
-    return refs
+        return x, tfmodule_model._references(net, guided_net, x, head=tf.nn.softmax)

@@ -649,26 +649,26 @@ func (in *inliner) uint8Consumer(n *nodepb.NodeDef, prefix string, data []string
 		}
 		// A cast to another float type: the same cast from the pixels.
 		in.rewrites["uint8 input Cast→float32 pixels"]++
-		nd := proto.Clone(n).(*nodepb.NodeDef)
-		nd.Name = in.claim(prefix + n.GetName())
-		nd.Device = ""
-		nd.Input = []string{in.pixelsTensor()}
-		nd.Attr["SrcT"] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_FLOAT}}
-		in.out = append(in.out, nd)
-		return []string{nd.Name + ":0"}, true, nil
+		return in.onPixels(n, prefix, "SrcT"), true, nil
 	case "Shape", "Size", "Rank":
-		nd := proto.Clone(n).(*nodepb.NodeDef)
-		nd.Name = in.claim(prefix + n.GetName())
-		nd.Device = ""
-		nd.Input = []string{in.pixelsTensor()}
-		nd.Attr["T"] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_FLOAT}}
-		in.out = append(in.out, nd)
-		return []string{nd.Name + ":0"}, true, nil
+		return in.onPixels(n, prefix, "T"), true, nil
 	}
 	return nil, true, fmt.Errorf("the uint8 image input %s is read by op %s (node %q), not by a cast to float; "+
 		"tfcam feeds float32 pixels to the cast and cannot feed or differentiate uint8 values elsewhere. "+
 		"Export a signature that casts the uint8 input first (e.g. keras.Input(dtype=\"uint8\") then a Rescaling or Cast layer), or one taking float32 images: %w",
 		in.uint8, n.GetOp(), n.GetName(), ErrUnsupportedInput)
+}
+
+// onPixels emits a copy of n reading the float32 pixels, with its dtype
+// attribute typeAttr set to float32, and returns its output.
+func (in *inliner) onPixels(n *nodepb.NodeDef, prefix, typeAttr string) []string {
+	nd := proto.Clone(n).(*nodepb.NodeDef)
+	nd.Name = in.claim(prefix + n.GetName())
+	nd.Device = ""
+	nd.Input = []string{in.pixelsTensor()}
+	nd.Attr[typeAttr] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_FLOAT}}
+	in.out = append(in.out, nd)
+	return []string{nd.Name + ":0"}
 }
 
 // pixelsTensor adds (once) the float32 placeholder for the uint8 input.

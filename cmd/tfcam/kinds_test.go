@@ -37,26 +37,38 @@ func writeInputPNGs(t *testing.T, f *fixture.Fixture, dir string, lo, hi float32
 	n, h, w := in.Shape[0], in.Shape[1], in.Shape[2]
 	var paths []string
 	for i := 0; i < n; i++ {
-		img := image.NewNRGBA(image.Rect(0, 0, w, h))
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				p := in.F32[((i*h+y)*w+x)*3:]
-				v := func(c int) uint8 { return uint8(math.Round(float64((p[c] - lo) / (hi - lo) * 255))) }
-				img.SetNRGBA(x, y, color.NRGBA{v(0), v(1), v(2), 255})
-			}
-		}
 		path := filepath.Join(dir, f.Name+"_"+string(rune('0'+i))+".png")
-		fh, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(fh, img); err != nil {
-			t.Fatal(err)
-		}
-		fh.Close()
+		writeRGBPNG(t, path, w, h, func(x, y int) [3]uint8 {
+			p := in.F32[((i*h+y)*w+x)*3:]
+			v := func(c int) uint8 { return uint8(math.Round(float64((p[c] - lo) / (hi - lo) * 255))) }
+			return [3]uint8{v(0), v(1), v(2)}
+		})
 		paths = append(paths, path)
 	}
 	return paths
+}
+
+// writeRGBPNG writes a w×h 8-bit RGB PNG whose pixel (x, y) is rgb(x, y).
+func writeRGBPNG(t *testing.T, path string, w, h int, rgb func(x, y int) [3]uint8) {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := rgb(x, y)
+			img.SetNRGBA(x, y, color.NRGBA{c[0], c[1], c[2], 255})
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if err := png.Encode(fh, img); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type predictLine struct {
