@@ -29,7 +29,7 @@ import (
 // difference (the same maps without a baseline agree to 1.1e-5).
 func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	var dirs []string
-	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg", "mixed_float16", "uint8_input", "two_outputs"} {
+	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg", "mixed_float16", "uint8_input"} {
 		dirs = append(dirs, fixture.Load(t, n).Dir)
 	}
 	out := t.TempDir()

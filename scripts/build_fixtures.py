@@ -527,7 +527,6 @@ def build_two_outputs(out):
     refs = keras_references(clf, "last_conv", x)
     meta = dtype_meta("two_outputs", 7, output="output_0")
     write_fixture(out, "two_outputs", lambda p: save_keras_export(model, p), meta, refs, x)
-    clf.save(os.path.join(out, "two_outputs", "model.keras"))  # the explained output alone
     emb_ref = model(x, training=False)[1].numpy()
     np.save(os.path.join(out, "two_outputs", "embedding.npy"), emb_ref.astype(np.float32))
     print(f"  two_outputs: saved (keras_export, 2 outputs), {model.count_params()} params", flush=True)
