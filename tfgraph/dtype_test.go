@@ -134,3 +134,24 @@ func TestEncodedInputCut(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundPixels: a uint8 model is fed what a uint8 tensor can hold, so
+// the forward pass equals the uint8 model's; other models get the batch
+// as it is.
+func TestRoundPixels(t *testing.T) {
+	in := []float32{-3, 0.4, 0.5, 1.5, 127.49, 254.6, 300}
+	cases := []struct {
+		kind InputKind
+		want []float32
+	}{
+		{InputUint8, []float32{0, 0, 0, 2, 127, 255, 255}},
+		{InputFloat32, in},
+		{InputEncoded, in},
+	}
+	for _, c := range cases {
+		got := (&Model{InputKind: c.kind}).RoundPixels(in)
+		if d := fixture.MaxAbsDiff(got, c.want); d != 0 {
+			t.Errorf("kind %d: RoundPixels(%v) = %v, want %v", c.kind, in, got, c.want)
+		}
+	}
+}
