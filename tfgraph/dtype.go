@@ -85,6 +85,7 @@ type OutputChoiceError struct {
 	Why string
 }
 
+// Error lists the outputs with their dtypes and shapes.
 func (e *OutputChoiceError) Error() string {
 	var outs []string
 	for _, o := range e.Outputs {

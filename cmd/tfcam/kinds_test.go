@@ -227,3 +227,29 @@ func TestModelKindErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLayersSaysHowInputIsFed: `tfcam layers` tells how tfcam feeds a
+// uint8 or encoded input and in which dtype the default layer computes.
+func TestLayersSaysHowInputIsFed(t *testing.T) {
+	cases := []struct {
+		fixture string
+		want    []string
+	}{
+		{"uint8_input", []string{`input "image_uint8" is uint8 [-1 32 32 3]`, "float32 pixel values 0..255"}},
+		{"string_input", []string{`input "image_bytes" takes encoded images (string [-1])`, "map/TensorArrayV2Stack/TensorListStack [-1 32 32 3]", "--input-tensor"}},
+		{"mixed_float16", []string{`layer "last_conv" computes in float16`, "maps in float32"}},
+	}
+	for _, c := range cases {
+		t.Run(c.fixture, func(t *testing.T) {
+			stdout, stderr, err := tfcam(t, "layers", "--model", fixture.Load(t, c.fixture).ModelDir)
+			if err != nil {
+				t.Fatalf("layers: %v\n%s", err, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stdout, w) {
+					t.Errorf("output does not mention %q:\n%s", w, stdout)
+				}
+			}
+		})
+	}
+}
