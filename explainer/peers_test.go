@@ -53,7 +53,10 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 	var dirs []string
 	for _, n := range fixture.Names(t) {
 		f := fixture.Load(t, n)
-		if _, err := os.Stat(filepath.Join(f.Dir, "model.keras")); err == nil {
+		// Xplique's GradCAM multiplies float16 gradients by float32 weights
+		// and fails on mixed-precision models: mixed_float16 is compared
+		// with the Python references only (reference_test.go, more_test.go).
+		if _, err := os.Stat(filepath.Join(f.Dir, "model.keras")); err == nil && !f.HalfPrecision() {
 			dirs = append(dirs, f.Dir)
 		}
 	}
