@@ -79,7 +79,7 @@ type TensorInfo struct {
 }
 
 // Model is a loaded SavedModel: its graph, a session holding its restored
-// variables, and the chosen signature's single image input and output.
+// variables, and the chosen signature's image input and class-score output.
 type Model struct {
 	// Dir is the SavedModel directory.
 	Dir string
@@ -92,7 +92,9 @@ type Model struct {
 	Graph *tf.Graph
 	// Session runs Graph with the SavedModel's variables restored.
 	Session *tf.Session
-	// Input is the image input.
+	// Input is the image input: the signature's, or for an InputEncoded
+	// model the decoded float32 batch inside the forward pass (the cut)
+	// under the signature input's key.
 	Input TensorInfo
 	// InputKind says how tfcam feeds Input (float32, or uint8 through the
 	// forward pass).
