@@ -150,6 +150,9 @@ func New(model *tfgraph.Model, cfg Config) (*Evaluator, error) {
 	}
 	_, act := fw.Logits()
 	probs := func(out tf.Output) tf.Output {
+		if out.DataType() != tf.Float { // mixed precision: metrics in float32
+			out = op.Cast(g.sc("float32"), out, tf.Float)
+		}
 		if act == "" { // a logits model: its softmax is what the metrics read
 			return op.Softmax(g.sc("softmax"), out)
 		}
@@ -274,7 +277,7 @@ func (e *Evaluator) run(ctx context.Context, pixels, maps []float32, out []Faith
 		counts[k] = int32(e.counts[s0+k])
 	}
 	feeds := map[tf.Output]tfgraph.Feed{
-		e.x:      {F32: pixels, Shape: []int64{int64(b), int64(e.h), int64(e.w), int64(e.c)}},
+		e.x:      {F32: e.model.RoundPixels(pixels), Shape: []int64{int64(b), int64(e.h), int64(e.w), int64(e.c)}},
 		e.maps:   {F32: maps, Shape: []int64{int64(b), int64(e.h), int64(e.w)}},
 		e.cls:    {I32: cls, Shape: []int64{int64(b)}},
 		e.steps:  {I32: counts, Shape: []int64{int64(s)}},

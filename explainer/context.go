@@ -184,12 +184,12 @@ func (c *Context) twinOn(from, to, t tf.Output) (tf.Output, error) {
 // Scores are the explained scores (logits or probabilities, as configured)
 // of a batch of images [M,H,W,C]: [M, classes].
 func (c *Context) Scores(images tf.Output) (tf.Output, error) {
-	return c.twinOn(c.e.fw.Input, images, c.e.scores)
+	return c.float32Of(c.twinOn(c.e.fw.Input, images, c.e.scores))
 }
 
 // Probabilities are the model's outputs for a batch of images: [M, classes].
 func (c *Context) Probabilities(images tf.Output) (tf.Output, error) {
-	return c.twinOn(c.e.fw.Input, images, c.e.fw.Output)
+	return c.float32Of(c.twinOn(c.e.fw.Input, images, c.e.fw.Output))
 }
 
 // TailScores runs only the layers after the target layer on activations
@@ -202,7 +202,17 @@ func (c *Context) TailScores(m Method, acts tf.Output) (tf.Output, error) {
 		return tf.Output{}, c.notApplicable(m, "the class score also depends on tensors that bypass the layer (a residual connection around it), so the layers after it cannot be re-run from its activations alone",
 			"choose a layer whose output is the only path to the class score (a block's output), or use scorecam", nil)
 	}
-	return c.twinOn(c.e.layer.Output, c.e.fromGrid(acts), c.e.scores)
+	// Back in the layer's dtype (half-precision models) before the prefix
+	// tokens, which are in it, are put back.
+	return c.float32Of(c.twinOn(c.e.layer.Output, c.e.fromGrid(c.e.asLayerDType(acts)), c.e.scores))
+}
+
+// float32Of casts a result of twinOn to float32 (half-precision models).
+func (c *Context) float32Of(x tf.Output, err error) (tf.Output, error) {
+	if err != nil {
+		return x, err
+	}
+	return c.e.float32Of(x), nil
 }
 
 // Select picks scores[i, targets[i]]: [M].
@@ -223,7 +233,7 @@ func (c *Context) InputGradient(o *Ops, images, targets tf.Output) (tf.Output, e
 		if err != nil {
 			return nil, err
 		}
-		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), parts[0])
+		g, err := c.e.gradient(o, c.Select(o, c.e.float32Of(scores), parts[1]), parts[0])
 		return []tf.Output{g}, err
 	})
 	if err != nil {
@@ -248,11 +258,11 @@ func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Outp
 		if err != nil {
 			return nil, err
 		}
-		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), a)
+		g, err := c.e.gradient(o, c.Select(o, c.e.float32Of(scores), parts[1]), a)
 		if err != nil {
 			return nil, err
 		}
-		return []tf.Output{c.e.toGrid(a), c.e.toGrid(g)}, nil
+		return []tf.Output{c.e.toGrid(c.e.float32Of(a)), c.e.toGrid(c.e.float32Of(g))}, nil
 	})
 	if err != nil {
 		return a, g, err
@@ -263,7 +273,7 @@ func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Outp
 // DenseHead returns the kernel [K, classes] of the Dense layer that reads
 // the target layer through global average pooling (CAM's weights).
 func (c *Context) DenseHead() (tf.Output, error) {
-	return c.e.fw.DenseHeadKernel(c.e.layer)
+	return c.float32Of(c.e.fw.DenseHeadKernel(c.e.layer))
 }
 
 // gradient adds d Σ y / d x.

@@ -217,7 +217,7 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	e.nPredicts = min(cfg.Predictions, e.nClasses)
 	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%d", explainerCount.Add(1)))
 	o := &Ops{s: e.root.SubScope("predictions")}
-	e.predVals, e.predIdx = op.TopKV2(o.Scope(), fw.Output, constant(o.s, int32(e.nPredicts)))
+	e.predVals, e.predIdx = op.TopKV2(o.Scope(), e.float32Of(fw.Output), constant(o.s, int32(e.nPredicts)))
 	if err := e.root.Err(); err != nil {
 		return nil, fmt.Errorf("explainer: building the predictions: %w", err)
 	}
@@ -283,7 +283,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 	}
 	root := e.root.SubScope(fmt.Sprintf("top%d", k))
 	o := &Ops{s: root}
-	_, topIdx := op.TopKV2(o.Scope(), e.scores, constant(o.s, int32(k)))
+	_, topIdx := op.TopKV2(o.Scope(), e.float32Of(e.scores), constant(o.s, int32(k)))
 	rank := func(r int) tf.Output {
 		return op.StridedSlice(o.Scope(), topIdx, constant(o.s, []int32{0, int32(r)}), constant(o.s, []int32{0, int32(r + 1)}), constant(o.s, []int32{1, 1}),
 			op.StridedSliceBeginMask(1), op.StridedSliceEndMask(1), op.StridedSliceShrinkAxisMask(2))
@@ -302,7 +302,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			targets = rank(r)
 		}
 		sc := fw.SelectScore(e.scores, targets, e.nClasses)
-		t := Tensors{A: e.toGrid(e.layer.Output), Upsample: e.upsample,
+		t := Tensors{A: e.toGrid(e.float32Of(e.layer.Output)), Upsample: e.upsample,
 			Ctx: &Context{e: e, Input: fw.Input, Targets: targets, Selected: sc.Selected, Seed: e.cfg.Seed}}
 		if r == 0 {
 			t.Ctx.probes = rs.probes
@@ -312,14 +312,14 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			if err != nil {
 				return nil, err
 			}
-			t.G = e.toGrid(grads[0])
+			t.G = e.toGrid(e.float32Of(grads[0]))
 		}
 		if e.needs.GuidedInputGrad {
 			g, err := fw.GuidedGradients(sc, fw.Input)
 			if err != nil {
 				return nil, err
 			}
-			t.Guided = g[0]
+			t.Guided = e.float32Of(g[0])
 		}
 		var norms, raws, lows, flats []tf.Output
 		var applied []Method
@@ -451,7 +451,7 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 		return nil, err
 	}
 	feeds := map[tf.Output]tfgraph.Feed{
-		e.fw.Input: {F32: batch.Pixels, Shape: []int64{int64(n), int64(h), int64(w), int64(c)}},
+		e.fw.Input: {F32: e.model.RoundPixels(batch.Pixels), Shape: []int64{int64(n), int64(h), int64(w), int64(c)}},
 	}
 	if targets.classes != nil {
 		if len(targets.classes) != n {

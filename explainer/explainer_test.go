@@ -18,7 +18,7 @@ import (
 func loadModel(t testing.TB, name string) (*fixture.Fixture, *tfgraph.Model) {
 	t.Helper()
 	f := fixture.Load(t, name)
-	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{InputSize: f.LoadSize()})
+	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{InputSize: f.LoadSize(), Output: f.Meta.Output})
 	if err != nil {
 		t.Fatal(err)
 	}

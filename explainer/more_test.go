@@ -29,7 +29,7 @@ import (
 // difference (the same maps without a baseline agree to 1.1e-5).
 func TestMoreMethodsMatchPythonReference(t *testing.T) {
 	var dirs []string
-	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg", "vit"} {
+	for _, n := range []string{"shapes", "resnet", "mobilenet", "efficientnet", "vgg", "vit", "mixed_float16", "uint8_input"} {
 		dirs = append(dirs, fixture.Load(t, n).Dir)
 	}
 	out := t.TempDir()
@@ -89,9 +89,16 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 				for _, r := range res {
 					got = append(got, r.Maps[0][0].Normalized...)
 				}
-				tol := 1e-4
+				tol := f.Tolerance(1e-4)
 				if name == "efficientnet" && (c.ref == "scorecam-zero" || c.ref == "scorecam-blur") {
 					tol = 1e-3
+				}
+				if f.HalfPrecision() && c.ref == "ablationcam" {
+					// The reference runs GAP + Dense in float64 on the
+					// float16 activations; tfcam runs the model's own
+					// float16 tail, whose logits carry 2⁻¹¹ relative
+					// rounding that (y − y_k)/y amplifies: 1.05e-3 measured.
+					tol = 5e-3
 				}
 				var variants [][]float32
 				if crossesKinks[c.ref] {

@@ -38,7 +38,8 @@ func checkMap(t *testing.T, what string, got, ref []float32, variants [][]float3
 // backprop and Guided Grad-CAM use the input gradient through every ReLU
 // and max-pool, piecewise constant in their masks: they are compared
 // outside the kink envelope (internal/fixture/kinks.go), exact where no
-// unit is within rounding of a kink.
+// unit is within rounding of a kink. Half-precision fixtures (mixed_float16):
+// fixture.HalfTolerance, see there.
 var crossesKinks = map[string]bool{
 	"guided-backprop": true, "guided-gradcam": true,
 	"saliency": true, "integrated-gradients": true, "smoothgrad": true,
@@ -95,7 +96,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 						}
 						variants = fixture.SplitVariants(v)
 					}
-					checkMap(t, meth.Name()+res0.suffix, got, ref.F32, variants, 1e-4)
+					checkMap(t, meth.Name()+res0.suffix, got, ref.F32, variants, f.Tolerance(1e-4))
 				}
 			}
 		})

@@ -26,6 +26,12 @@ type Preset struct {
 	InputSize []int `json:"input_size,omitempty"`
 	// Labels are the class names, index order.
 	Labels []string `json:"-"`
+	// Output is the signature output key of the class scores, for a
+	// signature with several outputs (tfgraph.LoadOptions.Output).
+	Output string `json:"output,omitempty"`
+	// Input is the signature input key of the image batch, for a signature
+	// with several inputs (tfgraph.LoadOptions.Input).
+	Input string `json:"input,omitempty"`
 	// Source says where the model came from.
 	Source string `json:"source,omitempty"`
 	// File is the preset file that was read ("" when none was found).

@@ -469,6 +469,147 @@ def build_tf1(out):
     print("  tf1_flat: saved (SavedModelBuilder)", flush=True)
 
 
+def small_cnn_layers():
+    """The body the dtype fixtures share: two ReLU convolutions, a max pool,
+    a last convolution (the default layer), global average pooling."""
+    return [
+        layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1"),
+        layers.MaxPooling2D(name="pool1"),
+        layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv"),
+        layers.GlobalAveragePooling2D(name="gap"),
+    ]
+
+
+def apply_layers(x, stack):
+    for layer in stack:
+        x = layer(x)
+    return x
+
+
+def small_cnn(x):
+    return apply_layers(x, small_cnn_layers())
+
+
+def dtype_meta(name, classes, **extra):
+    """meta.json of the 32-px Keras fixtures of issue 14 (default layer
+    last_conv, softmax head)."""
+    meta = {
+        "name": name, "saved_with": "keras_export", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [32, 32, 3], "classes": classes,
+        "default_layer": "last_conv", "head": "softmax",
+    }
+    meta.update(extra)
+    return meta
+
+
+def build_mixed_float16(out):
+    """A CNN built under keras' mixed_float16 policy, the usual way to train
+    and serve on GPUs: float32 input and variables, every layer computing in
+    float16, including the softmax head, so the signature output is float16
+    too (tfcam casts the scores to float32)."""
+    seed_all(21)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        inp = keras.Input((32, 32, 3), name="images")
+        x = small_cnn(inp)
+        out_t = layers.Dense(6, activation="softmax", name="predictions")(x)
+        model = keras.Model(inp, out_t, name="mixed_cnn")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    x = random_inputs((32, 32, 3), 21)
+    refs = keras_references(model, "last_conv", x)
+    meta = dtype_meta("mixed_float16", 6, dtype="float16")
+    write_fixture(out, "mixed_float16", lambda p: save_keras_export(model, p), meta, refs, x)
+    model.save(os.path.join(out, "mixed_float16", "model.keras"))
+    print(f"  mixed_float16: saved (keras_export, mixed_float16), {model.count_params()} params", flush=True)
+
+
+def build_uint8_input(out):
+    """A CNN whose signature takes uint8 pixels [N,32,32,3] (keras.Input
+    dtype uint8, then Rescaling): the TF-Serving style. The references
+    come from its float32 twin (the same layers on a float32 input), which
+    computes the same for integer pixel values and has an input gradient."""
+    seed_all(22)
+    shared = [layers.Rescaling(1 / 127.5, offset=-1, name="rescale")] + small_cnn_layers() + [
+        layers.Dense(5, activation="softmax", name="predictions")]
+    u8 = keras.Input((32, 32, 3), dtype="uint8", name="image_uint8")
+    f32 = keras.Input((32, 32, 3), name="image_float")
+    # The twin first: the layers' .output (which the references read) are
+    # their first call's.
+    twin = keras.Model(f32, apply_layers(f32, shared), name="uint8_cnn_float_twin")
+    served = keras.Model(u8, apply_layers(u8, shared), name="uint8_cnn")
+    rng = np.random.default_rng(22)
+    x = rng.integers(0, 256, (N_INPUTS, 32, 32, 3)).astype(np.float32)
+    refs = keras_references(twin, "last_conv", x)
+    served_probs = served(x.astype(np.uint8), training=False).numpy()
+    if not np.array_equal(served_probs, refs["probs"]):
+        raise SystemExit("uint8_input: the uint8 model and its float twin disagree")
+    meta = dtype_meta("uint8_input", 5, dtype="uint8")
+    write_fixture(out, "uint8_input", lambda p: save_keras_export(served, p), meta, refs, x)
+    # For the Python references of the other methods: the float32 twin,
+    # which is what tfcam runs (float32 pixels in place of the cast).
+    twin.save(os.path.join(out, "uint8_input", "model.keras"))
+    print(f"  uint8_input: saved (keras_export, uint8 input), {served.count_params()} params", flush=True)
+
+
+def build_two_outputs(out):
+    """A CNN with two outputs, class probabilities and an embedding, both
+    float32 [N,k]: tfcam must be told which to explain (meta "output")."""
+    seed_all(23)
+    inp = keras.Input((32, 32, 3), name="images")
+    feats = small_cnn(inp)
+    probs = layers.Dense(7, activation="softmax", name="predictions")(feats)
+    emb = layers.Dense(12, name="embedding")(feats)
+    model = keras.Model(inp, [probs, emb], name="two_heads")
+    # The classifier alone (same layers) for the references.
+    clf = keras.Model(inp, probs, name="two_heads_classifier")
+    x = random_inputs((32, 32, 3), 23)
+    refs = keras_references(clf, "last_conv", x)
+    meta = dtype_meta("two_outputs", 7, output="output_0")
+    write_fixture(out, "two_outputs", lambda p: save_keras_export(model, p), meta, refs, x)
+    emb_ref = model(x, training=False)[1].numpy()
+    np.save(os.path.join(out, "two_outputs", "embedding.npy"), emb_ref.astype(np.float32))
+    print(f"  two_outputs: saved (keras_export, 2 outputs), {model.count_params()} params", flush=True)
+
+
+def build_string_input(out):
+    """A tf.Module serving JPEG/PNG bytes ([N] string), decoded inside the
+    model (scripts/string_input_model.py); inputs.npy is the model's own
+    decoding of its JPEGs, the batch tfcam feeds at the cut."""
+    import string_input_model as sim
+
+    d = os.path.join(out, "string_input")
+    os.makedirs(d, exist_ok=True)
+    x, refs = sim.build_and_save(d, N_INPUTS)
+    meta = {
+        "name": "string_input", "saved_with": "tf_saved_model", "tags": ["serve"],
+        "signature": "serving_default", "input_size": [sim.SIZE, sim.SIZE, 3], "classes": sim.CLASSES,
+        "default_layer": sim.DEFAULT_LAYER, "head": "softmax", "dtype": "string",
+    }
+    write_fixture(out, "string_input", lambda p: None, meta, refs, x)
+    print("  string_input: saved (tf.saved_model.save of a tf.Module taking JPEG bytes)", flush=True)
+
+
+def build_bad_uint8(out):
+    """A signature taking uint8 pixels that the model reads other than by a
+    cast to float (a bit shift): tfcam must refuse it, naming the tensor."""
+    class Shifted(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.random.default_rng(5).normal(0, 0.1, (3, 4)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 3], tf.uint8, name="pixels")])
+        def serve(self, pixels):
+            x = tf.cast(tf.bitwise.right_shift(pixels, tf.constant(1, tf.uint8)), tf.float32)
+            return {"scores": tf.nn.softmax(tf.matmul(tf.reduce_mean(x, axis=[1, 2]), self.w))}
+
+    m = Shifted()
+    d = os.path.join(out, "bad_uint8_shift")
+    os.makedirs(d, exist_ok=True)
+    tf.saved_model.save(m, os.path.join(d, "model"), signatures={"serving_default": m.serve})
+    print("  bad_uint8_shift: saved (uint8 input read by a bit shift)", flush=True)
+
+
 FIXTURES = {
     "shapes": build_shapes,
     "resnet": lambda out: build_arch(out, "resnet", resnet_model, save_keras_export, "conv3_block1_out", 2),
@@ -481,6 +622,11 @@ FIXTURES = {
     "tfmodule": build_tfmodule,
     "tf1_flat": build_tf1,
     "bad_keras_tfsave": build_keras_tfsave,
+    "mixed_float16": build_mixed_float16,
+    "uint8_input": build_uint8_input,
+    "two_outputs": build_two_outputs,
+    "string_input": build_string_input,
+    "bad_uint8_shift": build_bad_uint8,
 }
 
 

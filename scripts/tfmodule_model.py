@@ -67,7 +67,10 @@ def build_and_save(path, inputs):
         return _references(net, guided_net, inputs)
 
 
-def _references(net, guided_net, inputs):
+def _references(net, guided_net, inputs, head=tf.sigmoid):
+    """References for a tf.Module with logits_and_layer(x): probabilities
+    (head of the logits), logits, the default layer, gradients with
+    tf.GradientTape (guided_net: the same net with guided ReLUs)."""
     x = tf.constant(inputs)
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(x)
@@ -75,7 +78,7 @@ def _references(net, guided_net, inputs):
         targets = tf.argmax(logits, axis=1, output_type=tf.int32)
         score = tf.reduce_sum(tf.gather(logits, targets, batch_dims=1))
     refs = {
-        "probs": tf.sigmoid(logits).numpy(),
+        "probs": head(logits).numpy(),
         "logits": logits.numpy(),
         "layer": a.numpy(),
         "grad_layer": tape.gradient(score, a).numpy(),

@@ -30,7 +30,7 @@ const (
 type Score struct {
 	// Targets is an int32 [N] placeholder: the class to explain per image.
 	Targets tf.Output
-	// Scores is [N, classes]: logits or probabilities, as asked.
+	// Scores is [N, classes]: logits or probabilities, as asked, in float32.
 	Scores tf.Output
 	// Selected is [N]: each image's score for its target class.
 	Selected tf.Output
@@ -100,8 +100,15 @@ func (f *Forward) ClassScore(kind ScoreKind) (*Score, error) {
 
 // SelectScore appends Σ_i scores[i, targets[i]] for int32 targets [N].
 // Graph errors surface from the gradient call that uses it.
+//
+// Half-precision scores (mixed-precision models) are cast to float32
+// first: the class score and everything computed from it is float32, while
+// the gradients flow back through the cast into the model's own dtype.
 func (f *Forward) SelectScore(scores, targets tf.Output, classes int) *Score {
 	s := f.newScope("score")
+	if scores.Op != nil && scores.DataType() != tf.Float {
+		scores = op.Cast(s.SubScope("float32"), scores, tf.Float)
+	}
 	onehot := op.OneHot(s, targets, op.Const(s.SubScope("depth"), int32(classes)),
 		op.Const(s.SubScope("on"), float32(1)), op.Const(s.SubScope("off"), float32(0)))
 	sel := s.SubScope("selected")
@@ -114,6 +121,9 @@ func (f *Forward) SelectScore(scores, targets tf.Output, classes int) *Score {
 // Gradients adds d score.Sum / d x for each x (a layer output or the input)
 // and returns them in order.
 func (f *Forward) Gradients(score *Score, xs ...tf.Output) ([]tf.Output, error) {
+	if err := score.check(f); err != nil {
+		return nil, err
+	}
 	f.scopes++
 	prefix := fmt.Sprintf("tfcam_grad_%d", f.scopes)
 	grads, err := f.model.Graph.AddGradients(prefix, []tf.Output{score.Sum}, xs, nil)
@@ -141,6 +151,9 @@ func (f *Forward) gradientError(err error) error {
 // ReluGrad/Relu6Grad fed Relu(dy) instead of dy; the copy reads the same
 // forward tensors. The unguided original is left unused.
 func (f *Forward) GuidedGradients(score *Score, xs ...tf.Output) ([]tf.Output, error) {
+	if err := score.check(f); err != nil {
+		return nil, err
+	}
 	f.scopes++
 	raw := fmt.Sprintf("tfcam_graw_%d", f.scopes)
 	guided := fmt.Sprintf("tfcam_guided_%d", f.scopes)
@@ -225,4 +238,13 @@ func (f *Forward) GradientOf(y, x tf.Output) (tf.Output, error) {
 		return tf.Output{}, f.gradientError(err)
 	}
 	return grads[0], nil
+}
+
+// check reports a class score whose ops failed to build (graft panics on
+// their outputs): SelectScore defers its graph errors to here.
+func (sc *Score) check(f *Forward) error {
+	if sc.Sum.Op == nil || sc.Selected.Op == nil {
+		return fmt.Errorf("tfgraph: building the class score on %s (scores %s) failed; please report it with the model", f.model.Dir, DTypeName(sc.Scores.DataType()))
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
 
 	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/internal/npy"
@@ -32,7 +33,7 @@ func relDiff(a, b []float32) float64 {
 func loadInlined(t *testing.T, name string) (*fixture.Fixture, *Model, *Forward) {
 	t.Helper()
 	f := fixture.Load(t, name)
-	m, err := Load(f.ModelDir, LoadOptions{InputSize: f.LoadSize()})
+	m, err := Load(f.ModelDir, LoadOptions{InputSize: f.LoadSize(), Output: f.Meta.Output})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +43,20 @@ func loadInlined(t *testing.T, name string) (*fixture.Fixture, *Model, *Forward)
 		t.Fatal(err)
 	}
 	return f, m, fw
+}
+
+// castFloat32 is x, cast to float32 when it is not (half-precision layers).
+func castFloat32(t *testing.T, fw *Forward, x tf.Output) tf.Output {
+	t.Helper()
+	if x.DataType() == tf.Float {
+		return x
+	}
+	s := fw.newScope("test_cast")
+	c := op.Cast(s, x, tf.Float)
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func batchFeed(in *npy.Array) Feed {
@@ -79,7 +94,8 @@ func scaled(v, ref []float32) []float64 {
 // CPU). They are compared at 1e-4 of their scale outside the kink envelope
 // (internal/fixture/kinks.go), which must itself stay below 1e-2 on 75 % of
 // the elements, so that a wrong gradient, off by O(1), cannot hide in it.
-// The other checks are smooth in the input and keep their tolerances.
+// The other checks are smooth in the input and keep their tolerances
+// (half-precision fixtures: fixture.HalfTolerance, see there).
 func TestInlinedForwardMatchesPython(t *testing.T) {
 	for _, name := range fixture.Names(t) {
 		t.Run(name, func(t *testing.T) {
@@ -113,14 +129,19 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 				fw.Input:      batchFeed(in),
 				score.Targets: {I32: targets.I32, Shape: []int64{int64(len(targets.I32))}},
 			}
-			// The signature's own output reads the placeholder (for a model
-			// loaded with an input size, fw.Input is its sized reshape).
-			feeds[m.Input.Output] = batchFeed(in)
-			out, err := m.Run(context.Background(), feeds,
-				[]tf.Output{m.Output.Output, fw.Output, score.Scores, want.Output, grads[0], grads[1], guided[0]})
+			// The signature's own output, through its own input (uint8,
+			// float16 outputs and all).
+			sig, _, err := m.Predict(context.Background(), in.F32, in.Shape[0])
 			if err != nil {
 				t.Fatal(err)
 			}
+			f32 := func(x tf.Output) tf.Output { return castFloat32(t, fw, x) }
+			out, err := m.Run(context.Background(), feeds,
+				[]tf.Output{f32(fw.Output), f32(fw.Output), f32(score.Scores), f32(want.Output), f32(grads[0]), f32(grads[1]), f32(guided[0])})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[0] = sig
 			checks := []struct {
 				what string
 				got  []float32
@@ -149,7 +170,7 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 						variants = append(variants, scaled(v, ref))
 					}
 					r := scaled(ref, ref)
-					fixture.CheckKinks(t, c.what, scaled(c.got, ref), r, fixture.KinkEnvelope(r, variants), c.tol)
+					fixture.CheckKinks(t, c.what, scaled(c.got, ref), r, fixture.KinkEnvelope(r, variants), f.Tolerance(c.tol))
 					continue
 				}
 				var d float64
@@ -158,8 +179,8 @@ func TestInlinedForwardMatchesPython(t *testing.T) {
 				} else {
 					d = relDiff(c.got, ref)
 				}
-				if d > c.tol || math.IsNaN(d) {
-					t.Errorf("%s: difference %.3g > %g", c.what, d, c.tol)
+				if tol := f.Tolerance(c.tol); d > tol || math.IsNaN(d) {
+					t.Errorf("%s: difference %.3g > %g", c.what, d, f.Tolerance(c.tol))
 				} else {
 					t.Logf("%s: difference %.2g", c.what, d)
 				}

@@ -9,7 +9,8 @@ import (
 )
 
 // passThrough ops do not change values; head matching looks through them.
-var passThrough = map[string]bool{"Identity": true, "Reshape": true, "Squeeze": true, "Snapshot": true}
+// Cast is one: mixed-precision Keras pools in float32 between casts.
+var passThrough = map[string]bool{"Identity": true, "Reshape": true, "Squeeze": true, "Snapshot": true, "Cast": true}
 
 // ErrNoDenseHead is wrapped by DenseHeadKernel's error for a layer that
 // does not feed a global-average-pool + Dense head.
@@ -70,6 +71,10 @@ func (f *Forward) DenseHeadKernel(layer Layer) (tf.Output, error) {
 		}
 	}
 	name, idx := splitTensorName(mm.GetInput()[1])
+	if i, ok := f.index[name]; ok && f.nodes[i].GetOp() == "Cast" {
+		// Mixed precision: the float32 kernel, not its float16 copy.
+		name, idx = splitTensorName(f.nodes[i].GetInput()[0])
+	}
 	op := f.model.Graph.Operation(name)
 	if op == nil {
 		return fail("its kernel is not in the graph")

@@ -33,7 +33,9 @@ const InlinePrefix = "tfcam/"
 type Forward struct {
 	model *Model
 	// Input is the signature's image placeholder (for a model loaded with an
-	// input size, its reshape to that size, with a static shape).
+	// input size, its reshape to that size, with a static shape; for a
+	// uint8 input, the float32 placeholder of pixel values 0..255 that
+	// replaces its cast to float).
 	Input tf.Output
 	// Output is the inlined twin of the signature's output.
 	Output tf.Output
@@ -80,6 +82,13 @@ type inliner struct {
 	input      string
 	sized      []int32
 	sizedInput string
+	// uint8: the signature's uint8 image input, read only through casts
+	// to float, which become pixels (a float32 placeholder with the
+	// input's shape); uint8Aliases are tensors equal to it (Identity).
+	uint8        string
+	uint8Shape   []int64
+	uint8Aliases map[string]bool
+	pixels       string
 }
 
 // registeredOps is TensorFlow's op registry by name, read once per process.
@@ -131,7 +140,13 @@ func (m *Model) Inline() (*Forward, error) {
 		used: map[string]bool{}, external: map[string]bool{}, topDone: map[string][]string{},
 		topCtrl: map[string][]string{}, rewrites: map[string]int{},
 	}
-	if m.openInput {
+	if m.InputKind == InputUint8 {
+		// The float32 placeholder standing in for the uint8 input gets the
+		// (sized) static shape directly: no Reshape is needed.
+		in.uint8 = fmt.Sprintf("%s:%d", m.Input.Output.Op.Name(), m.Input.Output.Index)
+		in.uint8Shape = append([]int64{-1}, m.Input.Shape[1:]...)
+		in.uint8Aliases = map[string]bool{in.uint8: true}
+	} else if m.openInput {
 		in.input = fmt.Sprintf("%s:%d", m.Input.Output.Op.Name(), m.Input.Output.Index)
 		for _, d := range m.Input.Shape {
 			in.sized = append(in.sized, int32(d))
@@ -177,6 +192,13 @@ func (m *Model) Inline() (*Forward, error) {
 		sized, _ := splitTensorName(in.sizedInput)
 		input = m.Graph.Operation(sized).Output(0)
 	}
+	if m.InputKind == InputUint8 {
+		if in.pixels == "" {
+			return nil, fmt.Errorf("tfgraph: %s never casts its uint8 input %s to float, so tfcam has no float image to feed and differentiate: %w", m.Dir, describeTensor(m.Input), ErrUnsupportedInput)
+		}
+		px, _ := splitTensorName(in.pixels)
+		input = m.Graph.Operation(px).Output(0)
+	}
 	f := &Forward{
 		model: m, Input: input, Output: m.Graph.Operation(name).Output(idx),
 		Rewrites: in.rewrites, nodes: in.out, index: map[string]int{},
@@ -186,6 +208,11 @@ func (m *Model) Inline() (*Forward, error) {
 	}
 	if err := f.findLayers(); err != nil {
 		return nil, err
+	}
+	if m.InputKind == InputEncoded {
+		if err := f.cutEncoded(); err != nil {
+			return nil, err
+		}
 	}
 	m.forward = f
 	return f, nil
@@ -310,6 +337,11 @@ func (in *inliner) node(n *nodepb.NodeDef, prefix string, data, ctrl []string, f
 			return nil, nil, err
 		}
 		return outs, producers(outs), nil
+	}
+	if in.uint8 != "" {
+		if outs, done, err := in.uint8Consumer(n, prefix, data); done || err != nil {
+			return outs, producers(outs), err
+		}
 	}
 	switch op {
 	case "IdentityN":
@@ -583,4 +615,76 @@ func bodyOrder(f *fnpb.FunctionDef) ([]*nodepb.NodeDef, error) {
 		}
 	}
 	return order, nil
+}
+
+// pixelsScope holds the float32 placeholder that stands in for a uint8
+// image input; it is not a layer.
+const pixelsScope = InlinePrefix + "tfcam_input_pixels/"
+
+// uint8Consumer handles a node reading the uint8 image input: a Cast to
+// float reads the float32 pixels instead (a cast to float32 is the pixels
+// themselves), Identity passes the input on, shape queries read the
+// pixels' shape. Any other use is refused: tfcam would have to feed uint8
+// values there, and no gradient flows through integers. done reports that
+// the node was handled (its outputs are outs).
+func (in *inliner) uint8Consumer(n *nodepb.NodeDef, prefix string, data []string) (outs []string, done bool, err error) {
+	reads := false
+	for _, d := range data {
+		reads = reads || in.uint8Aliases[d]
+	}
+	if !reads {
+		return nil, false, nil
+	}
+	switch n.GetOp() {
+	case "Identity", "Snapshot":
+		outs = []string{data[0]}
+		in.uint8Aliases[outs[0]] = true
+		return outs, true, nil
+	case "Cast":
+		if to := n.GetAttr()["DstT"].GetType(); to == typespb.DataType_DT_FLOAT {
+			in.rewrites["uint8 input Cast→float32 pixels"]++
+			return []string{in.pixelsTensor()}, true, nil
+		} else if to != typespb.DataType_DT_HALF && to != typespb.DataType_DT_BFLOAT16 && to != typespb.DataType_DT_DOUBLE {
+			break
+		}
+		// A cast to another float type: the same cast from the pixels.
+		in.rewrites["uint8 input Cast→float32 pixels"]++
+		return in.onPixels(n, prefix, "SrcT"), true, nil
+	case "Shape", "Size", "Rank":
+		return in.onPixels(n, prefix, "T"), true, nil
+	}
+	return nil, true, fmt.Errorf("the uint8 image input %s is read by op %s (node %q), not by a cast to float; "+
+		"tfcam feeds float32 pixels to the cast and cannot feed or differentiate uint8 values elsewhere. "+
+		"Export a signature that casts the uint8 input first (e.g. keras.Input(dtype=\"uint8\") then a Rescaling or Cast layer), or one taking float32 images: %w",
+		in.uint8, n.GetOp(), n.GetName(), ErrUnsupportedInput)
+}
+
+// onPixels emits a copy of n reading the float32 pixels, with its dtype
+// attribute typeAttr set to float32, and returns its output.
+func (in *inliner) onPixels(n *nodepb.NodeDef, prefix, typeAttr string) []string {
+	nd := proto.Clone(n).(*nodepb.NodeDef)
+	nd.Name = in.claim(prefix + n.GetName())
+	nd.Device = ""
+	nd.Input = []string{in.pixelsTensor()}
+	nd.Attr[typeAttr] = &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_FLOAT}}
+	in.out = append(in.out, nd)
+	return []string{nd.Name + ":0"}
+}
+
+// pixelsTensor adds (once) the float32 placeholder for the uint8 input.
+func (in *inliner) pixelsTensor() string {
+	if in.pixels != "" {
+		return in.pixels
+	}
+	name := in.claim(pixelsScope + "pixels")
+	shape := &shapepb.TensorShapeProto{}
+	for _, d := range in.uint8Shape {
+		shape.Dim = append(shape.Dim, &shapepb.TensorShapeProto_Dim{Size: d})
+	}
+	in.out = append(in.out, &nodepb.NodeDef{Name: name, Op: "Placeholder", Attr: map[string]*attrpb.AttrValue{
+		"dtype": {Value: &attrpb.AttrValue_Type{Type: typespb.DataType_DT_FLOAT}},
+		"shape": {Value: &attrpb.AttrValue_Shape{Shape: shape}},
+	}})
+	in.pixels = name + ":0"
+	return in.pixels
 }

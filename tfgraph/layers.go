@@ -86,7 +86,7 @@ func (f *Forward) findLayers() error {
 			op := f.model.Graph.Operation(n.GetName())
 			for k := 0; k < op.NumOutputs(); k++ {
 				t := n.GetName() + ":" + fmt.Sprint(k)
-				if op.Output(k).DataType() != tf.Float {
+				if !isFloatDType(op.Output(k).DataType()) {
 					continue
 				}
 				leaves := t == outName
@@ -195,7 +195,7 @@ func (f *Forward) pathNodes(consumers map[string][]int) map[int]bool {
 
 // modelRoot descends from InlinePrefix into the scope that holds nearly all
 // nodes (a Keras model's own scope inside its serving wrapper). The nodes
-// that size an open input are not counted.
+// that size an open input or stand in for a uint8 one are not counted.
 func modelRoot(names []string) string {
 	root := strings.TrimSuffix(InlinePrefix, "/")
 	for {
@@ -204,7 +204,7 @@ func modelRoot(names []string) string {
 		total := 0
 		for _, n := range names {
 			rel := strings.TrimPrefix(n, root+"/")
-			if rel == n || strings.HasPrefix(n, sizedInputScope) {
+			if rel == n || strings.HasPrefix(n, sizedInputScope) || strings.HasPrefix(n, pixelsScope) {
 				continue
 			}
 			total++

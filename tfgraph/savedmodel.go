@@ -49,6 +49,21 @@ type LoadOptions struct {
 	// the signature leaves the size open (a model preset's input_size); it
 	// is ignored for a signature with a fixed size.
 	DefaultInputSize [2]int
+	// Output is the signature output key to explain (e.g. "output_0");
+	// empty picks the only float [N,classes] output and refuses a
+	// signature with several (OutputChoiceError).
+	Output string
+	// Input is the signature input key of the image batch; empty picks the
+	// only input, or the only [N,H,W,C] one. Every other input must have a
+	// default (a PlaceholderWithDefault): tfcam feeds only the image.
+	Input string
+	// InputTensor, for a signature taking encoded images (a string
+	// tensor of JPEG/PNG bytes the model decodes), names the node whose
+	// output is the decoded float32 image batch [N,H,W,C] that tfcam feeds
+	// instead: a layer or node name as `tfcam layers --all` lists them.
+	// Empty finds it: the first such tensor with a static H, W and C
+	// through which every path from the input to the output goes.
+	InputTensor string
 }
 
 // TensorInfo describes one input or output of a signature.
@@ -64,7 +79,7 @@ type TensorInfo struct {
 }
 
 // Model is a loaded SavedModel: its graph, a session holding its restored
-// variables, and the chosen signature's single image input and output.
+// variables, and the chosen signature's image input and class-score output.
 type Model struct {
 	// Dir is the SavedModel directory.
 	Dir string
@@ -77,8 +92,16 @@ type Model struct {
 	Graph *tf.Graph
 	// Session runs Graph with the SavedModel's variables restored.
 	Session *tf.Session
-	// Input is the image input.
+	// Input is the image input: the signature's, or for an InputEncoded
+	// model the decoded float32 batch inside the forward pass (the cut)
+	// under the signature input's key.
 	Input TensorInfo
+	// InputKind says how tfcam feeds Input (float32, or uint8 through the
+	// forward pass).
+	InputKind InputKind
+	// Encoded is, for an InputEncoded model, the signature's string input;
+	// Input is then the decoded batch inside the forward pass.
+	Encoded TensorInfo
 	// Output is the class-score output (probabilities or logits).
 	Output TensorInfo
 	// Devices lists what the session can run on.
@@ -86,6 +109,11 @@ type Model struct {
 
 	meta    *corepb.MetaGraphDef
 	forward *Forward
+	// scores32 is Output cast to float32 (half-precision outputs), made
+	// on first use by Predict.
+	scores32 tf.Output
+	// inputTensor is LoadOptions.InputTensor.
+	inputTensor string
 	// openInput: the signature leaves H/W open and LoadOptions.InputSize
 	// fixed them; the inlined graph reshapes the input to that size.
 	openInput bool
@@ -224,7 +252,7 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		m.Close()
 		return nil, fmt.Errorf("tfgraph: a GPU was requested but TensorFlow sees none (devices: %s); install the GPU build with `make setup GPU=1`, check nvidia-smi and CUDA_VISIBLE_DEVICES, or use --device cpu", m.deviceNames())
 	}
-	if err := m.resolveSignature(sig); err != nil {
+	if err := m.resolveSignature(sig, opts.Input, opts.Output); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -239,6 +267,17 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 	if err := m.checkVariablesRestored(); err != nil {
 		m.Close()
 		return nil, err
+	}
+	if err := m.castScores(); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if m.InputKind == InputEncoded {
+		m.inputTensor = opts.InputTensor
+		if _, err := m.Inline(); err != nil {
+			m.Close()
+			return nil, err
+		}
 	}
 	return m, nil
 }
@@ -324,37 +363,125 @@ func (m *Model) deviceNames() string {
 	return strings.Join(names, ", ")
 }
 
-func (m *Model) resolveSignature(sig *corepb.SignatureDef) error {
-	ins, outs := sig.GetInputs(), sig.GetOutputs()
-	if len(ins) != 1 {
-		return fmt.Errorf("tfgraph: signature %q of %s has %d inputs %q; tfcam explains image classifiers with one image input", m.SignatureKey, m.Dir, len(ins), sortedKeys(ins))
+func (m *Model) resolveSignature(sig *corepb.SignatureDef, inputKey, outputKey string) error {
+	ins, err := m.tensorInfos(sig.GetInputs())
+	if err != nil {
+		return err
 	}
-	for k, ti := range ins {
-		info, err := m.tensorInfo(k, ti)
+	outs, err := m.tensorInfos(sig.GetOutputs())
+	if err != nil {
+		return err
+	}
+	if m.Input, err = m.chooseInput(ins, inputKey); err != nil {
+		return err
+	}
+	if err := m.checkInput(); err != nil {
+		return err
+	}
+	m.Output, err = m.chooseOutput(outs, outputKey)
+	return err
+}
+
+// tensorInfos resolves a signature's inputs or outputs, sorted by key.
+func (m *Model) tensorInfos(tis map[string]*corepb.TensorInfo) ([]TensorInfo, error) {
+	var infos []TensorInfo
+	for _, k := range sortedKeys(tis) {
+		info, err := m.tensorInfo(k, tis[k])
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(info.Shape) != 4 || info.DType != tf.Float {
-			return fmt.Errorf("tfgraph: input %q of %s is %v %v; tfcam needs a float32 image batch [N,H,W,C] (channels-last)", k, m.Dir, info.DType, info.Shape)
-		}
-		m.Input = info
+		infos = append(infos, info)
 	}
-	outKeys := sortedKeys(outs)
+	return infos, nil
+}
+
+func describeAll(ts []TensorInfo) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, describeTensor(t))
+	}
+	return strings.Join(out, ", ")
+}
+
+// chooseInput picks the image input: the one asked, the only one, or the
+// only [N,H,W,C] one. Every other input must have a default, since tfcam
+// feeds only images.
+func (m *Model) chooseInput(ins []TensorInfo, key string) (TensorInfo, error) {
 	var chosen []TensorInfo
-	for _, k := range outKeys {
-		info, err := m.tensorInfo(k, outs[k])
-		if err != nil {
-			return err
-		}
-		if len(info.Shape) == 2 && info.DType == tf.Float {
-			chosen = append(chosen, info)
+	for _, in := range ins {
+		if (key != "" && in.Key == key) || (key == "" && (len(ins) == 1 || len(in.Shape) == 4)) {
+			chosen = append(chosen, in)
 		}
 	}
-	if len(chosen) != 1 {
-		return fmt.Errorf("tfgraph: signature %q of %s has outputs %q; tfcam needs exactly one float32 [N,classes] output", m.SignatureKey, m.Dir, outKeys)
+	switch {
+	case key != "" && len(chosen) == 0:
+		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s has no input %q; its inputs are %s (%w: %w)", m.SignatureKey, m.Dir, key, describeAll(ins), ErrUnsupportedInput, ErrInputChoice)
+	case len(chosen) != 1:
+		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s has inputs %s and tfcam cannot tell which is the image batch; name it (LoadOptions.Input) (%w: %w)", m.SignatureKey, m.Dir, describeAll(ins), ErrUnsupportedInput, ErrInputChoice)
 	}
-	m.Output = chosen[0]
-	return nil
+	var undefaulted []TensorInfo
+	for _, in := range ins {
+		if in.Key != chosen[0].Key && in.Output.Op.Type() != "PlaceholderWithDefault" {
+			undefaulted = append(undefaulted, in)
+		}
+	}
+	if len(undefaulted) > 0 {
+		return TensorInfo{}, fmt.Errorf("tfgraph: signature %q of %s also takes %s, which have no default value; tfcam feeds only the image input %q. "+
+			"Export a signature that takes only the image (e.g. a tf.function that fixes the other inputs, or tf.compat.v1.placeholder_with_default for them): %w",
+			m.SignatureKey, m.Dir, describeAll(undefaulted), chosen[0].Key, ErrUnsupportedInput)
+	}
+	return chosen[0], nil
+}
+
+// checkInput sets InputKind, refusing inputs tfcam cannot feed.
+func (m *Model) checkInput() error {
+	in := m.Input
+	switch {
+	case len(in.Shape) == 4 && in.DType == tf.Float:
+		m.InputKind = InputFloat32
+		return nil
+	case len(in.Shape) == 4 && in.DType == tf.Uint8:
+		m.InputKind = InputUint8
+		return nil
+	case len(in.Shape) <= 1 && in.DType == tf.String:
+		m.InputKind = InputEncoded
+		return nil
+	}
+	return fmt.Errorf("tfgraph: input %s of %s is not an image batch tfcam can feed; it needs float32 or uint8 [N,H,W,C] (channels-last): %w", describeTensor(in), m.Dir, ErrUnsupportedInput)
+}
+
+// chooseOutput picks the class-score output: the one asked, or the only
+// float [N,classes] one.
+func (m *Model) chooseOutput(outs []TensorInfo, key string) (TensorInfo, error) {
+	fail := func(why string) (TensorInfo, error) {
+		return TensorInfo{}, &OutputChoiceError{Dir: m.Dir, Signature: m.SignatureKey, Asked: key, Outputs: outs, Why: why}
+	}
+	scores := func(o TensorInfo) bool { return len(o.Shape) == 2 && isFloatDType(o.DType) }
+	if key != "" {
+		for _, o := range outs {
+			if o.Key != key {
+				continue
+			}
+			if !scores(o) {
+				return fail(fmt.Sprintf("output %s is not class scores [N,classes] of a float type", describeTensor(o)))
+			}
+			return o, nil
+		}
+		return fail(fmt.Sprintf("there is no output %q", key))
+	}
+	var chosen []TensorInfo
+	for _, o := range outs {
+		if scores(o) {
+			chosen = append(chosen, o)
+		}
+	}
+	switch len(chosen) {
+	case 1:
+		return chosen[0], nil
+	case 0:
+		return fail("no output is class scores [N,classes] of a float type")
+	}
+	return fail(fmt.Sprintf("%d outputs could be class scores", len(chosen)))
 }
 
 func (m *Model) tensorInfo(key string, ti *corepb.TensorInfo) (TensorInfo, error) {
@@ -436,7 +563,7 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 		return nil, 0, err
 	}
 	defer cgo.DeleteTensor(in)
-	res, err := m.run(map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.Output.Output})
+	res, err := m.run(map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.scoresFloat32()})
 	if err != nil {
 		return nil, 0, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
 	}
@@ -472,6 +599,9 @@ func (m *Model) batchTensor(batch []float32, n int) (*tf.Tensor, error) {
 	}
 	if n <= 0 || len(batch) != n*h*w*c {
 		return nil, fmt.Errorf("tfgraph: batch of %d values is not %d images of %dx%dx%d", len(batch), n, h, w, c)
+	}
+	if m.InputKind == InputUint8 {
+		return newUint8(m.RoundPixels(batch), int64(n), int64(h), int64(w), int64(c))
 	}
 	return NewFloat32(batch, int64(n), int64(h), int64(w), int64(c))
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"math"
@@ -30,23 +29,11 @@ func writeShapesImages(t *testing.T, dir string, n int) []string {
 	h, w := imgs.Shape[1], imgs.Shape[2]
 	var paths []string
 	for i := 0; i < n; i++ {
-		img := image.NewNRGBA(image.Rect(0, 0, w, h))
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				p := imgs.F32[((i*h+y)*w+x)*3:]
-				img.SetNRGBA(x, y, color.NRGBA{uint8(p[0]*255 + 0.5), uint8(p[1]*255 + 0.5), uint8(p[2]*255 + 0.5), 255})
-			}
-		}
 		path := filepath.Join(dir, "imgs", "sub"+string(rune('a'+i%2)), "img"+string(rune('0'+i))+".png")
-		os.MkdirAll(filepath.Dir(path), 0o755)
-		fh, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := png.Encode(fh, img); err != nil {
-			t.Fatal(err)
-		}
-		fh.Close()
+		writeRGBPNG(t, path, w, h, func(x, y int) [3]uint8 {
+			p := imgs.F32[((i*h+y)*w+x)*3:]
+			return [3]uint8{uint8(p[0]*255 + 0.5), uint8(p[1]*255 + 0.5), uint8(p[2]*255 + 0.5)}
+		})
 		paths = append(paths, path)
 	}
 	return paths

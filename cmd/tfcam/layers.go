@@ -64,6 +64,9 @@ func runLayers(args []string) error {
 	tw.Flush()
 	fmt.Printf("\n* default target layer (%s); choose another with `tfcam explain --layer NAME`\n", def.Name)
 	fmt.Printf("GRID of a token layer: prefix tokens dropped + patch rows x cols (`--tokens`); ? = not detected, give it with --tokens\n")
+	if note := inputNote(m, def); note != "" {
+		fmt.Println(note)
+	}
 	if len(fw.Rewrites) > 0 {
 		fmt.Printf("graph rewrites for gradients: %v\n", fw.Rewrites)
 	}

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"flag"
 	"fmt"
 	"strconv"
 	"strings"
+
+	tf "github.com/wamuir/graft/tensorflow"
 
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
@@ -22,6 +26,9 @@ type modelFlags struct {
 	labels     string
 	threads    int
 	size       string
+	output     string
+	input      string
+	inputCut   string
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -32,6 +39,9 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.preprocess, "preprocess", "", "pixel preprocessing: raw (0..255), unit ([0,1]), tf ([-1,1]), caffe (BGR, mean-subtracted), torch (mean/std); default: the model preset's, else unit")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line in class order (default: the model preset's)")
 	fs.IntVar(&f.threads, "threads", 0, "TensorFlow threads (0: all cores)")
+	fs.StringVar(&f.output, "output", "", "signature output key of the class scores to explain, for a signature with several outputs (default: the model preset's, else the only float [N,classes] output)")
+	fs.StringVar(&f.input, "input", "", "signature input key of the image batch, for a signature with several inputs whose others have defaults (default: the model preset's, else the only [N,H,W,C] input)")
+	fs.StringVar(&f.inputCut, "input-tensor", "", "for a model taking encoded images (string input): the node whose output is its decoded float32 image batch [N,H,W,C], where tfcam feeds its own decoded images (default: found automatically; names as `tfcam layers --all` lists them)")
 	fs.StringVar(&f.size, "size", "", "for models that take images of any size: the size to run them at, WIDTHxHEIGHT or N for NxN (default: the model preset's input_size)")
 }
 
@@ -96,7 +106,8 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 	if err != nil {
 		return nil, preset, err
 	}
-	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads, InputSize: size}
+	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads, InputSize: size,
+		Output: cmp.Or(f.output, preset.Output), Input: cmp.Or(f.input, preset.Input), InputTensor: f.inputCut}
 	if len(preset.InputSize) >= 2 {
 		opts.DefaultInputSize = [2]int{preset.InputSize[0], preset.InputSize[1]}
 	}
@@ -104,8 +115,19 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 		opts.Tags = strings.Split(f.tags, ",")
 	}
 	m, err := tfgraph.Load(f.model, opts)
-	if err != nil {
+	var choice *tfgraph.OutputChoiceError
+	switch {
+	case errors.As(err, &choice):
+		return nil, preset, fmt.Errorf("%w; on the command line: --output KEY (or \"output\" in the model's %s)", err, models.PresetFile)
+	case errors.Is(err, tfgraph.ErrInputChoice):
+		return nil, preset, fmt.Errorf("%w; on the command line: --input KEY (or \"input\" in the model's %s)", err, models.PresetFile)
+	case err != nil:
 		return nil, preset, err
+	}
+	if preset.Preprocess == "" && (m.InputKind == tfgraph.InputUint8 || m.InputKind == tfgraph.InputEncoded) {
+		// A uint8 input, and the decoded batch of an encoded one
+		// (decode_jpeg then resize or cast), take pixel values 0..255.
+		preset.Preprocess = string(imagefile.Raw)
 	}
 	h, w, c := m.InputSize()
 	if (h <= 0 || w <= 0) && (c == 1 || c == 3) {
@@ -119,7 +141,8 @@ func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
 	return m, preset, nil
 }
 
-// preprocess resolves the pixel preset: flag, then model preset, then unit.
+// pixelPreset resolves the pixel preset: flag, then model preset (for a
+// uint8 or encoded-image input without one: raw), then unit.
 func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, error) {
 	name := f.preprocess
 	if name == "" {
@@ -179,4 +202,23 @@ func (x explainFlags) config(preset models.Preset, cfg explainer.Config) (explai
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// inputNote says how tfcam feeds a model whose input is not a float32
+// image batch, and in which dtype its layers compute ("" when there is
+// nothing to say).
+func inputNote(m *tfgraph.Model, layer tfgraph.Layer) string {
+	var notes []string
+	switch m.InputKind {
+	case tfgraph.InputUint8:
+		notes = append(notes, fmt.Sprintf("input %q is uint8 %v: tfcam feeds float32 pixel values 0..255, rounded, in place of the model's cast to float (default --preprocess raw)",
+			m.Input.Key, m.Input.Shape))
+	case tfgraph.InputEncoded:
+		notes = append(notes, fmt.Sprintf("input %q takes encoded images (string %v): tfcam decodes and resizes images itself and feeds them at %s %v, the model's decoded batch (choose another with --input-tensor NAME; default --preprocess raw)",
+			m.Encoded.Key, m.Encoded.Shape, strings.TrimPrefix(m.Input.Output.Op.Name(), tfgraph.InlinePrefix), m.Input.Shape))
+	}
+	if dt := layer.Output.DataType(); layer.Output.Op != nil && dt != tf.Float {
+		notes = append(notes, fmt.Sprintf("layer %q computes in %s: tfcam casts its activations and gradients to float32 and computes the maps in float32", layer.Name, tfgraph.DTypeName(dt)))
+	}
+	return strings.Join(notes, "\n")
 }
