@@ -7,7 +7,6 @@ require (
 	github.com/johannesboyne/gofakes3 v1.2.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/wamuir/graft v0.10.0
-	go.yaml.in/yaml/v3 v3.0.5
 	gocloud.dev v0.47.0
 	golang.org/x/image v0.48.0
 	golang.org/x/sys v0.50.0

@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"sigs.k8s.io/yaml"
 
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/render"
@@ -52,24 +52,24 @@ type serveOptions struct {
 // modelConfig is one model of a --config file (JSON, or YAML for .yaml
 // and .yml); fields are the flags of the same names.
 type modelConfig struct {
-	Name          string `json:"name" yaml:"name"`
-	Model         string `json:"model" yaml:"model"`
-	Tags          string `json:"tags" yaml:"tags"`
-	Signature     string `json:"signature" yaml:"signature"`
-	Preprocess    string `json:"preprocess" yaml:"preprocess"`
-	Labels        string `json:"labels" yaml:"labels"`
-	Size          string `json:"size" yaml:"size"`
-	Layer         string `json:"layer" yaml:"layer"`
-	Probabilities bool   `json:"probabilities" yaml:"probabilities"`
-	Seed          int64  `json:"seed" yaml:"seed"`
-	MaxTensorMB   int    `json:"max_tensor_mb" yaml:"max_tensor_mb"`
-	Tokens        string `json:"tokens" yaml:"tokens"`
-	Method        string `json:"method" yaml:"method"`
-	Class         string `json:"class" yaml:"class"`
+	Name          string `json:"name"`
+	Model         string `json:"model"`
+	Tags          string `json:"tags"`
+	Signature     string `json:"signature"`
+	Preprocess    string `json:"preprocess"`
+	Labels        string `json:"labels"`
+	Size          string `json:"size"`
+	Layer         string `json:"layer"`
+	Probabilities bool   `json:"probabilities"`
+	Seed          int64  `json:"seed"`
+	MaxTensorMB   int    `json:"max_tensor_mb"`
+	Tokens        string `json:"tokens"`
+	Method        string `json:"method"`
+	Class         string `json:"class"`
 }
 
 type serveConfig struct {
-	Models []modelConfig `json:"models" yaml:"models"`
+	Models []modelConfig `json:"models"`
 }
 
 func serveUsage(fs *flag.FlagSet) func() {
@@ -211,17 +211,15 @@ func (o serveOptions) entries() ([]modelConfig, error) {
 	if err != nil {
 		return nil, usageError(fmt.Sprintf("--config: %v", err))
 	}
-	var cfg serveConfig
 	if ext := strings.ToLower(filepath.Ext(o.config)); ext == ".yaml" || ext == ".yml" {
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		err = dec.Decode(&cfg)
-	} else {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&cfg)
+		if data, err = yaml.YAMLToJSON(data); err != nil {
+			return nil, usageError(fmt.Sprintf("--config %s: %v", o.config, err))
+		}
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
+	var cfg serveConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, usageError(fmt.Sprintf("--config %s: %v", o.config, err))
 	}
 	if len(cfg.Models) == 0 {
