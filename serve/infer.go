@@ -469,26 +469,3 @@ func (s *Server) render(ctx context.Context, m *model, norm []float32, view *tf.
 	}
 	return nil
 }
-
-// dtypeName names a TensorFlow dtype as Python does.
-func dtypeName(t tf.DataType) string {
-	switch t {
-	case tf.Float:
-		return "float32"
-	case tf.Double:
-		return "float64"
-	case tf.Half:
-		return "float16"
-	case tf.Uint8:
-		return "uint8"
-	case tf.Int32:
-		return "int32"
-	case tf.Int64:
-		return "int64"
-	case tf.String:
-		return "string"
-	case tf.Bool:
-		return "bool"
-	}
-	return fmt.Sprintf("dtype %d", int(t))
-}
