@@ -65,7 +65,7 @@ func (m ClusterCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	assign := kmeans(o, feats, n, iters)
 	c.probe("clustercam/labels", labelsOf(o, assign))
 	centres := clusterMeans(o, feats, assign) // [N,n,h·w]
-	masks := rescaleMaps(o, t.Upsample(clusterLayerMaps(o, centres, h, w)))
+	masks := o.MinMax(t.Upsample(clusterLayerMaps(o, centres, h, w)))
 	out, err := c.Probabilities(o.Mul(c.Repeat(o, c.Input, n), op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3)))))
 	if err != nil {
 		return tf.Output{}, err
