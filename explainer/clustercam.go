@@ -35,9 +35,9 @@ var _ = register(Spec[ClusterCAM]{
 // Clustering at the layer's resolution (not on the upsampled maps) keeps
 // the k-means cheap; the masks are at the input's.
 type ClusterCAM struct {
-	// Clusters is the number of clusters (default 10, at most K).
+	// Clusters is the number of clusters (0: the registered default; at most K).
 	Clusters int
-	// Iterations is the number of Lloyd steps (default 10).
+	// Iterations is the number of Lloyd steps (0: the registered default).
 	Iterations int
 }
 

@@ -73,7 +73,7 @@ type CosineCAM struct {
 	// Groups fixes the number of channel groups (at most K); 0, the
 	// default, chooses it per image by the k-means elbow.
 	Groups int
-	// Iterations is the number of k-means steps (default 10).
+	// Iterations is the number of k-means steps (0: the registered default).
 	Iterations int
 }
 

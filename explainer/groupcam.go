@@ -21,7 +21,7 @@ var _ = register(Spec[GroupCAM]{
 // GroupCAM is Group-CAM (Zhang et al. 2021, arXiv 2103.13859), the variant
 // of the official code (wofmanaf/Group-CAM, cam/groupcam.py): the
 // Grad-CAM-weighted channels w_k·A_k (w_k = mean of the gradients) are cut
-// into G contiguous groups of ⌈K/G⌉ channels (G = 32 by default, fewer when
+// into G contiguous groups of ⌈K/G⌉ channels (G as registered below, fewer when
 // K is small, as torch.chunk does); each group's sum, after ReLU, is
 // "de-noised" by keeping only the values above its 70th percentile
 // (numpy's linear interpolation), upsampled and min–max scaled to a mask
@@ -36,7 +36,7 @@ var _ = register(Spec[GroupCAM]{
 // nothing (the official code skips it). All G masked copies of all images
 // and the blurred images go through the model as one batch of (G+1)·N.
 type GroupCAM struct {
-	// Groups is G (default 32).
+	// Groups is G (0: the registered default).
 	Groups int
 }
 

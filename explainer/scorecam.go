@@ -55,7 +55,7 @@ var _ = register(Spec[ScoreCAM]{
 // a small --batch.
 type ScoreCAM struct {
 	layerMethod
-	// Variant is "prob" (default) or "softmax".
+	// Variant is "prob" or "softmax" ("": the registered default, prob).
 	Variant string
 	// Baseline is "", "none", "zero" or "blur".
 	Baseline string
