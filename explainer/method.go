@@ -82,7 +82,7 @@ func All() []Method {
 func Registry() []Method {
 	return append(All(),
 		Saliency{}, SmoothGrad{}, IntegratedGradients{}, SmoothGradCAMPlusPlus{}, CAM{},
-		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10},
+		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10}, FullGrad{},
 		GroupCAM{}, ClusterCAM{}, CosineCAM{})
 }
 
