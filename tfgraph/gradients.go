@@ -230,12 +230,22 @@ func (f *Forward) GuidedGradients(score *Score, xs ...tf.Output) ([]tf.Output, e
 // GradientOf adds d y / d x for a scalar y built on the forward pass (or a
 // copy of it).
 func (f *Forward) GradientOf(y, x tf.Output) (tf.Output, error) {
-	f.scopes++
-	grads, err := f.model.Graph.AddGradients(fmt.Sprintf("tfcam_grad_%d", f.scopes), []tf.Output{y}, []tf.Output{x}, nil)
+	g, err := f.GradientsOf(y, x)
 	if err != nil {
-		return tf.Output{}, f.gradientError(err)
+		return tf.Output{}, err
 	}
-	return grads[0], nil
+	return g[0], nil
+}
+
+// GradientsOf adds d y / d x for each x in one backward pass, for a scalar
+// y built on the forward pass (or a copy of it).
+func (f *Forward) GradientsOf(y tf.Output, xs ...tf.Output) ([]tf.Output, error) {
+	f.scopes++
+	grads, err := f.model.Graph.AddGradients(fmt.Sprintf("tfcam_grad_%d", f.scopes), []tf.Output{y}, xs, nil)
+	if err != nil {
+		return nil, f.gradientError(err)
+	}
+	return grads, nil
 }
 
 // check reports a class score whose ops failed to build (graft panics on
