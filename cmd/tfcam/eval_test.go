@@ -48,7 +48,7 @@ func evalOpts() evalOptions {
 	return evalOptions{
 		modelFlags: modelFlags{model: filepath.Join(fixture.Root(), "shapes", "model"), device: "auto"},
 		methods:    "gradcam,gradcam++", class: "top1", tolerance: 15, steps: 8, baseline: "zero",
-		batch: 5, runImages: 64, workers: 2,
+		batch: 5, runImages: 64, workers: 2, road: "20,50,80", roadNoise: 0.01, roadSeed: 1,
 	}
 }
 
@@ -96,8 +96,9 @@ func TestEvalEndToEnd(t *testing.T) {
 	}
 	var rep struct {
 		Settings struct {
-			Tolerance  float64 `json:"tolerance_px"`
-			MethodSpec string  `json:"method_spec"`
+			Tolerance  float64   `json:"tolerance_px"`
+			MethodSpec string    `json:"method_spec"`
+			ROAD       []float64 `json:"road_percentages"`
 		} `json:"settings"`
 		Pixels  []int `json:"pixels"`
 		Methods []struct {
@@ -109,10 +110,18 @@ func TestEvalEndToEnd(t *testing.T) {
 			Deletion []float64 `json:"deletion"`
 			DelAUC   float64   `json:"deletion_auc"`
 			InsAUC   float64   `json:"insertion_auc"`
+			ROAD     *struct {
+				MoRFAUC float64   `json:"morf_auc"`
+				LeRFAUC float64   `json:"lerf_auc"`
+				MoRFAcc []float64 `json:"morf_accuracy"`
+			} `json:"road"`
 		} `json:"methods"`
 		Images []struct {
 			Image    string          `json:"image"`
 			Pointing json.RawMessage `json:"pointing"`
+			ROAD     *struct {
+				MoRF []float64 `json:"morf"`
+			} `json:"road"`
 		} `json:"images"`
 	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
@@ -127,13 +136,25 @@ func TestEvalEndToEnd(t *testing.T) {
 	if want := 15.0 * 64 / 224; rep.Settings.Tolerance != want {
 		t.Errorf("tolerance %g px, want %g (15 px at 224 scaled to 64)", rep.Settings.Tolerance, want)
 	}
+	if fmt.Sprint(rep.Settings.ROAD) != "[20 50 80]" {
+		t.Errorf("road_percentages %v, want --road's [20 50 80]", rep.Settings.ROAD)
+	}
 	for _, m := range rep.Methods {
 		// The shapes model looks at the shape: a sound pipeline points at
-		// the box and deletes the class faster than it inserts it.
+		// the box, deletes the class faster than it inserts it, and loses
+		// it faster removing the most relevant pixels than the least (ROAD).
 		if m.Images != 12 || m.Boxed != 10 || m.Pointing == nil || *m.Pointing < 80 || *m.Energy < 25 ||
 			m.DelAUC >= m.InsAUC || len(m.Deletion) != 9 {
 			t.Errorf("%s: %d images, %d boxed, pointing %v, energy %v, deletion AUC %g, insertion AUC %g", m.Method, m.Images, m.Boxed,
 				m.Pointing, m.Energy, m.DelAUC, m.InsAUC)
+		}
+		if m.ROAD == nil || m.ROAD.MoRFAUC >= m.ROAD.LeRFAUC || len(m.ROAD.MoRFAcc) != 3 {
+			t.Errorf("%s: ROAD %+v, want 3 points and MoRF AUC < LeRF AUC", m.Method, m.ROAD)
+		}
+	}
+	for _, im := range rep.Images {
+		if im.ROAD == nil || len(im.ROAD.MoRF) != 3 {
+			t.Fatalf("%s: ROAD %+v, want 3 MoRF points", im.Image, im.ROAD)
 		}
 	}
 	boxed := 0
@@ -175,6 +196,10 @@ func TestEvalErrors(t *testing.T) {
 		{"class out of range", func(o *evalOptions) { o.class = "9" }, []string{imgs}, 2, "has 4 classes"},
 		{"bad method", func(o *evalOptions) { o.methods = "nope" }, []string{imgs}, 2, "--method"},
 		{"negative tolerance", func(o *evalOptions) { o.tolerance = -1 }, []string{imgs}, 2, "--tolerance"},
+		{"ROAD percentage 100", func(o *evalOptions) { o.road = "50,100" }, []string{imgs}, 2, `--road "50,100"`},
+		{"ROAD percentages descending", func(o *evalOptions) { o.road = "50,20" }, []string{imgs}, 2, `--road "50,20"`},
+		{"ROAD not a number", func(o *evalOptions) { o.road = "ten" }, []string{imgs}, 2, `--road "ten"`},
+		{"negative ROAD noise", func(o *evalOptions) { o.roadNoise = -0.1 }, []string{imgs}, 2, "--road-noise"},
 		{"missing boxes file", func(o *evalOptions) { o.boxes = filepath.Join(dir, "none.csv") }, []string{imgs}, 1, "--boxes"},
 		{"boxes match nothing", func(o *evalOptions) { o.boxes = noMatch }, []string{imgs}, 1, "none of its images"},
 		{"ambiguous base name", func(o *evalOptions) { o.boxes = ambiguous }, []string{imgs, filepath.Join(dir, "other")}, 1, "name it by its path"},
@@ -208,7 +233,7 @@ func TestEvalHelpDocumentsBoxes(t *testing.T) {
 	if err := fs.Parse([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("eval -h: %v", err)
 	}
-	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance"} {
+	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance", "ROAD", "imputation", "-road-noise", "-road-seed"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
