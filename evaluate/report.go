@@ -22,6 +22,8 @@ type ImageResult struct {
 	Complexity float64 `json:"complexity"`
 	// ROAD is nil when ROAD was not run.
 	ROAD *ROADResult `json:"road,omitempty"`
+	// MaxSensitivity is nil when it was not run or the map is all zeros.
+	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
 }
 
 // Summary is one method's metrics over a set of images.
@@ -50,6 +52,9 @@ type Summary struct {
 	Insertion []float64 `json:"insertion"`
 	// ROAD is nil when ROAD was not run (see SummarizeROAD).
 	ROAD *ROADSummary `json:"road,omitempty"`
+	// MaxSensitivity is the mean over the images that have one; nil when
+	// none has.
+	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
 }
 
 // Summarize aggregates results per method, in the order of methods.
@@ -58,12 +63,17 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 	for _, m := range methods {
 		s := Summary{Method: m}
 		var faith []Faithfulness
-		var hits, energy float64
+		var hits, energy, sens float64
+		nSens := 0
 		for _, r := range results {
 			if r.Method != m {
 				continue
 			}
 			s.Images++
+			if r.MaxSensitivity != nil {
+				sens += *r.MaxSensitivity
+				nSens++
+			}
 			faith = append(faith, r.Faithfulness)
 			s.Sparseness += r.Sparseness
 			s.Complexity += r.Complexity
@@ -90,6 +100,10 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 			s.Sparseness /= float64(s.Images)
 			s.Complexity /= float64(s.Images)
 		}
+		if nSens > 0 {
+			sens /= float64(nSens)
+			s.MaxSensitivity = &sens
+		}
 		if s.Boxed > 0 {
 			pg, epg := 100*hits/float64(s.Boxed), 100*energy/float64(s.Boxed)
 			s.PointingGame, s.EnergyPointingGame = &pg, &epg
@@ -112,11 +126,16 @@ type Settings struct {
 	// Tolerance is the pointing game's, in map pixels.
 	Tolerance float64 `json:"tolerance_px"`
 	Boxes     string  `json:"boxes,omitempty"`
-	// ROADPercentages, ROADNoise and ROADSeed are ROAD's settings; no
-	// percentages when ROAD was not run.
+	// ROADPercentages and ROADNoise are ROAD's settings; no percentages
+	// when ROAD was not run.
 	ROADPercentages []float64 `json:"road_percentages,omitempty"`
 	ROADNoise       float64   `json:"road_noise,omitempty"`
-	ROADSeed        uint64    `json:"road_seed,omitempty"`
+	// SensitivitySamples and SensitivityRadius are max-sensitivity's; 0
+	// when it was not run.
+	SensitivitySamples int     `json:"sensitivity_samples,omitempty"`
+	SensitivityRadius  float64 `json:"sensitivity_radius,omitempty"`
+	// Seed seeds ROAD's and max-sensitivity's noise.
+	Seed uint64 `json:"seed,omitempty"`
 	// MethodSpec is --method as given, with any method options
 	// ("integrated-gradients:steps=64").
 	MethodSpec string `json:"method_spec,omitempty"`
@@ -148,6 +167,7 @@ var columns = []struct {
 	{"insertion_auc", "insertion AUC↑", "Insertion AUC (higher is better)", true, 1, func(s Summary) *float64 { return &s.InsertionAUC }},
 	{"sparseness", "sparseness↑", "Sparseness, Gini index (higher: fewer pixels)", true, 1, func(s Summary) *float64 { return &s.Sparseness }},
 	{"complexity", "complexity↓", "Complexity, entropy in nats (lower: simpler)", false, 0, func(s Summary) *float64 { return &s.Complexity }},
+	{"max_sensitivity", "max sens↓", "Max-sensitivity (lower is better)", false, 0, func(s Summary) *float64 { return s.MaxSensitivity }},
 	{"road_morf_auc", "ROAD MoRF↓", "ROAD MoRF AUC, probability (lower is better)", false, 1, func(s Summary) *float64 {
 		if s.ROAD == nil {
 			return nil
