@@ -27,7 +27,7 @@ import (
 // solution, 0.
 
 // imputeTolerance is the conjugate gradients' relative residual.
-const imputeTolerance = 1e-10
+const imputeTolerance = 1e-8
 
 // neighbours are the 8 offsets (dy, dx) and their weights.
 var neighbours = [8]struct {
