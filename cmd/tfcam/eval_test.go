@@ -156,8 +156,9 @@ func TestEvalEndToEnd(t *testing.T) {
 		if m.Sens == nil || !(*m.Sens > 0 && *m.Sens < 0.5) {
 			t.Errorf("%s: max-sensitivity %v, want in (0, 0.5)", m.Method, m.Sens)
 		}
-		if m.ROAD == nil || m.ROAD.MoRFAUC >= m.ROAD.LeRFAUC || len(m.ROAD.MoRFAcc) != 3 {
-			t.Errorf("%s: ROAD %+v, want 3 points and MoRF AUC < LeRF AUC", m.Method, m.ROAD)
+		// Measured on these images: MoRF ≈ 0.03, LeRF ≈ 1.0.
+		if m.ROAD == nil || m.ROAD.LeRFAUC-m.ROAD.MoRFAUC < 0.5 || len(m.ROAD.MoRFAcc) != 3 {
+			t.Errorf("%s: ROAD %+v, want 3 points and MoRF AUC well below LeRF AUC (by > 0.5)", m.Method, m.ROAD)
 		}
 	}
 	for _, im := range rep.Images {
