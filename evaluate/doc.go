@@ -22,6 +22,21 @@
 //     probability is recorded after each step; the score is the area under
 //     that curve over the fraction of pixels changed.
 //
+// Faithfulness under removal without the shape showing (road.go,
+// impute.go):
+//
+//   - ROAD (Rong et al. 2022): the most (MoRF) or least (LeRF) relevant
+//     pixels at each percentage are removed and filled by noisy linear
+//     imputation from their neighbours (a sparse linear system solved in
+//     Go), and the class probability and whether the class stays on top
+//     are recorded.
+//
+// Robustness (sensitivity.go):
+//
+//   - Max-sensitivity (Yeh et al. 2019): the largest relative change of the
+//     map under seeded uniform input noise. The caller explains the
+//     perturbed images through an ExplainFunc.
+//
 // The perturbed images are built by TensorFlow ops from the model's input
 // placeholder and the fed maps and run through a copy of the model's forward
 // pass in the same graph (tfgraph.Forward.Copy), so a chunk of images with
@@ -30,6 +45,6 @@
 // has no final Softmax/Sigmoid.
 //
 // The package computes and reports (tables, CSV, JSON, plots written to an
-// io.Writer); it must not read images, explain them or write files — the
-// command does that.
+// io.Writer); it must not read images, explain them (max-sensitivity calls
+// the ExplainFunc it is given) or write files — the command does that.
 package evaluate

@@ -148,18 +148,8 @@ func New(model *tfgraph.Model, cfg Config) (*Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, act := fw.Logits()
-	probs := func(out tf.Output) tf.Output {
-		if out.DataType() != tf.Float { // mixed precision: metrics in float32
-			out = op.Cast(g.SubScope("float32"), out, tf.Float)
-		}
-		if act == "" { // a logits model: its softmax is what the metrics read
-			return op.Softmax(g.SubScope("softmax"), out)
-		}
-		return out
-	}
-	e.base = g.Pick(probs(fw.Output), e.cls, e.classes)
-	e.scores = g.Pick(probs(twin), e.rowCls, e.classes)
+	e.base = g.Pick(probabilities(g, fw, fw.Output), e.cls, e.classes)
+	e.scores = g.Pick(probabilities(g, fw, twin), e.rowCls, e.classes)
 	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate: building the scores: %w", err)
 	}
@@ -224,17 +214,11 @@ func (e *Evaluator) perturb(g *graphops.Ops, base tf.Output) tf.Output {
 // normalised to [0,1] (explainer.Map.Normalized), classes the explained
 // class of each image.
 func (e *Evaluator) Run(ctx context.Context, pixels, maps []float32, classes []int) ([]Faithfulness, error) {
+	if err := checkRunArgs(e.h, e.w, e.c, e.classes, pixels, maps, classes); err != nil {
+		return nil, err
+	}
 	n := len(classes)
 	hw, chw := e.h*e.w, e.h*e.w*e.c
-	if n == 0 || len(pixels) != n*chw || len(maps) != n*hw {
-		return nil, fmt.Errorf("evaluate: %d images of %d values and %d maps of %d values for %d classes; want %d×%dx%dx%d pixels and %d×%dx%d maps",
-			len(pixels)/max(chw, 1), chw, len(maps)/max(hw, 1), hw, n, n, e.h, e.w, e.c, n, e.h, e.w)
-	}
-	for i, c := range classes {
-		if c < 0 || c >= e.classes {
-			return nil, fmt.Errorf("evaluate: class %d of image %d is out of range [0, %d)", c, i, e.classes)
-		}
-	}
 	// Per image and steps chunk: 2 rows per step, the masked image and the
 	// unperturbed pass.
 	total := len(e.counts)
@@ -254,6 +238,23 @@ func (e *Evaluator) Run(ctx context.Context, pixels, maps []float32, classes []i
 		}
 	}
 	return out, nil
+}
+
+// checkRunArgs checks a Run's arguments for a [h,w,c] input with the given
+// number of classes.
+func checkRunArgs(h, w, c, nClasses int, pixels, maps []float32, classes []int) error {
+	n := len(classes)
+	hw, chw := h*w, h*w*c
+	if n == 0 || len(pixels) != n*chw || len(maps) != n*hw {
+		return fmt.Errorf("evaluate: %d images of %d values and %d maps of %d values for %d classes; want %d×%dx%dx%d pixels and %d×%dx%d maps",
+			len(pixels)/max(chw, 1), chw, len(maps)/max(hw, 1), hw, n, n, h, w, c, n, h, w)
+	}
+	for i, cl := range classes {
+		if cl < 0 || cl >= nClasses {
+			return fmt.Errorf("evaluate: class %d of image %d is out of range [0, %d)", cl, i, nClasses)
+		}
+	}
+	return nil
 }
 
 // run evaluates images out (pixels, maps) at steps [s0,s1) in one Session.Run.
@@ -297,4 +298,17 @@ func (e *Evaluator) run(ctx context.Context, pixels, maps []float32, out []Faith
 		}
 	}
 	return nil
+}
+
+// probabilities is what the metrics score for out, fw's output or a copy of
+// it: float32 probabilities, the output itself or, for a logits model, its
+// softmax.
+func probabilities(g *graphops.Ops, fw *tfgraph.Forward, out tf.Output) tf.Output {
+	if out.DataType() != tf.Float { // mixed precision: metrics in float32
+		out = op.Cast(g.SubScope("float32"), out, tf.Float)
+	}
+	if _, act := fw.Logits(); act == "" {
+		return op.Softmax(g.SubScope("softmax"), out)
+	}
+	return out
 }

@@ -67,11 +67,11 @@ func (r *Report) PlotCurves(w io.Writer, curve string) error {
 }
 
 // PlotScores draws a bar chart per metric (one bar per method), in a grid:
-// 2×4 panels, or 4×2 wider ones for more than ten methods.
+// rows of 4 panels, or of 2 wider ones for more than ten methods.
 func (r *Report) PlotScores(w io.Writer) error {
-	cols, width, height := 4, 18*vg.Inch, 8*vg.Inch
+	cols, width, rowHeight := 4, 18*vg.Inch, 4*vg.Inch
 	if n := len(r.Methods); n > 10 {
-		cols, width, height = 2, vg.Length(2+0.5*float64(n))*2*vg.Inch, 17*vg.Inch
+		cols, width, rowHeight = 2, vg.Length(2+0.5*float64(n))*2*vg.Inch, 4.25*vg.Inch
 	}
 	var names []string
 	for _, s := range r.Methods {
@@ -123,7 +123,7 @@ func (r *Report) PlotScores(w io.Writer) error {
 		}
 		grid = append(grid, row)
 	}
-	return writePNG(w, grid, width, height)
+	return writePNG(w, grid, width, rowHeight*vg.Length(len(grid)))
 }
 
 // writePNG draws a grid of plots on one PNG canvas.

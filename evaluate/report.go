@@ -20,6 +20,10 @@ type ImageResult struct {
 	// Complexity).
 	Sparseness float64 `json:"sparseness"`
 	Complexity float64 `json:"complexity"`
+	// ROAD is nil when ROAD was not run.
+	ROAD *ROADResult `json:"road,omitempty"`
+	// MaxSensitivity is nil when it was not run or the map is all zeros.
+	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
 }
 
 // Summary is one method's metrics over a set of images.
@@ -46,6 +50,11 @@ type Summary struct {
 	// Deletion and Insertion are the mean curves, at Fractions(Steps).
 	Deletion  []float64 `json:"deletion"`
 	Insertion []float64 `json:"insertion"`
+	// ROAD is nil when ROAD was not run (see SummarizeROAD).
+	ROAD *ROADSummary `json:"road,omitempty"`
+	// MaxSensitivity is the mean over the images that have one; nil when
+	// none has.
+	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
 }
 
 // Summarize aggregates results per method, in the order of methods.
@@ -54,12 +63,17 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 	for _, m := range methods {
 		s := Summary{Method: m}
 		var faith []Faithfulness
-		var hits, energy float64
+		var hits, energy, sens float64
+		nSens := 0
 		for _, r := range results {
 			if r.Method != m {
 				continue
 			}
 			s.Images++
+			if r.MaxSensitivity != nil {
+				sens += *r.MaxSensitivity
+				nSens++
+			}
 			faith = append(faith, r.Faithfulness)
 			s.Sparseness += r.Sparseness
 			s.Complexity += r.Complexity
@@ -86,6 +100,10 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 			s.Sparseness /= float64(s.Images)
 			s.Complexity /= float64(s.Images)
 		}
+		if nSens > 0 {
+			sens /= float64(nSens)
+			s.MaxSensitivity = &sens
+		}
 		if s.Boxed > 0 {
 			pg, epg := 100*hits/float64(s.Boxed), 100*energy/float64(s.Boxed)
 			s.PointingGame, s.EnergyPointingGame = &pg, &epg
@@ -108,6 +126,16 @@ type Settings struct {
 	// Tolerance is the pointing game's, in map pixels.
 	Tolerance float64 `json:"tolerance_px"`
 	Boxes     string  `json:"boxes,omitempty"`
+	// ROADPercentages and ROADNoise are ROAD's settings; no percentages
+	// when ROAD was not run.
+	ROADPercentages []float64 `json:"road_percentages,omitempty"`
+	ROADNoise       float64   `json:"road_noise,omitempty"`
+	// SensitivitySamples and SensitivityRadius are max-sensitivity's; 0
+	// when it was not run.
+	SensitivitySamples int     `json:"sensitivity_samples,omitempty"`
+	SensitivityRadius  float64 `json:"sensitivity_radius,omitempty"`
+	// Seed seeds ROAD's and max-sensitivity's noise.
+	Seed uint64 `json:"seed,omitempty"`
 	// MethodSpec is --method as given, with any method options
 	// ("integrated-gradients:steps=64").
 	MethodSpec string `json:"method_spec,omitempty"`
@@ -139,6 +167,19 @@ var columns = []struct {
 	{"insertion_auc", "insertion AUC↑", "Insertion AUC (higher is better)", true, 1, func(s Summary) *float64 { return &s.InsertionAUC }},
 	{"sparseness", "sparseness↑", "Sparseness, Gini index (higher: fewer pixels)", true, 1, func(s Summary) *float64 { return &s.Sparseness }},
 	{"complexity", "complexity↓", "Complexity, entropy in nats (lower: simpler)", false, 0, func(s Summary) *float64 { return &s.Complexity }},
+	{"max_sensitivity", "max sens↓", "Max-sensitivity (lower is better)", false, 0, func(s Summary) *float64 { return s.MaxSensitivity }},
+	{"road_morf_auc", "ROAD MoRF↓", "ROAD MoRF AUC, probability (lower is better)", false, 1, func(s Summary) *float64 {
+		if s.ROAD == nil {
+			return nil
+		}
+		return &s.ROAD.MoRFAUC
+	}},
+	{"road_lerf_auc", "ROAD LeRF↑", "ROAD LeRF AUC, probability (higher is better)", true, 1, func(s Summary) *float64 {
+		if s.ROAD == nil {
+			return nil
+		}
+		return &s.ROAD.LeRFAUC
+	}},
 }
 
 // WriteTable prints the summary as an aligned text table, arrows saying
@@ -193,18 +234,40 @@ func (r *Report) WriteCSV(w io.Writer) error {
 }
 
 // WriteCurvesCSV writes the mean curves in long form: method, curve
-// (deletion or insertion), step, fraction, pixels, probability.
+// (deletion, insertion, and with ROAD road_morf, road_lerf,
+// road_morf_accuracy, road_lerf_accuracy), step, fraction, pixels,
+// probability (for the accuracy curves the share of images whose class
+// stays on top).
 func (r *Report) WriteCurvesCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"method", "curve", "step", "fraction", "pixels", "probability"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+	var roadFractions []float64
+	var roadCounts []int
+	if len(r.Counts) > 0 {
+		roadCounts = ROADCounts(r.Counts[len(r.Counts)-1], r.Settings.ROADPercentages)
+	}
+	for _, p := range r.Settings.ROADPercentages {
+		roadFractions = append(roadFractions, p/100)
+	}
 	for _, s := range r.Methods {
-		for _, c := range []struct {
-			name string
-			v    []float64
-		}{{"deletion", s.Deletion}, {"insertion", s.Insertion}} {
+		type curve struct {
+			name      string
+			v         []float64
+			fractions []float64
+			counts    []int
+		}
+		curves := []curve{{"deletion", s.Deletion, r.Fractions, r.Counts}, {"insertion", s.Insertion, r.Fractions, r.Counts}}
+		if s.ROAD != nil {
+			curves = append(curves, curve{"road_morf", s.ROAD.MoRF, roadFractions, roadCounts}, curve{"road_lerf", s.ROAD.LeRF, roadFractions, roadCounts},
+				curve{"road_morf_accuracy", s.ROAD.MoRFAccuracy, roadFractions, roadCounts}, curve{"road_lerf_accuracy", s.ROAD.LeRFAccuracy, roadFractions, roadCounts})
+		}
+		for _, c := range curves {
 			for k, v := range c.v {
-				cw.Write([]string{s.Method, c.name, strconv.Itoa(k), strconv.FormatFloat(r.Fractions[k], 'g', 8, 64),
-					strconv.Itoa(r.Counts[k]), strconv.FormatFloat(v, 'g', 8, 64)})
+				if k >= len(c.fractions) || k >= len(c.counts) {
+					return fmt.Errorf("evaluate: %s's %s curve has %d points for %d steps", s.Method, c.name, len(c.v), len(c.fractions))
+				}
+				cw.Write([]string{s.Method, c.name, strconv.Itoa(k), f(c.fractions[k]), strconv.Itoa(c.counts[k]), f(v)})
 			}
 		}
 	}

@@ -26,11 +26,22 @@ func sampleReport() *Report {
 	for i := range results {
 		results[i].Sparseness, results[i].Complexity = 0.1*float64(i+1), float64(i+2)
 	}
-	return &Report{
-		Settings:  Settings{Model: "m", Steps: 2, Baseline: "zero", Tolerance: 4.3},
+	s1, s2 := 0.2, 0.5
+	results[0].MaxSensitivity, results[1].MaxSensitivity = &s1, &s2 // c has none (an all-zero map)
+	results[0].ROAD = &ROADResult{Class: 1, MoRF: []float64{0.8, 0.4, 0}, LeRF: []float64{0.9, 0.9, 0.5},
+		MoRFTop: []bool{true, false, false}, LeRFTop: []bool{true, true, true}}
+	results[1].ROAD = &ROADResult{Class: 1, MoRF: []float64{0.6, 0.2, 0.2}, LeRF: []float64{0.7, 0.9, 0.9},
+		MoRFTop: []bool{true, true, false}, LeRFTop: []bool{false, true, true}}
+	percentages := []float64{10, 30, 90}
+	r := &Report{
+		Settings:  Settings{Model: "m", Steps: 2, Baseline: "zero", Tolerance: 4.3, ROADPercentages: percentages},
 		Fractions: Fractions(2), Counts: Counts(16, 2),
 		Methods: Summarize([]string{"gradcam", "eigencam"}, results), Images: results,
 	}
+	for i := range r.Methods {
+		r.Methods[i].ROAD = SummarizeROAD(percentages, r.Methods[i].Method, results)
+	}
+	return r
 }
 
 func TestSummarize(t *testing.T) {
@@ -53,11 +64,22 @@ func TestSummarize(t *testing.T) {
 		{"gradcam sparseness", g.Sparseness, 0.2},
 		{"gradcam complexity", g.Complexity, 3},
 		{"eigencam sparseness", e.Sparseness, 0.4},
+		{"gradcam max-sensitivity, over a and b", *g.MaxSensitivity, 0.35},
+		// ROAD over images a and b (c has none) at 10, 30, 90 %: mean curves
+		// by hand, AUC = Σ Δp·(s_k+s_k+1)/2 / 80.
+		{"gradcam ROAD MoRF[1]", g.ROAD.MoRF[1], 0.3},
+		{"gradcam ROAD MoRF AUC", g.ROAD.MoRFAUC, (20*(0.7+0.3)/2 + 60*(0.3+0.1)/2) / 80},
+		{"gradcam ROAD LeRF AUC", g.ROAD.LeRFAUC, (20*(0.8+0.9)/2 + 60*(0.9+0.7)/2) / 80},
+		{"gradcam ROAD MoRF accuracy AUC", g.ROAD.MoRFAccuracyAUC, (20*(1+0.5)/2 + 60*(0.5+0)/2) / 80},
+		{"gradcam ROAD LeRF accuracy AUC", g.ROAD.LeRFAccuracyAUC, (20*(0.5+1)/2 + 60*(1+1)/2) / 80},
 	}
 	for _, c := range checks {
 		if math.Abs(c.got-c.want) > 1e-12 {
 			t.Errorf("%s = %g, want %g", c.name, c.got, c.want)
 		}
+	}
+	if e.ROAD != nil || e.MaxSensitivity != nil {
+		t.Errorf("eigencam has no ROAD or max-sensitivity results but a ROAD summary %+v, max-sensitivity %v", e.ROAD, e.MaxSensitivity)
 	}
 	if e.PointingGame != nil || e.EnergyPointingGame != nil || e.Boxed != 0 {
 		t.Errorf("eigencam has no boxed images but pointing %v, energy %v, boxed %d", e.PointingGame, e.EnergyPointingGame, e.Boxed)
@@ -72,7 +94,7 @@ func TestReportOutputs(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimRight(table.String(), "\n"), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[0], "deletion AUC") || !strings.Contains(lines[0], "complexity↓") || !strings.Contains(lines[2], "5.0000") || !strings.Contains(lines[1], "gradcam") ||
-		!strings.Contains(lines[1], "50.0") || !strings.Contains(lines[2], "  -  ") {
+		!strings.Contains(lines[1], "50.0") || !strings.Contains(lines[2], "  -  ") || !strings.Contains(lines[0], "ROAD LeRF↑") || !strings.Contains(lines[1], "0.2750") || strings.Join(strings.Fields(lines[2])[10:], " ") != "- - -" {
 		t.Errorf("table:\n%s", table.String())
 	}
 
@@ -84,8 +106,9 @@ func TestReportOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc,sparseness,complexity"
-	if len(rows) != 3 || strings.Join(rows[0], ",") != wantHeader || rows[1][3] != "50" || rows[2][3] != "" || rows[2][7] != "0.6" {
+	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc,sparseness,complexity,max_sensitivity,road_morf_auc,road_lerf_auc"
+	if len(rows) != 3 || strings.Join(rows[0], ",") != wantHeader || rows[1][3] != "50" || rows[2][3] != "" || rows[2][7] != "0.6" ||
+		rows[1][11] != "0.35" || rows[2][11] != "" || rows[1][12] != "0.275" || rows[2][12] != "" {
 		t.Errorf("metrics.csv rows %q", rows)
 	}
 
@@ -97,8 +120,11 @@ func TestReportOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 1+2*2*3 || strings.Join(rows[3], ",") != "gradcam,deletion,2,1,16,0.066666667" {
-		t.Errorf("curves.csv: %d rows, row 3 %q", len(rows), rows[3])
+	// gradcam: deletion, insertion and 4 ROAD curves of 3 points; eigencam
+	// deletion and insertion.
+	if len(rows) != 1+6*3+2*3 || strings.Join(rows[3], ",") != "gradcam,deletion,2,1,16,0.066666667" ||
+		strings.Join(rows[8], ",") != "gradcam,road_morf,1,0.3,4,0.3" {
+		t.Errorf("curves.csv: %d rows, rows 3 and 8 %q, %q", len(rows), rows[3], rows[8])
 	}
 
 	buf.Reset()
@@ -133,10 +159,10 @@ func TestPlots(t *testing.T) {
 		plot func(*bytes.Buffer) error
 		w, h int
 	}{
-		{"scores, 12 methods: 4×2 wider panels", func(b *bytes.Buffer) error { return many.PlotScores(b) }, 1760, 1870},
+		{"scores, 12 methods: 6×2 wider panels", func(b *bytes.Buffer) error { return many.PlotScores(b) }, 1760, 2805},
 		{"deletion", func(b *bytes.Buffer) error { return r.PlotCurves(b, "deletion") }, 990, 605},
 		{"insertion", func(b *bytes.Buffer) error { return r.PlotCurves(b, "insertion") }, 990, 605},
-		{"scores", func(b *bytes.Buffer) error { return r.PlotScores(b) }, 1980, 880},
+		{"scores: 3×4 panels", func(b *bytes.Buffer) error { return r.PlotScores(b) }, 1980, 1320},
 	}
 	for _, c := range cases {
 		var b bytes.Buffer

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,6 +31,10 @@ type evalOptions struct {
 	steps     int
 	baseline  string
 	blurSigma float64
+	road      string
+	roadNoise float64
+	sensN     int
+	sensR     float64
 	batch     int
 	runImages int
 	workers   int
@@ -54,6 +59,22 @@ Scores explanation methods on a model, so you can see which one to trust:
                          replaced; lower is better
   Insertion AUC          the same, revealing pixels on the baseline; higher
                          is better
+  max sens               max-sensitivity (Yeh et al. 2019), with --sensitivity
+                         N: max over N uniform input perturbations of
+                         ±--sensitivity-radius of ‖map(x) − map(x+δ)‖ /
+                         ‖map(x)‖ on the normalised maps; lower is better
+  ROAD MoRF / LeRF AUC   ROAD (Rong et al. 2022): the most (MoRF) or least
+                         (LeRF) relevant --road percentages of pixels are
+                         removed and filled from their neighbours by noisy
+                         linear imputation (--road-noise), so that the fill
+                         does not betray the removed shape; mean probability
+                         of the class over the percentages. MoRF lower is
+                         better, LeRF higher. metrics.json and curves.csv
+                         also have the accuracy curves (class still on top).
+
+--seed also seeds ROAD's imputation noise and max-sensitivity's
+perturbations (each image's noise depends on the seed and the image, not
+on its place in a batch).
 
 Probabilities are the model's output (a softmax is added to logits models).
 The terminal table is always printed; --out also gets metrics.csv,
@@ -99,6 +120,10 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.IntVar(&o.steps, "steps", 16, "deletion/insertion steps (curves have steps+1 points)")
 	fs.StringVar(&o.baseline, "baseline", "zero", "what deleted pixels become: zero, blur or mean")
 	fs.Float64Var(&o.blurSigma, "blur-sigma", 0, "Gaussian σ in input pixels for --baseline blur (0: 10 px per 224 px)")
+	fs.StringVar(&o.road, "road", "none", "ROAD: comma-separated ascending percentages of pixels removed, each in (0,100), e.g. 10,20,30,40,50,60,70,80,90 (the paper's); none: off (slow: an imputation solve per image, map and percentage)")
+	fs.Float64Var(&o.roadNoise, "road-noise", evaluate.DefaultROADNoise, "ROAD: standard deviation of the noise added to imputed pixels, in the model's input units (after --preprocess)")
+	fs.IntVar(&o.sensN, "sensitivity", 0, "max-sensitivity: perturbations per image (0: off; each costs one explanation of every method per image)")
+	fs.Float64Var(&o.sensR, "sensitivity-radius", 0.02, "max-sensitivity: half-width of the uniform input noise, in the model's input units (after --preprocess)")
 	fs.IntVar(&o.batch, "batch", 16, "images explained per TensorFlow run")
 	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
@@ -126,6 +151,7 @@ type evalSettings struct {
 	methods  []explainer.Method
 	class    int // -1: top-1
 	baseline evaluate.Baseline
+	road     []float64 // nil: no ROAD
 }
 
 func (o evalOptions) resolve() (evalSettings, error) {
@@ -142,6 +168,9 @@ func (o evalOptions) resolve() (evalSettings, error) {
 	if s.baseline, err = evaluate.ParseBaseline(o.baseline); err != nil {
 		return s, usageError("--baseline: " + err.Error())
 	}
+	if s.road, err = parseROAD(o.road); err != nil {
+		return s, err
+	}
 	switch {
 	case o.steps < 1:
 		return s, usageError(fmt.Sprintf("--steps %d: want at least 1", o.steps))
@@ -149,12 +178,32 @@ func (o evalOptions) resolve() (evalSettings, error) {
 		return s, usageError(fmt.Sprintf("--tolerance %g: want a distance >= 0", o.tolerance))
 	case o.blurSigma < 0:
 		return s, usageError(fmt.Sprintf("--blur-sigma %g: want 0 (default) or a positive σ", o.blurSigma))
+	case o.sensN < 0 || !(o.sensR > 0 && o.sensR < 1e9):
+		return s, usageError(fmt.Sprintf("--sensitivity %d --sensitivity-radius %g: want samples >= 0 (0: off) and a finite radius > 0", o.sensN, o.sensR))
+	case !(o.roadNoise >= 0 && o.roadNoise < 1e9):
+		return s, usageError(fmt.Sprintf("--road-noise %g: want a finite standard deviation >= 0", o.roadNoise))
 	case o.runImages < 4:
 		return s, usageError("--run-images must be at least 4")
 	case !(o.tolerance < 1e9) || !(o.blurSigma < 1e9):
 		return s, usageError("--tolerance and --blur-sigma must be finite")
 	}
 	return s, checkRunFlags(o.batch, o.workers, o.threads, o.maxTensor, 256)
+}
+
+// parseROAD parses --road: ascending percentages in (0,100), or none.
+func parseROAD(v string) ([]float64, error) {
+	if v = strings.TrimSpace(v); v == "" || strings.EqualFold(v, "none") {
+		return nil, nil
+	}
+	var out []float64
+	for _, f := range strings.Split(v, ",") {
+		p, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || !(p > 0 && p < 100) || (len(out) > 0 && p <= out[len(out)-1]) {
+			return nil, usageError(fmt.Sprintf("--road %q: want ascending percentages in (0,100), e.g. 10,20,50, or none", v))
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 // readBoxes reads --boxes and matches its rows to the inputs: by the path
@@ -239,6 +288,12 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if err != nil {
 		return err
 	}
+	var road *evaluate.ROAD
+	if s.road != nil {
+		if road, err = evaluate.NewROAD(m, evaluate.ROADConfig{Percentages: s.road, Noise: o.roadNoise, Seed: uint64(o.explainFlags.seed), RunImages: o.runImages}); err != nil {
+			return err
+		}
+	}
 	h, w := e.InputSize()
 	_, _, c := m.InputSize()
 	tol := evaluate.ScaleTolerance(o.tolerance, w, h)
@@ -251,7 +306,8 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	defer dec.Close()
-	st := &evalStages{e: e, ev: ev, class: s.class, boxes: boxes, tol: tol}
+	st := &evalStages{e: e, ev: ev, road: road, class: s.class, boxes: boxes, tol: tol,
+		sens: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, channels: c}
 	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
 		prog: newProgress(log, isTerminal(log), len(inputs))}
 	sum, err := p.run(ctx, slices.Values(inputs), st)
@@ -274,6 +330,18 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			Tolerance: tol, Boxes: o.boxes, MethodSpec: o.methods},
 		Fractions: evaluate.Fractions(o.steps), Counts: ev.Counts(), Methods: evaluate.Summarize(names, results), Images: results,
 	}
+	if o.sensN > 0 {
+		rep.Settings.SensitivitySamples, rep.Settings.SensitivityRadius = o.sensN, o.sensR
+	}
+	if road != nil || o.sensN > 0 {
+		rep.Settings.Seed = uint64(o.explainFlags.seed)
+	}
+	if road != nil {
+		rep.Settings.ROADPercentages, rep.Settings.ROADNoise = s.road, o.roadNoise
+		for i := range rep.Methods {
+			rep.Methods[i].ROAD = evaluate.SummarizeROAD(s.road, rep.Methods[i].Method, results)
+		}
+	}
 	if s.baseline == evaluate.Blur {
 		rep.Settings.BlurSigma = ev.Config().BlurSigma
 	}
@@ -295,13 +363,16 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 // evalStages explain each batch (one run), then score every method's
 // maps: pointing in Go, the perturbation metrics in the graph.
 type evalStages struct {
-	e       *explainer.Explainer
-	ev      *evaluate.Evaluator
-	class   int
-	boxes   map[string][]evaluate.Box
-	tol     float64
-	mu      sync.Mutex
-	results []evaluate.ImageResult
+	e        *explainer.Explainer
+	ev       *evaluate.Evaluator
+	road     *evaluate.ROAD             // nil: no ROAD
+	sens     evaluate.SensitivityConfig // Samples 0: no max-sensitivity
+	channels int                        // of the model's input
+	class    int
+	boxes    map[string][]evaluate.Box
+	tol      float64
+	mu       sync.Mutex
+	results  []evaluate.ImageResult
 }
 
 func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
@@ -332,10 +403,28 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", mt.Name(), err)
 		}
+		var sens []float64
+		if x.sens.Samples > 0 {
+			if sens, err = evaluate.MaxSensitivity(ctx, x.explainMethod(j), pixels, maps, classes, h, w, x.channels, x.sens); err != nil {
+				return fmt.Errorf("%s: %w", mt.Name(), err)
+			}
+		}
+		var road []evaluate.ROADResult
+		if x.road != nil {
+			if road, err = x.road.Run(ctx, pixels, maps, classes); err != nil {
+				return fmt.Errorf("%s: %w", mt.Name(), err)
+			}
+		}
 		for i, it := range batch {
 			m := maps[i*h*w : (i+1)*h*w]
 			r := evaluate.ImageResult{Image: it.in.Path, Method: mt.Name(), Faithfulness: faith[i],
 				Sparseness: evaluate.Sparseness(m), Complexity: evaluate.Complexity(m)}
+			if road != nil {
+				r.ROAD = &road[i]
+			}
+			if sens != nil && !math.IsNaN(sens[i]) {
+				r.MaxSensitivity = &sens[i]
+			}
 			if bs := x.boxes[it.in.Path]; len(bs) > 0 {
 				var rects []evaluate.Rect
 				for _, bx := range bs {
@@ -351,6 +440,22 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 	x.results = append(x.results, out...)
 	x.mu.Unlock()
 	return nil
+}
+
+// explainMethod explains perturbed images for max-sensitivity and returns
+// method j's normalised maps.
+func (x *evalStages) explainMethod(j int) evaluate.ExplainFunc {
+	return func(ctx context.Context, pixels []float32, classes []int) ([]float32, error) {
+		res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(classes)}, explainer.Classes(classes...))
+		if err != nil {
+			return nil, err
+		}
+		var out []float32
+		for _, r := range res {
+			out = append(out, r.Maps[0][j].Normalized...)
+		}
+		return out, nil
+	}
 }
 
 // write has nothing to write per image: the report needs every image.

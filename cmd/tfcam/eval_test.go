@@ -48,7 +48,8 @@ func evalOpts() evalOptions {
 	return evalOptions{
 		modelFlags: modelFlags{model: filepath.Join(fixture.Root(), "shapes", "model"), device: "auto"},
 		methods:    "gradcam,gradcam++", class: "top1", tolerance: 15, steps: 8, baseline: "zero",
-		batch: 5, runImages: 64, workers: 2,
+		batch: 5, runImages: 64, workers: 2, road: "20,50,80", roadNoise: 0.01,
+		sensN: 2, sensR: 0.02,
 	}
 }
 
@@ -96,8 +97,10 @@ func TestEvalEndToEnd(t *testing.T) {
 	}
 	var rep struct {
 		Settings struct {
-			Tolerance  float64 `json:"tolerance_px"`
-			MethodSpec string  `json:"method_spec"`
+			Tolerance  float64   `json:"tolerance_px"`
+			MethodSpec string    `json:"method_spec"`
+			ROAD       []float64 `json:"road_percentages"`
+			Samples    int       `json:"sensitivity_samples"`
 		} `json:"settings"`
 		Pixels  []int `json:"pixels"`
 		Methods []struct {
@@ -109,10 +112,19 @@ func TestEvalEndToEnd(t *testing.T) {
 			Deletion []float64 `json:"deletion"`
 			DelAUC   float64   `json:"deletion_auc"`
 			InsAUC   float64   `json:"insertion_auc"`
+			Sens     *float64  `json:"max_sensitivity"`
+			ROAD     *struct {
+				MoRFAUC float64   `json:"morf_auc"`
+				LeRFAUC float64   `json:"lerf_auc"`
+				MoRFAcc []float64 `json:"morf_accuracy"`
+			} `json:"road"`
 		} `json:"methods"`
 		Images []struct {
 			Image    string          `json:"image"`
 			Pointing json.RawMessage `json:"pointing"`
+			ROAD     *struct {
+				MoRF []float64 `json:"morf"`
+			} `json:"road"`
 		} `json:"images"`
 	}
 	if err := json.Unmarshal(raw, &rep); err != nil {
@@ -127,13 +139,31 @@ func TestEvalEndToEnd(t *testing.T) {
 	if want := 15.0 * 64 / 224; rep.Settings.Tolerance != want {
 		t.Errorf("tolerance %g px, want %g (15 px at 224 scaled to 64)", rep.Settings.Tolerance, want)
 	}
+	if fmt.Sprint(rep.Settings.ROAD) != "[20 50 80]" || rep.Settings.Samples != 2 {
+		t.Errorf("road_percentages %v, sensitivity_samples %d; want --road's [20 50 80] and --sensitivity's 2", rep.Settings.ROAD, rep.Settings.Samples)
+	}
 	for _, m := range rep.Methods {
 		// The shapes model looks at the shape: a sound pipeline points at
-		// the box and deletes the class faster than it inserts it.
+		// the box, deletes the class faster than it inserts it, and loses
+		// it faster removing the most relevant pixels than the least (ROAD).
 		if m.Images != 12 || m.Boxed != 10 || m.Pointing == nil || *m.Pointing < 80 || *m.Energy < 25 ||
 			m.DelAUC >= m.InsAUC || len(m.Deletion) != 9 {
 			t.Errorf("%s: %d images, %d boxed, pointing %v, energy %v, deletion AUC %g, insertion AUC %g", m.Method, m.Images, m.Boxed,
 				m.Pointing, m.Energy, m.DelAUC, m.InsAUC)
+		}
+		// Noise of ±0.02 on a unit-range input moves a Grad-CAM map a
+		// little, not by its whole norm.
+		if m.Sens == nil || !(*m.Sens > 0 && *m.Sens < 0.5) {
+			t.Errorf("%s: max-sensitivity %v, want in (0, 0.5)", m.Method, m.Sens)
+		}
+		// Measured on these images: MoRF ≈ 0.03, LeRF ≈ 1.0.
+		if m.ROAD == nil || m.ROAD.LeRFAUC-m.ROAD.MoRFAUC < 0.5 || len(m.ROAD.MoRFAcc) != 3 {
+			t.Errorf("%s: ROAD %+v, want 3 points and MoRF AUC well below LeRF AUC (by > 0.5)", m.Method, m.ROAD)
+		}
+	}
+	for _, im := range rep.Images {
+		if im.ROAD == nil || len(im.ROAD.MoRF) != 3 {
+			t.Fatalf("%s: ROAD %+v, want 3 MoRF points", im.Image, im.ROAD)
 		}
 	}
 	boxed := 0
@@ -175,6 +205,12 @@ func TestEvalErrors(t *testing.T) {
 		{"class out of range", func(o *evalOptions) { o.class = "9" }, []string{imgs}, 2, "has 4 classes"},
 		{"bad method", func(o *evalOptions) { o.methods = "nope" }, []string{imgs}, 2, "--method"},
 		{"negative tolerance", func(o *evalOptions) { o.tolerance = -1 }, []string{imgs}, 2, "--tolerance"},
+		{"ROAD percentage 100", func(o *evalOptions) { o.road = "50,100" }, []string{imgs}, 2, `--road "50,100"`},
+		{"ROAD percentages descending", func(o *evalOptions) { o.road = "50,20" }, []string{imgs}, 2, `--road "50,20"`},
+		{"ROAD not a number", func(o *evalOptions) { o.road = "ten" }, []string{imgs}, 2, `--road "ten"`},
+		{"negative ROAD noise", func(o *evalOptions) { o.roadNoise = -0.1 }, []string{imgs}, 2, "--road-noise"},
+		{"negative sensitivity samples", func(o *evalOptions) { o.sensN = -1 }, []string{imgs}, 2, "--sensitivity -1"},
+		{"zero sensitivity radius", func(o *evalOptions) { o.sensR = 0 }, []string{imgs}, 2, "--sensitivity-radius 0"},
 		{"missing boxes file", func(o *evalOptions) { o.boxes = filepath.Join(dir, "none.csv") }, []string{imgs}, 1, "--boxes"},
 		{"boxes match nothing", func(o *evalOptions) { o.boxes = noMatch }, []string{imgs}, 1, "none of its images"},
 		{"ambiguous base name", func(o *evalOptions) { o.boxes = ambiguous }, []string{imgs, filepath.Join(dir, "other")}, 1, "name it by its path"},
@@ -208,7 +244,7 @@ func TestEvalHelpDocumentsBoxes(t *testing.T) {
 	if err := fs.Parse([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("eval -h: %v", err)
 	}
-	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance"} {
+	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance", "ROAD", "imputation", "-road-noise", "--seed also seeds", "max-sensitivity", "-sensitivity-radius"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
