@@ -83,7 +83,8 @@ func Registry() []Method {
 	return append(All(),
 		Saliency{}, SmoothGrad{}, IntegratedGradients{}, SmoothGradCAMPlusPlus{}, CAM{},
 		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10},
-		GroupCAM{}, ClusterCAM{}, CosineCAM{})
+		GroupCAM{}, ClusterCAM{}, CosineCAM{},
+		EigenGradCAM{}, GradCAMElementWise{}, FEM{}, RandomCAM{}, KPCACAM{}, FinerCAM{}, ShapleyCAM{})
 }
 
 // ParseMethods parses a comma-separated list of method specs ("all" for

@@ -1,0 +1,83 @@
+package explainer
+
+import (
+	"strconv"
+
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+// KPCACAM is pytorch-grad-cam's KPCA_CAM (Karmani et al. 2024): EigenCAM
+// with kernel PCA. The h·w activation vectors of an image, centred per
+// channel, are compared by a kernel, κ(x, y) = tanh(γ·x·y + 1) by default
+// (scikit-learn's sigmoid kernel with pytorch-grad-cam's settings: γ = 1/K,
+// coef0 = 1); the kernel matrix is centred in feature space (scikit-learn's
+// KernelPCA), and the map is its first eigenvector times the square root of
+// its eigenvalue (KernelPCA.fit_transform with one component). It is
+// gradient-free and class-independent.
+//
+// Sign: EigenCAM's (the map correlates positively with the mean activation
+// map; see EigenCAM). pytorch-grad-cam keeps scikit-learn's, which makes the
+// eigenvector's largest-magnitude entry positive whether or not that is the
+// salient region.
+type KPCACAM struct {
+	layerMethod
+	// Kernel is sigmoid (default), rbf (exp(−γ‖x−y‖²)) or linear (x·y:
+	// EigenCAM's map up to scale).
+	Kernel string
+	// Gamma is γ (0: 1/K, scikit-learn's default for K channels).
+	Gamma float64
+}
+
+// Name implements Method.
+func (KPCACAM) Name() string { return "kpcacam" }
+
+// Needs implements Method.
+func (KPCACAM) Needs() Needs { return Needs{} }
+
+func (m KPCACAM) validate() error {
+	if err := checkEnum("kpcacam", "kernel", m.Kernel, "sigmoid", "rbf", "linear"); err != nil {
+		return err
+	}
+	if m.Gamma < 0 {
+		return &OptionError{Method: "kpcacam", Option: "gamma", Value: strconv.FormatFloat(m.Gamma, 'g', -1, 64), Want: "0 (1/channels, the default) or a positive number"}
+	}
+	return nil
+}
+
+// Build implements Method.
+func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	flat, spatial := positions(o, t.A)
+	x := o.Sub(flat, op.Mean(o.Scope(), flat, constant(o.s, []int32{1}), op.MeanKeepDims(true)))
+	dot := op.BatchMatMulV2(o.Scope(), x, x, op.BatchMatMulV2AdjY(true)) // [N,P,P]
+	gamma := o.Const(float32(m.Gamma))
+	if m.Gamma == 0 {
+		k := op.Cast(o.Scope(), op.StridedSlice(o.Scope(), op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32)),
+			constant(o.s, []int32{2}), constant(o.s, []int32{3}), constant(o.s, []int32{1}), op.StridedSliceShrinkAxisMask(1)), tf.Float)
+		gamma = o.Div(o.Const(1), k)
+	}
+	var kern tf.Output
+	switch m.Kernel {
+	case "linear":
+		kern = dot
+	case "rbf":
+		sq := op.Sum(o.Scope(), o.Square(x), constant(o.s, int32(2)), op.SumKeepDims(true)) // [N,P,1]
+		d2 := o.Sub(o.Add(sq, op.Transpose(o.Scope(), sq, constant(o.s, []int32{0, 2, 1}))), o.Mul(o.Const(2), dot))
+		kern = op.Exp(o.Scope(), o.Mul(op.Neg(o.Scope(), gamma), o.Relu(d2)))
+	default:
+		kern = op.Tanh(o.Scope(), o.Add(o.Mul(gamma, dot), o.Const(1)))
+	}
+	// Centre in feature space: K − row means − column means + the mean.
+	rows := op.Mean(o.Scope(), kern, constant(o.s, int32(2)), op.MeanKeepDims(true))
+	cols := op.Mean(o.Scope(), kern, constant(o.s, int32(1)), op.MeanKeepDims(true))
+	all := op.Mean(o.Scope(), kern, constant(o.s, []int32{1, 2}), op.MeanKeepDims(true))
+	centred := o.Add(o.Sub(o.Sub(kern, rows), cols), all)
+	vals, vecs := op.SelfAdjointEigV2(o.Scope(), centred, op.SelfAdjointEigV2ComputeV(true))
+	// Eigenvalues ascend: the last column is the first component.
+	top := op.StridedSlice(o.Scope(), vecs, constant(o.s, []int32{0, 0, -1}), constant(o.s, []int32{0, 0, 0}), constant(o.s, []int32{1, 1, 1}),
+		op.StridedSliceBeginMask(3), op.StridedSliceEndMask(7)) // [N,P,1]
+	lambda := op.StridedSlice(o.Scope(), vals, constant(o.s, []int32{0, -1}), constant(o.s, []int32{0, 0}), constant(o.s, []int32{1, 1}),
+		op.StridedSliceBeginMask(1), op.StridedSliceEndMask(3)) // [N,1]
+	proj := o.Mul(top, op.ExpandDims(o.Scope(), op.Sqrt(o.Scope(), o.Relu(lambda)), constant(o.s, int32(2))))
+	return op.Reshape(o.Scope(), orient(o, proj, flat), spatial), nil
+}
