@@ -29,6 +29,7 @@ var camFamily = []struct {
 	{"fem", FEM{}, tfgraph.Logits, false},
 	{"randomcam", RandomCAM{}, tfgraph.Logits, false},
 	{"kpcacam", KPCACAM{}, tfgraph.Logits, false},
+	{"kpcacam-linear", KPCACAM{Kernel: "linear"}, tfgraph.Logits, false},
 	{"kpcacam-rbf", KPCACAM{Kernel: "rbf"}, tfgraph.Logits, false},
 	{"finercam", FinerCAM{}, tfgraph.Logits, true},
 	{"shapleycam", ShapleyCAM{}, tfgraph.Logits, true},

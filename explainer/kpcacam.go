@@ -48,13 +48,19 @@ func (m KPCACAM) validate() error {
 // Build implements Method.
 func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	flat, spatial := positions(o, t.A)
-	x := o.Sub(flat, op.Mean(o.Scope(), flat, constant(o.s, []int32{1}), op.MeanKeepDims(true)))
+	// In float64: the kernel's variation can be far below float32's
+	// resolution of tanh(γ·x·y + 1) ≈ tanh(1) (EfficientNet's activations
+	// of 1e-3 make γ·x·y ~ 1e-6), and the centring subtracts nearly equal
+	// numbers. The matrices are (h·w)² per image, small.
+	f64 := op.Cast(o.Scope(), flat, tf.Double)
+	x := op.Sub(o.Scope(), f64, op.Mean(o.Scope(), f64, constant(o.s, []int32{1}), op.MeanKeepDims(true)))
 	dot := op.BatchMatMulV2(o.Scope(), x, x, op.BatchMatMulV2AdjY(true)) // [N,P,P]
-	gamma := o.Const(float32(m.Gamma))
+	c64 := func(v float64) tf.Output { return constant(o.s, v) }
+	gamma := c64(m.Gamma)
 	if m.Gamma == 0 {
 		k := op.Cast(o.Scope(), op.StridedSlice(o.Scope(), op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32)),
-			constant(o.s, []int32{2}), constant(o.s, []int32{3}), constant(o.s, []int32{1}), op.StridedSliceShrinkAxisMask(1)), tf.Float)
-		gamma = o.Div(o.Const(1), k)
+			constant(o.s, []int32{2}), constant(o.s, []int32{3}), constant(o.s, []int32{1}), op.StridedSliceShrinkAxisMask(1)), tf.Double)
+		gamma = op.Reciprocal(o.Scope(), k)
 	}
 	var kern tf.Output
 	switch m.Kernel {
@@ -62,10 +68,10 @@ func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		kern = dot
 	case "rbf":
 		sq := op.Sum(o.Scope(), o.Square(x), constant(o.s, int32(2)), op.SumKeepDims(true)) // [N,P,1]
-		d2 := o.Sub(o.Add(sq, op.Transpose(o.Scope(), sq, constant(o.s, []int32{0, 2, 1}))), o.Mul(o.Const(2), dot))
+		d2 := o.Sub(o.Add(sq, op.Transpose(o.Scope(), sq, constant(o.s, []int32{0, 2, 1}))), o.Mul(c64(2), dot))
 		kern = op.Exp(o.Scope(), o.Mul(op.Neg(o.Scope(), gamma), o.Relu(d2)))
 	default:
-		kern = op.Tanh(o.Scope(), o.Add(o.Mul(gamma, dot), o.Const(1)))
+		kern = op.Tanh(o.Scope(), o.Add(o.Mul(gamma, dot), c64(1)))
 	}
 	// Centre in feature space: K − row means − column means + the mean.
 	rows := op.Mean(o.Scope(), kern, constant(o.s, int32(2)), op.MeanKeepDims(true))
@@ -79,5 +85,6 @@ func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	lambda := op.StridedSlice(o.Scope(), vals, constant(o.s, []int32{0, -1}), constant(o.s, []int32{0, 0}), constant(o.s, []int32{1, 1}),
 		op.StridedSliceBeginMask(1), op.StridedSliceEndMask(3)) // [N,1]
 	proj := o.Mul(top, op.ExpandDims(o.Scope(), op.Sqrt(o.Scope(), o.Relu(lambda)), constant(o.s, int32(2))))
+	proj = op.Cast(o.Scope(), proj, tf.Float)
 	return op.Reshape(o.Scope(), orient(o, proj, flat), spatial), nil
 }

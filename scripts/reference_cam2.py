@@ -90,6 +90,7 @@ def layer_maps(a, g, random_w):
         "randomcam": (a * random_w).sum(-1),
         "kpcacam": kpca(a, "sigmoid"),
         "kpcacam-rbf": kpca(a, "rbf"),
+        "kpcacam-linear": kpca(a, "linear"),
     }
 
 
