@@ -27,7 +27,6 @@ func (RandomCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	shape := op.Shape(o.Scope(), t.A, op.ShapeOutType(tf.Int32))
 	k := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{3}), constant(o.s, []int32{4}), constant(o.s, []int32{1}))
 	u := op.StatelessRandomUniform(o.Scope(), k, constant(o.s, []int64{t.Ctx.Seed, randomCAMStream}))
-	w := o.Sub(o.Mul(o.Const(2), u), o.Const(1)) // [K]
-	t.Ctx.probe("randomcam/weights", w)
+	w := o.Sub(o.Mul(o.Const(2), u), o.Const(1)) // [K], 2u − 1
 	return o.WeightedSum(w, t.A), nil
 }

@@ -11,9 +11,9 @@ and graph:
   gradcam-elementwise  Σ_k ReLU(g⊙A) (grad_cam_elementwise.py)
   fem                  w_k = mean_ij [A_k > mean_k + 2·std_k], population std
                        over the positions (fem.py, k = 2)
-  randomcam            Σ_k w_k A_k with tfcam's seeded draw w ∈ [−1,1]^K, read
-                       from OUT_DIR/<fixture>/tfcam_randomcam_weights.npy
-                       (written by the Go test from the same run)
+  randomcam            Σ_k w_k A_k, w = 2u − 1 ∈ [−1,1]^K with u TensorFlow's
+                       stateless (Philox) uniform draw of shape [K] from seed
+                       (SEED, 15): tfcam's documented draw (randomcam.go)
   kpcacam, kpcacam-rbf scikit-learn's KernelPCA(n_components=1,
                        kernel=sigmoid|rbf, gamma=None).fit_transform on the
                        per-position activation vectors centred per channel
@@ -32,12 +32,13 @@ and, for the Keras fixtures (model.keras), with tf.GradientTape:
                        (shapley_cam.py: torch.autograd.grad(grads,
                        activations, grad_outputs=activations)), nested tapes
   shapleycam-prob      the same explaining the probability (softmax output)
+  shapleycam-mid       shapleycam at MID_LAYERS[fixture] (logits not linear there)
 
 Maps are ReLU'd, upsampled like tfcam (tf.image.resize, bilinear) and
 min–max normalised: <method>.npy at input resolution, <method>.low.npy at
 the layer's.
 
-Usage: python scripts/reference_cam2.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
+Usage: python scripts/reference_cam2.py OUT_DIR SEED FIXTURE_DIR [FIXTURE_DIR ...]
 """
 
 import json
@@ -94,6 +95,15 @@ def layer_maps(a, g, random_w):
     }
 
 
+RANDOMCAM_STREAM = 15
+MID_LAYERS = {"efficientnet": "top_bn"}
+
+
+def random_weights(seed, k):
+    u = tf.raw_ops.StatelessRandomUniform(shape=[k], seed=tf.constant([seed, RANDOMCAM_STREAM], tf.int64), dtype=tf.float32)
+    return 2 * u.numpy().astype(np.float64) - 1
+
+
 def finer_target(y, alpha=1.0, compare=(1, 2, 3)):
     """FinerWeightedTarget per image, with pytorch-grad-cam's choice of classes."""
     yn = y.numpy()
@@ -108,38 +118,50 @@ def finer_target(y, alpha=1.0, compare=(1, 2, 3)):
     return total
 
 
-def model_maps(model, meta, x, t):
+def hessian_term(net, layer, meta, x, t):
+    """Activations, gradient and H·A at layer, on the grid, float64."""
+    sub = keras.Model(net.inputs, [net.get_layer(layer).output, net.output])
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            a, y = sub(tf.constant(x), training=False)
+            score = tf.reduce_sum(tf.gather(y, t, batch_dims=1))
+        g = inner.gradient(score, a)
+    hv = outer.gradient(g, a, output_gradients=tf.stop_gradient(a), unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return (layer_view(v.numpy().astype(np.float64), meta) for v in (a, g, hv))
+
+
+def shapley(a, g, hv):
+    return wsum((g - 0.5 * hv).mean(axis=(1, 2)), a)
+
+
+def model_maps(model, meta, name, x, t):
     """FinerCAM and ShapleyCAM at the default layer: {name: [N,h,w]}."""
     layer = meta["default_layer"]
     out = {}
     lin = linear_head(model)
     for label, net in [("logits", lin), ("prob", model)]:
-        sub = keras.Model(net.inputs, [net.get_layer(layer).output, net.output])
-        xt = tf.constant(x)
-        with tf.GradientTape() as outer:
-            with tf.GradientTape() as inner:
-                a, y = sub(xt, training=False)
-                score = tf.reduce_sum(tf.gather(y, t, batch_dims=1))
-            g = inner.gradient(score, a)
-        hv = outer.gradient(g, a, output_gradients=tf.stop_gradient(a), unconnected_gradients=tf.UnconnectedGradients.ZERO)
-        av, gv, hvv = (layer_view(v.numpy().astype(np.float64), meta) for v in (a, g, hv))
-        name = "shapleycam" if label == "logits" else "shapleycam-prob"
-        out[name] = wsum((gv - 0.5 * hvv).mean(axis=(1, 2)), av)
+        av, gv, hvv = hessian_term(net, layer, meta, x, t)
+        out["shapleycam" if label == "logits" else "shapleycam-prob"] = shapley(av, gv, hvv)
         if label == "logits":
+            sub = keras.Model(net.inputs, [net.get_layer(layer).output, net.output])
+            xt = tf.constant(x)
+            y = sub(xt, training=False)[1]
             assert (np.argmax(y.numpy(), axis=-1) == t).all(), "targets are not the top-1 classes"
             with tf.GradientTape() as tape:
                 a, y = sub(xt, training=False)
                 score = finer_target(y)
             gf = layer_view(tape.gradient(score, a).numpy().astype(np.float64), meta)
             out["finercam"] = wsum(gf.mean(axis=(1, 2)), av)
+    if name in MID_LAYERS:
+        out["shapleycam-mid"] = shapley(*hessian_term(lin, MID_LAYERS[name], meta, x, t))
     return out
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 4:
         raise SystemExit(__doc__)
-    out_dir = sys.argv[1]
-    for d in sys.argv[2:]:
+    out_dir, seed = sys.argv[1], int(sys.argv[2])
+    for d in sys.argv[3:]:
         name = os.path.basename(os.path.normpath(d))
         od = os.path.join(out_dir, name)
         os.makedirs(od, exist_ok=True)
@@ -148,12 +170,11 @@ def main():
         g = layer_view(np.load(os.path.join(d, "grad_layer.npy")).astype(np.float64), meta)
         x = np.load(os.path.join(d, "inputs.npy"))
         t = np.load(os.path.join(d, "targets.npy")).astype(np.int32)
-        random_w = np.load(os.path.join(od, "tfcam_randomcam_weights.npy")).astype(np.float64)
-        maps = layer_maps(a, g, random_w)
+        maps = layer_maps(a, g, random_weights(seed, a.shape[-1]))
         if os.path.exists(os.path.join(d, "model.keras")):
             model = keras.models.load_model(os.path.join(d, "model.keras"))
             with reference_view(model.weights):
-                maps.update(model_maps(model, meta, x, t))
+                maps.update(model_maps(model, meta, name, x, t))
         size = x.shape[1:3]
         for method, m in maps.items():
             low = relu(m)
