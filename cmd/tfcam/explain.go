@@ -83,7 +83,10 @@ fraction of the image's range; negative: none); integrated-gradients
 steps=32 baseline=zero (zero, blur, noise); scorecam variant=prob (prob,
 softmax) baseline=none (none, zero, blur) upsample=half-pixel (half-pixel,
 corners: as tf-keras-vis); groupcam groups=32; clustercam clusters=10
-iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10.
+iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10;
+fem k=2 (threshold mean + k·std); kpcacam kernel=sigmoid (sigmoid, rbf,
+linear) gamma=1/channels; finercam alpha=1 compare=3 (nearest classes);
+randomcam draws its weights from --seed.
 `)
 	return b.String()
 }
