@@ -9,7 +9,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-// TestHessianVector checks H·v for y = Σ f(x) against f''(x)·v written
+// TestHessianVector checks H·v for y = Σ f(x) against f”(x)·v written
 // out by hand, for each activation whose gradient op HessianVector
 // rewrites (and a linear y: zeros).
 func TestHessianVector(t *testing.T) {
