@@ -2,6 +2,12 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[EigenGradCAM]{
+	Name: "eigengradcam", Family: FamilyMore, Order: 100,
+	Summary: "first principal component of g⊙A",
+	Notes:   "pytorch-grad-cam's EigenGradCAM; EigenCAM's sign (correlates with the mean of g⊙A over channels, i.e. HiResCAM's map) instead of the SVD routine's",
+})
+
 // EigenGradCAM is pytorch-grad-cam's EigenGradCAM: EigenCAM on the
 // element-wise product g⊙A instead of A, so the component depends on the
 // class. The sign is EigenCAM's (see there): the projection correlates

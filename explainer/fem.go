@@ -5,6 +5,13 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[FEM]{
+	Name: "fem", Family: FamilyMore, Order: 120,
+	Summary: "FEM: w_k = share of positions where A_k > mean_k + k·std_k; gradient-free",
+	Notes:   "= pytorch-grad-cam's FEM formula (population std over the positions); class-independent",
+	Options: []Option{{Name: "k", Default: 2.0, Min: 0, Max: 100, Doc: "threshold mean + k·std"}},
+})
+
 // FEM is the Feature Explanation Method (Fuad et al. 2020) as
 // pytorch-grad-cam's FEM computes it: gradient-free and class-independent,
 // w_k is the share of positions where channel k is "unusually" active,
@@ -12,7 +19,8 @@ import (
 // deviation over the positions), and the map is Σ_k w_k A_k.
 type FEM struct {
 	layerMethod
-	// K is k in the threshold mean + k·std (0: 2, pytorch-grad-cam's default).
+	// K is k in the threshold mean + k·std (default 2, pytorch-grad-cam's;
+	// 0 means the default).
 	K float64
 }
 
@@ -24,13 +32,10 @@ func (FEM) Needs() Needs { return Needs{} }
 
 // Build implements Method.
 func (m FEM) Build(o *Ops, t Tensors) (tf.Output, error) {
-	k := m.K
-	if k == 0 {
-		k = 2
-	}
+	m = Resolve(m)
 	mean := o.SpatialMean(t.A)
 	std := op.Sqrt(o.Scope(), o.SpatialMean(o.Square(o.Sub(t.A, mean))))
-	above := op.Greater(o.Scope(), t.A, o.Add(mean, o.Mul(o.Const(float32(k)), std)))
+	above := op.Greater(o.Scope(), t.A, o.Add(mean, o.Mul(o.Const(float32(m.K)), std)))
 	w := o.SpatialMean(op.Cast(o.Scope(), above, tf.Float))
 	return o.WeightedSum(w, t.A), nil
 }

@@ -2,11 +2,20 @@ package explainer
 
 import (
 	"math"
-	"strconv"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
+
+var _ = register(Spec[FinerCAM]{
+	Name: "finercam", Family: FamilyMore, Order: 150,
+	Summary: "Grad-CAM of Σ_j p_j(y_c − α·y_j)/(Σ_j p_j + 1e-9) over the classes j with scores nearest y_c, p = softmax(y)",
+	Notes:   "= pytorch-grad-cam's FinerCAM with its default base (Grad-CAM) and FinerWeightedTarget, the gradient through p too; one more backward pass",
+	Options: []Option{
+		{Name: "alpha", Default: 1.0, Min: 0, Max: 1e6, Doc: "α: weight of the nearest classes' scores"},
+		{Name: "compare", Default: 3, Min: 1, Doc: "nearest classes compared (at most classes − 1)"},
+	},
+})
 
 // FinerCAM (Zhang et al. 2025; pytorch-grad-cam's FinerCAM with its
 // default base method, Grad-CAM): Grad-CAM of a target that contrasts the
@@ -25,9 +34,9 @@ import (
 type FinerCAM struct {
 	layerMethod
 	// Alpha is α, how strongly the neighbours' scores are subtracted
-	// (0: 1, pytorch-grad-cam's default).
+	// (default 1, pytorch-grad-cam's; 0 means the default).
 	Alpha float64
-	// Compare is how many nearest classes are compared (0: 3).
+	// Compare is how many nearest classes are compared (default 3).
 	Compare int
 }
 
@@ -37,23 +46,11 @@ func (FinerCAM) Name() string { return "finercam" }
 // Needs implements Method.
 func (FinerCAM) Needs() Needs { return Needs{} }
 
-func (m FinerCAM) validate() error {
-	if m.Alpha < 0 {
-		return &OptionError{Method: "finercam", Option: "alpha", Value: strconv.FormatFloat(m.Alpha, 'g', -1, 64), Want: "0 (1, the default) or a positive number"}
-	}
-	return checkCount("finercam", "compare", m.Compare, 1)
-}
-
 // Build implements Method.
 func (m FinerCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	c := t.Ctx
 	alpha, compare := m.Alpha, m.Compare
-	if alpha == 0 {
-		alpha = 1
-	}
-	if compare == 0 {
-		compare = 3
-	}
 	classes := c.e.nClasses
 	if classes < 2 {
 		return tf.Output{}, c.notApplicable(m, "the model scores one class, and FinerCAM contrasts a class with others", "use gradcam", nil)

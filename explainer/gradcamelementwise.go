@@ -2,6 +2,12 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[GradCAMElementWise]{
+	Name: "gradcam-elementwise", Family: FamilyMore, Order: 110,
+	Summary: "ReLU(Σ_k ReLU(g⊙A))",
+	Notes:   "= pytorch-grad-cam's GradCAMElementWise formula",
+})
+
 // GradCAMElementWise is pytorch-grad-cam's GradCAMElementWise: HiResCAM with
 // a ReLU on each channel's product before the sum, Σ_k ReLU(g_k ⊙ A_k), so
 // negative evidence of one channel does not cancel positive evidence of

@@ -1,11 +1,21 @@
 package explainer
 
 import (
-	"strconv"
+	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
+
+var _ = register(Spec[KPCACAM]{
+	Name: "kpcacam", Family: FamilyMore, Order: 140,
+	Summary: "first kernel-PCA component of the per-position activation vectors (centred per channel)",
+	Notes:   "pytorch-grad-cam's KPCA_CAM: scikit-learn KernelPCA, sigmoid kernel tanh(γ·x·y+1), γ = 1/channels, kernel centred in feature space, eigenvector·√eigenvalue; computed in float64; EigenCAM's sign instead of scikit-learn's",
+	Options: []Option{
+		{Name: "kernel", Default: "sigmoid", Allowed: []string{"sigmoid", "rbf", "linear"}, Doc: "κ: tanh(γ·x·y+1), exp(−γ‖x−y‖²) or x·y"},
+		{Name: "gamma", Default: 0.0, Min: 0, Max: math.MaxFloat64, Doc: "γ; 0: 1/channels"},
+	},
+})
 
 // KPCACAM is pytorch-grad-cam's KPCA_CAM (Karmani et al. 2024): EigenCAM
 // with kernel PCA. The h·w activation vectors of an image, centred per
@@ -35,18 +45,9 @@ func (KPCACAM) Name() string { return "kpcacam" }
 // Needs implements Method.
 func (KPCACAM) Needs() Needs { return Needs{} }
 
-func (m KPCACAM) validate() error {
-	if err := checkEnum("kpcacam", "kernel", m.Kernel, "sigmoid", "rbf", "linear"); err != nil {
-		return err
-	}
-	if m.Gamma < 0 {
-		return &OptionError{Method: "kpcacam", Option: "gamma", Value: strconv.FormatFloat(m.Gamma, 'g', -1, 64), Want: "0 (1/channels, the default) or a positive number"}
-	}
-	return nil
-}
-
 // Build implements Method.
 func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	flat, spatial := positions(o, t.A)
 	// In float64: the kernel's variation can be far below float32's
 	// resolution of tanh(γ·x·y + 1) ≈ tanh(1) (EfficientNet's activations

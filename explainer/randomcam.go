@@ -5,6 +5,12 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[RandomCAM]{
+	Name: "randomcam", Family: FamilyMore, Order: 130,
+	Summary: "w_k uniform in [−1,1]: the sanity baseline",
+	Notes:   "seeded (`--seed`): one draw per seed for every image and batch (pytorch-grad-cam draws anew per image)",
+})
+
 // randomCAMStream is RandomCAM's random stream under Config.Seed.
 const randomCAMStream = 15
 

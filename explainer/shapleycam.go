@@ -8,6 +8,12 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
+var _ = register(Spec[ShapleyCAM]{
+	Name: "shapleycam", Family: FamilyMore, Order: 160,
+	Summary: "w = mean(g − ½·H·A), H·A a Hessian-vector product (a second gradient through the first)",
+	Notes:   "= pytorch-grad-cam's ShapleyCAM formula; = Grad-CAM where the score is piecewise linear in the layer (ReLU nets, logits); left out with a warning where the model's gradient has an op TensorFlow cannot differentiate twice (a ViT's StridedSliceGrad, depthwise-conv backprop)",
+})
+
 // ShapleyCAM (Cai et al. 2025, "CAMs as Shapley value-based explainers";
 // pytorch-grad-cam's ShapleyCAM): Grad-CAM's weights with a second-order
 // term, w_k = mean_ij (g − ½·H·A)_ijk, where H·A is the Hessian of the
