@@ -1,6 +1,12 @@
 package explainer
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+
+	"github.com/tfcam/tfcam/tfgraph"
+	tf "github.com/wamuir/graft/tensorflow"
+)
 
 // maxRunElements bounds the largest activation tensor of one Session.Run.
 // TensorFlow's CPU kernels index some tensors with 32-bit integers: past
@@ -103,4 +109,53 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 func (e *Explainer) inputChannels() int {
 	_, _, c := e.model.InputSize()
 	return c
+}
+
+// builtCopies are the batches of copies one method's Build ran through
+// the model.
+type builtCopies struct {
+	m      Method
+	copies []copyRecord
+}
+
+// checkCosts refuses a method that runs more copies of each image through
+// the model than its Cost declares: the budget above would be too small
+// for it, and the 2³¹-element guard would pass a run that crashes
+// TensorFlow. Copy batches are sized in the graph (masks, ablations,
+// noise), so their rows are measured in one run on a single zero image
+// that computes only what those sizes need (at most one forward and
+// backward pass; only when some method builds copies).
+func (e *Explainer) checkCosts(built []builtCopies) error {
+	var rows []tf.Output
+	for _, b := range built {
+		for _, r := range b.copies {
+			rows = append(rows, r.rows)
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	h, w, c := e.model.InputSize()
+	feeds := map[tf.Output]tfgraph.Feed{e.fw.Input: {F32: make([]float32, h*w*c), Shape: []int64{1, int64(h), int64(w), int64(c)}}}
+	_, got, err := e.model.RunMixed(context.Background(), feeds, nil, rows)
+	if err != nil {
+		return fmt.Errorf("explainer: measuring the methods' model copies: %w", err)
+	}
+	next := 0
+	for _, b := range built {
+		var c Cost
+		for _, r := range b.copies {
+			if r.tail {
+				c.TailCopies += int(got[next][0])
+			} else {
+				c.Copies += int(got[next][0])
+			}
+			next++
+		}
+		declared := costOf(b.m, e.geometry())
+		if c.Copies > declared.Copies || c.TailCopies > declared.TailCopies {
+			return &CostError{Method: b.m.Name(), Layer: e.layer.Name, Declared: declared, Built: c}
+		}
+	}
+	return nil
 }

@@ -50,27 +50,13 @@ func (ClusterCAM) Needs() Needs { return Needs{} }
 // InputResolution implements Method.
 func (ClusterCAM) InputResolution() bool { return true }
 
-func clusterParams(clusters, iters, def, k int) (int, int) {
-	if clusters <= 0 {
-		clusters = def
-	}
-	return min(clusters, k), kmeansIterations(iters)
-}
-
-// kmeansIterations is the number of Lloyd steps: iters, 10 by default.
-func kmeansIterations(iters int) int {
-	if iters <= 0 {
-		return 10
-	}
-	return iters
-}
-
 // Build implements Method.
 func (m ClusterCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	c := t.Ctx
 	shape, _ := t.A.Shape().ToSlice()
 	h, w, k := int32(shape[1]), int32(shape[2]), int(shape[3])
-	n, iters := clusterParams(m.Clusters, m.Iterations, 10, k)
+	n, iters := min(m.Clusters, k), m.Iterations
 	maps := channelRows(o, t.A) // [N,K,h·w]
 	axis := constant(o.s, []int32{2})
 	lo := op.Min(o.Scope(), maps, axis, op.MinKeepDims(true))

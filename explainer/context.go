@@ -33,6 +33,28 @@ type Context struct {
 	chunks int
 	// probes collects the tensors methods name with probe (rank 0 only).
 	probes map[string]tf.Output
+	// copies, when not nil, records every batch of copies the method
+	// runs through the model (New checks them against its Cost).
+	copies *[]copyRecord
+}
+
+// copyRecord is one batch of copies a method ran through the model.
+type copyRecord struct {
+	// rows is the batch's row count as an int32 [1]: copies times images.
+	rows tf.Output
+	// tail reports that the copies run only the layers after the target.
+	tail bool
+}
+
+// count records that x's rows run through a forward copy of the model.
+func (c *Context) count(x tf.Output, tail bool) {
+	if c.copies == nil {
+		return
+	}
+	o := &Ops{s: c.e.root.SubScope("copy_count")}
+	shape := op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32))
+	rows := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{1}), constant(o.s, []int32{1}))
+	*c.copies = append(*c.copies, copyRecord{rows: rows, tail: tail})
 }
 
 // probe names an intermediate tensor of a method, one of its discrete
@@ -167,6 +189,7 @@ func (c *Context) chunked(xs []tf.Output, build func(parts []tf.Output) ([]tf.Ou
 // twinOn copies the forward pass with from replaced by each chunk of to
 // and returns the copies' twin of t.
 func (c *Context) twinOn(from, to, t tf.Output) (tf.Output, error) {
+	c.count(to, from != c.e.fw.Input)
 	out, err := c.chunked([]tf.Output{to}, func(parts []tf.Output) ([]tf.Output, error) {
 		cp, err := c.copyOn(from, parts[0])
 		if err != nil {
@@ -224,6 +247,7 @@ func (c *Context) Select(o *Ops, scores, targets tf.Output) tf.Output {
 // InputGradient is d score[targets] / d images through a forward copy on
 // images [M,H,W,C].
 func (c *Context) InputGradient(o *Ops, images, targets tf.Output) (tf.Output, error) {
+	c.count(images, false)
 	out, err := c.chunked([]tf.Output{images, targets}, func(parts []tf.Output) ([]tf.Output, error) {
 		cp, err := c.copyOn(c.e.fw.Input, parts[0])
 		if err != nil {
@@ -245,6 +269,7 @@ func (c *Context) InputGradient(o *Ops, images, targets tf.Output) (tf.Output, e
 // LayerGradient returns the target layer's activations on images and the
 // gradient of score[targets] there.
 func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Output, err error) {
+	c.count(images, false)
 	out, err := c.chunked([]tf.Output{images, targets}, func(parts []tf.Output) ([]tf.Output, error) {
 		cp, err := c.copyOn(c.e.fw.Input, parts[0])
 		if err != nil {

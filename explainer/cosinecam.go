@@ -88,11 +88,12 @@ func (CosineCAM) InputResolution() bool { return true }
 
 // Build implements Method.
 func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	c := t.Ctx
 	shape, _ := t.A.Shape().ToSlice()
 	h, w := int32(shape[1]), int32(shape[2])
 	maps, feats := cosineFeatures(o, t.A, t.G)
-	assign, n, chosen := cosineGroups(o, feats, m.Groups, kmeansIterations(m.Iterations))
+	assign, n, chosen := cosineGroups(o, feats, m.Groups, m.Iterations)
 	c.probe("cosinecam/groups", chosen)
 	c.probe("cosinecam/labels", labelsOf(o, assign))
 	groups := t.Upsample(clusterLayerMaps(o, clusterMeans(o, maps, assign), h, w)) // [n·N,H,W]

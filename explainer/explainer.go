@@ -323,14 +323,17 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		}
 		var norms, raws, lows, flats []tf.Output
 		var applied []Method
+		var built []builtCopies
 		for _, m := range e.methods {
 			mo := &Ops{s: root.SubScope(sanitize(m.Name()))}
 			mt := t
-			if chunks := e.chunks(m); chunks > 1 {
-				ctx := *t.Ctx
-				ctx.chunks = chunks
-				mt.Ctx = &ctx
+			ctx := *t.Ctx
+			ctx.chunks = e.chunks(m)
+			var copies []copyRecord
+			if k == 1 && r == 0 {
+				ctx.copies = &copies
 			}
+			mt.Ctx = &ctx
 			mp, err := m.Build(mo, mt)
 			var na *NotApplicableError
 			if errors.As(err, &na) && k == 1 {
@@ -361,6 +364,12 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			lows = append(lows, low)
 			flats = append(flats, e.flatness(raw))
 			applied = append(applied, m)
+			if len(copies) > 0 {
+				built = append(built, builtCopies{m, copies})
+			}
+		}
+		if err := e.checkCosts(built); err != nil {
+			return nil, err
 		}
 		if r == 0 && len(applied) < len(e.methods) {
 			if len(applied) == 0 {

@@ -1,7 +1,6 @@
 package explainer
 
 import (
-	"fmt"
 	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -49,15 +48,13 @@ func (IntegratedGradients) Signed() bool { return true }
 
 // Build implements Method.
 func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	steps := m.Steps
-	if steps < 2 {
-		steps = 32
-	}
 	c := t.Ctx
 	x := c.Input
 	var base tf.Output
 	switch m.Baseline {
-	case "", "zero":
+	case "zero":
 		base = op.ZerosLike(o.Scope(), x)
 	case "blur":
 		base = gaussianBlur(o, x)
@@ -66,8 +63,6 @@ func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
 		lo := op.Min(o.Scope(), x, axes, op.MinKeepDims(true))
 		hi := op.Max(o.Scope(), x, axes, op.MaxKeepDims(true))
 		base = o.Add(lo, o.Mul(c.Uniform(o, x, 1, 2), o.Sub(hi, lo)))
-	default:
-		return tf.Output{}, fmt.Errorf("unknown baseline %q (zero, blur or noise)", m.Baseline)
 	}
 	// α_j for copy j, as a [steps·N,1,1,1] column.
 	alphas := make([]float32, steps)

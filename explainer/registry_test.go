@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // TestRegistrySpecs checks every registration against its type: each
@@ -131,5 +133,87 @@ func TestOptionErrorsFromData(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// copyingCAM is a test-only method of an embedder's kind (not registered):
+// it scores `builds` masked copies of each image (plus `tail` ablated
+// activation copies), and declares `declares` through Coster.
+type copyingCAM struct {
+	layerMethod
+	builds, tail int
+	declares     *Cost
+}
+
+func (copyingCAM) Name() string { return "copyingcam" }
+func (copyingCAM) Needs() Needs { return Needs{} }
+
+func (m copyingCAM) Cost(Geometry) Cost { return *m.declares }
+
+func (m copyingCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	c := t.Ctx
+	if m.builds > 0 {
+		if _, err := c.Scores(c.Repeat(o, c.Input, m.builds)); err != nil {
+			return tf.Output{}, err
+		}
+	}
+	if m.tail > 0 {
+		if _, err := c.TailScores(m, c.Repeat(o, t.A, m.tail)); err != nil {
+			return tf.Output{}, err
+		}
+	}
+	return o.ChannelSum(t.A), nil
+}
+
+// quietCAM copies the model without declaring any cost (no Coster).
+type quietCAM struct{ layerMethod }
+
+func (quietCAM) Name() string { return "quietcam" }
+func (quietCAM) Needs() Needs { return Needs{} }
+func (quietCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	g, err := t.Ctx.InputGradient(o, t.Ctx.Input, t.Ctx.Targets)
+	return o.ChannelMaxAbs(g), err
+}
+
+// TestNewRefusesUndeclaredCopies: a method that runs more copies of the
+// model than it declares is refused by New with a *CostError giving both
+// counts, whichever Context call made them; an honest one is built.
+func TestNewRefusesUndeclaredCopies(t *testing.T) {
+	_, model := loadModel(t, "shapes")
+	cases := []struct {
+		name    string
+		m       Method
+		refused bool
+		built   Cost
+	}{
+		{"lies about full copies", copyingCAM{builds: 3, declares: &Cost{Copies: 1}}, true, Cost{Copies: 3}},
+		{"lies about tail copies", copyingCAM{tail: 4, declares: &Cost{TailCopies: 2}}, true, Cost{TailCopies: 4}},
+		{"counts tail copies as full", copyingCAM{tail: 2, declares: &Cost{Copies: 2}}, true, Cost{TailCopies: 2}},
+		{"two batches, one declared", copyingCAM{builds: 2, tail: 2, declares: &Cost{Copies: 2}}, true, Cost{Copies: 2, TailCopies: 2}},
+		{"declares nothing", quietCAM{}, true, Cost{Copies: 1}},
+		{"honest", copyingCAM{builds: 3, tail: 2, declares: &Cost{Copies: 3, TailCopies: 2}}, false, Cost{}},
+		{"declares more", copyingCAM{builds: 2, declares: &Cost{Copies: 5}}, false, Cost{}},
+	}
+	// Every registered method declares what its Build makes.
+	if _, err := New(model, Config{Methods: Registry()}); err != nil {
+		t.Errorf("registered methods: %v", err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := New(model, Config{Methods: []Method{GradCAM{}, c.m}})
+			var ce *CostError
+			if !c.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v, want a *CostError", err)
+			}
+			if ce.Built != c.built || ce.Method != c.m.Name() {
+				t.Errorf("CostError %+v, want %s built %+v", ce, c.m.Name(), c.built)
+			}
+		})
 	}
 }

@@ -1,8 +1,6 @@
 package explainer
 
 import (
-	"fmt"
-
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -112,33 +110,25 @@ func (m ScoreCAM) cost(g Geometry) Cost {
 
 // Build implements Method.
 func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	c := t.Ctx
 	a := t.A
 	k := int(a.Shape().Size(3))
 	var base tf.Output
 	switch m.Baseline {
-	case "", "none":
 	case "zero":
 		base = op.ZerosLike(o.Scope(), c.Input)
 	case "blur":
 		base = gaussianBlur(o, c.Input)
-	default:
-		return tf.Output{}, fmt.Errorf("unknown Score-CAM baseline %q (none, zero or blur)", m.Baseline)
 	}
 	upsample := t.Upsample
 	switch m.Upsample {
-	case "", "half-pixel":
 	case "corners":
 		size := constant(o.s, []int32{int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))})
 		upsample = func(x tf.Output) tf.Output {
 			up := op.ResizeBilinear(o.Scope(), op.ExpandDims(o.Scope(), x, constant(o.s, int32(3))), size, op.ResizeBilinearAlignCorners(true))
 			return op.Squeeze(o.Scope(), up, op.SqueezeAxis([]int64{3}))
 		}
-	default:
-		return tf.Output{}, fmt.Errorf("unknown Score-CAM upsample %q (half-pixel or corners)", m.Upsample)
-	}
-	if base.Op != nil && m.Variant == "softmax" {
-		return tf.Output{}, fmt.Errorf("Score-CAM: baseline %q has no effect with the softmax variant (a softmax over channels cancels it); use variant prob", m.Baseline)
 	}
 	if m.TopN > 0 && m.TopN < k {
 		// Per image, the TopN channels by spatial variance: [N,h,w,TopN].
@@ -160,7 +150,7 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	targets := c.Repeat(o, c.Targets, k)
 	var wt tf.Output
 	switch m.Variant {
-	case "", "prob":
+	case "prob":
 		if base.Op != nil { // the baseline runs in the same batch
 			var err error
 			if wt, err = gainsOver(o, c, masked, base, k, false); err != nil { // [K,N]
@@ -180,8 +170,6 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		}
 		logits := op.Transpose(o.Scope(), c.Split(o, c.Select(o, scores, targets), k), constant(o.s, []int32{1, 0}))
 		wt = op.Transpose(o.Scope(), op.Softmax(o.Scope(), logits), constant(o.s, []int32{1, 0}))
-	default:
-		return tf.Output{}, fmt.Errorf("unknown Score-CAM variant %q (prob or softmax)", m.Variant)
 	}
 	wt = op.Transpose(o.Scope(), wt, constant(o.s, []int32{1, 0})) // [N,K]
 	wt = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), wt, constant(o.s, int32(1))), constant(o.s, int32(1)))

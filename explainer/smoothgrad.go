@@ -10,7 +10,7 @@ var _ = register(Spec[SmoothGrad]{
 	Summary: "mean gradient over noisy copies",
 	Notes:   "seeded; = Xplique SmoothGrad fed the same noise (reduced by max |·| over channels)",
 	Options: noiseOptions,
-	Cost: func(m SmoothGrad, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+	Cost:    func(m SmoothGrad, _ Geometry) Cost { return Cost{Copies: m.Samples} },
 })
 
 // noiseOptions are the options of the methods that average over noisy

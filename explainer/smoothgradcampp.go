@@ -7,7 +7,7 @@ var _ = register(Spec[SmoothGradCAMPlusPlus]{
 	Summary: "Grad-CAM++ with gradient powers averaged over noisy copies",
 	Notes:   "seeded",
 	Options: noiseOptions,
-	Cost: func(m SmoothGradCAMPlusPlus, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+	Cost:    func(m SmoothGradCAMPlusPlus, _ Geometry) Cost { return Cost{Copies: m.Samples} },
 })
 
 // SmoothGradCAMPlusPlus is Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++
@@ -35,7 +35,8 @@ func (SmoothGradCAMPlusPlus) Needs() Needs { return Needs{} }
 
 // Build implements Method.
 func (m SmoothGradCAMPlusPlus) Build(o *Ops, t Tensors) (tf.Output, error) {
-	n, noise := SmoothGrad{Samples: m.Samples, Noise: m.Noise}.params()
+	m = Resolve(m)
+	n, noise := m.Samples, max(m.Noise, 0)
 	c := t.Ctx
 	noisy := noisyCopies(o, c, c.Input, n, noise, 3)
 	_, g, err := c.LayerGradient(o, noisy, c.Repeat(o, c.Targets, n))
