@@ -1,8 +1,6 @@
 package explainer
 
 import (
-	"math"
-
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -13,7 +11,7 @@ var _ = register(Spec[KPCACAM]{
 	Notes:   "pytorch-grad-cam's KPCA_CAM: scikit-learn KernelPCA, sigmoid kernel tanh(γ·x·y+1), γ = 1/channels, kernel centred in feature space, eigenvector·√eigenvalue; computed in float64; EigenCAM's sign instead of scikit-learn's",
 	Options: []Option{
 		{Name: "kernel", Default: "sigmoid", Allowed: []string{"sigmoid", "rbf", "linear"}, Doc: "κ: tanh(γ·x·y+1), exp(−γ‖x−y‖²) or x·y"},
-		{Name: "gamma", Default: 0.0, Min: 0, Max: math.MaxFloat64, Doc: "γ; 0: 1/channels"},
+		{Name: "gamma", Default: 0.0, Min: 0, Max: 1e6, Doc: "γ; 0: 1/channels"},
 	},
 })
 
