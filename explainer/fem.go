@@ -8,7 +8,7 @@ import (
 var _ = register(Spec[FEM]{
 	Name: "fem", Family: FamilyMore, Order: 120,
 	Summary: "FEM: w_k = share of positions where A_k > mean_k + k·std_k; gradient-free",
-	Notes:   "= pytorch-grad-cam's FEM formula (population std over the positions); class-independent",
+	Notes:   "= pytorch-grad-cam's FEM formula (population std over the positions); class-independent; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 	Options: []Option{{Name: "k", Default: 2.0, Min: 0, Max: 100, Doc: "threshold mean + k·std"}},
 })
 

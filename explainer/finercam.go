@@ -10,7 +10,7 @@ import (
 var _ = register(Spec[FinerCAM]{
 	Name: "finercam", Family: FamilyMore, Order: 150,
 	Summary: "Grad-CAM of Σ_j p_j(y_c − α·y_j)/(Σ_j p_j + 1e-9) over the classes j with scores nearest y_c, p = softmax(y)",
-	Notes:   "= pytorch-grad-cam's FinerCAM with its default base (Grad-CAM) and FinerWeightedTarget, the gradient through p too; one more backward pass",
+	Notes:   "= pytorch-grad-cam's FinerCAM with its default base (Grad-CAM) and FinerWeightedTarget, the gradient through p too; one more backward pass; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 	Options: []Option{
 		{Name: "alpha", Default: 1.0, Min: 0, Max: 1e6, Doc: "α: weight of the nearest classes' scores"},
 		{Name: "compare", Default: 3, Min: 1, Doc: "nearest classes compared (at most classes − 1)"},

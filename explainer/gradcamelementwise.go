@@ -5,7 +5,7 @@ import tf "github.com/wamuir/graft/tensorflow"
 var _ = register(Spec[GradCAMElementWise]{
 	Name: "gradcam-elementwise", Family: FamilyMore, Order: 110,
 	Summary: "ReLU(Σ_k ReLU(g⊙A))",
-	Notes:   "= pytorch-grad-cam's GradCAMElementWise formula",
+	Notes:   "= pytorch-grad-cam's GradCAMElementWise formula; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 })
 
 // GradCAMElementWise is pytorch-grad-cam's GradCAMElementWise: HiResCAM with

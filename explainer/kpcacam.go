@@ -8,7 +8,7 @@ import (
 var _ = register(Spec[KPCACAM]{
 	Name: "kpcacam", Family: FamilyMore, Order: 140,
 	Summary: "first kernel-PCA component of the per-position activation vectors (centred per channel)",
-	Notes:   "pytorch-grad-cam's KPCA_CAM: scikit-learn KernelPCA, sigmoid kernel tanh(γ·x·y+1), γ = 1/channels, kernel centred in feature space, eigenvector·√eigenvalue; computed in float64; EigenCAM's sign instead of scikit-learn's",
+	Notes:   "pytorch-grad-cam's KPCA_CAM: scikit-learn KernelPCA, sigmoid kernel tanh(γ·x·y+1), γ = 1/channels, kernel centred in feature space, eigenvector·√eigenvalue; computed in float64; EigenCAM's sign instead of scikit-learn's; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 	Options: []Option{
 		{Name: "kernel", Default: "sigmoid", Allowed: []string{"sigmoid", "rbf", "linear"}, Doc: "κ: tanh(γ·x·y+1), exp(−γ‖x−y‖²) or x·y"},
 		{Name: "gamma", Default: 0.0, Min: 0, Max: 1e6, Doc: "γ; 0: 1/channels"},

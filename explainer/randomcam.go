@@ -8,7 +8,7 @@ import (
 var _ = register(Spec[RandomCAM]{
 	Name: "randomcam", Family: FamilyMore, Order: 130,
 	Summary: "w_k uniform in [−1,1]: the sanity baseline",
-	Notes:   "seeded (`--seed`): one draw per seed for every image and batch (pytorch-grad-cam draws anew per image)",
+	Notes:   "seeded (`--seed`): one draw per seed for every image and batch (pytorch-grad-cam draws anew per image); checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 })
 
 // randomCAMStream is RandomCAM's random stream under Config.Seed.

@@ -80,9 +80,9 @@ func (ScoreCAM) Needs() Needs { return Needs{} }
 // topn's default.
 func scoreCAMOptions(topn int, topnDoc string) []Option {
 	return []Option{
-		{Name: "variant", Default: "prob", Allowed: []string{"prob", "softmax"}, Doc: "channel weights: class probability, or softmax over channels of the logit"},
+		{Name: "variant", Default: "prob", Allowed: []string{"prob", "softmax"}, Doc: "channel weights: class probability, or a softmax over channels of the logits"},
 		{Name: "baseline", Default: "none", Allowed: []string{"none", "zero", "blur"}, Doc: "subtract the score of a baseline image"},
-		{Name: "upsample", Default: "half-pixel", Allowed: []string{"half-pixel", "corners"}, Doc: "bilinear mask upsampling (corners: as tf-keras-vis)"},
+		{Name: "upsample", Default: "half-pixel", Allowed: []string{"half-pixel", "corners"}, Doc: "how channel maps become masks; corners: as tf-keras-vis"},
 		{Name: "topn", Default: topn, Min: 1, Doc: topnDoc},
 	}
 }

@@ -11,7 +11,7 @@ import (
 var _ = register(Spec[ShapleyCAM]{
 	Name: "shapleycam", Family: FamilyMore, Order: 160,
 	Summary: "w = mean(g − ½·H·A), H·A a Hessian-vector product (a second gradient through the first)",
-	Notes:   "= pytorch-grad-cam's ShapleyCAM formula; = Grad-CAM where the score is piecewise linear in the layer (ReLU nets, logits); left out with a warning where the model's gradient has an op TensorFlow cannot differentiate twice (a ViT's StridedSliceGrad, depthwise-conv backprop)",
+	Notes:   "= pytorch-grad-cam's ShapleyCAM formula; = Grad-CAM where the score is piecewise linear in the layer (ReLU nets, logits); left out with a warning where the model's gradient has an op TensorFlow cannot differentiate twice (a ViT's StridedSliceGrad, depthwise-conv backprop); checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 })
 
 // ShapleyCAM (Cai et al. 2025, "CAMs as Shapley value-based explainers";

@@ -62,32 +62,30 @@ func methodNames() string {
 	return strings.Join(names, ", ")
 }
 
-// methodHelp lists every method with the options a --method spec can set.
+// methodHelp lists every method with the options a --method spec can set
+// and their defaults, from the registry (explainer.Methods).
 func methodHelp() string {
 	var b strings.Builder
 	b.WriteString(`Methods (--method, comma-separated; "all" is the gradient family, one
 backward pass for all). Options follow a method as :key=value, e.g.
 integrated-gradients:steps=64:baseline=blur, scorecam:variant=softmax,
-faster-scorecam:topn=20. Shown as set by default (0 or empty: the default
-below); the README says what each method and option does.
+faster-scorecam:topn=20. Shown with their defaults (and the values a
+choice takes); the README says what each method and option does.
 `)
-	for _, m := range explainer.Registry() {
-		if opts := explainer.Options(m); len(opts) > 0 {
-			fmt.Fprintf(&b, "  %-22s %s\n", m.Name(), strings.Join(opts, " "))
-		} else {
-			fmt.Fprintf(&b, "  %s\n", m.Name())
+	for _, in := range explainer.Methods() {
+		name := in.Name
+		if len(in.Options) == 0 {
+			fmt.Fprintf(&b, "  %s\n", name)
+		}
+		for _, o := range in.Options {
+			doc := o.Doc
+			if len(o.Allowed) > 1 {
+				doc += " (" + strings.Join(o.Allowed, ", ") + ")"
+			}
+			fmt.Fprintf(&b, "  %-22s %-22s %s\n", name, o.Name+"="+o.DefaultText(), doc)
+			name = ""
 		}
 	}
-	b.WriteString(`Defaults: smoothgrad, smoothgradcam++ samples=16 noise=0.15 (σ as a
-fraction of the image's range; negative: none); integrated-gradients
-steps=32 baseline=zero (zero, blur, noise); scorecam variant=prob (prob,
-softmax) baseline=none (none, zero, blur) upsample=half-pixel (half-pixel,
-corners: as tf-keras-vis); groupcam groups=32; clustercam clusters=10
-iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10;
-fem k=2 (threshold mean + k·std); kpcacam kernel=sigmoid (sigmoid, rbf,
-linear) gamma=1/channels; finercam alpha=1 compare=3 (nearest classes);
-randomcam draws its weights from --seed.
-`)
 	return b.String()
 }
 
