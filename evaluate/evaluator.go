@@ -9,7 +9,7 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 
-	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/internal/graphops"
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
@@ -128,16 +128,16 @@ func New(model *tfgraph.Model, cfg Config) (*Evaluator, error) {
 	if _, e.classes, err = fw.Scores(tfgraph.Probabilities); err != nil {
 		return nil, err
 	}
-	g := newOps(op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_evaluate_%d", evaluatorCount.Add(1))))
-	e.maps = op.Placeholder(g.sc("maps"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, int64(h), int64(w))))
-	e.cls = op.Placeholder(g.sc("classes"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
-	e.steps = op.Placeholder(g.sc("steps"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
-	e.rowCls = op.Placeholder(g.sc("row_classes"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
-	if err := g.s.Err(); err != nil {
+	g := graphops.New(op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_evaluate_%d", evaluatorCount.Add(1))))
+	e.maps = op.Placeholder(g.SubScope("maps"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, int64(h), int64(w))))
+	e.cls = op.Placeholder(g.SubScope("classes"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
+	e.steps = op.Placeholder(g.SubScope("steps"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
+	e.rowCls = op.Placeholder(g.SubScope("row_classes"), tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
+	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate: building the placeholders: %w", err)
 	}
 	perturbed := e.perturb(g, e.baseline(g))
-	if err := g.s.Err(); err != nil {
+	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate: building the perturbations: %w", err)
 	}
 	cp, err := fw.Copy(map[tf.Output]tf.Output{fw.Input: perturbed})
@@ -151,16 +151,16 @@ func New(model *tfgraph.Model, cfg Config) (*Evaluator, error) {
 	_, act := fw.Logits()
 	probs := func(out tf.Output) tf.Output {
 		if out.DataType() != tf.Float { // mixed precision: metrics in float32
-			out = op.Cast(g.sc("float32"), out, tf.Float)
+			out = op.Cast(g.SubScope("float32"), out, tf.Float)
 		}
 		if act == "" { // a logits model: its softmax is what the metrics read
-			return op.Softmax(g.sc("softmax"), out)
+			return op.Softmax(g.SubScope("softmax"), out)
 		}
 		return out
 	}
-	e.base = g.pick(probs(fw.Output), e.cls, e.classes)
-	e.scores = g.pick(probs(twin), e.rowCls, e.classes)
-	if err := g.s.Err(); err != nil {
+	e.base = g.Pick(probs(fw.Output), e.cls, e.classes)
+	e.scores = g.Pick(probs(twin), e.rowCls, e.classes)
+	if err := g.Err(); err != nil {
 		return nil, fmt.Errorf("evaluate: building the scores: %w", err)
 	}
 	return e, nil
@@ -176,47 +176,47 @@ func (e *Evaluator) Steps() int { return e.cfg.Steps }
 func (e *Evaluator) Config() Config { return e.cfg }
 
 // baseline is the [B,H,W,C] image removed pixels become.
-func (e *Evaluator) baseline(g *ops) tf.Output {
+func (e *Evaluator) baseline(g *graphops.Ops) tf.Output {
 	switch e.cfg.Baseline {
 	case Mean:
-		m := op.Mean(g.sc("mean"), e.x, g.ints(1, 2), op.MeanKeepDims(true))
-		return op.AddV2(g.sc("mean_fill"), op.ZerosLike(g.sc("zeros"), e.x), m)
+		m := op.Mean(g.SubScope("mean"), e.x, g.Ints(1, 2), op.MeanKeepDims(true))
+		return op.AddV2(g.SubScope("mean_fill"), op.ZerosLike(g.SubScope("zeros"), e.x), m)
 	case Blur:
 		return e.blur(g)
 	}
-	return op.ZerosLike(g.sc("zeros"), e.x)
+	return op.ZerosLike(g.SubScope("zeros"), e.x)
 }
 
 // blur is a separable Gaussian (radius 3σ, reflected borders) per channel.
-func (e *Evaluator) blur(g *ops) tf.Output {
-	return explainer.GaussianBlur(g.sc("blur"), e.x, e.cfg.BlurSigma)
+func (e *Evaluator) blur(g *graphops.Ops) tf.Output {
+	return graphops.New(g.SubScope("blur")).GaussianBlur(e.x, graphops.BlurRadius(e.cfg.BlurSigma), e.cfg.BlurSigma)
 }
 
 // perturb builds every image the metrics run, concatenated: for each image
 // b and step s, deletion rows (b·S+s), insertion rows (B·S + b·S+s), then
 // the masked image of each b (2·B·S + b).
-func (e *Evaluator) perturb(g *ops, base tf.Output) tf.Output {
+func (e *Evaluator) perturb(g *graphops.Ops, base tf.Output) tf.Output {
 	hw := e.h * e.w
-	flat := op.Reshape(g.sc("flat"), e.maps, g.ints(-1, hw))
+	flat := op.Reshape(g.SubScope("flat"), e.maps, g.Ints(-1, hw))
 	// Exact ranks, most important first: TopK orders equal values by index
 	// (lower first), and the ranks are the inverse of that permutation,
 	// which is the ascending order of the permutation itself.
-	_, order := op.TopKV2(g.sc("order"), flat, g.ints(hw))
-	_, rank := op.TopKV2(g.sc("rank"), op.Neg(g.sc("neg"), op.Cast(g.sc("cast"), order, tf.Float)), g.ints(hw))
+	_, order := op.TopKV2(g.SubScope("order"), flat, g.Ints(hw))
+	_, rank := op.TopKV2(g.SubScope("rank"), op.Neg(g.SubScope("neg"), op.Cast(g.SubScope("cast"), order, tf.Float)), g.Ints(hw))
 	// changed[b,s,p] = rank[b,p] < count[s], as [B,S,H,W,1] against
 	// images [B,1,H,W,C]; pixels are swapped exactly (a select, not a blend).
-	changed := op.Less(g.sc("less"), op.ExpandDims(g.sc("rank_s"), rank, g.ints(1)), op.Reshape(g.sc("count_s"), e.steps, g.ints(1, -1, 1)))
-	bs := op.Slice(g.sc("bs"), op.Shape(g.sc("shape"), changed, op.ShapeOutType(tf.Int32)), g.vec(0), g.vec(2))
-	changed = op.Reshape(g.sc("changed5"), changed, op.ConcatV2(g.sc("shape5"), []tf.Output{bs, g.ints(e.h, e.w, 1)}, g.ints(0)))
-	x5 := op.ExpandDims(g.sc("x5"), e.x, g.ints(1))
-	b5 := op.ExpandDims(g.sc("b5"), base, g.ints(1))
-	img := g.ints(-1, e.h, e.w, e.c)
-	del := op.Reshape(g.sc("del"), g.where(changed, b5, x5), img)
-	ins := op.Reshape(g.sc("ins"), g.where(changed, x5, b5), img)
+	changed := op.Less(g.SubScope("less"), op.ExpandDims(g.SubScope("rank_s"), rank, g.Ints(1)), op.Reshape(g.SubScope("count_s"), e.steps, g.Ints(1, -1, 1)))
+	bs := op.Slice(g.SubScope("bs"), op.Shape(g.SubScope("shape"), changed, op.ShapeOutType(tf.Int32)), g.Constant([]int32{0}), g.Constant([]int32{2}))
+	changed = op.Reshape(g.SubScope("changed5"), changed, op.ConcatV2(g.SubScope("shape5"), []tf.Output{bs, g.Ints(e.h, e.w, 1)}, g.Ints(0)))
+	x5 := op.ExpandDims(g.SubScope("x5"), e.x, g.Ints(1))
+	b5 := op.ExpandDims(g.SubScope("b5"), base, g.Ints(1))
+	img := g.Ints(-1, e.h, e.w, e.c)
+	del := op.Reshape(g.SubScope("del"), g.WhereBroadcast(changed, b5, x5), img)
+	ins := op.Reshape(g.SubScope("ins"), g.WhereBroadcast(changed, x5, b5), img)
 	// The masked image keeps each pixel in proportion to its map value.
-	m4 := op.ExpandDims(g.sc("m4"), e.maps, g.ints(3))
-	masked := op.AddV2(g.sc("masked"), base, op.Mul(g.sc("masked_mul"), m4, op.Sub(g.sc("masked_sub"), e.x, base)))
-	return op.ConcatV2(g.sc("all"), []tf.Output{del, ins, masked}, g.ints(0))
+	m4 := op.ExpandDims(g.SubScope("m4"), e.maps, g.Ints(3))
+	masked := op.AddV2(g.SubScope("masked"), base, op.Mul(g.SubScope("masked_mul"), m4, op.Sub(g.SubScope("masked_sub"), e.x, base)))
+	return op.ConcatV2(g.SubScope("all"), []tf.Output{del, ins, masked}, g.Ints(0))
 }
 
 // Run computes the faithfulness results of n images for one map each:
@@ -297,47 +297,4 @@ func (e *Evaluator) run(ctx context.Context, pixels, maps []float32, out []Faith
 		}
 	}
 	return nil
-}
-
-// ops appends ops under one scope, each in its own sub-scope: graft does not
-// uniquify op names.
-type ops struct{ s *op.Scope }
-
-func newOps(s *op.Scope) *ops { return &ops{s: s} }
-
-func (g *ops) sc(name string) *op.Scope { return g.s.SubScope(name) }
-
-// ints is an int32 constant: a scalar for one value, else a vector.
-func (g *ops) ints(v ...int) tf.Output {
-	if len(v) == 1 {
-		return op.Const(g.sc("const"), int32(v[0]))
-	}
-	return g.vec(v...)
-}
-
-// vec is an int32 vector constant.
-func (g *ops) vec(v ...int) tf.Output {
-	out := make([]int32, len(v))
-	for i, x := range v {
-		out[i] = int32(x)
-	}
-	return op.Const(g.sc("const"), out)
-}
-
-// where is x where cond, else y, broadcasting (SelectV2, which graft's op
-// package does not wrap).
-func (g *ops) where(cond, x, y tf.Output) tf.Output {
-	o := g.sc("where").AddOperation(tf.OpSpec{Type: "SelectV2", Input: []tf.Input{cond, x, y}})
-	if o == nil {
-		return tf.Output{}
-	}
-	return o.Output(0)
-}
-
-// pick is probs[i, classes[i]] for each row i.
-func (g *ops) pick(probs, classes tf.Output, n int) tf.Output {
-	s := g.sc("pick")
-	one := op.OneHot(s.SubScope("onehot"), classes, op.Const(s.SubScope("depth"), int32(n)),
-		op.Const(s.SubScope("on"), float32(1)), op.Const(s.SubScope("off"), float32(0)))
-	return op.Sum(s.SubScope("sum"), op.Mul(s.SubScope("mul"), probs, one), op.Const(s.SubScope("axis"), int32(1)))
 }

@@ -35,9 +35,9 @@ var _ = register(Spec[ClusterCAM]{
 // Clustering at the layer's resolution (not on the upsampled maps) keeps
 // the k-means cheap; the masks are at the input's.
 type ClusterCAM struct {
-	// Clusters is the number of clusters (default 10, at most K).
+	// Clusters is the number of clusters (0: the registered default; at most K).
 	Clusters int
-	// Iterations is the number of Lloyd steps (default 10).
+	// Iterations is the number of Lloyd steps (0: the registered default).
 	Iterations int
 }
 
@@ -65,7 +65,7 @@ func (m ClusterCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	assign := kmeans(o, feats, n, iters)
 	c.probe("clustercam/labels", labelsOf(o, assign))
 	centres := clusterMeans(o, feats, assign) // [N,n,h·w]
-	masks := rescaleMaps(o, t.Upsample(clusterLayerMaps(o, centres, h, w)))
+	masks := o.MinMax(t.Upsample(clusterLayerMaps(o, centres, h, w)))
 	out, err := c.Probabilities(o.Mul(c.Repeat(o, c.Input, n), op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3)))))
 	if err != nil {
 		return tf.Output{}, err

@@ -240,8 +240,7 @@ func (c *Context) float32Of(x tf.Output, err error) (tf.Output, error) {
 
 // Select picks scores[i, targets[i]]: [M].
 func (c *Context) Select(o *Ops, scores, targets tf.Output) tf.Output {
-	onehot := op.OneHot(o.Scope(), targets, constant(o.s, int32(c.e.nClasses)), o.Const(1), o.Const(0))
-	return op.Sum(o.Scope(), o.Mul(scores, onehot), constant(o.s, []int32{1}))
+	return o.g().Pick(scores, targets, c.e.nClasses)
 }
 
 // InputGradient is d score[targets] / d images through a forward copy on
@@ -340,11 +339,4 @@ func (e *Explainer) gradient(o *Ops, y, x tf.Output) (tf.Output, error) {
 		return tf.Output{}, fmt.Errorf("explainer: %w", err)
 	}
 	return e.fw.GradientOf(sum, x)
-}
-
-// shapeWithLead is x's shape with its first dimension replaced by lead.
-func (o *Ops) shapeWithLead(x tf.Output, lead int32) tf.Output {
-	shape := op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32))
-	rest := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{1}), constant(o.s, []int32{0}), constant(o.s, []int32{1}), op.StridedSliceEndMask(1))
-	return op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{lead}), rest}, constant(o.s, int32(0)))
 }

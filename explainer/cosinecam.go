@@ -73,7 +73,7 @@ type CosineCAM struct {
 	// Groups fixes the number of channel groups (at most K); 0, the
 	// default, chooses it per image by the k-means elbow.
 	Groups int
-	// Iterations is the number of k-means steps (default 10).
+	// Iterations is the number of k-means steps (0: the registered default).
 	Iterations int
 }
 
@@ -104,7 +104,7 @@ func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	x := c.Input
 	hh, ww := x.Shape().Size(1), x.Shape().Size(2)
 	sigma := 51 * float64(max(hh, ww)) / 224
-	gains, err := maskedGains(o, c, x, gaussianBlurSigma(o, x, int(3*sigma+0.5), sigma), rescaleMaps(o, groups), n, true)
+	gains, err := maskedGains(o, c, x, o.g().GaussianBlur(x, int(3*sigma+0.5), sigma), o.MinMax(groups), n, true)
 	if err != nil {
 		return tf.Output{}, err
 	}

@@ -266,9 +266,7 @@ func (e *Explainer) upsample(m tf.Output) tf.Output {
 
 func (e *Explainer) normalise(m tf.Output) tf.Output {
 	o := &Ops{s: e.root.SubScope("normalise")}
-	lo := op.Min(o.Scope(), m, constant(o.s, []int32{1, 2}), op.MinKeepDims(true))
-	hi := op.Max(o.Scope(), m, constant(o.s, []int32{1, 2}), op.MaxKeepDims(true))
-	return op.RealDiv(o.Scope(), o.Sub(m, lo), o.Add(o.Sub(hi, lo), o.Const(normEps)))
+	return o.g().MinMax(m, normEps)
 }
 
 // ranks returns (building once) the graph explaining the top k classes.

@@ -282,8 +282,34 @@ func TestChunkedCopies(t *testing.T) {
 	f, m := loadModel(t, "resnet")
 	in := f.Array(t, "inputs")
 	n := in.Shape[0]
-	methods := []Method{ScoreCAM{}, ScoreCAM{TopN: 8}, ScoreCAM{Baseline: "blur"}, AblationCAM{}, GroupCAM{}, ClusterCAM{}, CosineCAM{},
-		SmoothGrad{Samples: 8}, SmoothGradCAMPlusPlus{Samples: 8}, IntegratedGradients{Steps: 8}}
+	probe, err := New(m, Config{Methods: []Method{GradCAM{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every registered method that runs more than 5 copies of an image at
+	// this layer (by its declared cost, which New holds it to), and the
+	// baseline variant of Score-CAM, whose extra copy runs with the masks.
+	// Count options above 8 are set to 8, to keep the test short.
+	var methods []Method
+	for _, in := range Methods() {
+		spec := in.Name
+		for _, o := range in.Options {
+			if d, ok := o.Default.(int); ok && d > 8 {
+				spec += ":" + o.Name + "=8"
+			}
+		}
+		ms, err := ParseMethods(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := costOf(ms[0], probe.geometry()); c.Copies+c.TailCopies > 5 {
+			methods = append(methods, ms[0])
+		}
+	}
+	if len(methods) < 9 {
+		t.Fatalf("only %d registered methods run copies: %v", len(methods), methods)
+	}
+	methods = append(methods, ScoreCAM{Baseline: "blur"})
 	ctx := context.Background()
 	plain, err := New(m, Config{Methods: methods, Seed: 3})
 	if err != nil {

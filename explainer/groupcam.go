@@ -21,7 +21,7 @@ var _ = register(Spec[GroupCAM]{
 // GroupCAM is Group-CAM (Zhang et al. 2021, arXiv 2103.13859), the variant
 // of the official code (wofmanaf/Group-CAM, cam/groupcam.py): the
 // Grad-CAM-weighted channels w_k·A_k (w_k = mean of the gradients) are cut
-// into G contiguous groups of ⌈K/G⌉ channels (G = 32 by default, fewer when
+// into G contiguous groups of ⌈K/G⌉ channels (G as registered below, fewer when
 // K is small, as torch.chunk does); each group's sum, after ReLU, is
 // "de-noised" by keeping only the values above its 70th percentile
 // (numpy's linear interpolation), upsampled and min–max scaled to a mask
@@ -36,7 +36,7 @@ var _ = register(Spec[GroupCAM]{
 // nothing (the official code skips it). All G masked copies of all images
 // and the blurred images go through the model as one batch of (G+1)·N.
 type GroupCAM struct {
-	// Groups is G (default 32).
+	// Groups is G (0: the registered default).
 	Groups int
 }
 
@@ -72,13 +72,13 @@ func (m GroupCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	above := op.Greater(o.Scope(), flat, thr)
 	c.probe("groupcam/keep", op.Cast(o.Scope(), above, tf.Float)) // [g·N, h·w]
 	kept := o.Where(above, flat, op.ZerosLike(o.Scope(), flat))
-	masks := rescaleMaps(o, t.Upsample(op.Reshape(o.Scope(), kept, constant(o.s, []int32{-1, h, w})))) // [g·N,H,W]
+	masks := o.MinMax(t.Upsample(op.Reshape(o.Scope(), kept, constant(o.s, []int32{-1, h, w})))) // [g·N,H,W]
 
 	x := c.Input
 	hh, ww := x.Shape().Size(1), x.Shape().Size(2)
 	scale := float64(max(hh, ww)) / 224
 	radius := int(math.Round((51*scale - 1) / 2))
-	blurred := gaussianBlurSigma(o, x, max(radius, 1), 50*scale)
+	blurred := o.g().GaussianBlur(x, max(radius, 1), 50*scale)
 	scores, err := maskedGains(o, c, x, blurred, masks, g, false)
 	if err != nil {
 		return tf.Output{}, err
@@ -122,15 +122,6 @@ func weightedMasks(o *Ops, c *Context, weights, masks tf.Output, n int) tf.Outpu
 	return op.Sum(o.Scope(), o.Mul(wt, c.Split(o, masks, n)), constant(o.s, int32(0)))
 }
 
-// rescaleMaps min–max scales each map of m [M,H,W] to [0,1]; flat maps
-// become 0.
-func rescaleMaps(o *Ops, m tf.Output) tf.Output {
-	axes := constant(o.s, []int32{1, 2})
-	lo := op.Min(o.Scope(), m, axes, op.MinKeepDims(true))
-	hi := op.Max(o.Scope(), m, axes, op.MaxKeepDims(true))
-	return o.Div(o.Sub(m, lo), o.Sub(hi, lo))
-}
-
 // ascendingAt returns column i (0-based, ascending order) of each row of x
 // [M,P] sorted: [M,1].
 func ascendingAt(o *Ops, sorted tf.Output, p, i int) tf.Output {
@@ -158,39 +149,4 @@ func lowerMedianRows(o *Ops, x tf.Output) tf.Output {
 	p := int(x.Shape().Size(1))
 	sorted, _ := op.TopKV2(o.Scope(), x, constant(o.s, int32(p)))
 	return ascendingAt(o, sorted, p, (p-1)/2)
-}
-
-// gaussianBlurSigma blurs each channel of x [N,H,W,C] with a Gaussian of
-// standard deviation sigma px truncated to 2·radius+1 taps (separable,
-// reflect padding, as kornia's gaussian_blur2d).
-// GaussianBlur appends a separable Gaussian blur of x [N,H,W,C] with
-// standard deviation sigma px and radius 3σ (reflected borders), for
-// baselines made in the graph (here and in package evaluate).
-func GaussianBlur(s *op.Scope, x tf.Output, sigma float64) tf.Output {
-	return gaussianBlurSigma(&Ops{s: s}, x, int(math.Ceil(3*sigma)), sigma)
-}
-
-func gaussianBlurSigma(o *Ops, x tf.Output, radius int, sigma float64) tf.Output {
-	ch := x.Shape().Size(3)
-	radius = min(radius, int(min(x.Shape().Size(1), x.Shape().Size(2)))-1)
-	k := make([]float64, 2*radius+1)
-	var sum float64
-	for i := range k {
-		d := float64(i - radius)
-		k[i] = math.Exp(-d * d / (2 * sigma * sigma))
-		sum += k[i]
-	}
-	pass := func(in tf.Output, kh, kw int) tf.Output {
-		filter := make([]float32, 0, len(k)*int(ch))
-		for _, v := range k {
-			for c := int64(0); c < ch; c++ {
-				filter = append(filter, float32(v/sum))
-			}
-		}
-		f := op.Reshape(o.Scope(), constant(o.s, filter), constant(o.s, []int32{int32(kh), int32(kw), int32(ch), 1}))
-		padH, padW := int32((kh-1)/2), int32((kw-1)/2)
-		padded := op.MirrorPad(o.Scope(), in, constant(o.s, [][]int32{{0, 0}, {padH, padH}, {padW, padW}, {0, 0}}), "REFLECT")
-		return op.DepthwiseConv2dNative(o.Scope(), padded, f, []int64{1, 1, 1, 1}, "VALID")
-	}
-	return pass(pass(x, len(k), 1), 1, len(k))
 }

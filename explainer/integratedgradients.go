@@ -1,8 +1,6 @@
 package explainer
 
 import (
-	"math"
-
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
@@ -88,5 +86,5 @@ func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
 // max(H,W)/32 px, radius 3σ (separable, reflect padding).
 func gaussianBlur(o *Ops, x tf.Output) tf.Output {
 	sigma := float64(max(x.Shape().Size(1), x.Shape().Size(2))) / 32
-	return gaussianBlurSigma(o, x, int(math.Ceil(3*sigma)), sigma)
+	return o.GaussianBlur(x, sigma)
 }

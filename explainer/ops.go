@@ -3,87 +3,84 @@ package explainer
 import (
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/tfcam/tfcam/internal/graphops"
 )
 
 // Ops appends TensorFlow ops for a method. Every op gets its own uniquely
 // named sub-scope (graft's scopes do not uniquify op names), so methods can
 // call these freely. Shapes follow NHWC: activations and gradients are
-// [N,h,w,K]; "spatial" means axes 1 and 2, "channel" axis 3.
+// [N,h,w,K]; "spatial" means axes 1 and 2, "channel" axis 3. It is a thin
+// wrapper of the graph ops the package shares with package evaluate.
 type Ops struct {
 	s *op.Scope
 }
 
-// constant adds a Const in its own sub-scope: graft does not uniquify op
-// names, so two Consts in one scope would collide.
-func constant(s *op.Scope, v any) tf.Output { return op.Const(s.SubScope("const"), v) }
+// g is o's shared implementation.
+func (o *Ops) g() *graphops.Ops { return graphops.New(o.s) }
 
-func (o *Ops) sub(name string) *op.Scope { return o.s.SubScope(name) }
+// constant adds a Const in its own sub-scope.
+func constant(s *op.Scope, v any) tf.Output { return graphops.Constant(s, v) }
 
 // Scope returns a fresh sub-scope for one raw graft op call.
 func (o *Ops) Scope() *op.Scope { return o.s.SubScope("op") }
 
 // Const is a float32 scalar constant.
-func (o *Ops) Const(v float32) tf.Output { return op.Const(o.sub("const"), v) }
+func (o *Ops) Const(v float32) tf.Output { return o.g().Const(v) }
 
 // Mul is x*y with broadcasting.
-func (o *Ops) Mul(x, y tf.Output) tf.Output { return op.Mul(o.sub("mul"), x, y) }
+func (o *Ops) Mul(x, y tf.Output) tf.Output { return o.g().Mul(x, y) }
 
 // Add is x+y with broadcasting.
-func (o *Ops) Add(x, y tf.Output) tf.Output { return op.AddV2(o.sub("add"), x, y) }
+func (o *Ops) Add(x, y tf.Output) tf.Output { return o.g().Add(x, y) }
 
 // Sub is x-y with broadcasting.
-func (o *Ops) Sub(x, y tf.Output) tf.Output { return op.Sub(o.sub("sub"), x, y) }
+func (o *Ops) Sub(x, y tf.Output) tf.Output { return o.g().Sub(x, y) }
 
 // Div is x/y, 0 where y is 0.
-func (o *Ops) Div(x, y tf.Output) tf.Output { return op.DivNoNan(o.sub("div"), x, y) }
+func (o *Ops) Div(x, y tf.Output) tf.Output { return o.g().Div(x, y) }
 
 // Relu is max(x, 0).
-func (o *Ops) Relu(x tf.Output) tf.Output { return op.Relu(o.sub("relu"), x) }
+func (o *Ops) Relu(x tf.Output) tf.Output { return o.g().Relu(x) }
 
 // Square is x².
-func (o *Ops) Square(x tf.Output) tf.Output { return op.Square(o.sub("square"), x) }
+func (o *Ops) Square(x tf.Output) tf.Output { return o.g().Square(x) }
 
 // Abs is |x|.
-func (o *Ops) Abs(x tf.Output) tf.Output { return op.Abs(o.sub("abs"), x) }
+func (o *Ops) Abs(x tf.Output) tf.Output { return o.g().Abs(x) }
 
 // SpatialMean averages over h and w, keeping them as size 1: [N,1,1,K].
-func (o *Ops) SpatialMean(x tf.Output) tf.Output {
-	s := o.sub("spatial_mean")
-	return op.Mean(s, x, constant(s, []int32{1, 2}), op.MeanKeepDims(true))
-}
+func (o *Ops) SpatialMean(x tf.Output) tf.Output { return o.g().SpatialMean(x) }
 
 // SpatialSum sums over h and w, keeping them as size 1: [N,1,1,K].
-func (o *Ops) SpatialSum(x tf.Output) tf.Output {
-	s := o.sub("spatial_sum")
-	return op.Sum(s, x, constant(s, []int32{1, 2}), op.SumKeepDims(true))
-}
+func (o *Ops) SpatialSum(x tf.Output) tf.Output { return o.g().SpatialSum(x) }
 
 // ChannelSum sums over the last axis: [N,h,w,K] → [N,h,w].
-func (o *Ops) ChannelSum(x tf.Output) tf.Output {
-	s := o.sub("channel_sum")
-	return op.Sum(s, x, constant(s, []int32{3}))
-}
+func (o *Ops) ChannelSum(x tf.Output) tf.Output { return o.g().ChannelSum(x) }
 
 // ChannelMaxAbs is max_c |x_c|: [N,H,W,C] → [N,H,W].
-func (o *Ops) ChannelMaxAbs(x tf.Output) tf.Output {
-	s := o.sub("channel_max_abs")
-	return op.Max(s, op.Abs(s, x), constant(s, []int32{3}))
-}
+func (o *Ops) ChannelMaxAbs(x tf.Output) tf.Output { return o.g().ChannelMaxAbs(x) }
 
 // WeightedSum is Σ_k w_k A_k for weights [N,1,1,K]: the CAM of those weights.
-func (o *Ops) WeightedSum(w, a tf.Output) tf.Output { return o.ChannelSum(o.Mul(w, a)) }
+func (o *Ops) WeightedSum(w, a tf.Output) tf.Output { return o.g().WeightedSum(w, a) }
 
 // Where is x where cond is true, else y.
-func (o *Ops) Where(cond, x, y tf.Output) tf.Output { return op.Select(o.sub("where"), cond, x, y) }
+func (o *Ops) Where(cond, x, y tf.Output) tf.Output { return o.g().Where(cond, x, y) }
 
 // NonZero is x != 0.
-func (o *Ops) NonZero(x tf.Output) tf.Output {
-	s := o.sub("nonzero")
-	return op.NotEqual(s, x, op.ZerosLike(s, x))
-}
+func (o *Ops) NonZero(x tf.Output) tf.Output { return o.g().NonZero(x) }
 
 // SpatialSumFlat sums a flattened map [N,P,1] over P, keeping dims: [N,1,1].
-func (o *Ops) SpatialSumFlat(x tf.Output) tf.Output {
-	s := o.sub("flat_sum")
-	return op.Sum(s, x, constant(s, []int32{1}), op.SumKeepDims(true))
+func (o *Ops) SpatialSumFlat(x tf.Output) tf.Output { return o.g().SpatialSumFlat(x) }
+
+// MinMax scales each map of m [M,H,W] to [0,1]; a flat map becomes 0.
+func (o *Ops) MinMax(m tf.Output) tf.Output { return o.g().MinMax(m, 0) }
+
+// GaussianBlur blurs each channel of x [N,H,W,C] with a Gaussian of
+// standard deviation sigma px, radius 3σ (separable, reflected borders).
+func (o *Ops) GaussianBlur(x tf.Output, sigma float64) tf.Output {
+	return o.g().GaussianBlur(x, graphops.BlurRadius(sigma), sigma)
 }
+
+// shapeWithLead is x's shape with its first dimension replaced by lead.
+func (o *Ops) shapeWithLead(x tf.Output, lead int32) tf.Output { return o.g().ShapeWithLead(x, lead) }

@@ -55,7 +55,7 @@ var _ = register(Spec[ScoreCAM]{
 // a small --batch.
 type ScoreCAM struct {
 	layerMethod
-	// Variant is "prob" (default) or "softmax".
+	// Variant is "prob" or "softmax" ("": the registered default, prob).
 	Variant string
 	// Baseline is "", "none", "zero" or "blur".
 	Baseline string
@@ -142,10 +142,7 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{3, 0, 1, 2})) // [K,N,h,w]
 	h, w := int32(t.A.Shape().Size(1)), int32(t.A.Shape().Size(2))
 	up := upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
-	axes := constant(o.s, []int32{1, 2})
-	lo := op.Min(o.Scope(), up, axes, op.MinKeepDims(true))
-	hi := op.Max(o.Scope(), up, axes, op.MaxKeepDims(true))
-	mask := o.Div(o.Sub(up, lo), o.Sub(hi, lo))
+	mask := o.MinMax(up)
 	masked := o.Mul(c.Repeat(o, c.Input, k), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
 	targets := c.Repeat(o, c.Targets, k)
 	var wt tf.Output

@@ -23,13 +23,13 @@ var noiseOptions = []Option{
 // SmoothGrad (Smilkov et al. 2017) averages the input gradient over Samples
 // noisy copies of the image, x + N(0, σ²) with σ = Noise·(max(x) − min(x))
 // per image, then takes max_c |·| as Saliency does. The copies go through
-// the model as one batch. Defaults: 16 samples, noise 0.15 (the paper's
-// 10–20 %). Seeded: Config.Seed; an image's noise does not depend on its
+// the model as one batch. The default noise is within the paper's 10–20 %
+// (noiseOptions). Seeded: Config.Seed; an image's noise does not depend on its
 // batch (see Context.Normal).
 type SmoothGrad struct {
-	// Samples is the number of noisy copies (default 16).
+	// Samples is the number of noisy copies; 0: the registered default.
 	Samples int
-	// Noise is σ as a fraction of each image's value range (default 0.15;
+	// Noise is σ as a fraction of each image's value range (0: the registered default;
 	// negative: no noise).
 	Noise float32
 }

@@ -17,12 +17,12 @@ var _ = register(Spec[SmoothGradCAMPlusPlus]{
 //	α = D2 / (2·D2 + Σ_ab A · D3),   w_k = Σ_ij α · ReLU(D1),
 //
 // D_p the mean over copies of g^p, A the activations of the image itself.
-// Defaults: 16 samples, noise 0.15. Seeded: Config.Seed.
+// Options and defaults as SmoothGrad's (noiseOptions). Seeded: Config.Seed.
 type SmoothGradCAMPlusPlus struct {
 	layerMethod
-	// Samples is the number of noisy copies (default 16).
+	// Samples is the number of noisy copies; 0: the registered default.
 	Samples int
-	// Noise is σ as a fraction of each image's value range (default 0.15;
+	// Noise is σ as a fraction of each image's value range (0: the registered default;
 	// negative: no noise).
 	Noise float32
 }

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/tfcam/tfcam/internal/graphops"
 	tf "github.com/wamuir/graft/tensorflow"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
@@ -116,10 +117,7 @@ func (f *Forward) SelectScore(scores, targets tf.Output, classes int) *Score {
 	if scores.Op != nil && scores.DataType() != tf.Float {
 		scores = op.Cast(s.SubScope("float32"), scores, tf.Float)
 	}
-	onehot := op.OneHot(s, targets, op.Const(s.SubScope("depth"), int32(classes)),
-		op.Const(s.SubScope("on"), float32(1)), op.Const(s.SubScope("off"), float32(0)))
-	sel := s.SubScope("selected")
-	selected := op.Sum(sel, op.Mul(sel, scores, onehot), op.Const(sel, []int32{1}))
+	selected := graphops.New(s.SubScope("selected")).Pick(scores, targets, classes)
 	tot := s.SubScope("sum")
 	sum := op.Sum(tot, selected, op.Const(tot, []int32{0}))
 	return &Score{Targets: targets, Scores: scores, Selected: selected, Sum: sum, Classes: classes}
