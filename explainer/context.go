@@ -294,6 +294,38 @@ func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Outp
 	return out[0], out[1], nil
 }
 
+// ClassScores are the batch's explained scores (logits or probabilities,
+// as configured), float32 [N, classes].
+func (c *Context) ClassScores() tf.Output { return c.e.float32Of(c.e.scores) }
+
+// ScoreGradient is the gradient at the target layer of y [N], a per-image
+// score computed from ClassScores (a target other than one class's score):
+// d y_i / d A_i on the layer's grid, float32 [N,h,w,K].
+func (c *Context) ScoreGradient(o *Ops, y tf.Output) (tf.Output, error) {
+	g, err := c.e.gradient(o, y, c.e.layer.Output)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return c.e.toGrid(c.e.float32Of(g)), nil
+}
+
+// LayerHessianProduct is H·A, the Hessian of the explained score with
+// respect to the target layer's activations applied to those activations:
+// Σ_m (∂g_l/∂A_m)·A_m with g = d score / d A, a second gradient through
+// the first. On the layer's grid, float32 [N,h,w,K].
+func (c *Context) LayerHessianProduct(o *Ops) (tf.Output, error) {
+	sum := op.Sum(o.Scope(), c.Selected, constant(o.s, []int32{0}))
+	if err := o.s.Err(); err != nil {
+		return tf.Output{}, fmt.Errorf("explainer: %w", err)
+	}
+	a := c.e.layer.Output
+	hv, err := c.e.fw.HessianVector(sum, a, a)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return c.e.toGrid(c.e.float32Of(hv)), nil
+}
+
 // DenseHead returns the kernel [K, classes] of the Dense layer that reads
 // the target layer through global average pooling (CAM's weights).
 func (c *Context) DenseHead() (tf.Output, error) {

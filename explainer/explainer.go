@@ -43,7 +43,7 @@ type Config struct {
 	// LowRes also fetches normalised maps at the layer's resolution.
 	LowRes bool
 	// Seed makes the randomised methods (SmoothGrad, Smooth Grad-CAM++,
-	// noise baselines) reproducible; the same seed gives the same maps.
+	// noise baselines, RandomCAM) reproducible; the same seed gives the same maps.
 	Seed int64
 	// MaxTensorElements bounds the largest activation tensor of a forward
 	// pass, in values (0: DefaultMaxTensorElements, 1 GiB of float32; at

@@ -1,7 +1,9 @@
 package tfgraph
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/tfcam/tfcam/internal/graphops"
@@ -24,6 +26,11 @@ const (
 	// Probabilities explains the model's output itself.
 	Probabilities
 )
+
+// ErrNoGradient is wrapped by the error of a gradient that passes an op
+// without a gradient function (in TensorFlow's C++ registry, or a
+// rewrite in tfcam).
+var ErrNoGradient = errors.New("no gradient for an op")
 
 // Score is the class score of each image, selected by a target class fed at
 // run time, summed over the batch so that one gradient call gives every
@@ -135,7 +142,7 @@ func (f *Forward) gradientError(err error) error {
 	msg := err.Error()
 	if i := strings.Index(msg, "No gradient defined for op: "); i >= 0 {
 		opType := strings.Fields(msg[i+len("No gradient defined for op: "):])[0]
-		return fmt.Errorf("tfgraph: %s uses op %s, which has no gradient in TensorFlow's C++ registry and no rewrite in tfcam yet; please report it with the model (%w)", f.model.Dir, opType, err)
+		return fmt.Errorf("tfgraph: %s uses op %s, which has no gradient in TensorFlow's C++ registry and no rewrite in tfcam yet; please report it with the model (%w: %w)", f.model.Dir, opType, ErrNoGradient, err)
 	}
 	return fmt.Errorf("tfgraph: adding gradients to %s: %w", f.model.Dir, err)
 }
@@ -159,19 +166,41 @@ func (f *Forward) GuidedGradients(score *Score, xs ...tf.Output) ([]tf.Output, e
 	if err != nil {
 		return nil, f.gradientError(err)
 	}
+	relus := 0
+	out, err := f.copyGradients(raw, guided, grads, func(nd *nodepb.NodeDef) []*nodepb.NodeDef {
+		if (nd.GetOp() != "ReluGrad" && nd.GetOp() != "Relu6Grad") || len(nd.Input) < 2 {
+			return []*nodepb.NodeDef{nd}
+		}
+		relus++
+		dy := &nodepb.NodeDef{Name: nd.Name + "/guided_dy", Op: "Relu", Input: []string{nd.Input[0]}, Attr: map[string]*attrpb.AttrValue{"T": nd.GetAttr()["T"]}}
+		nd.Input[0] = dy.Name + ":0"
+		return []*nodepb.NodeDef{dy, nd}
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.GuidedReLUs = relus
+	return out, nil
+}
+
+// copyGradients copies the gradient subgraph AddGradients built under
+// prefix raw to prefix to, each node (renamed, its inputs renamed) passed
+// through rewrite, which returns the nodes to add in its place (the one
+// named as the node last); the copy reads the same forward tensors. It
+// returns the copies of grads.
+func (f *Forward) copyGradients(raw, to string, grads []tf.Output, rewrite func(nd *nodepb.NodeDef) []*nodepb.NodeDef) ([]tf.Output, error) {
 	def, err := f.model.GraphDef()
 	if err != nil {
 		return nil, err
 	}
 	rename := func(name string) (string, bool) {
 		if strings.HasPrefix(name, raw+"/") {
-			return guided + name[len(raw):], true
+			return to + name[len(raw):], true
 		}
 		return name, false
 	}
 	var nodes []*nodepb.NodeDef
 	var opts tf.GraphImportOptions
-	relus := 0
 	for _, n := range def.GetNode() {
 		newName, ok := rename(n.GetName())
 		if !ok {
@@ -196,23 +225,16 @@ func (f *Forward) GuidedGradients(score *Score, xs ...tf.Output) ([]tf.Output, e
 				inputs = append(inputs, fmt.Sprintf("%s:%d", src, idx))
 			}
 		}
-		if (n.GetOp() == "ReluGrad" || n.GetOp() == "Relu6Grad") && len(inputs) >= 2 {
-			relus++
-			dy := &nodepb.NodeDef{Name: newName + "/guided_dy", Op: "Relu", Input: []string{inputs[0]}, Attr: map[string]*attrpb.AttrValue{"T": n.GetAttr()["T"]}}
-			nodes = append(nodes, dy)
-			inputs[0] = dy.Name + ":0"
-		}
 		nd.Input = inputs
-		nodes = append(nodes, nd)
+		nodes = append(nodes, rewrite(nd)...)
 	}
 	rawDef, err := proto.Marshal(&graphpb.GraphDef{Node: nodes, Versions: def.GetVersions()})
 	if err != nil {
-		return nil, fmt.Errorf("tfgraph: encoding the guided gradient graph: %w", err)
+		return nil, fmt.Errorf("tfgraph: encoding the copied gradient graph: %w", err)
 	}
 	if err := f.model.Graph.ImportWithOptions(rawDef, opts); err != nil {
-		return nil, fmt.Errorf("tfgraph: importing the guided gradient graph of %s: %w", f.model.Dir, err)
+		return nil, fmt.Errorf("tfgraph: importing the copied gradient graph of %s: %w", f.model.Dir, err)
 	}
-	f.GuidedReLUs = relus
 	out := make([]tf.Output, len(grads))
 	for i, g := range grads {
 		name, _ := rename(g.Op.Name())
@@ -246,6 +268,35 @@ func (f *Forward) GradientsOf(y tf.Output, xs ...tf.Output) ([]tf.Output, error)
 		return nil, f.gradientError(err)
 	}
 	return grads, nil
+}
+
+// VectorJacobian adds Σ_j v_j · ∂y_j/∂x: the gradient of y with v (y's
+// shape and dtype) as its incoming gradient. With y itself a gradient of x,
+// it is a Hessian-vector product (the second gradient through the first).
+// Where y does not depend on x (a gradient of a score linear in x) it is
+// zeros.
+func (f *Forward) VectorJacobian(y, x, v tf.Output) (tf.Output, error) {
+	f.scopes++
+	prefix := fmt.Sprintf("tfcam_vjp_%d", f.scopes)
+	grads, err := f.model.Graph.AddGradients(prefix, []tf.Output{y}, []tf.Output{x}, []tf.Output{v})
+	if err != nil {
+		return tf.Output{}, f.gradientError(err)
+	}
+	if isNull(grads[0]) {
+		return f.zerosLike(prefix, x)
+	}
+	return grads[0], nil
+}
+
+// isNull reports the null output TF_AddGradients returns for an x that y
+// does not depend on (graft wraps it in an Operation without a C pointer,
+// which crashes the process when used).
+func isNull(o tf.Output) bool {
+	if o.Op == nil {
+		return true
+	}
+	v := reflect.ValueOf(o.Op).Elem()
+	return v.Kind() == reflect.Struct && v.NumField() > 0 && v.Field(0).Kind() == reflect.Pointer && v.Field(0).IsNil()
 }
 
 // check reports a class score whose ops failed to build (graft panics on

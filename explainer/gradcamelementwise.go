@@ -1,0 +1,26 @@
+package explainer
+
+import tf "github.com/wamuir/graft/tensorflow"
+
+var _ = register(Spec[GradCAMElementWise]{
+	Name: "gradcam-elementwise", Family: FamilyMore, Order: 110,
+	Summary: "ReLU(Σ_k ReLU(g⊙A))",
+	Notes:   "= pytorch-grad-cam's GradCAMElementWise formula; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
+})
+
+// GradCAMElementWise is pytorch-grad-cam's GradCAMElementWise: HiResCAM with
+// a ReLU on each channel's product before the sum, Σ_k ReLU(g_k ⊙ A_k), so
+// negative evidence of one channel does not cancel positive evidence of
+// another (LayerCAM clips the gradient instead, ReLU(g) ⊙ A).
+type GradCAMElementWise struct{ layerMethod }
+
+// Name implements Method.
+func (GradCAMElementWise) Name() string { return "gradcam-elementwise" }
+
+// Needs implements Method.
+func (GradCAMElementWise) Needs() Needs { return Needs{LayerGrad: true} }
+
+// Build implements Method.
+func (GradCAMElementWise) Build(o *Ops, t Tensors) (tf.Output, error) {
+	return o.ChannelSum(o.Relu(o.Mul(t.G, t.A))), nil
+}
