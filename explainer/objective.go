@@ -202,7 +202,7 @@ func (ob Objective) build(e *Explainer) (*objectiveGraph, error) {
 		orig := e.float32Of(base)
 		pred := op.OneHot(o.Scope(), op.ArgMax(o.Scope(), orig, constant(s, int32(3)), op.ArgMaxOutputType(tf.Int32)), constant(s, int32(c)), o.Const(1), o.Const(0))
 		pred = detached(o, pred) // [N,H',W',C]
-		var fixed tf.Output                     // [1,H',W',1] or nil
+		var fixed tf.Output      // [1,H',W',1] or nil
 		if ob.mask != nil {
 			m, err := resizeNearest(ob.mask, ob.maskH, ob.maskW, h, w)
 			if err != nil {
