@@ -143,7 +143,8 @@ type Map struct {
 	// Class is the explained class; Rank its position among the image's
 	// top classes (0 for explicit targets and top-1).
 	Class, Rank int
-	// Score is the explained score (logit or probability) of Class.
+	// Score is the explained score (logit or probability) of Class, or
+	// column Class of the objective's scores (Config.Objective).
 	Score float32
 	// Normalized is the map at input resolution, min–max scaled to [0,1].
 	Normalized []float32
@@ -159,7 +160,9 @@ type Map struct {
 
 // Result is the explanation of one image.
 type Result struct {
-	// Predictions are the top classes by model output, best first.
+	// Predictions are the top classes by model output, best first; under
+	// a non-class Config.Objective, the objective's columns in its ranking
+	// order (Region: pixel coverage) with their scores S.
 	Predictions []Prediction
 	// Maps holds, per explained class (rank), one Map per method in
 	// Explainer.Methods order (the configured methods that apply):
