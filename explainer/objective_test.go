@@ -106,6 +106,17 @@ func TestObjectivesMatchPythonReference(t *testing.T) {
 			checkMap(t, "scorecam-softmax", got[2], read(tc.name+"/scorecam-softmax").F32, nil, 1e-4)
 		})
 	}
+	t.Run("default layer of a segmentation output", func(t *testing.T) {
+		// The output [N,8,8,3] is spatial but is what is explained: the
+		// default layer is the last spatial layer before it.
+		fw, err := loadOutput(t, f, "output_0").Inline()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := fw.DefaultLayer(); err != nil || l.Name != "pool2" {
+			t.Errorf("default layer %q (%v), want pool2", l.Name, err)
+		}
+	})
 	t.Run("EmbeddingOf", func(t *testing.T) {
 		m := loadOutput(t, f, "output_2")
 		img := read("ref_image")
