@@ -627,14 +627,16 @@ def build_multihead(out):
     reg = layers.Dense(1, name="reg")(pooled)
     emb = layers.Dense(16, name="emb")(pooled)
     model = keras.Model(inp, [seg, reg, emb], name="multihead")
-    # The embedding head alone (same layers): the generic references'
-    # model (model.keras), and what output_2 computes.
+    # The embedding head alone (same layers): what output_2 computes.
+    # No model.keras: the peer and Score-CAM references that load it
+    # assume a softmax head (tf-keras-vis's Scorecam applies the softmax
+    # itself), which an embedding is not; they skip this fixture, and
+    # scripts/reference_targets.py reads multihead.keras.
     emb_model = keras.Model(inp, emb, name="multihead_emb")
     x_in = random_inputs((32, 32, 3), 24)
     refs = keras_references(emb_model, "last_conv", x_in)
     meta = dtype_meta("multihead", 16, output="output_2", head="linear")
     write_fixture(out, "multihead", lambda p: save_keras_export(model, p), meta, refs, x_in)
-    emb_model.save(os.path.join(out, "multihead", "model.keras"))
     model.save(os.path.join(out, "multihead", "multihead.keras"))
     print(f"  multihead: saved (keras_export, 3 outputs), {model.count_params()} params", flush=True)
 
