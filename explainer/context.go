@@ -204,14 +204,63 @@ func (c *Context) twinOn(from, to, t tf.Output) (tf.Output, error) {
 	return out[0], nil
 }
 
-// Scores are the explained scores (logits or probabilities, as configured)
-// of a batch of images [M,H,W,C]: [M, classes].
+// Scores are the explained scores (logits or probabilities, as configured,
+// through the objective) of a batch of images [M,H,W,C], copy-major copies
+// of the batch: [M, classes].
 func (c *Context) Scores(images tf.Output) (tf.Output, error) {
-	return c.float32Of(c.twinOn(c.e.fw.Input, images, c.e.scores))
+	return c.objectiveOn(c.e.fw.Input, images)
 }
 
-// Probabilities are the model's outputs for a batch of images: [M, classes].
+// objectiveOn copies the forward pass with from replaced by to (chunk by
+// chunk) and returns the copies' objective scores S [M, classes].
+func (c *Context) objectiveOn(from, to tf.Output) (tf.Output, error) {
+	c.count(to, from != c.e.fw.Input)
+	xs := c.withParam([]tf.Output{to}, to)
+	out, err := c.chunked(xs, func(parts []tf.Output) ([]tf.Output, error) {
+		cp, err := c.copyOn(from, parts[0])
+		if err != nil {
+			return nil, err
+		}
+		s, err := c.objective(cp, parts[1:])
+		return []tf.Output{s}, err
+	})
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return out[0], nil
+}
+
+// withParam appends the objective's per-image parameter, tiled over the
+// copy-major rows of rows, to xs (before chunked splits them), when the
+// objective has one.
+func (c *Context) withParam(xs []tf.Output, rows tf.Output) []tf.Output {
+	if c.e.obj.param.Op == nil {
+		return xs
+	}
+	return append(xs, tileRows(&Ops{s: c.e.root.SubScope("objective_param")}, c.e.obj.param, rows))
+}
+
+// objective is the objective's scores S [M, classes] on copy cp; param
+// holds the row-aligned parameter when the objective has one (withParam).
+func (c *Context) objective(cp *tfgraph.Copy, param []tf.Output) (tf.Output, error) {
+	base, err := cp.Twin(c.e.obj.base)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	var p tf.Output
+	if len(param) > 0 {
+		p = param[0]
+	}
+	return c.e.obj.scores(&Ops{s: c.e.root.SubScope("objective_copy")}, base, p), nil
+}
+
+// Probabilities are the model's outputs for a batch of images: [M,
+// classes]. Under a non-class objective (Config.Objective) there are no
+// probabilities: they are the objective's scores, as Scores.
 func (c *Context) Probabilities(images tf.Output) (tf.Output, error) {
+	if !c.e.cfg.Objective.IsClass() {
+		return c.Scores(images)
+	}
 	return c.float32Of(c.twinOn(c.e.fw.Input, images, c.e.fw.Output))
 }
 
@@ -227,7 +276,7 @@ func (c *Context) TailScores(m Method, acts tf.Output) (tf.Output, error) {
 	}
 	// Back in the layer's dtype (half-precision models) before the prefix
 	// tokens, which are in it, are put back.
-	return c.float32Of(c.twinOn(c.e.layer.Output, c.e.fromGrid(c.e.asLayerDType(acts)), c.e.scores))
+	return c.objectiveOn(c.e.layer.Output, c.e.fromGrid(c.e.asLayerDType(acts)))
 }
 
 // float32Of casts a result of twinOn to float32 (half-precision models).
@@ -247,16 +296,16 @@ func (c *Context) Select(o *Ops, scores, targets tf.Output) tf.Output {
 // images [M,H,W,C].
 func (c *Context) InputGradient(o *Ops, images, targets tf.Output) (tf.Output, error) {
 	c.count(images, false)
-	out, err := c.chunked([]tf.Output{images, targets}, func(parts []tf.Output) ([]tf.Output, error) {
+	out, err := c.chunked(c.withParam([]tf.Output{images, targets}, images), func(parts []tf.Output) ([]tf.Output, error) {
 		cp, err := c.copyOn(c.e.fw.Input, parts[0])
 		if err != nil {
 			return nil, err
 		}
-		scores, err := cp.Twin(c.e.scores)
+		scores, err := c.objective(cp, parts[2:])
 		if err != nil {
 			return nil, err
 		}
-		g, err := c.e.gradient(o, c.Select(o, c.e.float32Of(scores), parts[1]), parts[0])
+		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), parts[0])
 		return []tf.Output{g}, err
 	})
 	if err != nil {
@@ -269,7 +318,7 @@ func (c *Context) InputGradient(o *Ops, images, targets tf.Output) (tf.Output, e
 // gradient of score[targets] there.
 func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Output, err error) {
 	c.count(images, false)
-	out, err := c.chunked([]tf.Output{images, targets}, func(parts []tf.Output) ([]tf.Output, error) {
+	out, err := c.chunked(c.withParam([]tf.Output{images, targets}, images), func(parts []tf.Output) ([]tf.Output, error) {
 		cp, err := c.copyOn(c.e.fw.Input, parts[0])
 		if err != nil {
 			return nil, err
@@ -278,11 +327,11 @@ func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Outp
 		if err != nil {
 			return nil, err
 		}
-		scores, err := cp.Twin(c.e.scores)
+		scores, err := c.objective(cp, parts[2:])
 		if err != nil {
 			return nil, err
 		}
-		g, err := c.e.gradient(o, c.Select(o, c.e.float32Of(scores), parts[1]), a)
+		g, err := c.e.gradient(o, c.Select(o, scores, parts[1]), a)
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +377,12 @@ func (c *Context) LayerHessianProduct(o *Ops) (tf.Output, error) {
 
 // DenseHead returns the kernel [K, classes] of the Dense layer that reads
 // the target layer through global average pooling (CAM's weights).
+// Under a non-class objective there is no such kernel for S's columns:
+// the error wraps tfgraph.ErrNoDenseHead.
 func (c *Context) DenseHead() (tf.Output, error) {
+	if !c.e.cfg.Objective.IsClass() {
+		return tf.Output{}, fmt.Errorf("explainer: target %s explains no Dense head's class column: %w", c.e.cfg.Objective, tfgraph.ErrNoDenseHead)
+	}
 	return c.float32Of(c.e.fw.DenseHeadKernel(c.e.layer))
 }
 

@@ -36,6 +36,11 @@ type Config struct {
 	Methods []Method
 	// Score is what is explained: logits (default) or probabilities.
 	Score tfgraph.ScoreKind
+	// Objective turns the model's output into the scores whose columns
+	// are explained (a region of a segmentation output, a regression
+	// output, similarity to a reference embedding, a class against
+	// another); the zero value is the class scores.
+	Objective Objective
 	// Predictions is how many top predictions each result lists (default 5).
 	Predictions int
 	// Raw also fetches un-normalised maps at input resolution.
@@ -74,7 +79,9 @@ type Explainer struct {
 	skipped []*NotApplicableError
 	needs   Needs
 	root    *op.Scope
-	scores  tf.Output // [N,classes] explained scores
+	obj     *objectiveGraph
+	scores  tf.Output // [N,classes] explained scores (the objective's S)
+	rank    tf.Output // [N,classes] what top-k orders by
 	// Graph tensors shared by all targets.
 	predVals  tf.Output // [N,P]
 	predIdx   tf.Output // [N,P]
@@ -136,7 +143,8 @@ type Map struct {
 	// Class is the explained class; Rank its position among the image's
 	// top classes (0 for explicit targets and top-1).
 	Class, Rank int
-	// Score is the explained score (logit or probability) of Class.
+	// Score is the explained score (logit or probability) of Class, or
+	// column Class of the objective's scores (Config.Objective).
 	Score float32
 	// Normalized is the map at input resolution, min–max scaled to [0,1].
 	Normalized []float32
@@ -152,7 +160,9 @@ type Map struct {
 
 // Result is the explanation of one image.
 type Result struct {
-	// Predictions are the top classes by model output, best first.
+	// Predictions are the top classes by model output, best first; under
+	// a non-class Config.Objective, the objective's columns in its ranking
+	// order (Region: pixel coverage) with their scores S.
 	Predictions []Prediction
 	// Maps holds, per explained class (rank), one Map per method in
 	// Explainer.Methods order (the configured methods that apply):
@@ -211,13 +221,36 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 		e.needs.LayerGrad = e.needs.LayerGrad || n.LayerGrad
 		e.needs.GuidedInputGrad = e.needs.GuidedInputGrad || n.GuidedInputGrad
 	}
-	if e.scores, e.nClasses, err = fw.Scores(cfg.Score); err != nil {
+	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%d", explainerCount.Add(1)))
+	if e.obj, err = cfg.Objective.build(e); err != nil {
 		return nil, err
 	}
+	e.nClasses = e.obj.cols
+	if cfg.Objective.IsClass() {
+		// Unchanged graphs for class scores: the inlined tensor itself.
+		e.scores, e.rank = e.obj.base, e.obj.base
+	} else {
+		so := &Ops{s: e.root.SubScope("objective_scores")}
+		e.scores = e.obj.scores(so, e.obj.base, e.obj.param)
+		if e.obj.reach && e.obj.base != fw.Output {
+			e.scores = so.Add(e.scores, so.Mul(so.Const(0), op.Sum(so.Scope(), e.float32Of(fw.Output), constant(so.s, []int32{1, 2}))))
+		}
+		e.rank = e.obj.rank(so, e.scores)
+		// graft panics on outputs of failed ops: check before using them.
+		if err := e.root.Err(); err != nil {
+			return nil, fmt.Errorf("explainer: building target %s: %w", cfg.Objective, err)
+		}
+	}
 	e.nPredicts = min(cfg.Predictions, e.nClasses)
-	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%d", explainerCount.Add(1)))
 	o := &Ops{s: e.root.SubScope("predictions")}
-	e.predVals, e.predIdx = op.TopKV2(o.Scope(), e.float32Of(fw.Output), constant(o.s, int32(e.nPredicts)))
+	if cfg.Objective.IsClass() {
+		e.predVals, e.predIdx = op.TopKV2(o.Scope(), e.float32Of(fw.Output), constant(o.s, int32(e.nPredicts)))
+	} else {
+		// In the objective's order, each with its score S.
+		_, e.predIdx = op.TopKV2(o.Scope(), e.float32Of(e.rank), constant(o.s, int32(e.nPredicts)))
+		onehot := op.OneHot(o.Scope(), e.predIdx, constant(o.s, int32(e.nClasses)), o.Const(1), o.Const(0)) // [N,P,C']
+		e.predVals = op.Sum(o.Scope(), o.Mul(op.ExpandDims(o.Scope(), e.scores, constant(o.s, int32(1))), onehot), constant(o.s, int32(2)))
+	}
 	if err := e.root.Err(); err != nil {
 		return nil, fmt.Errorf("explainer: building the predictions: %w", err)
 	}
@@ -244,8 +277,13 @@ func (e *Explainer) TokenView() (tfgraph.TokenView, bool) {
 // Layer is the target layer.
 func (e *Explainer) Layer() tfgraph.Layer { return e.layer }
 
-// Classes is the number of classes the model scores.
+// Classes is the number of classes the model scores: the objective's
+// columns (Config.Objective), 2 for a regression target, 1 for an
+// embedding target.
 func (e *Explainer) Classes() int { return e.nClasses }
+
+// Objective is the configured objective.
+func (e *Explainer) Objective() Objective { return e.cfg.Objective }
 
 // LayerSize is the target layer's spatial size (the LowRes map size).
 func (e *Explainer) LayerSize() (h, w int) { return e.lh, e.lw }
@@ -277,11 +315,14 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		return rs, nil
 	}
 	if k < 1 || k > e.nClasses {
+		if !e.cfg.Objective.IsClass() {
+			return nil, fmt.Errorf("explainer: top-%d asked but target %s of %s has %d columns", k, e.cfg.Objective, e.model.Dir, e.nClasses)
+		}
 		return nil, fmt.Errorf("explainer: top-%d asked but %s has %d classes", k, e.model.Dir, e.nClasses)
 	}
 	root := e.root.SubScope(fmt.Sprintf("top%d", k))
 	o := &Ops{s: root}
-	_, topIdx := op.TopKV2(o.Scope(), e.float32Of(e.scores), constant(o.s, int32(k)))
+	_, topIdx := op.TopKV2(o.Scope(), e.float32Of(e.rank), constant(o.s, int32(k)))
 	rank := func(r int) tf.Output {
 		return op.StridedSlice(o.Scope(), topIdx, constant(o.s, []int32{0, int32(r)}), constant(o.s, []int32{0, int32(r + 1)}), constant(o.s, []int32{1, 1}),
 			op.StridedSliceBeginMask(1), op.StridedSliceEndMask(1), op.StridedSliceShrinkAxisMask(2))

@@ -610,6 +610,37 @@ def build_bad_uint8(out):
     print("  bad_uint8_shift: saved (uint8 input read by a bit shift)", flush=True)
 
 
+def build_multihead(out):
+    """Issue 16's targets beyond one class: one tiny CNN with three outputs,
+    a segmentation head seg [N,8,8,3] (softmax over classes per cell), a
+    regression head reg [N,1] and an embedding emb [N,16]. meta "output"
+    selects emb (output_2), so the generic parity tests explain it as a
+    16-column linear model; scripts/reference_targets.py checks the
+    region, regression, embedding and contrastive objectives on it."""
+    seed_all(24)
+    inp = keras.Input((32, 32, 3), name="images")
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv1")(inp)
+    x = layers.MaxPooling2D(name="pool1")(x)
+    feats = layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv")(x)
+    seg = layers.Conv2D(3, 1, activation="softmax", name="seg")(layers.MaxPooling2D(name="pool2")(feats))
+    pooled = layers.GlobalAveragePooling2D(name="gap")(feats)
+    reg = layers.Dense(1, name="reg")(pooled)
+    emb = layers.Dense(16, name="emb")(pooled)
+    model = keras.Model(inp, [seg, reg, emb], name="multihead")
+    # The embedding head alone (same layers): what output_2 computes.
+    # No model.keras: the peer and Score-CAM references that load it
+    # assume a softmax head (tf-keras-vis's Scorecam applies the softmax
+    # itself), which an embedding is not; they skip this fixture, and
+    # scripts/reference_targets.py reads multihead.keras.
+    emb_model = keras.Model(inp, emb, name="multihead_emb")
+    x_in = random_inputs((32, 32, 3), 24)
+    refs = keras_references(emb_model, "last_conv", x_in)
+    meta = dtype_meta("multihead", 16, output="output_2", head="linear")
+    write_fixture(out, "multihead", lambda p: save_keras_export(model, p), meta, refs, x_in)
+    model.save(os.path.join(out, "multihead", "multihead.keras"))
+    print(f"  multihead: saved (keras_export, 3 outputs), {model.count_params()} params", flush=True)
+
+
 FIXTURES = {
     "shapes": build_shapes,
     "resnet": lambda out: build_arch(out, "resnet", resnet_model, save_keras_export, "conv3_block1_out", 2),
@@ -627,6 +658,7 @@ FIXTURES = {
     "two_outputs": build_two_outputs,
     "string_input": build_string_input,
     "bad_uint8_shift": build_bad_uint8,
+    "multihead": build_multihead,
 }
 
 

@@ -268,8 +268,15 @@ func (f *Forward) DefaultLayer() (Layer, error) {
 	if l, ok := f.transformerDefault(); ok {
 		return l, nil
 	}
+	// A spatial output (a segmentation model's [N,H,W,C]) is what is
+	// explained, not a layer to explain it at: the default is the last
+	// spatial layer before it.
+	out := f.Output
+	for out.Op.Type() == "Identity" || out.Op.Type() == "Snapshot" || out.Op.Type() == "StopGradient" {
+		out = f.input0(out.Op)
+	}
 	for i := len(f.layers) - 1; i >= 0; i-- {
-		if f.layers[i].Spatial {
+		if l := f.layers[i]; l.Spatial && (l.Output.Op.Name() != out.Op.Name() || l.Output.Index != out.Index) {
 			return f.layers[i], nil
 		}
 	}

@@ -51,7 +51,9 @@ type LoadOptions struct {
 	DefaultInputSize [2]int
 	// Output is the signature output key to explain (e.g. "output_0");
 	// empty picks the only float [N,classes] output and refuses a
-	// signature with several (OutputChoiceError).
+	// signature with several (OutputChoiceError). A key may also name a
+	// float output of another shape (a segmentation [N,H',W',C] or
+	// regression [N] output), for explainer.Objective.
 	Output string
 	// Input is the signature input key of the image batch; empty picks the
 	// only input, or the only [N,H,W,C] one. Every other input must have a
@@ -462,8 +464,12 @@ func (m *Model) chooseOutput(outs []TensorInfo, key string) (TensorInfo, error) 
 			if o.Key != key {
 				continue
 			}
-			if !scores(o) {
-				return fail(fmt.Sprintf("output %s is not class scores [N,classes] of a float type", describeTensor(o)))
+			// Asked by key, any float per-image output is taken: a
+			// segmentation [N,H',W',C] or regression [N] output is
+			// explained through an objective (explainer.Objective), which
+			// checks its shape; class scores still need [N,classes].
+			if len(o.Shape) < 1 || !isFloatDType(o.DType) {
+				return fail(fmt.Sprintf("output %s is not a float per-image output [N,...]", describeTensor(o)))
 			}
 			return o, nil
 		}

@@ -35,6 +35,7 @@ type explainOptions struct {
 	explainFlags
 	methods    string
 	class      string
+	target     string
 	out        string
 	batch      int
 	workers    int
@@ -131,6 +132,7 @@ func runExplain(args []string) error {
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
 	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above), or all: "+methodNames())
 	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
+	fs.StringVar(&o.target, "target", "class", targetUsage)
 	fs.StringVar(&o.out, "out", "", "output directory, or an object-store URL (s3://, gs://, azblob://bucket/prefix/) (required)")
 	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run (1..4096)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines reading, decoding and encoding images (1..1024)")
@@ -166,6 +168,7 @@ func runExplain(args []string) error {
 type runSettings struct {
 	methods  []explainer.Method
 	targets  targets
+	target   targetSpec
 	colormap render.Colormap
 	save     map[string]bool
 	shard    shard
@@ -208,6 +211,9 @@ func (o explainOptions) resolve() (runSettings, error) {
 		return s, usageError("--method: " + err.Error())
 	}
 	if s.targets, err = parseClass(o.class); err != nil {
+		return s, err
+	}
+	if s.target, err = parseTarget(o.target); err != nil {
 		return s, err
 	}
 	if s.colormap, err = render.ParseColormap(o.colormap); err != nil {
@@ -332,12 +338,17 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if s.shard.Index != 0 {
 		bad = nil // reported by shard 0
 	}
-	m, preset, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
+	x := o.explainFlags
+	x.target = s.target
+	m, preset, pre, e, err := o.explainer(x, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	if err := s.targets.check(e.Classes()); err != nil {
+		if !e.Objective().IsClass() {
+			return fmt.Errorf("%w (with --target %s, which scores %d classes)", err, e.Objective(), e.Classes())
+		}
 		return err
 	}
 	// Keep only this shard's images, and skip finished ones unless --force.

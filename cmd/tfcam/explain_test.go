@@ -211,6 +211,15 @@ func TestExplainUsageErrors(t *testing.T) {
 		{"bad device", func(o *explainOptions) { o.device = "tpu" }, `--device "tpu"`},
 		{"bad preprocess", func(o *explainOptions) { o.preprocess = "imagenet" }, "--preprocess"},
 		{"no model", func(o *explainOptions) { o.model = filepath.Join(dir, "nomodel") }, "nomodel"},
+		{"unknown target", func(o *explainOptions) { o.target = "segment" }, `--target "segment": unknown target`},
+		{"unknown target option", func(o *explainOptions) { o.target = "contrast:klass=2" }, `unknown option "klass" (contrast takes: class)`},
+		{"regression sign", func(o *explainOptions) { o.target = "regression:sign=2" }, "sign: want 1 or -1"},
+		{"embedding without ref", func(o *explainOptions) { o.target = "embedding" }, "embedding needs ref="},
+		{"region on class scores", func(o *explainOptions) { o.target = "region" }, "--target: explainer: target region reads"},
+		{"region names the shape", func(o *explainOptions) { o.target = "region" }, "of shape [-1 4]; it needs a segmentation output"},
+		{"regression on class scores", func(o *explainOptions) { o.target = "regression" }, "needs a single output per image, [N] or [N,1]"},
+		{"contrast class out of range", func(o *explainOptions) { o.target = "contrast:class=4" }, "a contrast class in [0, 4)"},
+		{"missing mask file", func(o *explainOptions) { o.target = "region:mask=" + filepath.Join(dir, "nomask.png") }, "nomask.png"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -358,6 +367,55 @@ func TestExplainFlagsBeforeModel(t *testing.T) {
 			if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want a usage error (2) with %q", err, c.want)
 			}
+		})
+	}
+}
+
+// TestExplainTargets: --target reaches the explainer, and embedding:ref=IMAGE
+// embeds the reference image with the run's own preprocessing — explained
+// against itself, an image scores cos(e, e) = 1, and another image less;
+// one column, so top2 is refused naming the target.
+func TestExplainTargets(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 2)
+	mh := filepath.Join(fixture.Root(), "multihead", "model")
+	for _, c := range []struct {
+		name, target, output, class string
+		want                        func(t *testing.T, recs []record, err error)
+	}{
+		{"embedding self", "embedding:ref=" + paths[0], "output_2", "top1", func(t *testing.T, recs []record, err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				s := r.Maps[0].Score
+				self := r.Input == paths[0]
+				if self && math.Abs(float64(s)-1) > 1e-6 || !self && s > 1-1e-6 {
+					t.Errorf("%s: cosine to %s = %.7f", r.Input, paths[0], s)
+				}
+			}
+		}},
+		{"embedding top2", "embedding:ref=" + paths[0], "output_2", "top2", func(t *testing.T, _ []record, err error) {
+			if err == nil || !strings.Contains(err.Error(), "with --target embedding, which scores 1 classes") {
+				t.Errorf("error %v", err)
+			}
+		}},
+		{"region on seg", "region", "output_0", "top1", func(t *testing.T, recs []record, err error) {
+			if err != nil || len(recs) != 2 || len(recs[0].Predictions) != 3 {
+				t.Fatalf("%v %+v", err, recs)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := explainOpts(filepath.Join(t.TempDir(), "out"))
+			o.model, o.output, o.target, o.class, o.layer, o.methods = mh, c.output, c.target, c.class, "last_conv", "gradcam"
+			var log strings.Builder
+			err := explainRun(context.Background(), o, paths, nil, &log)
+			var recs []record
+			if err == nil {
+				recs = readJSONL(t, filepath.Join(o.out, "results.jsonl"))
+			}
+			c.want(t, recs, err)
 		})
 	}
 }

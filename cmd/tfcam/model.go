@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -39,7 +40,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.preprocess, "preprocess", "", "pixel preprocessing: raw (0..255), unit ([0,1]), tf ([-1,1]), caffe (BGR, mean-subtracted), torch (mean/std); default: the model preset's, else unit")
 	fs.StringVar(&f.labels, "labels", "", "class names, one per line in class order (default: the model preset's)")
 	fs.IntVar(&f.threads, "threads", 0, "TensorFlow threads (0: all cores)")
-	fs.StringVar(&f.output, "output", "", "signature output key of the class scores to explain, for a signature with several outputs (default: the model preset's, else the only float [N,classes] output)")
+	fs.StringVar(&f.output, "output", "", "signature output key of the class scores to explain, for a signature with several outputs (default: the model preset's, else the only float [N,classes] output); with --target, the output the target reads (a segmentation [N,H,W,C] or regression [N,1] output)")
 	fs.StringVar(&f.input, "input", "", "signature input key of the image batch, for a signature with several inputs whose others have defaults (default: the model preset's, else the only [N,H,W,C] input)")
 	fs.StringVar(&f.inputCut, "input-tensor", "", "for a model taking encoded images (string input): the node whose output is its decoded float32 image batch [N,H,W,C], where tfcam feeds its own decoded images (default: found automatically; names as `tfcam layers --all` lists them)")
 	fs.StringVar(&f.size, "size", "", "for models that take images of any size: the size to run them at, WIDTHxHEIGHT or N for NxN (default: the model preset's input_size)")
@@ -71,6 +72,9 @@ type explainFlags struct {
 	seed      int64
 	maxTensor int // MiB
 	tokens    string
+	// target is --target (explain only); the zero value explains the
+	// class scores.
+	target targetSpec
 }
 
 func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
@@ -177,7 +181,13 @@ func (f *modelFlags) explainer(x explainFlags, cfg explainer.Config) (*tfgraph.M
 	if cfg, err = x.config(preset, cfg); err != nil {
 		return fail(err)
 	}
+	if cfg.Objective, err = x.target.objective(context.Background(), m, pre); err != nil {
+		return fail(err)
+	}
 	e, err := explainer.New(m, cfg)
+	if errors.Is(err, explainer.ErrObjective) {
+		return fail(fmt.Errorf("--target: %w; choose the model output it fits with --output KEY (see `tfcam layers`)", err))
+	}
 	if err != nil {
 		return fail(tokensHint(err))
 	}
