@@ -19,6 +19,26 @@ type expander interface {
 	copies(k int) (n int, tail bool)
 }
 
+// sizedExpander is an expander whose copies depend on the input's size
+// (Occlusion: one per patch position).
+type sizedExpander interface {
+	copiesAt(h, w, k int) (n int, tail bool)
+}
+
+// copiesOf is m's copies per image and whether they are tail copies, for
+// this explainer's layer and input; ok is false for a method without copies.
+func (e *Explainer) copiesOf(m Method) (n int, tail, ok bool) {
+	switch x := m.(type) {
+	case sizedExpander:
+		n, tail = x.copiesAt(e.h, e.w, e.k)
+		return n, tail, true
+	case expander:
+		n, tail = x.copies(e.k)
+		return n, tail, true
+	}
+	return 0, false, false
+}
+
 func (m ScoreCAM) copies(k int) (int, bool) {
 	if m.TopN > 0 && m.TopN < k {
 		k = m.TopN
@@ -35,6 +55,18 @@ func (m SmoothGrad) copies(int) (int, bool) {
 }
 func (m SmoothGradCAMPlusPlus) copies(int) (int, bool) {
 	n, _ := SmoothGrad{Samples: m.Samples, Noise: m.Noise}.params()
+	return n, false
+}
+func (m SquareGrad) copies(int) (int, bool) {
+	n, _ := SmoothGrad(m).params()
+	return n, false
+}
+func (m VarGrad) copies(int) (int, bool) {
+	n, _ := SmoothGrad(m).params()
+	return n, false
+}
+func (m RISE) copies(int) (int, bool) {
+	n, _, _ := m.params()
 	return n, false
 }
 func (m IntegratedGradients) copies(int) (int, bool) {
@@ -75,10 +107,10 @@ func (e *Explainer) budget() int64 {
 // copyCost is, for a method that runs copies of each image, the number of
 // copies per image and the values one copy adds to the largest activation
 // tensor (a tail copy runs only the layers after the target).
-func (e *Explainer) copyCost(x expander) (copies int, unit int64) {
+func (e *Explainer) copyCost(m Method) (copies int, unit int64) {
 	k := e.k
 	full := e.fw.MaxActivation()
-	c, tail := x.copies(k)
+	c, tail, _ := e.copiesOf(m)
 	if tail {
 		return c, max(int64(e.lh*e.lw*k), full/4) // the tail is smaller than the whole
 	}
@@ -88,11 +120,10 @@ func (e *Explainer) copyCost(x expander) (copies int, unit int64) {
 // chunks is how many sequential parts the copies of one image need so that
 // each part stays within the budget (1: no chunking).
 func (e *Explainer) chunks(m Method) int {
-	x, ok := m.(expander)
-	if !ok {
+	if _, _, ok := e.copiesOf(m); !ok {
 		return 1
 	}
-	c, unit := e.copyCost(x)
+	c, unit := e.copyCost(m)
 	if unit <= 0 || int64(c)*unit <= e.budget() {
 		return 1
 	}
@@ -110,11 +141,11 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 	fit := n
 	k := e.k
 	for _, m := range e.methods {
-		x, ok := m.(expander)
+		_, tail, ok := e.copiesOf(m)
 		if !ok {
 			continue
 		}
-		c, unit := e.copyCost(x)
+		c, unit := e.copyCost(m)
 		chunks := e.chunks(m)
 		if per := int64((c+chunks-1)/chunks) * unit; per > worst {
 			worst, who = per, m.Name()
@@ -123,7 +154,7 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 		// built whole before the chunks split them: keep them below
 		// TensorFlow's limit too.
 		in := int64(e.h * e.w * e.inputChannels())
-		if _, tail := x.copies(k); tail {
+		if tail {
 			in = int64(e.lh * e.lw * k)
 		}
 		fitIn := int(maxRunElements / (int64(c) * in))

@@ -64,6 +64,12 @@ func (o *Ops) ChannelSum(x tf.Output) tf.Output {
 	return op.Sum(s, x, constant(s, []int32{3}))
 }
 
+// ChannelMean averages over the last axis: [N,h,w,K] → [N,h,w].
+func (o *Ops) ChannelMean(x tf.Output) tf.Output {
+	s := o.sub("channel_mean")
+	return op.Mean(s, x, constant(s, []int32{3}))
+}
+
 // ChannelMaxAbs is max_c |x_c|: [N,H,W,C] → [N,H,W].
 func (o *Ops) ChannelMaxAbs(x tf.Output) tf.Output {
 	s := o.sub("channel_max_abs")
