@@ -17,8 +17,9 @@ import (
 // per-pixel mask sum Σ_j M_j. The paper divides by the expected sum,
 // Samples·Keep, instead: variant=expected. With logits as scores the paper's
 // form adds the mean score times the masks' uneven coverage to the map;
-// Xplique's removes it, so it is the default. Signed (no ReLU), as
-// Xplique's. Seeded: the masks and offsets depend on Config.Seed and the
+// Xplique's removes it, so it is the default. tfcam's raw map of that
+// variant is Xplique's minus the unmasked image's score y(x) (a constant:
+// the same normalised map; see Build). Signed (no ReLU), as Xplique's. Seeded: the masks and offsets depend on Config.Seed and the
 // mask's number only, the same for every image of a batch. Cost: Samples
 // forward passes per image.
 type RISE struct {
@@ -101,13 +102,24 @@ func (m RISE) Build(o *Ops, t Tensors) (tf.Output, error) {
 		off := op.GatherV2(o.Scope(), offsets, j, constant(o.s, int32(0)))
 		return cropAt(o, up, off, h, w)
 	}
+	expected := m.Variant == "expected"
 	sums, coverage, err := c.MaskedSums(o, n, masks, func(o *Ops, x, mk tf.Output) tf.Output {
 		return fill(o, x, mk, m.Value, true)
-	}, func(_ *Ops, s, _ tf.Output) tf.Output { return s })
+	}, func(o *Ops, s, i tf.Output) tf.Output {
+		if expected {
+			return s
+		}
+		// Σ_j y_j·M_j / Σ_j M_j − y(x): the same map shifted by a constant,
+		// but its float32 sums keep the small differences between the
+		// scores, which sums of the scores themselves round away on a model
+		// whose scores hardly move (1e-5 relative: 6e-3 on the normalised
+		// map of the random-weight EfficientNet).
+		return o.Sub(s, op.GatherV2(o.Scope(), c.Selected, i, constant(o.s, int32(0))))
+	})
 	if err != nil {
 		return tf.Output{}, err
 	}
-	if m.Variant == "expected" {
+	if expected {
 		return o.Mul(sums, o.Const(1/(float32(n)*keep))), nil
 	}
 	return o.Div(sums, coverage), nil
