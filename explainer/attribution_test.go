@@ -29,13 +29,17 @@ var attributionCases = []struct {
 	{"occlusion-8-4", Occlusion{Size: 8, Stride: 4, Value: 0.5}},
 	{"rise", RISE{Samples: 128}},
 	{"rise-expected", RISE{Samples: 64, Grid: 5, Keep: 0.3, Value: 0.25, Variant: "expected"}},
+	{"sscam", SSCAM{Samples: 8}},
+	{"iscam", ISCAM{}},
+	{"gradient-shap", GradientSHAP{}},
+	{"gradient-shap-zero", GradientSHAP{Samples: 8, Noise: 0.1, Baseline: "zero"}},
 }
 
 // TestAttributionMethodsMatchPythonReference compares SquareGrad, VarGrad,
-// Occlusion and RISE with scripts/reference_attr.py (the formulas with the
+// Occlusion, RISE, SS-CAM, IS-CAM and GradientSHAP with scripts/reference_attr.py (the formulas with the
 // Keras model and tf.GradientTape, fed the same seeded draws) on every
 // fixture saved with model.keras but the 160-px benchmark model: 1e-4
-// max-abs on the normalised maps; SquareGrad and VarGrad, input gradients
+// max-abs on the normalised maps; SquareGrad, VarGrad and GradientSHAP, input gradients
 // through every ReLU and max-pool, outside the kink envelope (see
 // TestMethodsMatchPythonReference). Gradient × input is compared on every
 // fixture there. Half-precision fixtures: fixture.HalfTolerance.

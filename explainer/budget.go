@@ -69,6 +69,17 @@ func (m RISE) copies(int) (int, bool) {
 	n, _, _ := m.params()
 	return n, false
 }
+func (m SSCAM) copies(k int) (int, bool) {
+	n, _ := m.params()
+	return n * k, false
+}
+func (m ISCAM) copies(k int) (int, bool)      { return m.samples() * k, false }
+func (m GradientSHAP) copies(int) (int, bool) { return m.samples(), false }
+
+// copiesAt: one forward pass per patch position.
+func (m Occlusion) copiesAt(h, w, _ int) (int, bool) {
+	return max(1, len(m.anchors(h))*len(m.anchors(w))), false
+}
 func (m IntegratedGradients) copies(int) (int, bool) {
 	if m.Steps < 2 {
 		return 32, false

@@ -283,7 +283,9 @@ func TestChunkedCopies(t *testing.T) {
 	in := f.Array(t, "inputs")
 	n := in.Shape[0]
 	methods := []Method{ScoreCAM{}, ScoreCAM{TopN: 8}, ScoreCAM{Baseline: "blur"}, AblationCAM{}, GroupCAM{}, ClusterCAM{}, CosineCAM{},
-		SmoothGrad{Samples: 8}, SmoothGradCAMPlusPlus{Samples: 8}, IntegratedGradients{Steps: 8}}
+		SmoothGrad{Samples: 8}, SmoothGradCAMPlusPlus{Samples: 8}, IntegratedGradients{Steps: 8},
+		SquareGrad{Samples: 8}, VarGrad{Samples: 8}, Occlusion{Size: 8, Stride: 8}, RISE{Samples: 16},
+		SSCAM{Samples: 2}, ISCAM{Samples: 2}, GradientSHAP{Samples: 8}}
 	ctx := context.Background()
 	plain, err := New(m, Config{Methods: methods, Seed: 3})
 	if err != nil {

@@ -78,12 +78,12 @@ func All() []Method {
 // Registry returns every method by its default settings: All plus the ones
 // that run the model on many modified copies of each image (Score-CAM,
 // Ablation-CAM, SmoothGrad, SquareGrad, VarGrad, Integrated Gradients,
-// Smooth Grad-CAM++, Occlusion, RISE), the plain gradient, gradient × input
-// and CAM (which needs a GAP + Dense head).
+// Smooth Grad-CAM++, Occlusion, RISE, SS-CAM, IS-CAM, GradientSHAP), the
+// plain gradient, gradient × input and CAM (which needs a GAP + Dense head).
 func Registry() []Method {
 	return append(All(),
 		Saliency{}, SmoothGrad{}, IntegratedGradients{}, SmoothGradCAMPlusPlus{}, CAM{},
-		GradientInput{}, SquareGrad{}, VarGrad{}, Occlusion{}, RISE{},
+		GradientInput{}, SquareGrad{}, VarGrad{}, Occlusion{}, RISE{}, SSCAM{}, ISCAM{}, GradientSHAP{},
 		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10},
 		GroupCAM{}, ClusterCAM{}, CosineCAM{})
 }

@@ -69,11 +69,6 @@ func (m Occlusion) anchors(n int) []int {
 	return out
 }
 
-// copiesAt implements sizedExpander: one forward pass per patch.
-func (m Occlusion) copiesAt(h, w, _ int) (int, bool) {
-	return max(1, len(m.anchors(h))*len(m.anchors(w))), false
-}
-
 // Build implements Method.
 func (m Occlusion) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx

@@ -38,7 +38,10 @@ func minMax(v []float32, n int) []float64 {
 // ReLUs, so it is compared on the fixtures without ReLU6. Xplique's
 // SmoothGrad is fed tfcam's noise (see peer_cams.py), so that the method,
 // not two random draws, is compared; its channels are reduced as tfcam's
-// (max |·|). Not compared, as the variants differ: Xplique's GradCAMPP
+// (max |·|); so are its SquareGrad and VarGrad, reduced by its default
+// channel mean as tfcam's. Its GradientInput's channel mean is tfcam's sum
+// over C (the same normalised map). Its Rise is fed tfcam's masks and crop
+// offsets (64 masks). Not compared, as the variants differ: Xplique's GradCAMPP
 // (means instead of sums). tf-keras-vis's
 // Scorecam upsamples its masks with aligned corners (scipy zoom), so it is
 // compared with ScoreCAM{Upsample: "corners"}. Guided backprop, saliency,
@@ -72,7 +75,11 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
 			methods := append(All(), Saliency{}, IntegratedGradients{Steps: 16}, SmoothGrad{},
-				ScoreCAM{Upsample: "corners"}, ScoreCAM{Upsample: "corners", TopN: 10})
+				ScoreCAM{Upsample: "corners"}, ScoreCAM{Upsample: "corners", TopN: 10},
+				GradientInput{}, SquareGrad{}, VarGrad{}, RISE{Samples: 64})
+			// As peer_cams.py: Xplique's 3-px patches, wider on larger inputs.
+			patch := max(3, fixture.Load(t, name).Meta.InputSize[0]/10)
+			methods = append(methods, Occlusion{Size: patch, Stride: patch})
 			f, e := newExplainer(t, name, Config{Methods: methods, LowRes: true})
 			in := f.Array(t, "inputs")
 			n := in.Shape[0]
@@ -109,6 +116,11 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 				{"xpl_saliency", "saliency", false, false, false, false},
 				{"xpl_integrated-gradients", "integrated-gradients", false, false, false, true},
 				{"xpl_smoothgrad", "smoothgrad", false, false, true, false},
+				{"xpl_gradient-input", "gradient-input", false, false, false, false},
+				{"xpl_squaregrad", "squaregrad", false, false, false, false},
+				{"xpl_vargrad", "vargrad", false, false, false, false},
+				{"xpl_occlusion", "occlusion", false, false, false, false},
+				{"xpl_rise", "rise", false, false, false, false},
 			}
 			for _, c := range cases {
 				if c.guided && !guidedOK[name] {

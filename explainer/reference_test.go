@@ -44,7 +44,7 @@ func checkMap(t *testing.T, what string, got, ref []float32, variants [][]float3
 var crossesKinks = map[string]bool{
 	"guided-backprop": true, "guided-gradcam": true,
 	"saliency": true, "integrated-gradients": true, "smoothgrad": true,
-	"gradient-input": true, "squaregrad": true, "vargrad": true,
+	"gradient-input": true, "squaregrad": true, "vargrad": true, "gradient-shap": true,
 }
 
 func TestMethodsMatchPythonReference(t *testing.T) {

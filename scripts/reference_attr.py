@@ -1,6 +1,7 @@
 """References for the attribution and perturbation methods of issue 15, in Python.
 
-Written from the papers and Xplique 2.0.2's definitions with the fixture's
+Written from the papers, Xplique 2.0.2's and torch-cam's definitions (torch
+is not installed here: torch-cam's formulas as its source defines them) with the fixture's
 Keras model (model.keras, its linear-head twin: scores are logits, as
 tfcam's) and tf.GradientTape, independently of tfcam's graph. Each takes
 the same random draws as tfcam: TensorFlow's stateless random ops with
@@ -20,7 +21,20 @@ tfcam's seeds and shapes (the same kernel gives the same numbers):
   rise-expected   64 masks on a 5×5 grid kept with p = 0.3, value 0.25,
                   Σ_j y(x ⊙ M_j + 0.25·(1 − M_j))·M_j / (64·0.3) (the paper's)
 
-squaregrad and vargrad are input gradients through every ReLU and
+  sscam           torch-cam's SSCAM, 8 samples, σ = 2: w = softmax_k of the mean
+                  over s of y((M_k + 2·δ_sk) ⊙ x) − y(x), δ =
+                  StatelessRandomNormal([8,K,1,H,W], (SEED, 6)), M_k Score-CAM's
+                  mask (upsampled, then min–max), ReLU(Σ_k w_k A_k) upsampled
+  iscam           torch-cam's ISCAM, 10 samples: the same with a_s·M_k, a_s =
+                  Σ_{p≤s} p/10, instead of the noisy masks
+
+  gradient-shap   Captum's GradientShap, 5 draws: mean of (x − x′)·dy/dx at
+                  x′ + α(x − x′), x′ uniform noise over the image's range
+                  (seed (SEED, 7)), α uniform (SEED, 9); summed over channels
+  gradient-shap-zero  the same, 8 draws, x′ = 0, the input with Gaussian noise
+                  σ = 0.1·(max − min) (seed (SEED, 8))
+
+squaregrad, vargrad and gradient-shap are input gradients through every ReLU and
 max-pool kink: also written on the kink variants of the weights
 (cam_common.py) as <method>.kinks.npy. Maps are min–max normalised with
 eps 1e-7, at input resolution, signed where tfcam's are (occlusion, rise).
@@ -37,7 +51,8 @@ import numpy as np
 import tensorflow as tf
 import keras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import normalise, linear_head, reference_view, with_kinks  # noqa: E402
+import json  # noqa: E402
+from cam_common import layer_view, normalise, linear_head, reference_view, upsample, with_kinks  # noqa: E402
 
 
 def scores(lin, x, t):
@@ -108,10 +123,46 @@ def rise(lin, x, t, seed, samples, grid, keep, value, expected):
     return out
 
 
-def references(d, lin, seed):
+def channel_masks(a, size):
+    """Score-CAM's masks of each channel of a [h,w,K]: upsampled (bilinear,
+    half-pixel), min–max scaled per channel: [K,H,W]."""
+    up = upsample(np.transpose(a, (2, 0, 1)), size)
+    lo, hi = up.min(axis=(1, 2), keepdims=True), up.max(axis=(1, 2), keepdims=True)
+    return np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
+
+
+def softmax_cam(lin, x, t, a, perturbed_masks):
+    """torch-cam's Score-CAM family: for image i, w = softmax over channels of
+    the mean over the S perturbed masks [S,K,H,W] of y_t(mask ⊙ x) − y_t(x);
+    the ReLU'd CAM Σ_k w_k A_k upsampled to the input."""
+    n, size = len(x), x.shape[1:3]
+    cams = []
+    for i in range(n):
+        pm = perturbed_masks(i)
+        s_, k = pm.shape[:2]
+        imgs = (pm[..., None] * x[i][None, None]).reshape((-1,) + x.shape[1:])
+        y = scores(lin, imgs, np.full(len(imgs), t[i])).reshape(s_, k) - scores(lin, x[i:i + 1], t[i:i + 1])[0]
+        z = y.mean(0)
+        w = np.exp(z - z.max())
+        w /= w.sum()
+        cams.append(np.maximum(np.einsum("hwk,k->hw", a[i], w), 0))
+    return upsample(np.stack(cams), size)
+
+
+def references(d, meta, lin, seed):
     x = np.load(os.path.join(d, "inputs.npy"))
     t = np.load(os.path.join(d, "targets.npy"))
+    a = layer_view(np.load(os.path.join(d, "layer.npy")).astype(np.float64), meta)
+    size = x.shape[1:3]
     res = {}
+    k = a.shape[-1]
+    # SS-CAM, 8 samples, σ = 2: noise StatelessRandomNormal([8,K,1,H,W], (SEED, 6)).
+    delta = tf.raw_ops.StatelessRandomNormal(shape=[8, k, 1] + list(size), seed=tf.constant([seed, 6], tf.int64), dtype=tf.float32).numpy()
+    masks = [channel_masks(a[i], size) for i in range(len(x))]
+    res["sscam"] = normalise(softmax_cam(lin, x, t, a, lambda i: masks[i][None] + 2.0 * delta[:, :, 0].astype(np.float64)))
+    # IS-CAM, 10 samples: torch-cam's cumulative scales Σ_{p≤s} p/10.
+    scales = np.cumsum(np.arange(1, 11) / 10.0)
+    res["iscam"] = normalise(softmax_cam(lin, x, t, a, lambda i: scales[:, None, None, None] * masks[i][None]))
 
     def squaregrad():
         return normalise((noisy_gradients(lin, x, t, seed) ** 2).mean(0).mean(-1))
@@ -119,6 +170,26 @@ def references(d, lin, seed):
     def vargrad():
         return normalise(noisy_gradients(lin, x, t, seed).var(0, ddof=1).mean(-1))
 
+    def gradient_shap(samples, noise, zero):
+        """Captum's GradientShap: mean over draws j of (x̃_j − x′_j)·dy/dx at
+        x′_j + α_j(x̃_j − x′_j), summed over channels; x′_j uniform over the
+        image's range (StatelessRandomUniform([S,1,H,W,C], (SEED, 7))) or 0,
+        x̃_j = x + noise·(max − min)·ε_j (ε: (SEED, 8)), α_j: (SEED, 9)."""
+        shape = [samples, 1] + list(x.shape[1:])
+        lo = x.min(axis=(1, 2, 3), keepdims=True).astype(np.float64)
+        hi = x.max(axis=(1, 2, 3), keepdims=True).astype(np.float64)
+        u = tf.raw_ops.StatelessRandomUniform(shape=shape, seed=tf.constant([seed, 7], tf.int64), dtype=tf.float32).numpy()
+        base = np.zeros((samples,) + x.shape) if zero else lo[None] + u * (hi - lo)[None]
+        eps = tf.raw_ops.StatelessRandomNormal(shape=shape, seed=tf.constant([seed, 8], tf.int64), dtype=tf.float32).numpy()
+        noisy = x[None] + noise * (hi - lo)[None] * eps
+        alpha = tf.raw_ops.StatelessRandomUniform(shape=[samples, 1, 1, 1, 1], seed=tf.constant([seed, 9], tf.int64), dtype=tf.float32).numpy()
+        diff = noisy - base
+        points = (base + alpha * diff).reshape((-1,) + x.shape[1:])
+        g = input_grads(lin, points, np.tile(t, samples)).reshape(diff.shape)
+        return normalise((diff * g).mean(0).sum(-1))
+
+    res["gradient-shap"], res["gradient-shap.kinks"] = with_kinks(lambda: gradient_shap(5, 0.0, False), lin.weights)
+    res["gradient-shap-zero"], res["gradient-shap-zero.kinks"] = with_kinks(lambda: gradient_shap(8, 0.1, True), lin.weights)
     res["squaregrad"], res["squaregrad.kinks"] = with_kinks(squaregrad, lin.weights)
     res["vargrad"], res["vargrad.kinks"] = with_kinks(vargrad, lin.weights)
     res["occlusion"] = normalise(occlusion(lin, x, t, 3, 3, 0.0))
@@ -137,7 +208,7 @@ def main():
         model = keras.models.load_model(os.path.join(d, "model.keras"))
         lin = linear_head(model)
         with reference_view(lin.weights):
-            res = references(d, lin, seed)
+            res = references(d, json.load(open(os.path.join(d, "meta.json"))), lin, seed)
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for k, v in res.items():
             np.save(os.path.join(out, name, k + ".npy"), np.asarray(v, np.float32))

@@ -83,7 +83,12 @@ fraction of the image's range; negative: none); integrated-gradients
 steps=32 baseline=zero (zero, blur, noise); scorecam variant=prob (prob,
 softmax) baseline=none (none, zero, blur) upsample=half-pixel (half-pixel,
 corners: as tf-keras-vis); groupcam groups=32; clustercam clusters=10
-iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10.
+iterations=10; cosinecam groups chosen by the k-means elbow, iterations=10;
+squaregrad, vargrad samples=16 noise=0.15 (as smoothgrad); occlusion size=3
+stride=3 value=0 (pixels; one forward pass per patch); rise samples=4000
+grid=7 keep=0.5 value=0 variant=coverage (coverage, expected); sscam
+samples=35 noise=2 (torch-cam's); iscam samples=10; gradient-shap samples=5
+noise=0 baseline=noise (noise, zero, blur).
 `)
 	return b.String()
 }
