@@ -5,6 +5,13 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[AblationCAM]{
+	Name: "ablationcam", Family: FamilyMore, Order: 30,
+	Summary: "w_k = (y − y_k)/y, channel k zeroed, only the layers after the target re-run",
+	Notes:   "not at a layer a residual connection bypasses (left out with a warning)",
+	Cost:    func(_ AblationCAM, g Geometry) Cost { return Cost{TailCopies: g.K} },
+})
+
 // AblationCAM (Desai & Ramaswamy 2020): w_k = (y − y_k) / y, where y is the
 // explained score and y_k the score with channel k of the target layer set
 // to zero. The ablated activations are fed to a copy of the layers after

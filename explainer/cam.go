@@ -9,6 +9,12 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
+var _ = register(Spec[CAM]{
+	Name: "cam", Family: FamilyMore, Order: 20,
+	Summary: "CAM: w = Dense kernel column",
+	Notes:   "GAP + Dense heads only (elsewhere left out with a warning, see below)",
+})
+
 // CAM is the original class activation map (Zhou et al. 2016) for models
 // whose target layer feeds global average pooling and then the Dense
 // classifier: w_k = W[k, c], the Dense kernel's weight from channel k to the

@@ -5,6 +5,17 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[ClusterCAM]{
+	Name: "clustercam", Family: FamilyMore, Order: 70,
+	Summary: "Cluster-CAM: k-means (in the graph) of channel maps, best minus worst cluster",
+	Notes:   "the paper's method section was not available: an interpretation, see `explainer/clustercam.go`",
+	Options: []Option{
+		{Name: "clusters", Default: 10, Min: 1, Doc: "k-means clusters (at most K)"},
+		{Name: "iterations", Default: 10, Min: 1, Doc: "Lloyd steps"},
+	},
+	Cost: func(m ClusterCAM, g Geometry) Cost { return Cost{Copies: min(m.Clusters, g.K)} },
+})
+
 // ClusterCAM is Cluster-CAM (Feng et al. 2023, arXiv 2302.01642), gradient
 // free as the paper is. Only the paper's abstract was reachable when this
 // was written, so the details follow tetutaro/class_activation_mapping's
@@ -38,14 +49,6 @@ func (ClusterCAM) Needs() Needs { return Needs{} }
 
 // InputResolution implements Method.
 func (ClusterCAM) InputResolution() bool { return true }
-
-// validate implements validator.
-func (m ClusterCAM) validate() error {
-	if err := checkCount(m.Name(), "clusters", m.Clusters, 1); err != nil {
-		return err
-	}
-	return checkCount(m.Name(), "iterations", m.Iterations, 1)
-}
 
 func clusterParams(clusters, iters, def, k int) (int, int) {
 	if clusters <= 0 {

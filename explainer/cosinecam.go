@@ -8,6 +8,20 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[CosineCAM]{
+	Name: "cosinecam", Family: FamilyMore, Order: 80,
+	Summary: "Cosine-CAM: tetutaro's definition: spectral clustering of the Grad-CAM-weighted channels into the k-means elbow's number of groups (kneed's, in the graph; ⌈log₂K⌉+3 forward passes per image), group masks' logit gain over a blurred input",
+	Notes:   "deterministic k-means instead of k-means++, cosine features at the layer's resolution: see `explainer/cosinecam.go`",
+	Options: []Option{
+		{Name: "groups", Default: 0, Min: 1, Doc: "channel groups (at most K); 0: the k-means elbow chooses"},
+		{Name: "iterations", Default: 10, Min: 1, Doc: "k-means steps"},
+	},
+	Cost: func(m CosineCAM, g Geometry) Cost {
+		n, _ := cosineLayout(m.Groups, g.K) // max_groups slots when the elbow chooses
+		return Cost{Copies: n + 1}
+	},
+})
+
 // CosineCAM is Cosine-CAM, which has no paper: its only public definition
 // is tetutaro/class_activation_mapping (cam/models/cosine_cam.py with
 // cam/base/channel_weight.py). That definition, and where tfcam departs
@@ -71,14 +85,6 @@ func (CosineCAM) Needs() Needs { return Needs{LayerGrad: true} }
 
 // InputResolution implements Method.
 func (CosineCAM) InputResolution() bool { return true }
-
-// validate implements validator.
-func (m CosineCAM) validate() error {
-	if err := checkCount(m.Name(), "groups", m.Groups, 1); err != nil {
-		return err
-	}
-	return checkCount(m.Name(), "iterations", m.Iterations, 1)
-}
 
 // Build implements Method.
 func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {

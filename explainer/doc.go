@@ -1,6 +1,7 @@
 // Package explainer turns a model, a batch of images and targets into
 // class-activation maps: Grad-CAM, Grad-CAM++, HiRes-CAM, XGrad-CAM,
-// LayerCAM, Eigen-CAM, guided backpropagation and Guided Grad-CAM.
+// LayerCAM, Eigen-CAM, guided backpropagation, Guided Grad-CAM and the
+// attribution and perturbation methods listed by Registry.
 //
 // Each method is a small value that only says how its map comes from the
 // target layer's activations A and gradients g, as TensorFlow ops (see
@@ -12,4 +13,59 @@
 // one. Go only slices the fetched results per image.
 //
 // It must not read files or decode images; callers hand it float32 batches.
+//
+// # How to add a method
+//
+// A method is one file, explainer/<name>.go (plus its tests and the
+// README row, which is generated: see below). Nothing else in the package
+// lists methods. The file holds:
+//
+//  1. The doc comment of the type: the formula, the paper, and how the
+//     peers' variants differ (read gradcam.go, scorecam.go).
+//  2. The type, a struct whose exported int, float, string and bool fields
+//     are its options (a method spec "name:key=value" sets them, in any
+//     case). A zero field means the option's default. Embed layerMethod
+//     for maps at the layer's resolution, or define InputResolution()
+//     true; define Signed() true for attributions that keep their sign.
+//  3. Name, Needs and Build (the Method interface). Build starts with
+//     m = Resolve(m) when the method has options: Resolve fills zero fields
+//     with the defaults declared in the registration, the only place a
+//     default is written.
+//  4. Its registration, a package-level variable (below).
+//
+// The registration, for a method with two options and copies:
+//
+//	var _ = register(Spec[MyCAM]{
+//		Name: "mycam", Family: FamilyMore, Order: 90,
+//		Summary: "w_k = …",                  // README "what", --help
+//		Notes:   "= pytorch-grad-cam MyCAM", // README "variant notes"
+//		Options: []Option{
+//			{Name: "samples", Default: 16, Min: 1, Doc: "noisy copies"},
+//			{Name: "baseline", Default: "zero", Allowed: []string{"zero", "blur"}, Doc: "…"},
+//		},
+//		Check: func(m MyCAM) error { … }, // cross-option rules: *OptionError
+//		Cost:  func(m MyCAM, g Geometry) Cost { return Cost{Copies: m.Samples} },
+//	})
+//
+// Family and Order fix the method's place in every listing (--method all
+// is FamilyGradient; orders are unique within a family, keep gaps).
+// Option values are validated from the data when a spec is parsed, before
+// any model loads (ParseMethods, Validate): ints are 0 or Min…Max (Max 0:
+// MaxCount), strings "" or one of Allowed, floats finite and within
+// Min…Max when either is set. Check gets the resolved method.
+//
+// Cost is the method's forward passes per image on copies of the model,
+// beyond the shared forward and backward pass: Copies through the whole
+// model (Context.Scores, Probabilities, InputGradient, LayerGradient),
+// TailCopies through the layers after the target (Context.TailScores).
+// It is read on the resolved method and the layer's Geometry. The budget
+// (budget.go) uses it to chunk copies and split batches below
+// TensorFlow's 2³¹-element limit; New refuses a method whose Build makes
+// more copies than it declares (*CostError). A method without copies
+// leaves Cost nil.
+//
+// Then add the method's parity test (reference_test.go's tables) and
+// regenerate the README's method table and check --help:
+//
+//	go test ./explainer -run TestREADMEMethodTable -update
 package explainer

@@ -5,6 +5,12 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[EigenCAM]{
+	Name: "eigencam", Family: FamilyGradient, Order: 70,
+	Summary: "first principal component of the activations",
+	Notes:   "sign fixed to correlate with the mean activation (where that map is flat, as after LayerNorm: the larger tail positive)",
+})
+
 // EigenCAM (Muhammad & Yeasin 2020) is the gradient-free baseline: the
 // activations, as an (h·w)×K matrix centred per channel, projected on their
 // first right singular vector. It does not depend on the target class.

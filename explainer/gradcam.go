@@ -2,6 +2,12 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[GradCAM]{
+	Name: "gradcam", Family: FamilyGradient, Order: 10,
+	Summary: "Grad-CAM: w = mean(g)",
+	Notes:   "= tf-keras-vis Gradcam, Xplique GradCAM",
+})
+
 // GradCAM is Grad-CAM (Selvaraju et al. 2017): channel weights are the
 // spatial mean of the gradients, w_k = mean_ij g_ijk; the map is Σ_k w_k A_k.
 type GradCAM struct{ layerMethod }

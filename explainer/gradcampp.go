@@ -2,6 +2,21 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[GradCAMPlusPlus]{
+	Name: "gradcam++", Family: FamilyGradient, Order: 20,
+	Summary: "Grad-CAM++: α = g²/(2g²+ΣA·g³), w = Σα·ReLU(g)",
+	Notes:   "the paper's exponential-score form (pytorch-grad-cam's, without its 1e-7)",
+	Options: []Option{{Name: "normalizealpha", Default: false, Doc: "true: gradcam++norm"}},
+})
+
+var _ = register(Spec[GradCAMPlusPlus]{
+	Name: "gradcam++norm", Family: FamilyGradient, Order: 30,
+	Summary: "the same with α divided by its spatial sum",
+	Notes:   "= tf-keras-vis GradcamPlusPlus",
+	Proto:   GradCAMPlusPlus{NormalizeAlpha: true},
+	Options: []Option{{Name: "normalizealpha", Default: true, Doc: "false: gradcam++"}},
+})
+
 // GradCAMPlusPlus is Grad-CAM++ (Chattopadhyay et al. 2018) in the paper's
 // exponential-score form. With S = exp(Y) the higher derivatives reduce to
 // powers of g = dY/dA:

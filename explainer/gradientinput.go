@@ -2,6 +2,13 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[GradientInput]{
+	Name: "gradient-input", Family: FamilyInput, Order: 40,
+	Summary: "x ⊙ dy/dx, summed over channels, signed",
+	Notes:   "= Xplique GradientInput (its channel mean: the same normalised map); one forward + backward pass",
+	Cost:    func(GradientInput, Geometry) Cost { return Cost{Copies: 1} },
+})
+
 // GradientInput (Shrikumar et al. 2016) is the input times its gradient,
 // x ⊙ d score / d x, summed over channels and signed (no ReLU), as
 // IntegratedGradients: the first-order Taylor term of the score. Xplique's

@@ -1,11 +1,21 @@
 package explainer
 
 import (
-	"strconv"
-
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
+
+var _ = register(Spec[GradientSHAP]{
+	Name: "gradient-shap", Family: FamilyInput, Order: 70,
+	Summary: "GradientSHAP: mean over draws of (x − x′)⊙dy/dx at x′ + α(x − x′), x′ from a baseline distribution, α uniform, summed over channels, signed",
+	Notes:   "Captum's GradientShap (its defaults: 5 samples, no input noise); baselines uniform noise over the image's range (default), zero or blur, where Captum samples a tensor of baselines the caller gives; seeded. Checked against a GradientTape reference of Captum's formula (no PyTorch here)",
+	Options: []Option{
+		{Name: "samples", Default: 5, Min: 1, Doc: "draws (forward + backward passes per image)"},
+		{Name: "noise", Default: 0.0, Min: 0, Max: 100, Doc: "input noise σ as a fraction of the image's range"},
+		{Name: "baseline", Default: "noise", Allowed: []string{"noise", "zero", "blur"}, Doc: "the baselines' distribution"},
+	},
+	Cost: func(m GradientSHAP, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+})
 
 // GradientSHAP is Captum's GradientShap (Lundberg & Lee 2017's expected
 // gradients): for each of Samples draws, a baseline x′ from a distribution,
@@ -43,35 +53,18 @@ func (GradientSHAP) InputResolution() bool { return true }
 // Signed implements signedMethod: attributions keep their sign.
 func (GradientSHAP) Signed() bool { return true }
 
-// validate implements validator.
-func (m GradientSHAP) validate() error {
-	if err := checkCount(m.Name(), "samples", m.Samples, 1); err != nil {
-		return err
-	}
-	if m.Noise < 0 {
-		return &OptionError{Method: m.Name(), Option: "noise", Value: strconv.FormatFloat(float64(m.Noise), 'g', -1, 32), Want: "0 (the default: none) or a positive fraction of the image's value range"}
-	}
-	return checkEnum(m.Name(), "baseline", m.Baseline, "noise", "zero", "blur")
-}
-
-func (m GradientSHAP) samples() int {
-	if m.Samples <= 0 {
-		return 5
-	}
-	return m.Samples
-}
-
 // Build implements Method.
 func (m GradientSHAP) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	c := t.Ctx
-	n := m.samples()
+	n := m.Samples
 	x := c.Input
 	axes := constant(o.s, []int32{1, 2, 3})
 	lo := op.Min(o.Scope(), x, axes, op.MinKeepDims(true))
 	hi := op.Max(o.Scope(), x, axes, op.MaxKeepDims(true))
 	var base tf.Output // [n·N,H,W,C]
 	switch m.Baseline {
-	case "", "noise":
+	case "noise":
 		base = o.Add(c.Repeat(o, lo, n), o.Mul(c.Uniform(o, x, n, 7), c.Repeat(o, o.Sub(hi, lo), n)))
 	case "zero":
 		base = op.ZerosLike(o.Scope(), c.Repeat(o, x, n))

@@ -7,6 +7,17 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[GroupCAM]{
+	Name: "groupcam", Family: FamilyMore, Order: 60,
+	Summary: "Group-CAM: channel groups, Grad-CAM-weighted, 70th-percentile threshold, masked vs blurred input",
+	Notes:   "official code's variant",
+	Options: []Option{{Name: "groups", Default: 32, Min: 1, Doc: "channel groups (fewer when K is small)"}},
+	Cost: func(m GroupCAM, g Geometry) Cost {
+		n, _ := groupSizes(g.K, m.Groups)
+		return Cost{Copies: n + 1}
+	},
+})
+
 // GroupCAM is Group-CAM (Zhang et al. 2021, arXiv 2103.13859), the variant
 // of the official code (wofmanaf/Group-CAM, cam/groupcam.py): the
 // Grad-CAM-weighted channels w_k·A_k (w_k = mean of the gradients) are cut
@@ -38,21 +49,16 @@ func (GroupCAM) Needs() Needs { return Needs{LayerGrad: true} }
 // InputResolution implements Method.
 func (GroupCAM) InputResolution() bool { return true }
 
-// validate implements validator.
-func (m GroupCAM) validate() error { return checkCount(m.Name(), "groups", m.Groups, 1) }
-
-// groupSizes is torch.chunk's split of k channels into at most g groups:
-// groups of ⌈k/g⌉ channels, the last one possibly shorter.
+// groupSizes is torch.chunk's split of k channels into at most g groups
+// (g > 0): groups of ⌈k/g⌉ channels, the last one possibly shorter.
 func groupSizes(k, g int) (groups, size int) {
-	if g <= 0 {
-		g = 32
-	}
 	size = (k + g - 1) / g
 	return (k + size - 1) / size, size
 }
 
 // Build implements Method.
 func (m GroupCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	m = Resolve(m)
 	c := t.Ctx
 	shape, _ := t.A.Shape().ToSlice()
 	h, w, k := int32(shape[1]), int32(shape[2]), int(shape[3])

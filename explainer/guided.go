@@ -2,6 +2,17 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[GuidedBackprop]{
+	Name: "guided-backprop", Family: FamilyGradient, Order: 80,
+	Summary: "input gradient with guided ReLUs, max over channels",
+	Notes:   "= Xplique GuidedBackprop (plain-ReLU models)",
+})
+
+var _ = register(Spec[GuidedGradCAM]{
+	Name: "guided-gradcam", Family: FamilyGradient, Order: 90,
+	Summary: "guided backprop ⊙ upsampled Grad-CAM",
+})
+
 // GuidedBackprop is guided backpropagation (Springenberg et al. 2015): the
 // input gradient of the class score with every ReLU's backward pass also
 // dropping negative gradients. The map is max_c |guided gradient_c| over the

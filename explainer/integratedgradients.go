@@ -8,6 +8,17 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[IntegratedGradients]{
+	Name: "integrated-gradients", Family: FamilyInput, Order: 30,
+	Summary: "path integral from a baseline, trapezoid rule",
+	Notes:   "= Xplique IntegratedGradients (zero baseline)",
+	Options: []Option{
+		{Name: "steps", Default: 32, Min: 2, Doc: "path points"},
+		{Name: "baseline", Default: "zero", Allowed: []string{"zero", "blur", "noise"}, Doc: "where the path starts"},
+	},
+	Cost: func(m IntegratedGradients, _ Geometry) Cost { return Cost{Copies: m.Steps} },
+})
+
 // IntegratedGradients (Sundararajan et al. 2017): the input's difference
 // from a baseline x′ times the gradient averaged along the straight path
 // x′ + α(x − x′), α = 0, 1/(m−1), …, 1, with the trapezoid rule (the
@@ -35,14 +46,6 @@ func (IntegratedGradients) InputResolution() bool { return true }
 
 // Signed implements signedMethod: attributions keep their sign.
 func (IntegratedGradients) Signed() bool { return true }
-
-// validate implements validator: the trapezoid needs both ends of the path.
-func (m IntegratedGradients) validate() error {
-	if err := checkCount(m.Name(), "steps", m.Steps, 2); err != nil {
-		return err
-	}
-	return checkEnum(m.Name(), "baseline", m.Baseline, "zero", "blur", "noise")
-}
 
 // Build implements Method.
 func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {

@@ -5,6 +5,14 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[ISCAM]{
+	Name: "iscam", Family: FamilyMore, Order: 56,
+	Summary: "IS-CAM: SS-CAM's weights with the mask scaled by a_s = Σ_{p≤s} p/S, s = 1…S, instead of noise",
+	Notes:   "torch-cam's ISCAM (its default: 10 samples; its cumulative scales, up to 5.5); samples·K forward passes. Checked against the formula as torch-cam's source defines it",
+	Options: []Option{{Name: "samples", Default: 10, Min: 1, Doc: "scales per channel"}},
+	Cost:    func(m ISCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K} },
+})
+
 // ISCAM is IS-CAM (Naidu et al. 2020, "Integrated Score-CAM") as
 // torch-cam's ISCAM computes it: w = softmax_k( (1/S) Σ_s y(a_s·M_k ⊙ x) ),
 // M_k Score-CAM's mask of channel k, y the explained score (a logit; the
@@ -25,20 +33,10 @@ func (ISCAM) Name() string { return "iscam" }
 // Needs implements Method.
 func (ISCAM) Needs() Needs { return Needs{} }
 
-// validate implements validator.
-func (m ISCAM) validate() error { return checkCount(m.Name(), "samples", m.Samples, 1) }
-
-func (m ISCAM) samples() int {
-	if m.Samples <= 0 {
-		return 10
-	}
-	return m.Samples
-}
-
 // Build implements Method.
 func (m ISCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
-	n := m.samples()
+	n := Resolve(m).Samples
 	k := int(t.A.Shape().Size(3))
 	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
 	scales := make([]float32, n)

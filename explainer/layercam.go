@@ -2,6 +2,12 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[LayerCAM]{
+	Name: "layercam", Family: FamilyGradient, Order: 60,
+	Summary: "ReLU(Σ_k ReLU(g)⊙A)",
+	Notes:   "= tf-keras-vis Layercam",
+})
+
 // LayerCAM (Jiang et al. 2021): positive gradients weight each activation
 // element-wise, Σ_k ReLU(g_k) ⊙ A_k.
 type LayerCAM struct{ layerMethod }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,28 +64,6 @@ type Method interface {
 type layerMethod struct{}
 
 func (layerMethod) InputResolution() bool { return false }
-
-// All returns the gradient-based family (one forward and one backward pass
-// shared by all): the methods `--method all` selects.
-func All() []Method {
-	return []Method{
-		GradCAM{}, GradCAMPlusPlus{}, GradCAMPlusPlus{NormalizeAlpha: true}, HiResCAM{}, XGradCAM{}, LayerCAM{}, EigenCAM{},
-		GuidedBackprop{}, GuidedGradCAM{},
-	}
-}
-
-// Registry returns every method by its default settings: All plus the ones
-// that run the model on many modified copies of each image (Score-CAM,
-// Ablation-CAM, SmoothGrad, SquareGrad, VarGrad, Integrated Gradients,
-// Smooth Grad-CAM++, Occlusion, RISE, SS-CAM, IS-CAM, GradientSHAP), the
-// plain gradient, gradient × input and CAM (which needs a GAP + Dense head).
-func Registry() []Method {
-	return append(All(),
-		Saliency{}, SmoothGrad{}, IntegratedGradients{}, SmoothGradCAMPlusPlus{}, CAM{},
-		GradientInput{}, SquareGrad{}, VarGrad{}, Occlusion{}, RISE{}, SSCAM{}, ISCAM{}, GradientSHAP{},
-		AblationCAM{}, ScoreCAM{}, ScoreCAM{TopN: 10},
-		GroupCAM{}, ClusterCAM{}, CosineCAM{})
-}
 
 // ParseMethods parses a comma-separated list of method specs ("all" for
 // the gradient family, All, in place: "scorecam,all" is Score-CAM and the
@@ -260,37 +237,4 @@ type OptionError struct {
 
 func (e *OptionError) Error() string {
 	return fmt.Sprintf("explainer: method %s: option %s=%s: want %s", e.Method, e.Option, e.Value, e.Want)
-}
-
-// validator is implemented by methods with options; validate returns an
-// *OptionError for the first value the method cannot take. Each method's
-// file is the only place that knows its allowed values.
-type validator interface{ validate() error }
-
-// Validate checks m's option values: ParseMethods calls it on every spec,
-// New on every configured method, so a method built in Go is checked too.
-func Validate(m Method) error {
-	if v, ok := m.(validator); ok {
-		return v.validate()
-	}
-	return nil
-}
-
-// checkCount refuses a count option below lo (0, the default, is always
-// allowed) or above MaxCount.
-func checkCount(method, option string, v, lo int) error {
-	if v == 0 || (v >= lo && v <= MaxCount) {
-		return nil
-	}
-	return &OptionError{Method: method, Option: option, Value: strconv.Itoa(v),
-		Want: fmt.Sprintf("0 (the default) or %d to %d", lo, MaxCount)}
-}
-
-// checkEnum refuses a string option that is not one of allowed ("" is
-// always allowed: the default).
-func checkEnum(method, option, v string, allowed ...string) error {
-	if v == "" || slices.Contains(allowed, v) {
-		return nil
-	}
-	return &OptionError{Method: method, Option: option, Value: strconv.Quote(v), Want: strings.Join(allowed, ", ")}
 }

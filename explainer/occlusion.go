@@ -8,6 +8,18 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[Occlusion]{
+	Name: "occlusion", Family: FamilyMore, Order: 100,
+	Summary: "Σ over the patches covering a pixel of y(x) − y(x with the patch occluded), signed",
+	Notes:   "= Xplique Occlusion (its defaults: 3-px patches, stride 3, value 0); one forward pass per patch: ⌈(H−size+1)/stride⌉·⌈(W−size+1)/stride⌉ (2,809 at 160 px)",
+	Options: []Option{
+		{Name: "size", Default: 3, Min: 1, Doc: "patch side in pixels"},
+		{Name: "stride", Default: 3, Min: 1, Doc: "step between patches in pixels"},
+		{Name: "value", Default: 0.0, Doc: "what the patch puts in place of the pixels"},
+	},
+	Cost: func(m Occlusion, g Geometry) Cost { return Cost{Copies: len(m.anchors(g.H)) * len(m.anchors(g.W))} },
+})
+
 // Occlusion (Zeiler & Fergus 2014) slides a Size×Size patch of the value
 // Value over the image with stride Stride and credits each pixel with the
 // score's drop, summed over the patches that cover it:
@@ -40,28 +52,10 @@ func (Occlusion) InputResolution() bool { return true }
 // Signed implements signedMethod: attributions keep their sign.
 func (Occlusion) Signed() bool { return true }
 
-// validate implements validator.
-func (m Occlusion) validate() error {
-	if err := checkCount(m.Name(), "size", m.Size, 1); err != nil {
-		return err
-	}
-	return checkCount(m.Name(), "stride", m.Stride, 1)
-}
-
-func (m Occlusion) params() (size, stride int) {
-	size, stride = m.Size, m.Stride
-	if size <= 0 {
-		size = 3
-	}
-	if stride <= 0 {
-		stride = 3
-	}
-	return size, stride
-}
-
 // anchors are the patches' first rows (or columns) along a side of n px.
 func (m Occlusion) anchors(n int) []int {
-	size, stride := m.params()
+	m = Resolve(m)
+	size, stride := m.Size, m.Stride
 	var out []int
 	for a := 0; a+size <= n; a += stride {
 		out = append(out, a)
@@ -73,7 +67,8 @@ func (m Occlusion) anchors(n int) []int {
 func (m Occlusion) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	h, w := int(c.Input.Shape().Size(1)), int(c.Input.Shape().Size(2))
-	size, _ := m.params()
+	m = Resolve(m)
+	size := m.Size
 	// Patch p = r·len(cols)+q covers rows rows[r]… and columns cols[q]…: its
 	// mask is the outer product of a row and a column indicator, so only
 	// those ([P,H] and [P,W]) are constants.

@@ -1,11 +1,23 @@
 package explainer
 
 import (
-	"strconv"
-
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
 )
+
+var _ = register(Spec[RISE]{
+	Name: "rise", Family: FamilyMore, Order: 110,
+	Summary: "RISE: Σ_j y(x⊙M_j)·M_j / Σ_j M_j over random binary grid masks, upsampled bilinearly to (1 + 1/grid)× and shifted at random, signed",
+	Notes:   "seeded; = Xplique Rise (its defaults) fed the same masks and shifts (its per-pixel ÷ Σ M; tfcam's raw map is Xplique's minus y(x), for float32 precision); the paper's ÷ N·p as `variant=expected`",
+	Options: []Option{
+		{Name: "samples", Default: 4000, Min: 1, Doc: "masks (forward passes per image)"},
+		{Name: "grid", Default: 7, Min: 1, Doc: "mask cells per side"},
+		{Name: "keep", Default: 0.5, Min: 1e-6, Max: 1 - 1e-6, Doc: "probability that a cell is kept"},
+		{Name: "value", Default: 0.0, Doc: "what replaces the masked pixels"},
+		{Name: "variant", Default: "coverage", Allowed: []string{"coverage", "expected"}, Doc: "÷ Σ_j M_j (Xplique's) or ÷ samples·keep (the paper's)"},
+	},
+	Cost: func(m RISE, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+})
 
 // RISE (Petsiuk et al. 2018) probes the model with Samples random masks and
 // weights each mask by the explained score of the image it keeps:
@@ -48,34 +60,6 @@ func (RISE) InputResolution() bool { return true }
 // Signed implements signedMethod: attributions keep their sign.
 func (RISE) Signed() bool { return true }
 
-// validate implements validator.
-func (m RISE) validate() error {
-	if err := checkCount(m.Name(), "samples", m.Samples, 1); err != nil {
-		return err
-	}
-	if err := checkCount(m.Name(), "grid", m.Grid, 1); err != nil {
-		return err
-	}
-	if m.Keep < 0 || m.Keep >= 1 {
-		return &OptionError{Method: m.Name(), Option: "keep", Value: strconv.FormatFloat(float64(m.Keep), 'g', -1, 32), Want: "0 (the default, 0.5) or a probability in (0, 1)"}
-	}
-	return checkEnum(m.Name(), "variant", m.Variant, "coverage", "expected")
-}
-
-func (m RISE) params() (samples, grid int, keep float32) {
-	samples, grid, keep = m.Samples, m.Grid, m.Keep
-	if samples <= 0 {
-		samples = 4000
-	}
-	if grid <= 0 {
-		grid = 7
-	}
-	if keep == 0 {
-		keep = 0.5
-	}
-	return samples, grid, keep
-}
-
 // riseUpsampled is the size Xplique upsamples a grid of g cells to along a
 // side of n px: n·(1 + 1/g), truncated.
 func riseUpsampled(n, g int) int { return int(float64(n) * (1.0 + 1.0/float64(g))) }
@@ -83,7 +67,8 @@ func riseUpsampled(n, g int) int { return int(float64(n) * (1.0 + 1.0/float64(g)
 // Build implements Method.
 func (m RISE) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
-	n, g, keep := m.params()
+	m = Resolve(m)
+	n, g, keep := m.Samples, m.Grid, m.Keep
 	h, w := int(c.Input.Shape().Size(1)), int(c.Input.Shape().Size(2))
 	uh, uw := riseUpsampled(h, g), riseUpsampled(w, g)
 	// The low-resolution masks [n,g,g,1] and each mask's crop offset [n,2]

@@ -2,6 +2,13 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[Saliency]{
+	Name: "saliency", Family: FamilyInput, Order: 10,
+	Summary: "max_c |dy/dx|",
+	Notes:   "= Xplique Saliency",
+	Cost:    func(Saliency, Geometry) Cost { return Cost{Copies: 1} },
+})
+
 // Saliency is the vanilla gradient map (Simonyan et al. 2014):
 // max_c |d score / d x_c| per pixel. Xplique's Saliency is the same.
 type Saliency struct{}

@@ -7,6 +7,25 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[ScoreCAM]{
+	Name: "scorecam", Family: FamilyMore, Order: 40,
+	Summary: "w_k = class probability on the image masked by channel k",
+	Notes:   "official code / tf-keras-vis variant (`variant=prob`); pytorch-grad-cam's softmax over channels as `variant=softmax`; the paper's baseline form w_k = p(x∘H_k) − p(x_b) as `baseline=zero` or `baseline=blur`; with `upsample=corners` (aligned-corner masks) = tf-keras-vis Scorecam",
+	Options: scoreCAMOptions(0, "0: all channels; > 0: faster-scorecam"),
+	Check:   ScoreCAM.check,
+	Cost:    ScoreCAM.cost,
+})
+
+var _ = register(Spec[ScoreCAM]{
+	Name: "faster-scorecam", Family: FamilyMore, Order: 50,
+	Summary: "Score-CAM on the `topn` channels of largest spatial variance",
+	Notes:   "with `upsample=corners` = tf-keras-vis Scorecam max_N=10 (one image per call)",
+	Proto:   ScoreCAM{TopN: 10},
+	Options: scoreCAMOptions(10, "channels scored (largest spatial variance)"),
+	Check:   ScoreCAM.check,
+	Cost:    ScoreCAM.cost,
+})
+
 // ScoreCAM (Wang et al. 2020): each channel of the target layer, upsampled
 // to the input and min–max scaled to [0,1], masks the image; the model's
 // output for the masked image weights the channel. Variants:
@@ -59,22 +78,36 @@ func (m ScoreCAM) Name() string {
 // Needs implements Method.
 func (ScoreCAM) Needs() Needs { return Needs{} }
 
-// validate implements validator.
-func (m ScoreCAM) validate() error {
-	if err := checkEnum(m.Name(), "variant", m.Variant, "prob", "softmax"); err != nil {
-		return err
+// scoreCAMOptions are Score-CAM's options; faster-scorecam differs in
+// topn's default.
+func scoreCAMOptions(topn int, topnDoc string) []Option {
+	return []Option{
+		{Name: "variant", Default: "prob", Allowed: []string{"prob", "softmax"}, Doc: "channel weights: class probability, or softmax over channels of the logit"},
+		{Name: "baseline", Default: "none", Allowed: []string{"none", "zero", "blur"}, Doc: "subtract the score of a baseline image"},
+		{Name: "upsample", Default: "half-pixel", Allowed: []string{"half-pixel", "corners"}, Doc: "bilinear mask upsampling (corners: as tf-keras-vis)"},
+		{Name: "topn", Default: topn, Min: 1, Doc: topnDoc},
 	}
-	if err := checkEnum(m.Name(), "baseline", m.Baseline, "none", "zero", "blur"); err != nil {
-		return err
-	}
-	if err := checkEnum(m.Name(), "upsample", m.Upsample, "half-pixel", "corners"); err != nil {
-		return err
-	}
-	if m.Variant == "softmax" && m.Baseline != "" && m.Baseline != "none" {
-		// A softmax over channels cancels a baseline that shifts them all.
+}
+
+// check refuses a baseline with the softmax variant: a softmax over
+// channels cancels a baseline that shifts them all.
+func (m ScoreCAM) check() error {
+	if m.Variant == "softmax" && m.Baseline != "none" {
 		return &OptionError{Method: m.Name(), Option: "baseline", Value: m.Baseline, Want: "none with variant softmax (a softmax over channels cancels a baseline; use variant prob)"}
 	}
-	return checkCount(m.Name(), "topn", m.TopN, 1)
+	return nil
+}
+
+// cost is one masked copy per scored channel, and one for the baseline.
+func (m ScoreCAM) cost(g Geometry) Cost {
+	k := g.K
+	if m.TopN > 0 && m.TopN < k {
+		k = m.TopN
+	}
+	if m.Baseline != "none" {
+		k++
+	}
+	return Cost{Copies: k}
 }
 
 // Build implements Method.

@@ -5,6 +5,21 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[SmoothGrad]{
+	Name: "smoothgrad", Family: FamilyInput, Order: 20,
+	Summary: "mean gradient over noisy copies",
+	Notes:   "seeded; = Xplique SmoothGrad fed the same noise (reduced by max |·| over channels)",
+	Options: noiseOptions,
+	Cost: func(m SmoothGrad, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+})
+
+// noiseOptions are the options of the methods that average over noisy
+// copies (SmoothGrad, Smooth Grad-CAM++).
+var noiseOptions = []Option{
+	{Name: "samples", Default: 16, Min: 1, Doc: "noisy copies"},
+	{Name: "noise", Default: 0.15, Doc: "σ as a fraction of the image's range; negative: none"},
+}
+
 // SmoothGrad (Smilkov et al. 2017) averages the input gradient over Samples
 // noisy copies of the image, x + N(0, σ²) with σ = Noise·(max(x) − min(x))
 // per image, then takes max_c |·| as Saliency does. The copies go through
@@ -28,20 +43,11 @@ func (SmoothGrad) Needs() Needs { return Needs{} }
 // InputResolution implements Method.
 func (SmoothGrad) InputResolution() bool { return true }
 
-// validate implements validator. A negative Noise is allowed: no noise.
-func (m SmoothGrad) validate() error { return checkCount(m.Name(), "samples", m.Samples, 1) }
-
+// params are the copies and the noise σ as a fraction of the range (0:
+// none), defaults filled in.
 func (m SmoothGrad) params() (int, float32) {
-	n, noise := m.Samples, m.Noise
-	if n <= 0 {
-		n = 16
-	}
-	if noise < 0 {
-		noise = 0
-	} else if noise == 0 {
-		noise = 0.15
-	}
-	return n, noise
+	m = Resolve(m)
+	return m.Samples, max(m.Noise, 0)
 }
 
 // Build implements Method.

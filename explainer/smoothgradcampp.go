@@ -2,6 +2,14 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[SmoothGradCAMPlusPlus]{
+	Name: "smoothgradcam++", Family: FamilyMore, Order: 10,
+	Summary: "Grad-CAM++ with gradient powers averaged over noisy copies",
+	Notes:   "seeded",
+	Options: noiseOptions,
+	Cost: func(m SmoothGradCAMPlusPlus, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+})
+
 // SmoothGradCAMPlusPlus is Smooth Grad-CAM++ (Omeiza et al. 2019): Grad-CAM++
 // with the gradient powers averaged over Samples noisy copies of the image
 // (noise as SmoothGrad: σ = Noise·(max − min) per image):
@@ -21,11 +29,6 @@ type SmoothGradCAMPlusPlus struct {
 
 // Name implements Method.
 func (SmoothGradCAMPlusPlus) Name() string { return "smoothgradcam++" }
-
-// validate implements validator. A negative Noise is allowed: no noise.
-func (m SmoothGradCAMPlusPlus) validate() error {
-	return checkCount(m.Name(), "samples", m.Samples, 1)
-}
 
 // Needs implements Method.
 func (SmoothGradCAMPlusPlus) Needs() Needs { return Needs{} }

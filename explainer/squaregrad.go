@@ -5,6 +5,14 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[SquareGrad]{
+	Name: "squaregrad", Family: FamilyInput, Order: 50,
+	Summary: "mean over noisy copies of the squared input gradient, channel mean",
+	Notes:   "seeded, SmoothGrad's copies (σ a fraction of the range, where Xplique's is absolute); = Xplique SquareGrad fed the same noise",
+	Options: noiseOptions,
+	Cost:    func(m SquareGrad, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+})
+
 // SquareGrad (Hooker et al. 2019, "SmoothGrad²") averages the squared
 // input gradient over Samples noisy copies of the image, then averages over
 // channels: mean_c mean_j (d score / d x_c)²(x + ε_j). Xplique's SquareGrad
@@ -30,12 +38,9 @@ func (SquareGrad) Needs() Needs { return Needs{} }
 // InputResolution implements Method.
 func (SquareGrad) InputResolution() bool { return true }
 
-// validate implements validator.
-func (m SquareGrad) validate() error { return checkCount(m.Name(), "samples", m.Samples, 1) }
-
 // Build implements Method.
 func (m SquareGrad) Build(o *Ops, t Tensors) (tf.Output, error) {
-	n, noise := SmoothGrad(m).params()
+	n, noise := SmoothGrad(m).params() // the same options and defaults
 	g, err := noisyGradients(o, t.Ctx, n, noise)
 	if err != nil {
 		return tf.Output{}, err

@@ -5,6 +5,17 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[SSCAM]{
+	Name: "sscam", Family: FamilyMore, Order: 54,
+	Summary: "SS-CAM: w = softmax over channels of the mean class logit on the image times Score-CAM's mask plus Gaussian noise",
+	Notes:   "torch-cam's SSCAM (its defaults: 35 samples, σ = 2); masks upsampled then min–max scaled as tfcam's Score-CAM (torch-cam scales, then upsamples); seeded; samples·K forward passes. Checked against the formula as torch-cam's source defines it (no PyTorch here)",
+	Options: []Option{
+		{Name: "samples", Default: 35, Min: 1, Doc: "noisy masks per channel"},
+		{Name: "noise", Default: 2.0, Doc: "σ of the noise on masks in [0,1]; negative: none"},
+	},
+	Cost: func(m SSCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K} },
+})
+
 // SSCAM is SS-CAM (Wang et al. 2020, "Smoothed Score-CAM") as torch-cam's
 // SSCAM computes it: w = softmax_k( (1/S) Σ_s y((M_k + δ_sk) ⊙ x) ), M_k
 // Score-CAM's mask of channel k, δ_sk Gaussian noise of standard deviation
@@ -32,26 +43,11 @@ func (SSCAM) Name() string { return "sscam" }
 // Needs implements Method.
 func (SSCAM) Needs() Needs { return Needs{} }
 
-// validate implements validator.
-func (m SSCAM) validate() error { return checkCount(m.Name(), "samples", m.Samples, 1) }
-
-func (m SSCAM) params() (int, float32) {
-	n, noise := m.Samples, m.Noise
-	if n <= 0 {
-		n = 35
-	}
-	if noise < 0 {
-		noise = 0
-	} else if noise == 0 {
-		noise = 2
-	}
-	return n, noise
-}
-
 // Build implements Method.
 func (m SSCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
-	n, noise := m.params()
+	m = Resolve(m)
+	n, noise := m.Samples, max(m.Noise, 0)
 	k := int(t.A.Shape().Size(3))
 	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
 	masks := op.ExpandDims(o.Scope(), c.Split(o, channelMasks(o, t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]

@@ -5,6 +5,17 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
+var _ = register(Spec[VarGrad]{
+	Name: "vargrad", Family: FamilyInput, Order: 60,
+	Summary: "unbiased variance over noisy copies of the input gradient, channel mean",
+	Notes:   "as `squaregrad`; = Xplique VarGrad fed the same noise",
+	Options: []Option{
+		{Name: "samples", Default: 16, Min: 2, Doc: "noisy copies (a variance needs two)"},
+		noiseOptions[1],
+	},
+	Cost: func(m VarGrad, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+})
+
 // VarGrad (Adebayo et al. 2018) is the variance of the input gradient over
 // Samples noisy copies of the image, unbiased (÷ (Samples − 1)), averaged
 // over channels: Xplique's VarGrad with its default channel reducer (the
@@ -28,12 +39,10 @@ func (VarGrad) Needs() Needs { return Needs{} }
 // InputResolution implements Method.
 func (VarGrad) InputResolution() bool { return true }
 
-// validate implements validator: a variance needs two samples.
-func (m VarGrad) validate() error { return checkCount(m.Name(), "samples", m.Samples, 2) }
-
 // Build implements Method.
 func (m VarGrad) Build(o *Ops, t Tensors) (tf.Output, error) {
-	n, noise := SmoothGrad(m).params()
+	m = Resolve(m)
+	n, noise := m.Samples, max(m.Noise, 0)
 	g, err := noisyGradients(o, t.Ctx, n, noise)
 	if err != nil {
 		return tf.Output{}, err

@@ -2,6 +2,11 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
+var _ = register(Spec[XGradCAM]{
+	Name: "xgradcam", Family: FamilyGradient, Order: 50,
+	Summary: "w = ΣA·g/ΣA",
+})
+
 // XGradCAM is XGrad-CAM (Fu et al. 2020): w_k = Σ_ij A_ijk g_ijk / Σ_ij A_ijk
 // (0 for a channel whose activations sum to 0); the map is Σ_k w_k A_k.
 type XGradCAM struct{ layerMethod }

@@ -1,0 +1,135 @@
+package explainer
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestRegistrySpecs checks every registration against its type: each
+// settable field has exactly one option whose default fits it, the
+// defaults pass validation and Resolve fills them in, and `all` is the
+// gradient family in registry order.
+func TestRegistrySpecs(t *testing.T) {
+	infos := Methods()
+	if len(infos) == 0 {
+		t.Fatal("no method registered")
+	}
+	for i, in := range infos {
+		t.Run(in.Name, func(t *testing.T) {
+			if in.Summary == "" {
+				t.Error("no summary")
+			}
+			if got := in.Method.Name(); got != in.Name {
+				t.Errorf("Method.Name() %q", got)
+			}
+			if i > 0 {
+				p := infos[i-1]
+				if p.Family > in.Family || p.Family == in.Family && p.Order >= in.Order {
+					t.Errorf("listed after %s (%v %d) with family/order %v %d", p.Name, p.Family, p.Order, in.Family, in.Order)
+				}
+			}
+			typ := reflect.TypeOf(in.Method)
+			fields := map[string]bool{}
+			for _, kv := range Options(in.Method) {
+				k, _, _ := strings.Cut(kv, "=")
+				fields[k] = true
+			}
+			resolved := reflect.ValueOf(Resolve(in.Method))
+			for _, o := range in.Options {
+				if !fields[o.Name] {
+					t.Errorf("option %q is not a settable field of %v", o.Name, typ)
+				}
+				delete(fields, o.Name)
+				f, _ := optionField(typ, o.Name)
+				if o.Default == nil || !reflect.ValueOf(o.Default).CanConvert(f.Type) || reflect.ValueOf(o.Default).Kind() != kindOf(f.Type.Kind()) {
+					t.Errorf("option %s: default %#v does not fit the %v field", o.Name, o.Default, f.Type)
+					continue
+				}
+				if o.Doc == "" {
+					t.Errorf("option %s: no doc", o.Name)
+				}
+				got := resolved.FieldByIndex(f.Index)
+				want := reflect.ValueOf(o.Default).Convert(f.Type)
+				if !reflect.ValueOf(in.Method).FieldByIndex(f.Index).IsZero() {
+					continue // a preset (faster-scorecam's topn)
+				}
+				if got.Interface() != want.Interface() {
+					t.Errorf("option %s: Resolve gives %v, default %v", o.Name, got, want)
+				}
+				if f.Type.Kind() == reflect.String && !contains(o.Allowed, o.Default.(string)) {
+					t.Errorf("option %s: default %q not among %q", o.Name, o.Default, o.Allowed)
+				}
+			}
+			for f := range fields {
+				t.Errorf("field %s has no Option in the registration", f)
+			}
+			if err := Validate(in.Method); err != nil {
+				t.Errorf("default settings refused: %v", err)
+			}
+			if err := Validate(Resolve(in.Method)); err != nil {
+				t.Errorf("resolved defaults refused: %v", err)
+			}
+		})
+	}
+	var grad []Method
+	for _, in := range infos {
+		if in.Family == FamilyGradient {
+			grad = append(grad, in.Method)
+		}
+	}
+	if !reflect.DeepEqual(All(), grad) {
+		t.Errorf("All() = %v, want the gradient family %v", All(), grad)
+	}
+}
+
+func kindOf(k reflect.Kind) reflect.Kind {
+	switch k {
+	case reflect.Int, reflect.Int64:
+		return reflect.Int
+	case reflect.Float32, reflect.Float64:
+		return reflect.Float64
+	}
+	return k
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestOptionErrorsFromData checks that each option's bounds, as declared,
+// are what ParseMethods enforces: one value past each bound per option.
+func TestOptionErrorsFromData(t *testing.T) {
+	for _, in := range Methods() {
+		for _, o := range in.Options {
+			var bad []string
+			switch o.Default.(type) {
+			case int:
+				bad = []string{"-1", "1048577"}
+				if o.Min > 1 {
+					bad = append(bad, "1")
+				}
+			case string:
+				bad = []string{"bogus"}
+			case float64:
+				if o.Min != 0 || o.Max != 0 {
+					bad = []string{"1e30"}
+				}
+			}
+			for _, v := range bad {
+				spec := in.Name + ":" + o.Name + "=" + v
+				_, err := ParseMethods(spec)
+				var oe *OptionError
+				if !errors.As(err, &oe) || oe.Option != o.Name || oe.Method != in.Name {
+					t.Errorf("%s: error %v, want an *OptionError for option %s", spec, err, o.Name)
+				}
+			}
+		}
+	}
+}
