@@ -29,8 +29,8 @@ var attributionCases = []struct {
 	{"occlusion-8-4", Occlusion{Size: 8, Stride: 4, Value: 0.5}},
 	{"rise", RISE{Samples: 128}},
 	{"rise-expected", RISE{Samples: 64, Grid: 5, Keep: 0.3, Value: 0.25, Variant: "expected"}},
-	{"sscam", SSCAM{Samples: 8}},
-	{"iscam", ISCAM{}},
+	{"sscam", SSCAM{Samples: 4}},
+	{"iscam", ISCAM{Samples: 5}},
 	{"gradient-shap", GradientSHAP{}},
 	{"gradient-shap-zero", GradientSHAP{Samples: 8, Noise: 0.1, Baseline: "zero"}},
 }
