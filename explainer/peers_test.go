@@ -31,6 +31,19 @@ func minMax(v []float32, n int) []float64 {
 	return out
 }
 
+// nearlyConstant are the fixtures whose scores hardly move under perturbation.
+// Occlusion and RISE weigh pixels by differences of the model's scores
+// between perturbed images. On the random-weight EfficientNet, MobileNet
+// and benchmark ResNet those scores hardly move (1e-5 relative), and
+// Xplique's float32 sums of them (and its kernels' batch-dependent
+// rounding) move the normalised map by up to 4.6e-3 (measured: occlusion
+// 6.2e-4, RISE 4.6e-3 on EfficientNet); there the comparison allows 1e-2
+// and shows only that the variant is the same. The formulas are held to
+// 1e-4 on every fixture by TestAttributionMethodsMatchPythonReference
+// (float64 references on the same draws), and here on the fixtures whose
+// scores move (shapes, ResNet, VGG, ...: ≤ 6.5e-5).
+var nearlyConstant = map[string]bool{"efficientnet": true, "mobilenet": true, "bench_resnet": true}
+
 // TestMethodsMatchThirdParty compares tfcam with tf-keras-vis 0.8.7 and
 // Xplique 2.0.2 where they implement the same variant (see
 // scripts/peer_cams.py), on every Keras fixture, within 1e-4 after exact
@@ -163,8 +176,12 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 					for i := range a {
 						d = math.Max(d, math.Abs(a[i]-b[i]))
 					}
-					if d > 1e-4 {
-						t.Errorf("%s: max difference %.3g > 1e-4", what, d)
+					tol := 1e-4
+					if (c.method == "occlusion" || c.method == "rise") && nearlyConstant[name] {
+						tol = 1e-2
+					}
+					if d > tol {
+						t.Errorf("%s: max difference %.3g > %g", what, d, tol)
 					} else {
 						t.Logf("%s: max difference %.2g", what, d)
 					}
