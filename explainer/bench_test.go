@@ -66,12 +66,15 @@ func BenchmarkPlainInference(b *testing.B) {
 // model on K modified copies per image (Score-CAM: 256 channels here) are
 // timed at batch sizes 1 and 8 only: at 32 they would need ~8,000 forward
 // passes of 160 px images in one run, more memory than these machines have.
+// Occlusion (2,809 patches of 3 px at 160 px), RISE (4,000 masks), SS-CAM
+// (35·256) and IS-CAM (10·256) at their defaults are timed at batch size 1
+// only.
 func BenchmarkExplain(b *testing.B) {
 	m, pixels := benchModel(b)
 	h, w, c := m.InputSize()
 	sets := map[string][]Method{}
 	var order []string
-	heavy := map[string]bool{}
+	heavy, single := map[string]bool{}, map[string]bool{}
 	for _, meth := range Registry() {
 		if meth.Name() == "cam" {
 			continue // same map as gradcam on this head; timed with it
@@ -79,8 +82,11 @@ func BenchmarkExplain(b *testing.B) {
 		sets[meth.Name()] = []Method{meth}
 		order = append(order, meth.Name())
 		switch meth.(type) {
-		case ScoreCAM, IntegratedGradients, SmoothGrad, SmoothGradCAMPlusPlus, GroupCAM, ClusterCAM, CosineCAM:
+		case ScoreCAM, IntegratedGradients, SmoothGrad, SmoothGradCAMPlusPlus, GroupCAM, ClusterCAM, CosineCAM, SquareGrad, VarGrad, GradientSHAP:
 			heavy[meth.Name()] = true
+		case Occlusion, RISE, SSCAM, ISCAM:
+			// Thousands of forward passes per image: batch size 1 only.
+			heavy[meth.Name()], single[meth.Name()] = true, true
 		}
 	}
 	sets["all"] = All()
@@ -91,7 +97,7 @@ func BenchmarkExplain(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, bs := range benchSizes {
-			if heavy[name] && bs > 8 {
+			if heavy[name] && bs > 8 || single[name] && bs > 1 {
 				continue
 			}
 			b.Run(name+"/"+sizeName(bs), func(b *testing.B) {

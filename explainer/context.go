@@ -287,6 +287,65 @@ func (c *Context) float32Of(x tf.Output, err error) (tf.Output, error) {
 	return c.e.float32Of(x), nil
 }
 
+// MaskedSums runs the model on n masked copies of each image and returns,
+// per image, Σ_j w_j·M_j and Σ_j M_j, both [N,H,W]. masks builds the masks
+// [m,H,W] of copies j (int32 [m]); apply the perturbed images from images
+// x [m,H,W,C] and their masks [m,H,W]; weight each copy's w from its
+// explained score s [m] and its image's index i [m]. Copy j of image i is
+// row j·N+i, as everywhere; the copies and their full-size masks are built
+// and scored chunk by chunk (chunked), so they never exist whole, however
+// many there are (Occlusion's thousands of patches, RISE's masks).
+func (c *Context) MaskedSums(o *Ops, n int, masks func(o *Ops, j tf.Output) tf.Output,
+	apply func(o *Ops, x, m tf.Output) tf.Output, weight func(o *Ops, s, i tf.Output) tf.Output) (weighted, coverage tf.Output, err error) {
+	shape := op.Shape(o.Scope(), c.Input, op.ShapeOutType(tf.Int32))
+	images := op.Squeeze(o.Scope(), op.Slice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{1})), op.SqueezeAxis([]int64{0}))
+	// Rows as a column [n·N,1] (chunked slices along the first axis).
+	rows := op.ExpandDims(o.Scope(), op.Range(o.Scope(), constant(o.s, int32(0)), o.mulInt(images, int32(n)), constant(o.s, int32(1))), constant(o.s, int32(1)))
+	if err := o.s.Err(); err != nil {
+		return weighted, coverage, fmt.Errorf("explainer: %w", err)
+	}
+	c.count(rows, false)
+	out, err := c.chunked([]tf.Output{rows}, func(parts []tf.Output) ([]tf.Output, error) {
+		r := op.Squeeze(o.Scope(), parts[0], op.SqueezeAxis([]int64{1}))
+		j, i := op.FloorDiv(o.Scope(), r, images), op.FloorMod(o.Scope(), r, images)
+		m := masks(o, j)
+		x := op.GatherV2(o.Scope(), c.Input, i, constant(o.s, int32(0)))
+		cp, err := c.copyOn(c.e.fw.Input, apply(o, x, m))
+		if err != nil {
+			return nil, err
+		}
+		// The objective's scores (the class scores, or S of a target beyond
+		// one class, its per-image parameter taken from each copy's image).
+		var param []tf.Output
+		if c.e.obj.param.Op != nil {
+			param = append(param, op.GatherV2(o.Scope(), c.e.obj.param, i, constant(o.s, int32(0))))
+		}
+		scores, err := c.objective(cp, param)
+		if err != nil {
+			return nil, err
+		}
+		s := c.Select(o, scores, op.GatherV2(o.Scope(), c.Targets, i, constant(o.s, int32(0))))
+		w := op.Reshape(o.Scope(), weight(o, s, i), constant(o.s, []int32{-1, 1, 1}))
+		sum := func(x tf.Output) tf.Output { return op.UnsortedSegmentSum(o.Scope(), x, i, images) }
+		return []tf.Output{sum(o.Mul(w, m)), sum(m)}, nil
+	})
+	if err != nil {
+		return weighted, coverage, err
+	}
+	// One [N,H,W] per chunk, stacked: sum the chunks.
+	total := func(x tf.Output) tf.Output {
+		return op.Sum(o.Scope(), c.Split(o, x, c.chunkCount()), constant(o.s, int32(0)))
+	}
+	weighted, coverage = total(out[0]), total(out[1])
+	if err := o.s.Err(); err != nil {
+		return weighted, coverage, fmt.Errorf("explainer: %w", err)
+	}
+	return weighted, coverage, nil
+}
+
+// chunkCount is the number of parts chunked splits into.
+func (c *Context) chunkCount() int { return max(1, c.chunks) }
+
 // Select picks scores[i, targets[i]]: [M].
 func (c *Context) Select(o *Ops, scores, targets tf.Output) tf.Output {
 	return o.g().Pick(scores, targets, c.e.nClasses)
@@ -394,3 +453,6 @@ func (e *Explainer) gradient(o *Ops, y, x tf.Output) (tf.Output, error) {
 	}
 	return e.fw.GradientOf(sum, x)
 }
+
+// mulInt is the int32 scalar x·k.
+func (o *Ops) mulInt(x tf.Output, k int32) tf.Output { return op.Mul(o.Scope(), x, constant(o.s, k)) }

@@ -10,7 +10,7 @@ import (
 )
 
 var _ = register(Spec[FullGrad]{
-	Name: "fullgrad", Family: FamilyInput, Order: 40,
+	Name: "fullgrad", Family: FamilyInput, Order: 80,
 	Summary: "FullGrad: Σ_c ψ(|x·∂y/∂x|) + Σ over every bias b added to a feature map z of upsampled Σ_k ψ(|b·∂y/∂z|), ψ = per-channel min–max",
 	Notes: "pytorch-grad-cam 1.5's post-processing (formula checked in Go: torch does not run here); bias sites are convolution biases, " +
 		"batch normalisations (effective bias) and constant offsets such as a Rescaling layer's, found in the graph and checked by the " +

@@ -168,7 +168,8 @@ func TestNoiseMethods(t *testing.T) {
 			t.Errorf("%s without noise differs from %s by %g (scale %g)", c.name, c.ref.Name(), d, scale)
 		}
 	}
-	for _, meth := range []Method{SmoothGrad{Samples: 8, Noise: 0.2}, SmoothGradCAMPlusPlus{Samples: 8, Noise: 0.2}, IntegratedGradients{Steps: 8, Baseline: "noise"}} {
+	for _, meth := range []Method{SmoothGrad{Samples: 8, Noise: 0.2}, SmoothGradCAMPlusPlus{Samples: 8, Noise: 0.2}, IntegratedGradients{Steps: 8, Baseline: "noise"},
+		SquareGrad{Samples: 4}, VarGrad{Samples: 4}, RISE{Samples: 16}, SSCAM{Samples: 2}, GradientSHAP{Samples: 4}} {
 		s1 := explainOne(t, m, meth, 7, in.F32, n)
 		s1b := explainOne(t, m, meth, 7, in.F32, n)
 		s2 := explainOne(t, m, meth, 8, in.F32, n)

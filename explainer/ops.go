@@ -58,6 +58,12 @@ func (o *Ops) SpatialSum(x tf.Output) tf.Output { return o.g().SpatialSum(x) }
 // ChannelSum sums over the last axis: [N,h,w,K] → [N,h,w].
 func (o *Ops) ChannelSum(x tf.Output) tf.Output { return o.g().ChannelSum(x) }
 
+// ChannelMean averages over the last axis: [N,h,w,K] → [N,h,w].
+func (o *Ops) ChannelMean(x tf.Output) tf.Output {
+	s := o.Scope()
+	return op.Mean(s, x, constant(o.s, []int32{3}))
+}
+
 // ChannelMaxAbs is max_c |x_c|: [N,H,W,C] → [N,H,W].
 func (o *Ops) ChannelMaxAbs(x tf.Output) tf.Output { return o.g().ChannelMaxAbs(x) }
 

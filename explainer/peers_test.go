@@ -31,6 +31,19 @@ func minMax(v []float32, n int) []float64 {
 	return out
 }
 
+// nearlyConstant are the fixtures whose scores hardly move under perturbation.
+// Occlusion and RISE weigh pixels by differences of the model's scores
+// between perturbed images. On the random-weight EfficientNet, MobileNet
+// and benchmark ResNet those scores hardly move (1e-5 relative), and
+// Xplique's float32 sums of them (and its kernels' batch-dependent
+// rounding) move the normalised map by up to 4.6e-3 (measured: occlusion
+// 6.2e-4, RISE 4.6e-3 on EfficientNet); there the comparison allows 1e-2
+// and shows only that the variant is the same. The formulas are held to
+// 1e-4 on every fixture by TestAttributionMethodsMatchPythonReference
+// (float64 references on the same draws), and here on the fixtures whose
+// scores move (shapes, ResNet, VGG, ...: ≤ 6.5e-5).
+var nearlyConstant = map[string]bool{"efficientnet": true, "mobilenet": true, "bench_resnet": true}
+
 // TestMethodsMatchThirdParty compares tfcam with tf-keras-vis 0.8.7 and
 // Xplique 2.0.2 where they implement the same variant (see
 // scripts/peer_cams.py), on every Keras fixture, within 1e-4 after exact
@@ -38,7 +51,10 @@ func minMax(v []float32, n int) []float64 {
 // ReLUs, so it is compared on the fixtures without ReLU6. Xplique's
 // SmoothGrad is fed tfcam's noise (see peer_cams.py), so that the method,
 // not two random draws, is compared; its channels are reduced as tfcam's
-// (max |·|). Not compared, as the variants differ: Xplique's GradCAMPP
+// (max |·|); so are its SquareGrad and VarGrad, reduced by its default
+// channel mean as tfcam's. Its GradientInput's channel mean is tfcam's sum
+// over C (the same normalised map). Its Rise is fed tfcam's masks and crop
+// offsets (64 masks). Not compared, as the variants differ: Xplique's GradCAMPP
 // (means instead of sums). tf-keras-vis's
 // Scorecam upsamples its masks with aligned corners (scipy zoom), so it is
 // compared with ScoreCAM{Upsample: "corners"}. Guided backprop, saliency,
@@ -72,7 +88,11 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 		name := filepath.Base(dir)
 		t.Run(name, func(t *testing.T) {
 			methods := append(All(), Saliency{}, IntegratedGradients{Steps: 16}, SmoothGrad{},
-				ScoreCAM{Upsample: "corners"}, ScoreCAM{Upsample: "corners", TopN: 10})
+				ScoreCAM{Upsample: "corners"}, ScoreCAM{Upsample: "corners", TopN: 10},
+				GradientInput{}, SquareGrad{}, VarGrad{}, RISE{Samples: 64})
+			// As peer_cams.py: Xplique's 3-px patches, wider on larger inputs.
+			patch := max(3, fixture.Load(t, name).Meta.InputSize[0]/10)
+			methods = append(methods, Occlusion{Size: patch, Stride: patch})
 			f, e := newExplainer(t, name, Config{Methods: methods, LowRes: true})
 			in := f.Array(t, "inputs")
 			n := in.Shape[0]
@@ -109,6 +129,11 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 				{"xpl_saliency", "saliency", false, false, false, false},
 				{"xpl_integrated-gradients", "integrated-gradients", false, false, false, true},
 				{"xpl_smoothgrad", "smoothgrad", false, false, true, false},
+				{"xpl_gradient-input", "gradient-input", false, false, false, false},
+				{"xpl_squaregrad", "squaregrad", false, false, false, false},
+				{"xpl_vargrad", "vargrad", false, false, false, false},
+				{"xpl_occlusion", "occlusion", false, false, false, false},
+				{"xpl_rise", "rise", false, false, false, false},
 			}
 			for _, c := range cases {
 				if c.guided && !guidedOK[name] {
@@ -151,8 +176,12 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 					for i := range a {
 						d = math.Max(d, math.Abs(a[i]-b[i]))
 					}
-					if d > 1e-4 {
-						t.Errorf("%s: max difference %.3g > 1e-4", what, d)
+					tol := 1e-4
+					if (c.method == "occlusion" || c.method == "rise") && nearlyConstant[name] {
+						tol = 1e-2
+					}
+					if d > tol {
+						t.Errorf("%s: max difference %.3g > %g", what, d, tol)
 					} else {
 						t.Logf("%s: max difference %.2g", what, d)
 					}

@@ -33,7 +33,8 @@ func checkMap(t *testing.T, what string, got, ref []float32, variants [][]float3
 
 // TestMethodsMatchPythonReference compares every method on every fixture
 // with scripts/reference_cams.py: the papers' formulas in numpy, applied to
-// activations and gradients from tf.GradientTape. Tolerance: 1e-4 max-abs
+// activations and gradients from tf.GradientTape (gradient × input: the
+// fixture's input gradient). Tolerance: 1e-4 max-abs
 // on the normalised maps, at input and at layer resolution. Guided
 // backprop and Guided Grad-CAM use the input gradient through every ReLU
 // and max-pool, piecewise constant in their masks: they are compared
@@ -43,6 +44,7 @@ func checkMap(t *testing.T, what string, got, ref []float32, variants [][]float3
 var crossesKinks = map[string]bool{
 	"guided-backprop": true, "guided-gradcam": true,
 	"saliency": true, "integrated-gradients": true, "smoothgrad": true,
+	"gradient-input": true, "squaregrad": true, "vargrad": true, "gradient-shap": true,
 }
 
 func TestMethodsMatchPythonReference(t *testing.T) {
@@ -56,7 +58,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			f, m := loadModel(t, name)
-			e, err := New(m, Config{Methods: All(), LowRes: true})
+			e, err := New(m, Config{Methods: append(All(), GradientInput{}), LowRes: true})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -138,11 +138,7 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		a = op.Transpose(o.Scope(), op.GatherV2(o.Scope(), op.Transpose(o.Scope(), a, constant(o.s, []int32{0, 3, 1, 2})), idx, constant(o.s, int32(1)), op.GatherV2BatchDims(1)), constant(o.s, []int32{0, 2, 3, 1}))
 		k = m.TopN
 	}
-	// Channel maps as masks: [K·N,H,W,1], copy-major (channel j of image i at j·N+i).
-	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{3, 0, 1, 2})) // [K,N,h,w]
-	h, w := int32(t.A.Shape().Size(1)), int32(t.A.Shape().Size(2))
-	up := upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
-	mask := o.MinMax(up)
+	mask := channelMasks(o, a, upsample)
 	masked := o.Mul(c.Repeat(o, c.Input, k), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
 	targets := c.Repeat(o, c.Targets, k)
 	var wt tf.Output
@@ -171,4 +167,32 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	wt = op.Transpose(o.Scope(), wt, constant(o.s, []int32{1, 0})) // [N,K]
 	wt = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), wt, constant(o.s, int32(1))), constant(o.s, int32(1)))
 	return o.WeightedSum(wt, a), nil
+}
+
+// channelMasks are Score-CAM's masks: each channel of a [N,h,w,K],
+// upsampled to the input and min–max scaled to [0,1], as [K·N,H,W],
+// copy-major (channel k of image i at k·N+i).
+func channelMasks(o *Ops, a tf.Output, upsample func(tf.Output) tf.Output) tf.Output {
+	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{3, 0, 1, 2})) // [K,N,h,w]
+	h, w := int32(a.Shape().Size(1)), int32(a.Shape().Size(2))
+	up := upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
+	return o.MinMax(up)
+}
+
+// softmaxScoreWeights runs the model on the image times each of r·K·N
+// masks [r·K·N,H,W] (group g of channel k of image i at (g·K+k)·N+i),
+// averages the explained score over the r groups and returns its softmax
+// over channels as CAM weights [N,1,1,K]: the weighting of torch-cam's
+// Score-CAM family (its subtraction of the unmasked score cancels in the
+// softmax).
+func softmaxScoreWeights(o *Ops, c *Context, masks tf.Output, r, k int) (tf.Output, error) {
+	masked := o.Mul(c.Repeat(o, c.Input, r*k), op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3))))
+	scores, err := c.Scores(masked)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	sel := op.Reshape(o.Scope(), c.Select(o, scores, c.Repeat(o, c.Targets, r*k)), constant(o.s, []int32{int32(r), int32(k), -1}))
+	mean := op.Transpose(o.Scope(), op.Mean(o.Scope(), sel, constant(o.s, int32(0))), constant(o.s, []int32{1, 0})) // [N,K]
+	w := op.Softmax(o.Scope(), mean)
+	return op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1))), nil
 }

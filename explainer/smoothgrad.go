@@ -53,13 +53,23 @@ func (m SmoothGrad) params() (int, float32) {
 // Build implements Method.
 func (m SmoothGrad) Build(o *Ops, t Tensors) (tf.Output, error) {
 	n, noise := m.params()
-	c := t.Ctx
+	g, err := noisyGradients(o, t.Ctx, n, noise)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return o.ChannelMaxAbs(op.Mean(o.Scope(), g, constant(o.s, int32(0)))), nil
+}
+
+// noisyGradients are the input gradients of n noisy copies of each image
+// (noise as SmoothGrad's, stream 1: SmoothGrad, SquareGrad and VarGrad see
+// the same copies for a seed), split by copy: [n,N,H,W,C].
+func noisyGradients(o *Ops, c *Context, n int, noise float32) (tf.Output, error) {
 	noisy := noisyCopies(o, c, c.Input, n, noise, 1)
 	g, err := c.InputGradient(o, noisy, c.Repeat(o, c.Targets, n))
 	if err != nil {
 		return tf.Output{}, err
 	}
-	return o.ChannelMaxAbs(c.MeanOfCopies(o, g, n)), nil
+	return c.Split(o, g, n), nil
 }
 
 // noisyCopies is n copies of x [N,...] plus Gaussian noise of standard

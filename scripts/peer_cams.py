@@ -23,8 +23,16 @@ formula is compared):
                              baseline 0, channels kept [N,H,W,C]
   xpl_smoothgrad.npy         Xplique SmoothGrad, 16 samples, channels kept
                              [N,H,W,C], fed tfcam's noise (below)
+  xpl_gradient-input.npy     Xplique GradientInput (channels: its mean reducer)
+  xpl_squaregrad.npy,        Xplique SquareGrad and VarGrad, 16 samples, fed
+  xpl_vargrad.npy            tfcam's noise as SmoothGrad (mean reducer)
+  xpl_occlusion.npy          Xplique Occlusion, value 0, patches and stride of
+                             max(3, H/10) px (3 px, its default, at 32 px)
+  xpl_rise.npy               Xplique Rise, 64 masks, 7×7 grid, keep 0.5, fed
+                             tfcam's masks and crop offsets (see
+                             rise_with_tfcam_masks)
 
-The four xpl_ input-gradient maps cross every ReLU and max-pool kink: they
+The seven xpl_ input-gradient maps cross every ReLU and max-pool kink: they
 are also written on the kink variants of the weights (cam_common.py) as
 <name>.kinks.npy. TFCAM_REF_PERTURB (test-only) perturbs the weights the
 libraries see (cam_common.reference_view).
@@ -60,7 +68,8 @@ from tf_keras_vis.layercam import Layercam
 from tf_keras_vis.scorecam import Scorecam
 from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
 from tf_keras_vis.utils.scores import CategoricalScore
-from xplique.attributions import GradCAM, GuidedBackprop, IntegratedGradients, Saliency, SmoothGrad
+from xplique.attributions import (GradCAM, GradientInput, GuidedBackprop, IntegratedGradients, Occlusion, Rise, Saliency,
+                                  SmoothGrad, SquareGrad, VarGrad)
 from xplique.attributions.gradient_statistics.gradient_statistic import GradientStatistic
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cam_common import linear_head, reference_view, with_kinks  # noqa: E402
@@ -106,13 +115,50 @@ def maps(model, lin, meta, x, targets):
         "xpl_saliency": lambda: Saliency(lin).explain(x, onehot.numpy()).numpy()[..., 0],
         "xpl_integrated-gradients": lambda: IntegratedGradients(lin, steps=16, baseline_value=0.0, reducer=None).explain(x, onehot.numpy()).numpy(),
         "xpl_smoothgrad": lambda: smoothgrad_with_tfcam_noise(lin, x, onehot),
+        # Xplique's default channel reducer (the mean) for these three.
+        "xpl_gradient-input": lambda: GradientInput(lin).explain(x, onehot.numpy()).numpy(),
+        "xpl_squaregrad": lambda: smoothgrad_with_tfcam_noise(lin, x, onehot, cls=SquareGrad, reducer="mean"),
+        "xpl_vargrad": lambda: smoothgrad_with_tfcam_noise(lin, x, onehot, cls=VarGrad, reducer="mean"),
     }
     for k, fn in kinked.items():
         out[k], out[k + ".kinks"] = with_kinks(fn, lin.weights)
+    # Xplique's default 3-px patches, wider on larger inputs (16 px on the
+    # 160-px benchmark model: 2,809 patches per image would take minutes).
+    patch = max(3, x.shape[1] // 10)
+    out["xpl_occlusion"] = Occlusion(lin, patch_size=patch, patch_stride=patch, occlusion_value=0.0, batch_size=256).explain(x, onehot.numpy()).numpy()
+    out["xpl_rise"] = rise_with_tfcam_masks(lin, x, onehot)
     return out
 
 
-def smoothgrad_with_tfcam_noise(lin, x, onehot, samples=16, noise=0.15, seed=0):
+def rise_with_tfcam_masks(lin, x, onehot, samples=64, grid=7, keep=0.5, seed=0):
+    """Xplique's Rise on tfcam's masks for Config.Seed 0: its mask draw
+    returns tfcam's cells (StatelessRandomUniform [samples,grid,grid,1],
+    seed (0, 4), < keep) and its random crop takes tfcam's offsets
+    (⌊u·(n' − n + 1)⌋, u from seed (0, 5)), one mask per batch so that each
+    mask gets its own crop as in tfcam (Xplique crops a whole batch of masks
+    at one offset). Its upsampling, masking and Σ f·M / Σ M are its own."""
+    h, w = x.shape[1:3]
+    cells = tf.raw_ops.StatelessRandomUniform(shape=[samples, grid, grid, 1], seed=tf.constant([seed, 4], tf.int64), dtype=tf.float32)
+    uh, uw = int(h * (1.0 + 1.0 / grid)), int(w * (1.0 + 1.0 / grid))
+    u = tf.raw_ops.StatelessRandomUniform(shape=[samples, 2], seed=tf.constant([seed, 5], tf.int64), dtype=tf.float32).numpy()
+    offsets = tf.constant(np.floor(u * np.array([uh - h + 1, uw - w + 1], np.float32)).astype(np.int32))
+    count = tf.Variable(0, dtype=tf.int32)
+
+    def crop(value, size):
+        j = tf.math.floormod(count.assign_add(1) - 1, samples)
+        return tf.slice(value, tf.concat([[0], offsets[j], [0]], 0), size)
+
+    saved_masks, saved_crop = Rise._get_masks, tf.image.random_crop
+    Rise._get_masks = staticmethod(lambda *args: cells < keep)
+    tf.image.random_crop = crop
+    try:
+        return Rise(lin, nb_samples=samples, grid_size=grid, preservation_probability=keep, mask_value=0.0,
+                    batch_size=1).explain(x, onehot.numpy()).numpy()
+    finally:
+        Rise._get_masks, tf.image.random_crop = saved_masks, saved_crop
+
+
+def smoothgrad_with_tfcam_noise(lin, x, onehot, samples=16, noise=0.15, seed=0, cls=SmoothGrad, reducer=None):
     n = len(x)
     # tfcam draws one pattern per copy, shared by the images of a batch.
     draws = tf.raw_ops.StatelessRandomNormal(shape=(samples, 1) + x.shape[1:], seed=tf.constant([seed, 1], tf.int64), dtype=tf.float32).numpy()
@@ -127,7 +173,7 @@ def smoothgrad_with_tfcam_noise(lin, x, onehot, samples=16, noise=0.15, seed=0):
     saved = GradientStatistic._perturb_samples
     GradientStatistic._perturb_samples = staticmethod(perturb)
     try:
-        sg = SmoothGrad(lin, reducer=None, nb_samples=samples, batch_size=samples * n)
+        sg = cls(lin, reducer=reducer, nb_samples=samples, batch_size=samples * n)
         return sg.explain(x, onehot.numpy()).numpy()
     finally:
         GradientStatistic._perturb_samples = saved

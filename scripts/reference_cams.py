@@ -2,8 +2,8 @@
 
 Independent of tfcam's Go code and graph: the inputs are the activations and
 gradients Python computed with tf.GradientTape when the fixture was built
-(layer.npy, grad_layer.npy, guided_input.npy; a token layer's viewed as its
-patch grid, cam_common.layer_view), the formulas are re-derived
+(layer.npy, grad_layer.npy, guided_input.npy, grad_input.npy; a token
+layer's viewed as its patch grid, cam_common.layer_view), the formulas are re-derived
 here in float64, and only the final bilinear upsampling uses TensorFlow
 (tf.image.resize, half-pixel centres, as tfcam's ResizeBilinear).
 
@@ -11,7 +11,9 @@ Usage: python scripts/reference_cams.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
 Writes OUT_DIR/<fixture>/<method>.npy (normalised, input resolution, [N,H,W])
 and OUT_DIR/<fixture>/<method>.low.npy (normalised, layer resolution); for
 guided backprop and Guided Grad-CAM also <method>.kinks.npy, the same on
-the kink variants of the input (guided_input.kinks.npy).
+the kink variants of the input (guided_input.kinks.npy); gradient-input
+(x ⊙ dy/dx summed over channels, signed) and its .kinks from
+grad_input(.kinks).npy.
 """
 
 import json
@@ -119,6 +121,13 @@ def maps_for(fixture_dir):
     for k in ["guided-backprop", "guided-gradcam"]:
         out[k] = out[k][0]
         out[k + ".kinks"] = np.stack(out[k + ".kinks"])
+    # Gradient × input (Shrikumar et al.): Σ_c x_c·dy/dx_c, signed, from
+    # the stored input gradient and its kink variants.
+    x = np.load(os.path.join(fixture_dir, "inputs.npy")).astype(np.float64)
+    gi = np.load(os.path.join(fixture_dir, "grad_input.npy")).astype(np.float64)
+    gi_kinks = np.load(os.path.join(fixture_dir, "grad_input.kinks.npy")).astype(np.float64)
+    out["gradient-input"] = normalise((x * gi).sum(-1))
+    out["gradient-input.kinks"] = np.stack([normalise((x * v).sum(-1)) for v in gi_kinks])
     return out
 
 

@@ -80,7 +80,7 @@ type explainFlags struct {
 func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
 	fs.StringVar(&x.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
 	fs.BoolVar(&x.probs, "probabilities", false, probsUsage)
-	fs.Int64Var(&x.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, integrated-gradients:baseline=noise, randomcam); the same seed gives the same maps")
+	fs.Int64Var(&x.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, squaregrad, vargrad, rise, sscam, gradient-shap, randomcam, integrated-gradients:baseline=noise); the same seed gives the same maps")
 	fs.StringVar(&x.tokens, "tokens", "auto", tokensUsage)
 	fs.IntVar(&x.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
 }

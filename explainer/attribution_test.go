@@ -1,0 +1,96 @@
+package explainer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/internal/npy"
+)
+
+// attrSeed is the Config.Seed of the attribution parity test, passed to
+// scripts/reference_attr.py, which draws the same noise and masks with
+// TensorFlow's stateless kernels.
+const attrSeed = 11
+
+// attributionCases are the methods of issue 15 that run the model on
+// modified images, with the settings scripts/reference_attr.py computes
+// (its file names).
+var attributionCases = []struct {
+	ref  string
+	meth Method
+}{
+	{"squaregrad", SquareGrad{}},
+	{"vargrad", VarGrad{}},
+	{"occlusion", Occlusion{}},
+	{"occlusion-8-4", Occlusion{Size: 8, Stride: 4, Value: 0.5}},
+	{"rise", RISE{Samples: 128}},
+	{"rise-expected", RISE{Samples: 64, Grid: 5, Keep: 0.3, Value: 0.25, Variant: "expected"}},
+	{"sscam", SSCAM{Samples: 4}},
+	{"iscam", ISCAM{Samples: 5}},
+	{"gradient-shap", GradientSHAP{}},
+	{"gradient-shap-zero", GradientSHAP{Samples: 8, Noise: 0.1, Baseline: "zero"}},
+}
+
+// TestAttributionMethodsMatchPythonReference compares SquareGrad, VarGrad,
+// Occlusion, RISE, SS-CAM, IS-CAM and GradientSHAP with scripts/reference_attr.py (the formulas with the
+// Keras model and tf.GradientTape, fed the same seeded draws) on every
+// fixture saved with model.keras but the 160-px benchmark model: 1e-4
+// max-abs on the normalised maps; SquareGrad, VarGrad and GradientSHAP, input gradients
+// through every ReLU and max-pool, outside the kink envelope (see
+// TestMethodsMatchPythonReference). Gradient × input is compared on every
+// fixture there. Half-precision fixtures: fixture.HalfTolerance.
+func TestAttributionMethodsMatchPythonReference(t *testing.T) {
+	var names, dirs []string
+	for _, n := range fixture.Names(t) {
+		f := fixture.Load(t, n)
+		if _, err := os.Stat(filepath.Join(f.Dir, "model.keras")); err != nil || n == "bench_resnet" {
+			continue
+		}
+		names = append(names, n)
+		dirs = append(dirs, f.Dir)
+	}
+	if len(names) < 8 {
+		t.Fatalf("only %d Keras fixtures (%v): run `make setup`", len(names), names)
+	}
+	out := t.TempDir()
+	fixture.Python(t, "reference_attr.py", append([]string{out, strconv.Itoa(attrSeed)}, dirs...)...)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f, m := loadModel(t, name)
+			in := f.Array(t, "inputs")
+			// One explainer per case: two occlusion settings are both
+			// method "occlusion".
+			for _, c := range attributionCases {
+				e, err := New(m, Config{Methods: []Method{c.meth}, Seed: attrSeed})
+				if err != nil {
+					t.Fatalf("%s: %v", c.ref, err)
+				}
+				res, err := e.Explain(context.Background(), Batch{in.F32, in.Shape[0]}, Top1())
+				if err != nil {
+					t.Fatalf("%s: %v", c.ref, err)
+				}
+				var got []float32
+				for _, r := range res {
+					got = append(got, r.Maps[0][0].Normalized...)
+				}
+				ref, err := npy.ReadFile(filepath.Join(out, name, c.ref+".npy"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var variants [][]float32
+				if crossesKinks[c.meth.Name()] {
+					v, err := npy.ReadFile(filepath.Join(out, name, c.ref+".kinks.npy"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					variants = fixture.SplitVariants(v)
+				}
+				checkMap(t, c.ref, got, ref.F32, variants, f.Tolerance(1e-4))
+			}
+		})
+	}
+}

@@ -1,0 +1,56 @@
+package explainer
+
+import (
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+var _ = register(Spec[ISCAM]{
+	Name: "iscam", Family: FamilyMore, Order: 56,
+	Summary: "IS-CAM: SS-CAM's weights with the mask scaled by a_s = Σ_{p≤s} p/S, s = 1…S, instead of noise",
+	Notes:   "torch-cam's ISCAM (its default: 10 samples; its cumulative scales, up to 5.5); samples·K forward passes. Checked against the formula as torch-cam's source defines it",
+	Options: []Option{{Name: "samples", Default: 10, Min: 1, Doc: "scales per channel"}},
+	Cost:    func(m ISCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K} },
+})
+
+// ISCAM is IS-CAM (Naidu et al. 2020, "Integrated Score-CAM") as
+// torch-cam's ISCAM computes it: w = softmax_k( (1/S) Σ_s y(a_s·M_k ⊙ x) ),
+// M_k Score-CAM's mask of channel k, y the explained score (a logit; the
+// unmasked image's, which torch-cam subtracts, cancels in the softmax), and
+// torch-cam's scales a_s = Σ_{p=1..s} p/S, s = 1 … S (cumulative: 0.1, 0.3,
+// 0.6, …, 5.5 at S = 10, where the paper's integral would run to 1). Default
+// torch-cam's: 10 samples. Masks as SSCAM's (Score-CAM's). Cost: Samples·K
+// forward passes per image.
+type ISCAM struct {
+	layerMethod
+	// Samples is the number of scales per channel (default 10).
+	Samples int
+}
+
+// Name implements Method.
+func (ISCAM) Name() string { return "iscam" }
+
+// Needs implements Method.
+func (ISCAM) Needs() Needs { return Needs{} }
+
+// Build implements Method.
+func (m ISCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	c := t.Ctx
+	n := Resolve(m).Samples
+	k := int(t.A.Shape().Size(3))
+	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
+	scales := make([]float32, n)
+	var acc float64
+	for s := range scales {
+		acc += float64(s+1) / float64(n)
+		scales[s] = float32(acc)
+	}
+	masks := op.ExpandDims(o.Scope(), c.Split(o, channelMasks(o, t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
+	scale := op.Reshape(o.Scope(), constant(o.s, scales), constant(o.s, []int32{int32(n), 1, 1, 1, 1}))
+	scaled := op.Reshape(o.Scope(), o.Mul(scale, masks), constant(o.s, []int32{-1, h, w})) // [n·K·N,H,W]
+	wt, err := softmaxScoreWeights(o, c, scaled, n, k)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return o.WeightedSum(wt, t.A), nil
+}

@@ -1,0 +1,61 @@
+package explainer
+
+import (
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
+
+var _ = register(Spec[SSCAM]{
+	Name: "sscam", Family: FamilyMore, Order: 54,
+	Summary: "SS-CAM: w = softmax over channels of the mean class logit on the image times Score-CAM's mask plus Gaussian noise",
+	Notes:   "torch-cam's SSCAM (its defaults: 35 samples, σ = 2); masks upsampled then min–max scaled as tfcam's Score-CAM (torch-cam scales, then upsamples); seeded; samples·K forward passes. Checked against the formula as torch-cam's source defines it (no PyTorch here)",
+	Options: []Option{
+		{Name: "samples", Default: 35, Min: 1, Doc: "noisy masks per channel"},
+		{Name: "noise", Default: 2.0, Doc: "σ of the noise on masks in [0,1]; negative: none"},
+	},
+	Cost: func(m SSCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K} },
+})
+
+// SSCAM is SS-CAM (Wang et al. 2020, "Smoothed Score-CAM") as torch-cam's
+// SSCAM computes it: w = softmax_k( (1/S) Σ_s y((M_k + δ_sk) ⊙ x) ), M_k
+// Score-CAM's mask of channel k, δ_sk Gaussian noise of standard deviation
+// Noise on the mask (each pixel, channel and sample its own draw), y the
+// explained score (a logit: torch-cam subtracts the unmasked image's,
+// which the softmax cancels). Defaults torch-cam's: 35 samples, σ = 2.
+// tfcam's masks are Score-CAM's (upsampled, then min–max scaled); torch-cam
+// scales at the layer's resolution, then upsamples (bilinear, half-pixel):
+// the same where a channel's extremes are at its upsampled grid's samples,
+// slightly different elsewhere. Seeded: the noise depends on Config.Seed,
+// the sample and the channel, not the image. Cost: Samples·K forward passes
+// per image (8,960 at K = 256 with the defaults).
+type SSCAM struct {
+	layerMethod
+	// Samples is the number of noisy masks per channel (default 35).
+	Samples int
+	// Noise is the noise's standard deviation on masks in [0,1] (default 2;
+	// negative: none, which is Score-CAM's softmax variant).
+	Noise float32
+}
+
+// Name implements Method.
+func (SSCAM) Name() string { return "sscam" }
+
+// Needs implements Method.
+func (SSCAM) Needs() Needs { return Needs{} }
+
+// Build implements Method.
+func (m SSCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+	c := t.Ctx
+	m = Resolve(m)
+	n, noise := m.Samples, max(m.Noise, 0)
+	k := int(t.A.Shape().Size(3))
+	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
+	masks := op.ExpandDims(o.Scope(), c.Split(o, channelMasks(o, t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
+	delta := op.StatelessRandomNormal(o.Scope(), constant(o.s, []int32{int32(n), int32(k), 1, h, w}), constant(o.s, []int64{c.Seed, 6}))
+	noisy := op.Reshape(o.Scope(), o.Add(masks, o.Mul(delta, o.Const(noise))), constant(o.s, []int32{-1, h, w})) // [n·K·N,H,W]
+	wt, err := softmaxScoreWeights(o, c, noisy, n, k)
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return o.WeightedSum(wt, t.A), nil
+}
