@@ -19,8 +19,8 @@ var _ = register(Spec[FEM]{
 // deviation over the positions), and the map is Σ_k w_k A_k.
 type FEM struct {
 	layerMethod
-	// K is k in the threshold mean + k·std (default 2, pytorch-grad-cam's;
-	// 0 means the default).
+	// K is k in the threshold mean + k·std (0: the registered default,
+	// pytorch-grad-cam's).
 	K float64
 }
 

@@ -33,10 +33,10 @@ var _ = register(Spec[FinerCAM]{
 // the others.
 type FinerCAM struct {
 	layerMethod
-	// Alpha is α, how strongly the neighbours' scores are subtracted
-	// (default 1, pytorch-grad-cam's; 0 means the default).
+	// Alpha is α, how strongly the neighbours' scores are subtracted (0: the
+	// registered default, pytorch-grad-cam's).
 	Alpha float64
-	// Compare is how many nearest classes are compared (default 3).
+	// Compare is how many nearest classes are compared.
 	Compare int
 }
 

@@ -31,13 +31,12 @@ var _ = register(Spec[GradientSHAP]{
 // depend on Config.Seed and the sample, not the image. Cost: Samples forward
 // and backward passes per image.
 type GradientSHAP struct {
-	// Samples is the number of draws (default 5).
+	// Samples is the number of draws.
 	Samples int
 	// Noise is the input noise σ as a fraction of each image's value range
-	// (default 0: none).
+	// (0: none).
 	Noise float32
-	// Baseline is the baselines' distribution: "noise" (default), "zero" or
-	// "blur".
+	// Baseline is the baselines' distribution: "noise", "zero" or "blur".
 	Baseline string
 }
 

@@ -23,7 +23,7 @@ var _ = register(Spec[ISCAM]{
 // forward passes per image.
 type ISCAM struct {
 	layerMethod
-	// Samples is the number of scales per channel (default 10).
+	// Samples is the number of scales per channel.
 	Samples int
 }
 

@@ -32,11 +32,11 @@ var _ = register(Spec[Occlusion]{
 // ⌈(W − Size + 1)/Stride⌉ forward passes per image (5,476 at 224 px with
 // the defaults; size=16:stride=8 takes 729).
 type Occlusion struct {
-	// Size is the patch's side in pixels (default 3).
+	// Size is the patch's side in pixels.
 	Size int
-	// Stride is the step between patches in pixels (default 3).
+	// Stride is the step between patches in pixels.
 	Stride int
-	// Value is what the patch puts in place of the pixels (default 0).
+	// Value is what the patch puts in place of the pixels.
 	Value float32
 }
 

@@ -35,15 +35,15 @@ var _ = register(Spec[RISE]{
 // mask's number only, the same for every image of a batch. Cost: Samples
 // forward passes per image.
 type RISE struct {
-	// Samples is the number of masks (default 4000).
+	// Samples is the number of masks.
 	Samples int
-	// Grid is the masks' cells per side (default 7).
+	// Grid is the masks' cells per side.
 	Grid int
-	// Keep is the probability that a cell is kept (default 0.5).
+	// Keep is the probability that a cell is kept.
 	Keep float32
-	// Value replaces the masked pixels (default 0).
+	// Value replaces the masked pixels.
 	Value float32
-	// Variant is "coverage" (default: ÷ Σ_j M_j, Xplique's) or "expected"
+	// Variant is "coverage" (÷ Σ_j M_j, Xplique's) or "expected"
 	// (÷ Samples·Keep, the paper's).
 	Variant string
 }

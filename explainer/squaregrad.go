@@ -20,12 +20,12 @@ var _ = register(Spec[SquareGrad]{
 // SmoothGrad's (the same Samples, Noise and, for a seed, the same draws):
 // σ = Noise·(max(x) − min(x)) per image, where Xplique's noise is an
 // absolute σ (0.2), because tfcam's input range depends on the
-// preprocessing. Defaults: 16 samples, noise 0.15.
+// preprocessing (options and defaults: noiseOptions, SmoothGrad's).
 type SquareGrad struct {
-	// Samples is the number of noisy copies (default 16).
+	// Samples is the number of noisy copies; 0: the registered default.
 	Samples int
-	// Noise is σ as a fraction of each image's value range (default 0.15;
-	// negative: no noise).
+	// Noise is σ as a fraction of each image's value range (0: the
+	// registered default; negative: no noise).
 	Noise float32
 }
 

@@ -30,10 +30,10 @@ var _ = register(Spec[SSCAM]{
 // per image (8,960 at K = 256 with the defaults).
 type SSCAM struct {
 	layerMethod
-	// Samples is the number of noisy masks per channel (default 35).
+	// Samples is the number of noisy masks per channel.
 	Samples int
-	// Noise is the noise's standard deviation on masks in [0,1] (default 2;
-	// negative: none, which is Score-CAM's softmax variant).
+	// Noise is the noise's standard deviation on masks in [0,1] (negative:
+	// none, which is Score-CAM's softmax variant).
 	Noise float32
 }
 

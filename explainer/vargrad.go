@@ -21,12 +21,13 @@ var _ = register(Spec[VarGrad]{
 // over channels: Xplique's VarGrad with its default channel reducer (the
 // mean). Computed as Σ_j (g_j − ḡ)² / (n − 1), which equals Xplique's
 // n/(n − 1)·(mean(g²) − ḡ²) without its cancellation. The noisy copies
-// are SmoothGrad's (see SquareGrad). Defaults: 16 samples, noise 0.15.
+// are SmoothGrad's (see SquareGrad), with its options (noiseOptions).
 type VarGrad struct {
-	// Samples is the number of noisy copies (default 16; at least 2).
+	// Samples is the number of noisy copies, at least 2; 0: the registered
+	// default.
 	Samples int
-	// Noise is σ as a fraction of each image's value range (default 0.15;
-	// negative: no noise, and a zero map).
+	// Noise is σ as a fraction of each image's value range (0: the
+	// registered default; negative: no noise, and a zero map).
 	Noise float32
 }
 
