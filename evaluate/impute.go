@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -20,8 +21,10 @@ import (
 // removed pixels touches a kept one. TensorFlow has no sparse solver in its
 // C API (tf.linalg.experimental.conjugate_gradient is Python), and the
 // system is small and irregular (it changes with every map and
-// percentage), so it is solved here in Go by conjugate gradients with a
-// Jacobi preconditioner, in float64, to a relative residual ‖r‖ ≤
+// percentage), so it is solved here in Go by conjugate gradients,
+// preconditioned by a multigrid V-cycle (multigrid.go; a Jacobi
+// preconditioner below multigridFrom unknowns and as the fallback), in
+// float64, to a relative residual ‖r‖ ≤
 // imputeTolerance·‖b‖ (Quantus uses a direct solver, scipy's spsolve).
 // A group with no kept neighbour (everything removed) gets the minimum-norm
 // solution, 0.
@@ -43,6 +46,13 @@ var neighbours = [8]struct {
 // marked in removed replaced by their noisy linear imputation: the solution
 // plus noise·N(0,1) from rng per value (no noise when noise is 0).
 func impute(img []float32, h, w, c int, removed []bool, noise float64, rng *rand.Rand) ([]float32, error) {
+	out, _, err := imputeWith(img, h, w, c, removed, noise, rng, true)
+	return out, err
+}
+
+// imputeWith is impute, with or without the multigrid preconditioner, also
+// returning the most conjugate-gradient iterations any channel took.
+func imputeWith(img []float32, h, w, c int, removed []bool, noise float64, rng *rand.Rand, useMultigrid bool) ([]float32, int, error) {
 	out := append([]float32(nil), img...)
 	// Unknowns in pixel order; their neighbours in CSR form.
 	id := make([]int, h*w)
@@ -56,12 +66,10 @@ func impute(img []float32, h, w, c int, removed []bool, noise float64, rng *rand
 	}
 	n := len(pix)
 	if n == 0 {
-		return out, nil
+		return out, 0, nil
 	}
-	diag := make([]float64, n)
-	start := make([]int, n+1)
-	var cols []int
-	var vals []float64
+	a := &sparse{diag: make([]float64, n), start: make([]int, n+1)}
+	ys, xs := make([]int, n), make([]int, n)
 	// known[k] lists (pixel, weight) of kept neighbours, for the right-hand side.
 	type kept struct {
 		p int
@@ -71,31 +79,29 @@ func impute(img []float32, h, w, c int, removed []bool, noise float64, rng *rand
 	var known []kept
 	for k, p := range pix {
 		y, x := p/w, p%w
+		ys[k], xs[k] = y, x
 		for _, nb := range neighbours {
 			yy, xx := y+nb.dy, x+nb.dx
 			if yy < 0 || yy >= h || xx < 0 || xx >= w {
 				continue
 			}
-			diag[k] += nb.w
+			a.diag[k] += nb.w
 			q := yy*w + xx
 			if j := id[q]; j >= 0 {
-				cols, vals = append(cols, j), append(vals, nb.w)
+				a.cols, a.vals = append(a.cols, j), append(a.vals, -nb.w)
 			} else {
 				known = append(known, kept{q, nb.w})
 			}
 		}
-		start[k+1], knownStart[k+1] = len(cols), len(known)
+		a.start[k+1], knownStart[k+1] = len(a.cols), len(known)
 	}
-	mul := func(dst, v []float64) { // dst = M·v
-		for k := range n {
-			s := diag[k] * v[k]
-			for e := start[k]; e < start[k+1]; e++ {
-				s -= vals[e] * v[cols[e]]
-			}
-			dst[k] = s
-		}
+	var mg *multigrid
+	if useMultigrid && n >= multigridFrom {
+		mg = newMultigrid(a, ys, xs)
 	}
-	b, v, r, z, d, md := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+	b, v := make([]float64, n), make([]float64, n)
+	cg := newCG(n)
+	iterations := 0
 	for ch := range c {
 		var bb float64
 		for k := range n {
@@ -103,13 +109,22 @@ func impute(img []float32, h, w, c int, removed []bool, noise float64, rng *rand
 			for _, kn := range known[knownStart[k]:knownStart[k+1]] {
 				s += kn.w * float64(img[kn.p*c+ch])
 			}
-			b[k], v[k], r[k] = s, 0, s
+			b[k] = s
 			bb += s * s
 		}
+		clear(v)
 		if bb > 0 {
-			if err := conjugateGradients(mul, diag, b, v, r, z, d, md, math.Sqrt(bb)); err != nil {
-				return nil, err
+			it, err := 0, errNotPositive
+			if mg != nil {
+				it, err = cg.solve(a, mg.precondition, b, v, math.Sqrt(bb), multigridLimit)
 			}
+			if err != nil { // no hierarchy, or it failed this system
+				mg = nil
+				if it, err = cg.solve(a, jacobi(a.diag), b, v, math.Sqrt(bb), 10*n+100); err != nil {
+					return nil, it, err
+				}
+			}
+			iterations = max(iterations, it)
 		}
 		for k, p := range pix {
 			val := v[k]
@@ -119,41 +134,77 @@ func impute(img []float32, h, w, c int, removed []bool, noise float64, rng *rand
 			out[p*c+ch] = float32(val)
 		}
 	}
-	return out, nil
+	return out, iterations, nil
 }
 
-// conjugateGradients solves M·v = b from v = 0 (r = b on entry) with the
-// Jacobi preconditioner diag, until ‖r‖ ≤ imputeTolerance·norm. z, d, md
-// are scratch.
-func conjugateGradients(mul func(dst, v []float64), diag, b, v, r, z, d, md []float64, norm float64) error {
+// multigridFrom is the system size from which the multigrid preconditioner
+// pays for building its hierarchy; multigridLimit the iterations after
+// which a multigrid solve gives up for Jacobi's (it takes a few dozen).
+const (
+	multigridFrom  = 256
+	multigridLimit = 300
+)
+
+// errNotPositive is a preconditioner that turned out not positive definite
+// on the system (rᵀM⁻¹r ≤ 0 with r ≠ 0).
+var errNotPositive = errors.New("evaluate: preconditioner not positive definite")
+
+// jacobi is the Jacobi preconditioner z = r / diag.
+func jacobi(diag []float64) func(z, r []float64) {
+	return func(z, r []float64) {
+		for k, d := range diag {
+			z[k] = r[k] / d
+		}
+	}
+}
+
+// cg is the scratch of preconditioned conjugate gradients.
+type cg struct{ r, z, d, md []float64 }
+
+func newCG(n int) *cg {
+	return &cg{make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)}
+}
+
+// solve solves A·v = b from v = 0 with the preconditioner, until ‖r‖ ≤
+// imputeTolerance·norm (norm = ‖b‖), and returns the iterations taken; at
+// most limit, or an error.
+func (s *cg) solve(a *sparse, precondition func(z, r []float64), b, v []float64, norm float64, limit int) (int, error) {
 	n := len(b)
+	r, z, d, md := s.r, s.z, s.d, s.md
+	clear(v)
+	copy(r, b)
+	precondition(z, r)
+	copy(d, z)
 	var rz float64
 	for k := range n {
-		z[k] = r[k] / diag[k]
-		d[k] = z[k]
 		rz += r[k] * z[k]
 	}
-	limit := 10*n + 100 // exact arithmetic needs at most n
-	for it := 0; it < limit; it++ {
-		mul(md, d)
+	for it := 1; it <= limit; it++ {
+		if !(rz > 0) {
+			return it, errNotPositive
+		}
+		a.mul(md, d)
 		var dmd float64
 		for k := range n {
 			dmd += d[k] * md[k]
 		}
 		if dmd <= 0 { // only on a singular group's null space: already solved
-			return nil
+			return it, nil
 		}
 		alpha := rz / dmd
-		var rr, rzNew float64
+		var rr float64
 		for k := range n {
 			v[k] += alpha * d[k]
 			r[k] -= alpha * md[k]
 			rr += r[k] * r[k]
-			z[k] = r[k] / diag[k]
-			rzNew += r[k] * z[k]
 		}
 		if math.Sqrt(rr) <= imputeTolerance*norm {
-			return nil
+			return it, nil
+		}
+		precondition(z, r)
+		var rzNew float64
+		for k := range n {
+			rzNew += r[k] * z[k]
 		}
 		beta := rzNew / rz
 		rz = rzNew
@@ -161,5 +212,5 @@ func conjugateGradients(mul func(dst, v []float64), diag, b, v, r, z, d, md []fl
 			d[k] = z[k] + beta*d[k]
 		}
 	}
-	return fmt.Errorf("evaluate: ROAD imputation of %d pixels did not converge in %d iterations (relative residual > %g)", n, limit, imputeTolerance)
+	return limit, fmt.Errorf("evaluate: ROAD imputation of %d pixels did not converge in %d iterations (relative residual > %g)", n, limit, imputeTolerance)
 }
