@@ -23,6 +23,9 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export TFCAM_FIXTURES := $(FIXTURES)
 export TFCAM_DEMO_MODEL := $(DEMO_MODEL)
 export TFCAM_PYTHON := $(PY)
+# The Python references' outputs, kept by their inputs' digest
+# (internal/fixture.Reference): test-onednn-off and later runs reuse them.
+export TFCAM_REFCACHE := $(ROOT)/.refcache
 export TFCAM_DEVICE
 
 VENV_STAMP := $(VENV)/.stamp-$(FLAVOR)
@@ -141,4 +144,4 @@ image:
 	$(DOCKER) build -f deploy/docker/Dockerfile$(if $(filter gpu,$(FLAVOR)),.gpu) -t tfcam:$(FLAVOR) $(ROOT)
 
 clean:
-	rm -rf bin demo-out bench-out
+	rm -rf bin demo-out bench-out .refcache

@@ -57,7 +57,7 @@ func TestAttributionMethodsMatchPythonReference(t *testing.T) {
 		t.Fatalf("only %d Keras fixtures (%v): run `make setup`", len(names), names)
 	}
 	out := t.TempDir()
-	fixture.Python(t, "reference_attr.py", append([]string{out, strconv.Itoa(attrSeed)}, dirs...)...)
+	fixture.Reference(t, "reference_attr.py", out, append([]string{strconv.Itoa(attrSeed)}, dirs...)...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			f, m := loadModel(t, name)

@@ -139,7 +139,7 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 		}
 		runs[name] = r
 	}
-	fixture.Python(t, "reference_cam2.py", append([]string{refDir, strconv.Itoa(camSeed)}, dirs...)...)
+	fixture.Reference(t, "reference_cam2.py", refDir, append([]string{strconv.Itoa(camSeed)}, dirs...)...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			r := runs[name]

@@ -76,7 +76,7 @@ func TestGroupClusterCosineMatchPythonReference(t *testing.T) {
 		dirs = append(dirs, f.Dir)
 		got[name] = explainWithChoices(t, f, m, methods, filepath.Join(out, name))
 	}
-	fixture.Python(t, "reference_groupcam.py", append([]string{out}, dirs...)...)
+	fixture.Reference(t, "reference_groupcam.py", out, dirs...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			for j, meth := range methods {

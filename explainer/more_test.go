@@ -33,7 +33,7 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 		dirs = append(dirs, fixture.Load(t, n).Dir)
 	}
 	out := t.TempDir()
-	fixture.Python(t, "reference_more.py", append([]string{out}, dirs...)...)
+	fixture.Reference(t, "reference_more.py", out, dirs...)
 	methods := []struct {
 		ref  string // the reference's file name
 		meth Method

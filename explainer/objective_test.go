@@ -37,7 +37,7 @@ func loadOutput(t *testing.T, f *fixture.Fixture, output string) *tfgraph.Model 
 func TestObjectivesMatchPythonReference(t *testing.T) {
 	f := fixture.Load(t, "multihead")
 	ref := t.TempDir()
-	fixture.Python(t, "reference_targets.py", ref, f.Dir)
+	fixture.Reference(t, "reference_targets.py", ref, f.Dir)
 	read := func(name string) *npy.Array {
 		t.Helper()
 		a, err := npy.ReadFile(filepath.Join(ref, name+".npy"))

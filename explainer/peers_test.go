@@ -82,7 +82,7 @@ func TestMethodsMatchThirdParty(t *testing.T) {
 		t.Fatalf("only %d Keras fixtures with model.keras: run `make setup`", len(dirs))
 	}
 	out := t.TempDir()
-	fixture.Python(t, "peer_cams.py", append([]string{out}, dirs...)...)
+	fixture.Reference(t, "peer_cams.py", out, dirs...)
 	guidedOK := map[string]bool{"shapes": true, "resnet": true, "vgg": true, "efficientnet": true}
 	for _, dir := range dirs {
 		name := filepath.Base(dir)

@@ -54,7 +54,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 	for _, n := range names {
 		dirs = append(dirs, fixture.Load(t, n).Dir)
 	}
-	fixture.Python(t, "reference_cams.py", append([]string{refDir}, dirs...)...)
+	fixture.Reference(t, "reference_cams.py", refDir, dirs...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			f, m := loadModel(t, name)
