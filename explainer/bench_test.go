@@ -61,33 +61,28 @@ func BenchmarkPlainInference(b *testing.B) {
 	}
 }
 
-// BenchmarkExplain times each method alone, then the gradient family
-// together (sharing one forward and one backward pass). Methods that run the
-// model on K modified copies per image (Score-CAM: 256 channels here) are
-// timed at batch sizes 1 and 8 only: at 32 they would need ~8,000 forward
-// passes of 160 px images in one run, more memory than these machines have.
-// Occlusion (2,809 patches of 3 px at 160 px), RISE (4,000 masks), SS-CAM
-// (35·256) and IS-CAM (10·256) at their defaults are timed at batch size 1
-// only.
+// BenchmarkExplain times each registered method alone, then the gradient
+// family together (sharing one forward and one backward pass), and reports
+// beside images/s each method's declared cost on this model: the forward
+// passes per image it adds on copies of the image (copies/img, from its
+// registration; 0 for the methods that share the one forward and backward
+// pass). A method with copies runs them inside the same run: with more
+// than one copy per image it is timed at batch sizes 1 and 8 only (Score-CAM
+// at 32 would need ~8,000 forward passes of 160 px images in one run, more
+// memory than these machines have), with more than 1,000 (Occlusion's 2,809
+// patches, RISE's 4,000 masks, SS-CAM's 35·256, IS-CAM's 10·256) at batch
+// size 1 only.
 func BenchmarkExplain(b *testing.B) {
 	m, pixels := benchModel(b)
 	h, w, c := m.InputSize()
 	sets := map[string][]Method{}
 	var order []string
-	heavy, single := map[string]bool{}, map[string]bool{}
 	for _, meth := range Registry() {
 		if meth.Name() == "cam" {
 			continue // same map as gradcam on this head; timed with it
 		}
 		sets[meth.Name()] = []Method{meth}
 		order = append(order, meth.Name())
-		switch meth.(type) {
-		case ScoreCAM, IntegratedGradients, SmoothGrad, SmoothGradCAMPlusPlus, GroupCAM, ClusterCAM, CosineCAM, SquareGrad, VarGrad, GradientSHAP:
-			heavy[meth.Name()] = true
-		case Occlusion, RISE, SSCAM, ISCAM:
-			// Thousands of forward passes per image: batch size 1 only.
-			heavy[meth.Name()], single[meth.Name()] = true, true
-		}
 	}
 	sets["all"] = All()
 	order = append(order, "all")
@@ -96,8 +91,14 @@ func BenchmarkExplain(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		var cost Cost
+		for _, meth := range sets[name] {
+			c := costOf(meth, e.geometry())
+			cost.Copies, cost.TailCopies = cost.Copies+c.Copies, cost.TailCopies+c.TailCopies
+		}
+		copies := cost.Copies + cost.TailCopies
 		for _, bs := range benchSizes {
-			if heavy[name] && bs > 8 || single[name] && bs > 1 {
+			if copies > 1 && bs > 8 || copies > 1000 && bs > 1 {
 				continue
 			}
 			b.Run(name+"/"+sizeName(bs), func(b *testing.B) {
@@ -112,6 +113,8 @@ func BenchmarkExplain(b *testing.B) {
 					}
 				}
 				reportImages(b, bs)
+				b.ReportMetric(float64(cost.Copies), "copies/img")
+				b.ReportMetric(float64(cost.TailCopies), "tail-copies/img")
 			})
 		}
 	}
