@@ -44,6 +44,10 @@ var camFamily = []struct {
 	// DepthwiseConv2dNativeBackpropInput has no gradient in TensorFlow's
 	// C++ registry.
 	{"shapleycam-mid", ShapleyCAM{}, tfgraph.Logits, true, "efficientnet:top_bn"},
+	// Below a max-pool: the gradient passes MaxPoolGrad, which TensorFlow
+	// cannot differentiate again (tfgraph.HessianVector rewrites it as a
+	// scatter); probabilities, so that the Hessian term is not zero.
+	{"shapleycam-pool", ShapleyCAM{}, tfgraph.Probabilities, true, "vgg:block2_conv2"},
 }
 
 // mayNotApply are the fixture/method pairs whose NotApplicableError is

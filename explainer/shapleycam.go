@@ -11,7 +11,7 @@ import (
 var _ = register(Spec[ShapleyCAM]{
 	Name: "shapleycam", Family: FamilyMore, Order: 160,
 	Summary: "w = mean(g − ½·H·A), H·A a Hessian-vector product (a second gradient through the first)",
-	Notes:   "= pytorch-grad-cam's ShapleyCAM formula; = Grad-CAM where the score is piecewise linear in the layer (ReLU nets, logits); left out with a warning where the model's gradient has an op TensorFlow cannot differentiate twice (a ViT's StridedSliceGrad, depthwise-conv backprop); checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
+	Notes:   "= pytorch-grad-cam's ShapleyCAM formula; = Grad-CAM where the score is piecewise linear in the layer (ReLU nets, logits); max-pools above the layer rewritten for the second gradient (checked at vgg's block2_conv2); left out with a warning where the model's gradient has an op TensorFlow cannot differentiate twice (a ViT's StridedSliceGrad, depthwise-conv backprop); checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
 })
 
 // ShapleyCAM (Cai et al. 2025, "CAMs as Shapley value-based explainers";
@@ -25,8 +25,8 @@ var _ = register(Spec[ShapleyCAM]{
 // ShapleyCAM is Grad-CAM; it differs through smooth non-linearities (swish,
 // GELU, LayerNorm, softmax when explaining probabilities). TensorFlow's C++
 // registry lacks the gradients of some gradient ops (tfgraph.HessianVector
-// writes the activations' out; StridedSliceGrad, as in Keras ViTs' class
-// token, remains): there ShapleyCAM does not apply and is left out with a
+// writes the activations' and max-pooling's out; StridedSliceGrad, as in
+// Keras ViTs' class token, and depthwise-convolution backprop remain): there ShapleyCAM does not apply and is left out with a
 // NotApplicableError.
 type ShapleyCAM struct{ layerMethod }
 

@@ -33,6 +33,8 @@ and, for the Keras fixtures (model.keras), with tf.GradientTape:
                        activations, grad_outputs=activations)), nested tapes
   shapleycam-prob      the same explaining the probability (softmax output)
   shapleycam-mid       shapleycam at MID_LAYERS[fixture] (logits not linear there)
+  shapleycam-pool      shapleycam of the probability at POOL_LAYERS[fixture],
+                       a layer below a max-pool
 
 Maps are ReLU'd, upsampled like tfcam (tf.image.resize, bilinear) and
 min–max normalised: <method>.npy at input resolution, <method>.low.npy at
@@ -97,6 +99,7 @@ def layer_maps(a, g, random_w):
 
 RANDOMCAM_STREAM = 15
 MID_LAYERS = {"efficientnet": "top_bn"}
+POOL_LAYERS = {"vgg": "block2_conv2"}
 
 
 def random_weights(seed, k):
@@ -154,6 +157,8 @@ def model_maps(model, meta, name, x, t):
             out["finercam"] = wsum(gf.mean(axis=(1, 2)), av)
     if name in MID_LAYERS:
         out["shapleycam-mid"] = shapley(*hessian_term(lin, MID_LAYERS[name], meta, x, t))
+    if name in POOL_LAYERS:
+        out["shapleycam-pool"] = shapley(*hessian_term(model, POOL_LAYERS[name], meta, x, t))
     return out
 
 

@@ -21,7 +21,8 @@ import (
 // gradient ops the first gradient is made of (ReluGrad, SigmoidGrad,
 // RsqrtGrad, ...), so the first gradient is copied with each of them
 // written out in elementary ops (ReluGrad(dy, x) = dy·sign(relu(x)),
-// SigmoidGrad(y, dy) = dy·(y − y²), ...) and the second gradient taken
+// SigmoidGrad(y, dy) = dy·(y − y²), ...), MaxPoolGrad as a scatter to the
+// windows' maxima (maxPoolGradAsScatter), and the second gradient taken
 // through the copy.
 func (f *Forward) HessianVector(y, x, v tf.Output) (tf.Output, error) {
 	f.scopes++
@@ -53,6 +54,9 @@ func (f *Forward) HessianVector(y, x, v tf.Output) (tf.Output, error) {
 // elementaryGradOps writes an activation gradient op out in ops that have
 // gradients themselves; other nodes are kept.
 func elementaryGradOps(nd *nodepb.NodeDef) []*nodepb.NodeDef {
+	if nd.GetOp() == "MaxPoolGrad" {
+		return maxPoolGradAsScatter(nd)
+	}
 	if len(nd.Input) < 2 {
 		return []*nodepb.NodeDef{nd}
 	}
@@ -109,6 +113,55 @@ func elementaryGradOps(nd *nodepb.NodeDef) []*nodepb.NodeDef {
 		return last("Neg", node("dyy2", "Mul", b, node("y2", "Square", a)))
 	}
 	return []*nodepb.NodeDef{nd}
+}
+
+// maxPoolGradAsScatter writes MaxPoolGrad(x, y, dy) — dy routed to the
+// position of each window's maximum in x — as a scatter of dy to the
+// positions MaxPoolWithArgmax finds (the first maximum of each window in
+// row-major order, as MaxPoolGrad's CPU kernel routes ties; overlapping
+// windows add up, as there): ScatterNd has a gradient in TensorFlow's C++
+// registry (a gather), MaxPoolGrad none. The positions are piecewise
+// constant in x (StopGradient). Other layouts than NHWC and explicit
+// padding, which MaxPoolWithArgmax lacks, keep the node (and the method
+// needing the second gradient is refused as before).
+func maxPoolGradAsScatter(nd *nodepb.NodeDef) []*nodepb.NodeDef {
+	attr := nd.GetAttr()
+	if len(nd.Input) < 3 || string(attr["data_format"].GetS()) == "NCHW" || string(attr["padding"].GetS()) == "EXPLICIT" {
+		return []*nodepb.NodeDef{nd}
+	}
+	typ := func(t typespb.DataType) *attrpb.AttrValue {
+		return &attrpb.AttrValue{Value: &attrpb.AttrValue_Type{Type: t}}
+	}
+	i64, i32 := typ(typespb.DataType_DT_INT64), typ(typespb.DataType_DT_INT32)
+	t := attr["T"]
+	name := nd.Name
+	var nodes []*nodepb.NodeDef
+	node := func(suffix, opType string, attrs map[string]*attrpb.AttrValue, inputs ...string) string {
+		nodes = append(nodes, &nodepb.NodeDef{Name: name + "/" + suffix, Op: opType, Input: inputs, Attr: attrs, Device: nd.Device})
+		return name + "/" + suffix
+	}
+	ints := func(suffix string, v ...int32) string {
+		return node(suffix, "Const", map[string]*attrpb.AttrValue{
+			"dtype": i32,
+			"value": {Value: &attrpb.AttrValue_Tensor{Tensor: &tensorpb.TensorProto{Dtype: typespb.DataType_DT_INT32,
+				TensorShape: &shapepb.TensorShapeProto{Dim: []*shapepb.TensorShapeProto_Dim{{Size: int64(len(v))}}}, IntVal: v}}},
+		})
+	}
+	x, dy := nd.Input[0], nd.Input[2]
+	argmax := node("argmax", "MaxPoolWithArgmax", map[string]*attrpb.AttrValue{
+		"ksize": attr["ksize"], "strides": attr["strides"], "padding": attr["padding"], "T": t, "Targmax": i64,
+		"include_batch_in_index": {Value: &attrpb.AttrValue_B{B: true}},
+	}, x)
+	fixed := node("fixed", "StopGradient", map[string]*attrpb.AttrValue{"T": i64}, argmax+":1")
+	at := node("at", "Reshape", map[string]*attrpb.AttrValue{"T": i64, "Tshape": i32}, fixed, ints("column", -1, 1))
+	flat := node("flat", "Reshape", map[string]*attrpb.AttrValue{"T": t, "Tshape": i32}, dy, ints("row", -1))
+	shape := node("shape", "Shape", map[string]*attrpb.AttrValue{"T": t, "out_type": i64}, x)
+	size := node("size", "Prod", map[string]*attrpb.AttrValue{"T": i64, "Tidx": i32, "keep_dims": {Value: &attrpb.AttrValue_B{B: true}}}, shape, ints("axis", 0))
+	scattered := node("scatter", "ScatterNd", map[string]*attrpb.AttrValue{"T": t, "Tindices": i64}, at, flat, size)
+	// The last node takes the original's name (and control inputs).
+	nodes = append(nodes, &nodepb.NodeDef{Name: name, Op: "Reshape", Input: append([]string{scattered, shape}, nd.Input[3:]...),
+		Attr: map[string]*attrpb.AttrValue{"T": t, "Tshape": i64}, Device: nd.Device})
+	return nodes
 }
 
 // zerosLike is zeros in x's shape and dtype.
