@@ -35,10 +35,14 @@ def main():
     peers = [k for k in dict.fromkeys(name for name, _ in rates) if k.startswith("Peer/")]
 
     def cell(v):
-        return "—" if v is None else f"{v:.1f}"
+        if v is None:
+            return "—"
+        return f"{v:.1f}" if v >= 10 else f"{v:.3g}"
 
     def ratio(a, b):
-        return "—" if a is None or not b else f"{a / b:.2f}×"
+        if a is None or not b:
+            return "—"
+        return f"{a / b:.2f}×" if a / b >= 0.01 else f"{a / b:.2g}×"
 
     def cost(name):
         c = copies.get(name)
