@@ -127,6 +127,13 @@ func Classes(c ...int) Targets { return Targets{classes: c, k: 1} }
 type Batch struct {
 	Pixels []float32
 	N      int
+	// Weights, when set, replaces model weights for this batch's runs:
+	// values fed for the variables' reads (tfgraph.Variable.Reads), which
+	// the forward pass and every copy of it read (Score-CAM's masked
+	// images too). The session's variables are not touched, so other
+	// batches, Explainers and servers sharing it are unaffected. Sanity
+	// checks (evaluate.Sanity) explain with randomised weights this way.
+	Weights map[tf.Output]tfgraph.Feed
 }
 
 // Prediction is one class and the model's output for it.
@@ -477,7 +484,7 @@ func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) (
 		if targets.classes != nil {
 			sub.classes = targets.classes[start:end]
 		}
-		res, err := e.explainRun(ctx, Batch{Pixels: batch.Pixels[start*h*w*c : end*h*w*c], N: end - start}, sub)
+		res, err := e.explainRun(ctx, Batch{Pixels: batch.Pixels[start*h*w*c : end*h*w*c], N: end - start, Weights: batch.Weights}, sub)
 		if err != nil {
 			return nil, err
 		}
@@ -498,9 +505,11 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 	if err != nil {
 		return nil, err
 	}
-	feeds := map[tf.Output]tfgraph.Feed{
-		e.fw.Input: {F32: e.model.RoundPixels(batch.Pixels), Shape: []int64{int64(n), int64(h), int64(w), int64(c)}},
+	feeds := map[tf.Output]tfgraph.Feed{}
+	for t, f := range batch.Weights {
+		feeds[t] = f
 	}
+	feeds[e.fw.Input] = tfgraph.Feed{F32: e.model.RoundPixels(batch.Pixels), Shape: []int64{int64(n), int64(h), int64(w), int64(c)}}
 	if targets.classes != nil {
 		if len(targets.classes) != n {
 			return nil, fmt.Errorf("explainer: %d target classes for a batch of %d images", len(targets.classes), n)
