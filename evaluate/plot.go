@@ -160,7 +160,7 @@ func (r *Report) PlotSanity(w io.Writer) error {
 		curve func(*SanitySummary) []float64
 	}{
 		{"Spearman ρ of maps vs original", func(s *SanitySummary) []float64 { return s.Spearman }},
-		{"Spearman ρ of |maps| (fails above the dashed line)", func(s *SanitySummary) []float64 { return s.SpearmanAbs }},
+		{"Spearman ρ of |maps| (fails when its mean is above the dashed line)", func(s *SanitySummary) []float64 { return s.SpearmanAbs }},
 		{"SSIM of |maps|", func(s *SanitySummary) []float64 { return s.SSIM }},
 	}
 	var row []*plot.Plot

@@ -239,8 +239,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 }
 
 // WriteCSV writes one row per method: method, images, boxed_images, the
-// metrics, then the sanity checks' numbers (mean |Spearman| after the last
-// cascade step, mean random-logit SSIM) and verdict; empty when not
+// metrics, then the sanity checks' numbers (mean |Spearman| over the
+// cascade steps, mean random-logit SSIM) and verdict; empty when not
 // measured.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
@@ -248,7 +248,7 @@ func (r *Report) WriteCSV(w io.Writer) error {
 	for _, c := range columns {
 		header = append(header, c.name)
 	}
-	header = append(header, "sanity_params_spearman_abs", "sanity_logit_ssim", "sanity_verdict")
+	header = append(header, "sanity_params_spearman_abs_mean", "sanity_logit_ssim", "sanity_verdict")
 	cw.Write(header)
 	for _, s := range r.Methods {
 		row := []string{s.Method, strconv.Itoa(s.Images), strconv.Itoa(s.Boxed)}
@@ -337,16 +337,14 @@ func (r *Report) hasSanity() bool {
 }
 
 // sanityValues are a summary's sanity numbers as the table and CSV show
-// them: mean |Spearman| after the last cascade step, mean random-logit
-// SSIM (nil: not measured).
+// them: mean |Spearman| over the cascade steps, mean random-logit SSIM
+// (nil: not measured).
 func sanityValues(s Summary) []*float64 {
 	out := make([]*float64, 2)
 	if s.Sanity == nil {
 		return out
 	}
-	if n := len(s.Sanity.SpearmanAbs); n > 0 {
-		out[0] = &s.Sanity.SpearmanAbs[n-1]
-	}
+	out[0] = s.Sanity.SpearmanAbsMean
 	out[1] = s.Sanity.LogitSSIM
 	return out
 }

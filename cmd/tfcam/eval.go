@@ -83,15 +83,16 @@ Scores explanation methods on a model, so you can see which one to trust:
                          replaced by a seeded permutation of its own values,
                          fed to TensorFlow: the model on disk and in memory
                          is untouched) and each map is compared with the
-                         original: |ρ| is the mean Spearman correlation of
-                         |maps| after the last step (Quantus' MPRT default);
-                         metrics.json has Spearman, Spearman of |maps| and
-                         SSIM after every step, sanity.png plots them.
+                         original: |ρ| is the Spearman correlation of |maps|
+                         (Quantus' MPRT default), averaged over images and
+                         cascade steps; metrics.json has Spearman, Spearman
+                         of |maps| and SSIM after every step, sanity.png
+                         plots them.
                          logit (Sixt et al. 2020): the map of a random other
                          class against the explained class's map, SSIM of
                          the flattened maps each divided by its max |value|
                          (Quantus' RandomLogit). A method FAILS params when
-                         |ρ| > 0.5 (its maps do not depend on what the model
+                         |ρ| > 0.5 (its maps hardly depend on what the model
                          learnt: Guided Backprop's classic failure) and
                          FAILS logit when the SSIM > 0.5 (its maps hardly
                          depend on the class); flags in metrics.json say so.
