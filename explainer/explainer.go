@@ -511,7 +511,7 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 	}
 	feeds := make(map[tf.Output]tfgraph.Feed, len(weights)+2)
 	for t, f := range weights {
-		_, _ = t, f
+		feeds[t] = f
 	}
 	feeds[e.fw.Input] = tfgraph.Feed{F32: e.model.RoundPixels(batch.Pixels), Shape: []int64{int64(n), int64(h), int64(w), int64(c)}}
 	if targets.classes != nil {
