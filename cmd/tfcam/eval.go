@@ -202,7 +202,7 @@ func (o evalOptions) resolve() (evalSettings, error) {
 	if s.sanity.Params, s.sanity.Logit, err = evaluate.ParseSanity(o.sanity); err != nil {
 		return s, usageError("--sanity: " + err.Error())
 	}
-	if v := strings.TrimSpace(o.sanLayers); !strings.EqualFold(v, "all") {
+	if v := strings.TrimSpace(o.sanLayers); s.sanity.Params && !strings.EqualFold(v, "all") {
 		if s.sanity.Steps, err = strconv.Atoi(v); err != nil || s.sanity.Steps < 1 {
 			return s, usageError(fmt.Sprintf("--sanity-layers %q: want a number of cascade steps >= 1 or all", o.sanLayers))
 		}
