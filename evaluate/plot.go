@@ -145,3 +145,66 @@ func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length) error {
 	}
 	return nil
 }
+
+// PlotSanity draws the model-parameter randomisation curves: per method,
+// the mean similarity of its maps to the originals against the number of
+// layers randomised from the top, in three panels (Spearman, Spearman of
+// |maps|, SSIM), the threshold of the verdict dashed on the |maps| panel.
+func (r *Report) PlotSanity(w io.Writer) error {
+	cuts := r.Settings.SanityCuts
+	if len(cuts) == 0 {
+		return fmt.Errorf("evaluate: no model-parameter randomisation results to plot")
+	}
+	panels := []struct {
+		title string
+		curve func(*SanitySummary) []float64
+	}{
+		{"Spearman ρ of maps vs original", func(s *SanitySummary) []float64 { return s.Spearman }},
+		{"Spearman ρ of |maps| (fails when its mean is above the dashed line)", func(s *SanitySummary) []float64 { return s.SpearmanAbs }},
+		{"SSIM of |maps|", func(s *SanitySummary) []float64 { return s.SSIM }},
+	}
+	var row []*plot.Plot
+	for k, pn := range panels {
+		p := plot.New()
+		p.Title.Text = pn.title
+		p.X.Label.Text = fmt.Sprintf("layers randomised from the top (of %d)", len(r.Settings.SanityLayers))
+		p.Y.Label.Text = "mean similarity"
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, float64(cuts[len(cuts)-1]), -0.2, 1
+		p.Add(plotter.NewGrid())
+		p.Legend.Top = false
+		for i, s := range r.Methods {
+			if s.Sanity == nil || len(pn.curve(s.Sanity)) != len(cuts) {
+				continue
+			}
+			// The curve starts at 1: the map against itself.
+			xys := plotter.XYs{{X: 0, Y: 1}}
+			for j, v := range pn.curve(s.Sanity) {
+				xys = append(xys, plotter.XY{X: float64(cuts[j]), Y: v})
+			}
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return fmt.Errorf("evaluate: sanity curve of %s: %w", s.Method, err)
+			}
+			l.Color = methodColor(i)
+			l.Width = vg.Points(1.5)
+			if i >= len(palette) {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
+			}
+			p.Add(l)
+			if k == 1 {
+				p.Legend.Add(fmt.Sprintf("%s (%s)", s.Method, s.Sanity.Verdict()), l)
+			}
+		}
+		if k == 1 {
+			th, err := plotter.NewLine(plotter.XYs{{X: 0, Y: ParamsThreshold}, {X: float64(cuts[len(cuts)-1]), Y: ParamsThreshold}})
+			if err != nil {
+				return fmt.Errorf("evaluate: sanity threshold line: %w", err)
+			}
+			th.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+			th.Color = color.Gray{Y: 90}
+			p.Add(th)
+		}
+		row = append(row, p)
+	}
+	return writePNG(w, [][]*plot.Plot{row}, 18*vg.Inch, 5.5*vg.Inch)
+}

@@ -24,6 +24,8 @@ type ImageResult struct {
 	ROAD *ROADResult `json:"road,omitempty"`
 	// MaxSensitivity is nil when it was not run or the map is all zeros.
 	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
+	// Sanity is nil when no sanity check was run.
+	Sanity *SanityResult `json:"sanity,omitempty"`
 }
 
 // Summary is one method's metrics over a set of images.
@@ -55,6 +57,11 @@ type Summary struct {
 	// MaxSensitivity is the mean over the images that have one; nil when
 	// none has.
 	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
+	// Sanity is nil when no sanity check was run (see SummarizeSanity).
+	Sanity *SanitySummary `json:"sanity,omitempty"`
+	// Flags are plain-language reasons the method should not be trusted
+	// for this model (a failed sanity check); empty when there are none.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Summarize aggregates results per method, in the order of methods.
@@ -110,6 +117,8 @@ func Summarize(methods []string, results []ImageResult) []Summary {
 		}
 		s.AverageDrop, s.IncreaseInConfidence = AverageDrop(faith), IncreaseInConfidence(faith)
 		s.DeletionAUC, s.InsertionAUC = AUC(s.Deletion), AUC(s.Insertion)
+		s.Sanity = SummarizeSanity(m, results)
+		s.Flags = s.Sanity.Flags()
 		out = append(out, s)
 	}
 	return out
@@ -139,6 +148,12 @@ type Settings struct {
 	// MethodSpec is --method as given, with any method options
 	// ("integrated-gradients:steps=64").
 	MethodSpec string `json:"method_spec,omitempty"`
+	// SanityLayers are the layers with weights in cascade order (top
+	// first) and SanityCuts how many of them each cascade step had
+	// randomised; both empty without the parameter test. Seed seeds the
+	// permutations and the random-logit classes too.
+	SanityLayers []string `json:"sanity_layers,omitempty"`
+	SanityCuts   []int    `json:"sanity_cuts,omitempty"`
 }
 
 // Report is everything `tfcam eval` writes.
@@ -190,6 +205,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 	for _, c := range columns {
 		fmt.Fprint(tw, "\t"+c.head)
 	}
+	sanity := r.hasSanity()
+	if sanity {
+		fmt.Fprint(tw, "\tsanity |ρ|↓\tlogit SSIM↓\tsanity")
+	}
 	fmt.Fprint(tw, "\t\n")
 	for _, s := range r.Methods {
 		fmt.Fprintf(tw, "%s\t%d", s.Method, s.Images)
@@ -204,19 +223,32 @@ func (r *Report) WriteTable(w io.Writer) error {
 				fmt.Fprintf(tw, "\t%.4f", *v)
 			}
 		}
+		if sanity {
+			for _, v := range sanityValues(s) {
+				if v == nil {
+					fmt.Fprint(tw, "\t-")
+				} else {
+					fmt.Fprintf(tw, "\t%.3f", *v)
+				}
+			}
+			fmt.Fprint(tw, "\t"+s.Sanity.Verdict())
+		}
 		fmt.Fprint(tw, "\t\n")
 	}
 	return tw.Flush()
 }
 
-// WriteCSV writes one row per method: method, images, boxed_images and the
-// metrics (empty when not measured).
+// WriteCSV writes one row per method: method, images, boxed_images, the
+// metrics, then the sanity checks' numbers (mean |Spearman| over the
+// cascade steps, mean random-logit SSIM) and verdict; empty when not
+// measured.
 func (r *Report) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
 	header := []string{"method", "images", "boxed_images"}
 	for _, c := range columns {
 		header = append(header, c.name)
 	}
+	header = append(header, "sanity_params_spearman_abs_mean", "sanity_logit_ssim", "sanity_verdict")
 	cw.Write(header)
 	for _, s := range r.Methods {
 		row := []string{s.Method, strconv.Itoa(s.Images), strconv.Itoa(s.Boxed)}
@@ -227,7 +259,18 @@ func (r *Report) WriteCSV(w io.Writer) error {
 				row = append(row, "")
 			}
 		}
-		cw.Write(row)
+		for _, v := range sanityValues(s) {
+			if v != nil {
+				row = append(row, strconv.FormatFloat(*v, 'g', 8, 64))
+			} else {
+				row = append(row, "")
+			}
+		}
+		verdict := s.Sanity.Verdict()
+		if verdict == "-" {
+			verdict = ""
+		}
+		cw.Write(append(row, verdict))
 	}
 	cw.Flush()
 	return cw.Error()
@@ -281,4 +324,27 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", " ")
 	return enc.Encode(r)
+}
+
+// hasSanity reports whether any method has sanity results.
+func (r *Report) hasSanity() bool {
+	for _, s := range r.Methods {
+		if s.Sanity != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// sanityValues are a summary's sanity numbers as the table and CSV show
+// them: mean |Spearman| over the cascade steps, mean random-logit SSIM
+// (nil: not measured).
+func sanityValues(s Summary) []*float64 {
+	out := make([]*float64, 2)
+	if s.Sanity == nil {
+		return out
+	}
+	out[0] = s.Sanity.SpearmanAbsMean
+	out[1] = s.Sanity.LogitSSIM
+	return out
 }

@@ -106,7 +106,7 @@ func TestReportOutputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc,sparseness,complexity,max_sensitivity,road_morf_auc,road_lerf_auc"
+	wantHeader := "method,images,boxed_images,pointing_game_pct,energy_pointing_game_pct,average_drop_pct,increase_in_confidence_pct,deletion_auc,insertion_auc,sparseness,complexity,max_sensitivity,road_morf_auc,road_lerf_auc,sanity_params_spearman_abs_mean,sanity_logit_ssim,sanity_verdict"
 	if len(rows) != 3 || strings.Join(rows[0], ",") != wantHeader || rows[1][3] != "50" || rows[2][3] != "" || rows[2][7] != "0.6" ||
 		rows[1][11] != "0.35" || rows[2][11] != "" || rows[1][12] != "0.275" || rows[2][12] != "" {
 		t.Errorf("metrics.csv rows %q", rows)

@@ -455,6 +455,17 @@ func sanitize(name string) string {
 // (Score-CAM on wide layers) may split a batch into several runs, to keep
 // every tensor within what TensorFlow's kernels can index.
 func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) ([]Result, error) {
+	return e.ExplainWithWeights(ctx, batch, targets, nil)
+}
+
+// ExplainWithWeights is Explain with model weights replaced for this
+// batch's runs: weights are values fed for the variables' reads
+// (tfgraph.Variable.Reads), which the forward pass and every copy of it
+// read (Score-CAM's masked images too). The session's variables are not
+// touched, so other batches, Explainers and servers sharing the session
+// are unaffected. Sanity checks (evaluate.Sanity) explain with randomised
+// weights this way.
+func (e *Explainer) ExplainWithWeights(ctx context.Context, batch Batch, targets Targets, weights map[tf.Output]tfgraph.Feed) ([]Result, error) {
 	h, w, c := e.model.InputSize()
 	n := batch.N
 	if n <= 0 || len(batch.Pixels) != n*h*w*c {
@@ -468,7 +479,7 @@ func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) (
 		return nil, err
 	}
 	if per >= n {
-		return e.explainRun(ctx, batch, targets)
+		return e.explainRun(ctx, batch, targets, weights)
 	}
 	var results []Result
 	for start := 0; start < n; start += per {
@@ -477,7 +488,7 @@ func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) (
 		if targets.classes != nil {
 			sub.classes = targets.classes[start:end]
 		}
-		res, err := e.explainRun(ctx, Batch{Pixels: batch.Pixels[start*h*w*c : end*h*w*c], N: end - start}, sub)
+		res, err := e.explainRun(ctx, Batch{Pixels: batch.Pixels[start*h*w*c : end*h*w*c], N: end - start}, sub, weights)
 		if err != nil {
 			return nil, err
 		}
@@ -486,8 +497,8 @@ func (e *Explainer) Explain(ctx context.Context, batch Batch, targets Targets) (
 	return results, nil
 }
 
-// explainRun is one Session.Run over a batch.
-func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets) ([]Result, error) {
+// explainRun is one Session.Run over a batch, weights fed (nil: none).
+func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets, weights map[tf.Output]tfgraph.Feed) ([]Result, error) {
 	h, w, c := e.model.InputSize()
 	n := batch.N
 	k := max(targets.k, 1)
@@ -498,9 +509,11 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 	if err != nil {
 		return nil, err
 	}
-	feeds := map[tf.Output]tfgraph.Feed{
-		e.fw.Input: {F32: e.model.RoundPixels(batch.Pixels), Shape: []int64{int64(n), int64(h), int64(w), int64(c)}},
+	feeds := make(map[tf.Output]tfgraph.Feed, len(weights)+2)
+	for t, f := range weights {
+		feeds[t] = f
 	}
+	feeds[e.fw.Input] = tfgraph.Feed{F32: e.model.RoundPixels(batch.Pixels), Shape: []int64{int64(n), int64(h), int64(w), int64(c)}}
 	if targets.classes != nil {
 		if len(targets.classes) != n {
 			return nil, fmt.Errorf("explainer: %d target classes for a batch of %d images", len(targets.classes), n)

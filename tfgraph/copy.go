@@ -11,7 +11,8 @@ import (
 )
 
 // Copy is a second instance of the inlined forward pass in the same graph,
-// reading the same variables, with some of its tensors replaced: the input
+// reading the same variables through the same ReadVariableOp tensors (so
+// weights fed for a run, Variable.Reads, reach every copy), with some of its tensors replaced: the input
 // by masked or noisy images (Score-CAM, SmoothGrad, Integrated Gradients,
 // deletion curves), or a layer's output by edited activations (Ablation-CAM,
 // which then runs only the layers after it). Everything stays in the graph,
@@ -39,6 +40,7 @@ func (f *Forward) Copy(replace map[tf.Output]tf.Output) (*Copy, error) {
 		opts.AddInputMapping(name, from.Index, to)
 		mapped[fmt.Sprintf("%s:%d", name, from.Index)] = true
 	}
+	reads := f.varReads()
 	nodes := make([]*nodepb.NodeDef, len(f.nodes))
 	for i, n := range f.nodes {
 		nd := proto.Clone(n).(*nodepb.NodeDef)
@@ -46,6 +48,16 @@ func (f *Forward) Copy(replace map[tf.Output]tf.Output) (*Copy, error) {
 		for j, in := range nd.Input {
 			ctrl := strings.HasPrefix(in, "^")
 			src, idx := splitTensorName(strings.TrimPrefix(in, "^"))
+			if _, read := reads[src]; read && !ctrl {
+				// A variable read: the copy uses the original's, so a value
+				// fed for it (Variable.Reads) reaches every copy.
+				key := fmt.Sprintf("%s:%d", src, idx)
+				if !mapped[key] {
+					opts.AddInputMapping(src, idx, f.model.Graph.Operation(src).Output(idx))
+					mapped[key] = true
+				}
+				continue
+			}
 			if _, inside := f.index[src]; inside {
 				if ctrl {
 					nd.Input[j] = "^" + c.rename(src)

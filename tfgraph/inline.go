@@ -52,6 +52,9 @@ type Forward struct {
 	scopes int          // counter for unique names of appended ops
 	root   string       // scope under which layers are named
 	keras3 bool         // layer scopes carry Keras 3's "_N" call suffix
+	// reads are the ReadVariableOp nodes reading a variable handle of the
+	// loaded graph (node → handle), found on first use (varReads).
+	reads map[string]string
 }
 
 // Nodes that hold state or feed the graph: inlined ops read them from the

@@ -17,7 +17,9 @@ import (
 	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
+	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // evalOptions are the flags of `tfcam eval`.
@@ -35,6 +37,8 @@ type evalOptions struct {
 	roadNoise float64
 	sensN     int
 	sensR     float64
+	sanity    string
+	sanLayers string
 	batch     int
 	runImages int
 	workers   int
@@ -71,15 +75,36 @@ Scores explanation methods on a model, so you can see which one to trust:
                          of the class over the percentages. MoRF lower is
                          better, LeRF higher. metrics.json and curves.csv
                          also have the accuracy curves (class still on top).
+  sanity |ρ| / logit SSIM / sanity
+                         sanity checks, with --sanity params,logit:
+                         params (Adebayo et al. 2018): the weights of the
+                         layers are randomised cascading from the output
+                         down (--sanity-layers steps; each weight tensor
+                         replaced by a seeded permutation of its own values,
+                         fed to TensorFlow: the model on disk and in memory
+                         is untouched) and each map is compared with the
+                         original: |ρ| is the Spearman correlation of |maps|
+                         (Quantus' MPRT default), averaged over images and
+                         cascade steps; metrics.json has Spearman, Spearman
+                         of |maps| and SSIM after every step, sanity.png
+                         plots them.
+                         logit (Sixt et al. 2020): the map of a random other
+                         class against the explained class's map, SSIM of
+                         the flattened maps each divided by its max |value|
+                         (Quantus' RandomLogit). A method FAILS params when
+                         |ρ| > 0.5 (its maps hardly depend on what the model
+                         learnt: Guided Backprop's classic failure) and
+                         FAILS logit when the SSIM > 0.5 (its maps hardly
+                         depend on the class); flags in metrics.json say so.
 
---seed also seeds ROAD's imputation noise and max-sensitivity's
-perturbations (each image's noise depends on the seed and the image, not
+--seed also seeds ROAD's imputation noise, max-sensitivity's
+perturbations, the sanity checks' permutations and random classes (each image's noise depends on the seed and the image, not
 on its place in a batch).
 
 Probabilities are the model's output (a softmax is added to logits models).
 The terminal table is always printed; --out also gets metrics.csv,
 metrics.json (with every image's numbers), curves.csv, deletion.png,
-insertion.png and scores.png.
+insertion.png and scores.png (and sanity.png with --sanity params).
 
 INPUTS are image files, directories (searched recursively), globs, @list.txt
 files (one path per line) or - (such a list on stdin). Images that cannot be
@@ -124,6 +149,8 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.Float64Var(&o.roadNoise, "road-noise", evaluate.DefaultROADNoise, "ROAD: standard deviation of the noise added to imputed pixels, in the model's input units (after --preprocess)")
 	fs.IntVar(&o.sensN, "sensitivity", 0, "max-sensitivity: perturbations per image (0: off; each costs one explanation of every method per image)")
 	fs.Float64Var(&o.sensR, "sensitivity-radius", 0.02, "max-sensitivity: half-width of the uniform input noise, in the model's input units (after --preprocess)")
+	fs.StringVar(&o.sanity, "sanity", "none", "sanity checks: params (model-parameter randomisation), logit (random logit), comma-separated, all or none (params costs one explanation of every method per image and cascade step)")
+	fs.StringVar(&o.sanLayers, "sanity-layers", "8", "sanity params: cascade steps, spread evenly over the layers with weights from the output down, or all (one per layer)")
 	fs.IntVar(&o.batch, "batch", 16, "images explained per TensorFlow run")
 	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
@@ -152,6 +179,7 @@ type evalSettings struct {
 	class    int // -1: top-1
 	baseline evaluate.Baseline
 	road     []float64 // nil: no ROAD
+	sanity   evaluate.SanityConfig
 }
 
 func (o evalOptions) resolve() (evalSettings, error) {
@@ -171,6 +199,15 @@ func (o evalOptions) resolve() (evalSettings, error) {
 	if s.road, err = parseROAD(o.road); err != nil {
 		return s, err
 	}
+	if s.sanity.Params, s.sanity.Logit, err = evaluate.ParseSanity(o.sanity); err != nil {
+		return s, usageError("--sanity: " + err.Error())
+	}
+	if v := strings.TrimSpace(o.sanLayers); s.sanity.Params && !strings.EqualFold(v, "all") {
+		if s.sanity.Steps, err = strconv.Atoi(v); err != nil || s.sanity.Steps < 1 {
+			return s, usageError(fmt.Sprintf("--sanity-layers %q: want a number of cascade steps >= 1 or all", o.sanLayers))
+		}
+	}
+	s.sanity.Seed = uint64(o.explainFlags.seed)
 	switch {
 	case o.steps < 1:
 		return s, usageError(fmt.Sprintf("--steps %d: want at least 1", o.steps))
@@ -276,7 +313,9 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(inputs)-len(boxes), len(inputs), len(boxes))
 		}
 	}
-	m, _, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods})
+	sanity := s.sanity.Params || s.sanity.Logit
+	// The sanity checks compare raw maps (signed where the method is).
+	m, _, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods, Raw: sanity})
 	if err != nil {
 		return err
 	}
@@ -294,19 +333,28 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			return err
 		}
 	}
+	var san *evaluate.Sanity
+	if sanity {
+		if san, err = evaluate.NewSanity(ctx, m, e.Classes(), s.sanity); err != nil {
+			return err
+		}
+	}
 	h, w := e.InputSize()
 	_, _, c := m.InputSize()
 	tol := evaluate.ScaleTolerance(o.tolerance, w, h)
 	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
 		len(inputs), m.Dir, e.Layer().Name, methodList(e), pre, o.steps, s.baseline, deviceNote(m))
 	reportSkipped(log, e)
+	if san != nil && s.sanity.Params {
+		fmt.Fprintf(log, "sanity: %d layers with weights, randomised from the top in %d steps (%s first)\n", len(san.Layers()), len(san.Cuts()), san.Layers()[0])
+	}
 
 	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre})
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
-	st := &evalStages{e: e, ev: ev, road: road, class: s.class, boxes: boxes, tol: tol,
+	st := &evalStages{e: e, ev: ev, road: road, sanity: san, class: s.class, boxes: boxes, tol: tol,
 		sens: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, channels: c}
 	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
 		prog: newProgress(log, isTerminal(log), len(inputs))}
@@ -333,8 +381,11 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if o.sensN > 0 {
 		rep.Settings.SensitivitySamples, rep.Settings.SensitivityRadius = o.sensN, o.sensR
 	}
-	if road != nil || o.sensN > 0 {
+	if road != nil || o.sensN > 0 || san != nil {
 		rep.Settings.Seed = uint64(o.explainFlags.seed)
+	}
+	if san != nil && s.sanity.Params {
+		rep.Settings.SanityLayers, rep.Settings.SanityCuts = san.Layers(), san.Cuts()
 	}
 	if road != nil {
 		rep.Settings.ROADPercentages, rep.Settings.ROADNoise = s.road, o.roadNoise
@@ -352,7 +403,11 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		if err := writeEvalOutputs(o.out, rep); err != nil {
 			return err
 		}
-		fmt.Fprintf(log, "wrote metrics.csv, metrics.json, curves.csv, deletion.png, insertion.png and scores.png to %s\n", o.out)
+		plots := "deletion.png, insertion.png and scores.png"
+		if len(rep.Settings.SanityCuts) > 0 {
+			plots = "deletion.png, insertion.png, scores.png and sanity.png"
+		}
+		fmt.Fprintf(log, "wrote metrics.csv, metrics.json, curves.csv, %s to %s\n", plots, o.out)
 	}
 	if failed > 0 {
 		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(inputs), len(inputs)-failed)}
@@ -366,6 +421,7 @@ type evalStages struct {
 	e        *explainer.Explainer
 	ev       *evaluate.Evaluator
 	road     *evaluate.ROAD             // nil: no ROAD
+	sanity   *evaluate.Sanity           // nil: no sanity checks
 	sens     evaluate.SensitivityConfig // Samples 0: no max-sensitivity
 	channels int                        // of the model's input
 	class    int
@@ -387,6 +443,10 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 		targets = explainer.Classes(cls...)
 	}
 	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, targets)
+	if err != nil {
+		return err
+	}
+	sanity, err := x.sanityChecks(ctx, pixels, res)
 	if err != nil {
 		return err
 	}
@@ -425,6 +485,9 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			if sens != nil && !math.IsNaN(sens[i]) {
 				r.MaxSensitivity = &sens[i]
 			}
+			if sanity != nil {
+				r.Sanity = &sanity[j][i]
+			}
 			if bs := x.boxes[it.in.Path]; len(bs) > 0 {
 				var rects []evaluate.Rect
 				for _, bx := range bs {
@@ -440,6 +503,37 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 	x.results = append(x.results, out...)
 	x.mu.Unlock()
 	return nil
+}
+
+// sanityChecks runs the sanity checks on a batch explained as res:
+// results[method][image], nil when they are off.
+func (x *evalStages) sanityChecks(ctx context.Context, pixels []float32, res []explainer.Result) ([][]evaluate.SanityResult, error) {
+	if x.sanity == nil {
+		return nil, nil
+	}
+	n := len(res)
+	classes := make([]int, n)
+	orig := make([][]float32, len(x.e.Methods()))
+	for i, r := range res {
+		classes[i] = r.Maps[0][0].Class
+		for j, mp := range r.Maps[0] {
+			orig[j] = append(orig[j], mp.Raw...)
+		}
+	}
+	explain := func(ctx context.Context, weights map[tf.Output]tfgraph.Feed, classes []int) ([][]float32, error) {
+		res, err := x.e.ExplainWithWeights(ctx, explainer.Batch{Pixels: pixels, N: n}, explainer.Classes(classes...), weights)
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]float32, len(x.e.Methods()))
+		for _, r := range res {
+			for j, mp := range r.Maps[0] {
+				out[j] = append(out[j], mp.Raw...)
+			}
+		}
+		return out, nil
+	}
+	return x.sanity.Run(ctx, pixels, classes, orig, explain)
 }
 
 // explainMethod explains perturbed images for max-sensitivity and returns
@@ -473,6 +567,12 @@ func writeEvalOutputs(dir string, rep *evaluate.Report) error {
 		{"deletion.png", func(w io.Writer) error { return rep.PlotCurves(w, "deletion") }},
 		{"insertion.png", func(w io.Writer) error { return rep.PlotCurves(w, "insertion") }},
 		{"scores.png", rep.PlotScores},
+	}
+	if len(rep.Settings.SanityCuts) > 0 {
+		files = append(files, struct {
+			name  string
+			write func(io.Writer) error
+		}{"sanity.png", rep.PlotSanity})
 	}
 	for _, f := range files {
 		if err := render.WriteFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {

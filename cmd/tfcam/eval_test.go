@@ -10,9 +10,11 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/internal/fixture"
 )
 
@@ -211,6 +213,8 @@ func TestEvalErrors(t *testing.T) {
 		{"negative ROAD noise", func(o *evalOptions) { o.roadNoise = -0.1 }, []string{imgs}, 2, "--road-noise"},
 		{"negative sensitivity samples", func(o *evalOptions) { o.sensN = -1 }, []string{imgs}, 2, "--sensitivity -1"},
 		{"zero sensitivity radius", func(o *evalOptions) { o.sensR = 0 }, []string{imgs}, 2, "--sensitivity-radius 0"},
+		{"unknown sanity check", func(o *evalOptions) { o.sanity = "params,noise" }, []string{imgs}, 2, `--sanity: evaluate: unknown sanity check "noise"`},
+		{"zero sanity steps", func(o *evalOptions) { o.sanity, o.sanLayers = "params", "0" }, []string{imgs}, 2, `--sanity-layers "0"`},
 		{"missing boxes file", func(o *evalOptions) { o.boxes = filepath.Join(dir, "none.csv") }, []string{imgs}, 1, "--boxes"},
 		{"boxes match nothing", func(o *evalOptions) { o.boxes = noMatch }, []string{imgs}, 1, "none of its images"},
 		{"ambiguous base name", func(o *evalOptions) { o.boxes = ambiguous }, []string{imgs, filepath.Join(dir, "other")}, 1, "name it by its path"},
@@ -261,5 +265,49 @@ func TestEvalInterrupted(t *testing.T) {
 	var ee exitError
 	if !errors.As(err, &ee) || ee.code != 130 || stdout.Len() != 0 {
 		t.Errorf("cancelled run: %v, table %q; want exit 130 and no table", err, stdout.String())
+	}
+}
+
+// TestEvalSanity runs --sanity all on two shapes images: the table's
+// sanity columns, metrics.json's per-step curves over the cascade's
+// layers, verdicts and flags, and sanity.png.
+func TestEvalSanity(t *testing.T) {
+	dir := t.TempDir()
+	shapesEvalSubset(t, dir, 2)
+	o := evalOpts()
+	o.methods, o.sanity, o.sanLayers, o.out = "gradcam,guided-backprop", "all", "2", filepath.Join(dir, "out")
+	o.road, o.sensN = "none", 0
+	var stdout, log bytes.Buffer
+	if err := evalRun(context.Background(), o, []string{filepath.Join(dir, "imgs")}, nil, &stdout, &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	if !strings.Contains(stdout.String(), "logit SSIM") || !strings.Contains(log.String(), "5 layers with weights, randomised from the top in 2 steps") {
+		t.Errorf("table:\n%s\nlog:\n%s", stdout.String(), log.String())
+	}
+	raw, err := os.ReadFile(filepath.Join(o.out, "metrics.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep evaluate.Report
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Settings.SanityCuts, []int{3, 5}) || len(rep.Settings.SanityLayers) != 5 {
+		t.Errorf("settings: cuts %v, layers %v", rep.Settings.SanityCuts, rep.Settings.SanityLayers)
+	}
+	for _, s := range rep.Methods {
+		if s.Sanity == nil || len(s.Sanity.SpearmanAbs) != 2 || s.Sanity.LogitSSIM == nil || s.Sanity.Verdict() == "-" {
+			t.Errorf("%s: sanity %+v", s.Method, s.Sanity)
+			continue
+		}
+		if fails := (s.Sanity.FailsParams != nil && *s.Sanity.FailsParams) || (s.Sanity.FailsLogit != nil && *s.Sanity.FailsLogit); fails != (len(s.Flags) > 0) {
+			t.Errorf("%s: verdict %s but flags %q", s.Method, s.Sanity.Verdict(), s.Flags)
+		}
+		if !strings.Contains(stdout.String(), s.Sanity.Verdict()) {
+			t.Errorf("table lacks %s's verdict %q", s.Method, s.Sanity.Verdict())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(o.out, "sanity.png")); err != nil || fi.Size() < 1000 {
+		t.Errorf("sanity.png: %v", err)
 	}
 }
