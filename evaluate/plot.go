@@ -91,7 +91,7 @@ func (r *Report) PlotScores(w io.Writer) error {
 			}
 		}
 		if !measured {
-			p.Title.Text += ": no boxes given"
+			p.Title.Text += ": not measured"
 		}
 		bar := width / vg.Length(cols) * 0.6 / vg.Length(max(len(names), 1))
 		for i := range vals {
