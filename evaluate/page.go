@@ -128,7 +128,7 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 	if st.Boxes != "" {
 		add("boxes", fmt.Sprintf("%s (%d images with boxes, tolerance %.1f map px)", st.Boxes, boxed, st.Tolerance))
 	}
-	if len(r.Methods) > 0 && r.Methods[0].Deletion != nil {
+	if len(r.Methods) > 0 && len(r.Methods[0].Deletion) > 0 {
 		b := st.Baseline
 		if st.BlurSigma > 0 {
 			b += fmt.Sprintf(" (σ %.2f px)", st.BlurSigma)
@@ -177,7 +177,7 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 			draw  func(io.Writer) error
 		}
 		var ps []plot
-		if r.Methods[0].Deletion != nil {
+		if len(r.Methods[0].Deletion) > 0 {
 			ps = append(ps, plot{"Deletion curves", func(w io.Writer) error { return r.PlotCurves(w, "deletion") }},
 				plot{"Insertion curves", func(w io.Writer) error { return r.PlotCurves(w, "insertion") }})
 		}

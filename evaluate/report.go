@@ -180,7 +180,7 @@ type metric struct {
 // perturbation metrics were not run (no deletion curve: a non-class target).
 func perturbed(f func(s *Summary) *float64) func(Summary) *float64 {
 	return func(s Summary) *float64 {
-		if s.Deletion == nil {
+		if len(s.Deletion) == 0 {
 			return nil
 		}
 		return f(&s)
