@@ -178,10 +178,10 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 		}
 		var ps []plot
 		if len(r.Methods[0].Deletion) > 0 {
-			ps = append(ps, plot{"Deletion curves", func(w io.Writer) error { return r.PlotCurves(w, "deletion") }},
-				plot{"Insertion curves", func(w io.Writer) error { return r.PlotCurves(w, "insertion") }})
+			ps = append(ps, plot{"Deletion curves", func(w io.Writer) error { return r.plotCurves(w, "deletion", reportDPI) }},
+				plot{"Insertion curves", func(w io.Writer) error { return r.plotCurves(w, "insertion", reportDPI) }})
 		}
-		ps = append(ps, plot{"Scores per metric", r.PlotScores})
+		ps = append(ps, plot{"Scores per metric", func(w io.Writer) error { return r.plotScores(w, reportDPI) }})
 		for _, p := range ps {
 			var b bytes.Buffer
 			if err := p.draw(&b); err != nil {

@@ -36,7 +36,8 @@ type RankedMethod struct {
 	Method string
 	// Values and Ranks are per Ranking.Metrics. A value is nil when this
 	// method lacks a metric others have (max-sensitivity of an all-zero
-	// map). Rank 1 is best; methods with equal values share the mean of
+	// map). Rank 1 is best; methods with equal values (within
+	// TieTolerance) share the mean of
 	// the places they span (fractional ranking: two tied for first are
 	// 1.5 each); methods lacking the value are tied last among
 	// themselves, after every method that has it.
@@ -108,6 +109,17 @@ func Rank(methods []Summary) Ranking {
 	return rk
 }
 
+// TieTolerance is the relative difference below which two values of a
+// metric tie: methods that compute the same map by different float32
+// operations (Grad-CAM and HiResCAM on a global-average-pooled head)
+// differ by rounding, and must not be ranked apart by it, on any CPU.
+const TieTolerance = 1e-5
+
+// tied reports a and b equal within TieTolerance of the larger.
+func tied(a, b float64) bool {
+	return math.Abs(a-b) <= TieTolerance*max(math.Abs(a), math.Abs(b))
+}
+
 // fractionalRanks ranks vals (best first by higher), equal values sharing
 // the mean of their places, nil values after all others.
 func fractionalRanks(vals []*float64, higher bool) []float64 {
@@ -115,8 +127,8 @@ func fractionalRanks(vals []*float64, higher bool) []float64 {
 	for i := range idx {
 		idx[i] = i
 	}
-	// key orders best first; nil sorts last.
-	better := func(a, b int) int {
+	// Best first, exactly; nil last.
+	slices.SortStableFunc(idx, func(a, b int) int {
 		va, vb := vals[a], vals[b]
 		switch {
 		case va == nil && vb == nil:
@@ -125,18 +137,22 @@ func fractionalRanks(vals []*float64, higher bool) []float64 {
 			return 1
 		case vb == nil:
 			return -1
-		case *va == *vb:
-			return 0
-		case (*va > *vb) == higher:
-			return -1
+		case higher:
+			return cmp.Compare(*vb, *va)
 		}
-		return 1
+		return cmp.Compare(*va, *vb)
+	})
+	// Groups of ties: nils, or values tied with the group's first.
+	same := func(a, b int) bool {
+		if vals[a] == nil || vals[b] == nil {
+			return vals[a] == nil && vals[b] == nil
+		}
+		return tied(*vals[a], *vals[b])
 	}
-	slices.SortStableFunc(idx, better)
 	ranks := make([]float64, len(vals))
 	for i := 0; i < len(idx); {
 		j := i + 1
-		for j < len(idx) && better(idx[i], idx[j]) == 0 {
+		for j < len(idx) && same(idx[i], idx[j]) {
 			j++
 		}
 		// Places i+1..j share their mean.

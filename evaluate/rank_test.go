@@ -59,6 +59,18 @@ func TestRank(t *testing.T) {
 			rec:     "c",
 		},
 		{
+			// Within TieTolerance (1e-5 relative) values tie: pointing
+			// 50 and 50.0004 share 1.5; 50.001 (2e-5 away) does not.
+			// energy: 60 vs 59.9995 tie at 1.5, c 3. No max sens.
+			name: "rounding ties",
+			in: []Summary{sum("a", fp(50), fp(60), nil, 1), sum("b", fp(50.0004), fp(59.9995), nil, 1),
+				sum("c", fp(50.001), fp(10), nil, 1)},
+			metrics: []string{"pointing_game_pct", "energy_pointing_game_pct", "sparseness", "complexity"},
+			ranks:   [][]float64{{2.5, 1.5, 2, 2}, {2.5, 1.5, 2, 2}, {1, 3, 2, 2}},
+			means:   []float64{2, 2, 2},
+			rec:     "a",
+		},
+		{
 			// Two lack max-sensitivity: they share places 2 and 3 → 2.5.
 			// No boxes: the pointing games leave the table; the mean is
 			// max-sensitivity's rank alone.

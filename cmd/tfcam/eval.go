@@ -91,7 +91,7 @@ curves.csv, deletion.png, insertion.png and scores.png.
 
 report.html is one self-contained page (plots and example maps embedded):
 the settings; a table of every method's scores with its rank on each
-metric (1 is best; equal values share the mean of their places, a
+metric (1 is best; equal values, within 1e-5 relative, share the mean of their places, a
 method lacking a value others have ranks last), its mean rank over the
 measured metrics of faithfulness, localisation and robustness (not
 sparseness or complexity, which describe the map's shape), and its
