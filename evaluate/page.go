@@ -34,6 +34,10 @@ type ExampleMap struct {
 	Image []byte
 }
 
+// FewImages is the number of images below which the report warns that
+// its ranks are noisy.
+const FewImages = 30
+
 // pageView is what report.html and the Markdown render: every value
 // formatted, so both show the same numbers.
 type pageView struct {
@@ -136,6 +140,9 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 		add("deletion/insertion", fmt.Sprintf("%d steps, baseline %s", st.Steps, b))
 	} else {
 		v.Notes = append(v.Notes, fmt.Sprintf("Target %s: the perturbation metrics (Average Drop, Increase in Confidence, deletion, insertion, ROAD) score class probabilities, which is not what these maps explain, so they were not run.", cmp.Or(st.Target, "class")))
+	}
+	if images < FewImages {
+		v.Notes = append(v.Notes, fmt.Sprintf("Only %d image%s: ranks this close are within noise; evaluate on %d or more images before relying on the recommendation.", images, plural(images, "", "s"), FewImages))
 	}
 	if len(st.ROADPercentages) > 0 {
 		add("ROAD", fmt.Sprintf("%v %%, noise %g", st.ROADPercentages, st.ROADNoise))

@@ -126,6 +126,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| **scorecam** | 65 | 2.00 | 10.0 (2) |",
 		"| randomcam | 1 | 1.50 | 5.0 (1) |",
 		"**Recommendation.** Trust scorecam",
+		"- Only 2 images: ranks this close are within noise",
 	} {
 		if !strings.Contains(s, w) {
 			t.Errorf("markdown lacks %q:\n%s", w, s)
