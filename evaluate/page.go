@@ -270,7 +270,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, " %s |\n", esc(strings.Join(row.Flags, "; ")))
 	}
-	fmt.Fprintf(&b, "\nCells are value (rank); ↑ higher is better, ↓ lower. Mean rank: over %s; ties share the mean of their places, a missing value ranks last. Sparseness and complexity are ranked but not in the mean.\n", esc(v.MeanOver))
+	fmt.Fprintf(&b, "\nCells are value (rank); ↑ higher is better, ↓ lower. Mean rank: over %s; equal values (within 1e-5 relative) share the mean of their places, a missing value ranks last. Sparseness and complexity are ranked but not in the mean.\n", esc(v.MeanOver))
 	_, err = io.WriteString(w, b.String())
 	return err
 }
