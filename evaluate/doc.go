@@ -37,6 +37,17 @@
 //     map under seeded uniform input noise. The caller explains the
 //     perturbed images through an ExplainFunc.
 //
+// Comparing methods (rank.go, page.go, report.html): Rank ranks every
+// method on every measured metric (fractional ranks, values within
+// TieTolerance tied, a missing value last) and averages the ranks over the
+// metrics of faithfulness, localisation and robustness; Recommend picks
+// the best mean rank among the methods no sanity check flagged
+// (Summary.Flags) and names a much cheaper one that is nearly as good
+// (Summary.Passes). Report.WriteHTML writes it all as one self-contained
+// page, Report.WriteMarkdown as Markdown. The faithfulness metrics score
+// class probabilities: under another explainer objective the command does
+// not run them, and their columns are left out (no deletion curve).
+//
 // The perturbed images are built by TensorFlow ops from the model's input
 // placeholder and the fed maps and run through a copy of the model's forward
 // pass in the same graph (tfgraph.Forward.Copy), so a chunk of images with

@@ -26,6 +26,14 @@ func methodColor(i int) color.Color { return palette[i%len(palette)] }
 // (curve is "deletion" or "insertion") as a PNG, the AUC in each legend
 // entry.
 func (r *Report) PlotCurves(w io.Writer, curve string) error {
+	return r.plotCurves(w, curve, plotDPI)
+}
+
+// plotDPI is the plots' resolution; reportDPI the smaller one of the
+// plots embedded in report.html, which keeps the page small.
+const plotDPI, reportDPI = 110, 72
+
+func (r *Report) plotCurves(w io.Writer, curve string, dpi float64) error {
 	p := plot.New()
 	var auc func(Summary) float64
 	var values func(Summary) []float64
@@ -63,12 +71,14 @@ func (r *Report) PlotCurves(w io.Writer, curve string) error {
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s (AUC %.3f)", s.Method, auc(s)), l)
 	}
-	return writePNG(w, [][]*plot.Plot{{p}}, 9*vg.Inch, 5.5*vg.Inch)
+	return writePNG(w, [][]*plot.Plot{{p}}, 9*vg.Inch, 5.5*vg.Inch, dpi)
 }
 
 // PlotScores draws a bar chart per metric (one bar per method), in a grid:
 // rows of 4 panels, or of 2 wider ones for more than ten methods.
-func (r *Report) PlotScores(w io.Writer) error {
+func (r *Report) PlotScores(w io.Writer) error { return r.plotScores(w, plotDPI) }
+
+func (r *Report) plotScores(w io.Writer, dpi float64) error {
 	cols, width, rowHeight := 4, 18*vg.Inch, 4*vg.Inch
 	if n := len(r.Methods); n > 10 {
 		cols, width, rowHeight = 2, vg.Length(2+0.5*float64(n))*2*vg.Inch, 4.25*vg.Inch
@@ -91,7 +101,7 @@ func (r *Report) PlotScores(w io.Writer) error {
 			}
 		}
 		if !measured {
-			p.Title.Text += ": no boxes given"
+			p.Title.Text += ": not measured"
 		}
 		bar := width / vg.Length(cols) * 0.6 / vg.Length(max(len(names), 1))
 		for i := range vals {
@@ -123,12 +133,12 @@ func (r *Report) PlotScores(w io.Writer) error {
 		}
 		grid = append(grid, row)
 	}
-	return writePNG(w, grid, width, rowHeight*vg.Length(len(grid)))
+	return writePNG(w, grid, width, rowHeight*vg.Length(len(grid)), dpi)
 }
 
 // writePNG draws a grid of plots on one PNG canvas.
-func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length) error {
-	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))
+func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length, dpi float64) error {
+	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(int(dpi)))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: len(grid), Cols: len(grid[0]), PadX: vg.Millimeter * 6, PadY: vg.Millimeter * 6,
 		PadTop: vg.Millimeter * 3, PadBottom: vg.Millimeter * 3, PadLeft: vg.Millimeter * 3, PadRight: vg.Millimeter * 3}
@@ -206,5 +216,5 @@ func (r *Report) PlotSanity(w io.Writer) error {
 		}
 		row = append(row, p)
 	}
-	return writePNG(w, [][]*plot.Plot{row}, 18*vg.Inch, 5.5*vg.Inch)
+	return writePNG(w, [][]*plot.Plot{row}, 18*vg.Inch, 5.5*vg.Inch, plotDPI)
 }

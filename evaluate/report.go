@@ -59,8 +59,14 @@ type Summary struct {
 	MaxSensitivity *float64 `json:"max_sensitivity,omitempty"`
 	// Sanity is nil when no sanity check was run (see SummarizeSanity).
 	Sanity *SanitySummary `json:"sanity,omitempty"`
-	// Flags are plain-language reasons the method should not be trusted
-	// for this model (a failed sanity check); empty when there are none.
+	// Passes is the method's forward passes per image: the one all
+	// methods share plus its own copies of the image (explainer.Cost);
+	// 0 when unknown. The command fills it in.
+	Passes int `json:"forward_passes_per_image,omitempty"`
+	// Flags are the sanity checks the method failed, each in plain
+	// language ("its maps barely change when the model's weights are
+	// randomised"); empty when there are none. Recommend never
+	// recommends a flagged method.
 	Flags []string `json:"flags,omitempty"`
 }
 
@@ -154,6 +160,10 @@ type Settings struct {
 	// permutations and the random-logit classes too.
 	SanityLayers []string `json:"sanity_layers,omitempty"`
 	SanityCuts   []int    `json:"sanity_cuts,omitempty"`
+	// Target is --target as the explainer spells it ("" or "class": the
+	// class scores). For any other target the perturbation metrics are
+	// not run (see the package doc).
+	Target string `json:"target,omitempty"`
 }
 
 // Report is everything `tfcam eval` writes.
@@ -165,31 +175,49 @@ type Report struct {
 	Images    []ImageResult `json:"images"`
 }
 
-// columns are the summary's metrics, as the table, CSV and bar chart show
-// them: CSV header, table header, chart title, whether higher is better,
-// the chart's top (0: automatic), the value (nil: not measured).
-var columns = []struct {
+// metric is one of the summary's metrics, as the table, CSV, bar chart
+// and ranking show it.
+type metric struct {
+	// name is the CSV/JSON name, head the table header, title the chart's.
 	name, head, title string
 	higher            bool
-	top               float64
-	value             func(Summary) *float64
-}{
-	{"pointing_game_pct", "pointing %↑", "Pointing game % (higher is better)", true, 100, func(s Summary) *float64 { return s.PointingGame }},
-	{"energy_pointing_game_pct", "energy %↑", "Energy pointing game % (higher is better)", true, 100, func(s Summary) *float64 { return s.EnergyPointingGame }},
-	{"average_drop_pct", "avg drop %↓", "Average Drop % (lower is better)", false, 100, func(s Summary) *float64 { return &s.AverageDrop }},
-	{"increase_in_confidence_pct", "incr conf %↑", "Increase in Confidence % (higher is better)", true, 100, func(s Summary) *float64 { return &s.IncreaseInConfidence }},
-	{"deletion_auc", "deletion AUC↓", "Deletion AUC (lower is better)", false, 1, func(s Summary) *float64 { return &s.DeletionAUC }},
-	{"insertion_auc", "insertion AUC↑", "Insertion AUC (higher is better)", true, 1, func(s Summary) *float64 { return &s.InsertionAUC }},
-	{"sparseness", "sparseness↑", "Sparseness, Gini index (higher: fewer pixels)", true, 1, func(s Summary) *float64 { return &s.Sparseness }},
-	{"complexity", "complexity↓", "Complexity, entropy in nats (lower: simpler)", false, 0, func(s Summary) *float64 { return &s.Complexity }},
-	{"max_sensitivity", "max sens↓", "Max-sensitivity (lower is better)", false, 0, func(s Summary) *float64 { return s.MaxSensitivity }},
-	{"road_morf_auc", "ROAD MoRF↓", "ROAD MoRF AUC, probability (lower is better)", false, 1, func(s Summary) *float64 {
+	// top is the chart's top (0: automatic).
+	top float64
+	// mean: the metric counts towards the mean rank (see Rank).
+	mean bool
+	// value is the method's value, nil when not measured.
+	value func(Summary) *float64
+}
+
+// perturbed returns the value of a model-run metric, nil when the
+// perturbation metrics were not run (no deletion curve: a non-class target).
+func perturbed(f func(s *Summary) *float64) func(Summary) *float64 {
+	return func(s Summary) *float64 {
+		if len(s.Deletion) == 0 {
+			return nil
+		}
+		return f(&s)
+	}
+}
+
+// columns are the summary's metrics in table order.
+var columns = []metric{
+	{"pointing_game_pct", "pointing %↑", "Pointing game % (higher is better)", true, 100, true, func(s Summary) *float64 { return s.PointingGame }},
+	{"energy_pointing_game_pct", "energy %↑", "Energy pointing game % (higher is better)", true, 100, true, func(s Summary) *float64 { return s.EnergyPointingGame }},
+	{"average_drop_pct", "avg drop %↓", "Average Drop % (lower is better)", false, 100, true, perturbed(func(s *Summary) *float64 { return &s.AverageDrop })},
+	{"increase_in_confidence_pct", "incr conf %↑", "Increase in Confidence % (higher is better)", true, 100, true, perturbed(func(s *Summary) *float64 { return &s.IncreaseInConfidence })},
+	{"deletion_auc", "deletion AUC↓", "Deletion AUC (lower is better)", false, 1, true, perturbed(func(s *Summary) *float64 { return &s.DeletionAUC })},
+	{"insertion_auc", "insertion AUC↑", "Insertion AUC (higher is better)", true, 1, true, perturbed(func(s *Summary) *float64 { return &s.InsertionAUC })},
+	{"sparseness", "sparseness↑", "Sparseness, Gini index (higher: fewer pixels)", true, 1, false, func(s Summary) *float64 { return &s.Sparseness }},
+	{"complexity", "complexity↓", "Complexity, entropy in nats (lower: simpler)", false, 0, false, func(s Summary) *float64 { return &s.Complexity }},
+	{"max_sensitivity", "max sens↓", "Max-sensitivity (lower is better)", false, 0, true, func(s Summary) *float64 { return s.MaxSensitivity }},
+	{"road_morf_auc", "ROAD MoRF↓", "ROAD MoRF AUC, probability (lower is better)", false, 1, true, func(s Summary) *float64 {
 		if s.ROAD == nil {
 			return nil
 		}
 		return &s.ROAD.MoRFAUC
 	}},
-	{"road_lerf_auc", "ROAD LeRF↑", "ROAD LeRF AUC, probability (higher is better)", true, 1, func(s Summary) *float64 {
+	{"road_lerf_auc", "ROAD LeRF↑", "ROAD LeRF AUC, probability (higher is better)", true, 1, true, func(s Summary) *float64 {
 		if s.ROAD == nil {
 			return nil
 		}

@@ -322,6 +322,11 @@ func costOf(m Method, g Geometry) Cost {
 	return Cost{}
 }
 
+// Cost is m's declared cost on e's model and layer (its Spec.Cost, or
+// its Cost method when it is not registered): the forward passes per
+// image it runs beyond the ones all methods share. Reports show it.
+func (e *Explainer) Cost(m Method) Cost { return costOf(m, e.geometry()) }
+
 // Coster is implemented by a Method an embedder writes (one not
 // registered in this package) that runs the model on copies of each
 // image through the Context: it declares how many, as registered methods

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,12 +18,14 @@ import (
 	"strings"
 	"sync"
 
+	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/tfcam/tfcam/cgo"
 	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
-	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // evalOptions are the flags of `tfcam eval`.
@@ -28,6 +34,7 @@ type evalOptions struct {
 	explainFlags
 	methods   string
 	class     string
+	target    string
 	boxes     string
 	tolerance float64
 	steps     int
@@ -102,9 +109,30 @@ perturbations, the sanity checks' permutations and random classes (each image's 
 on its place in a batch).
 
 Probabilities are the model's output (a softmax is added to logits models).
-The terminal table is always printed; --out also gets metrics.csv,
-metrics.json (with every image's numbers), curves.csv, deletion.png,
-insertion.png and scores.png (and sanity.png with --sanity params).
+The terminal table is always printed; --out also gets report.html,
+report.md, metrics.csv, metrics.json (with every image's numbers),
+curves.csv, deletion.png, insertion.png and scores.png (and sanity.png
+with --sanity params).
+
+report.html is one self-contained page (plots and example maps embedded):
+the settings; a table of every method's scores with its rank on each
+metric (1 is best; equal values, within 1e-5 relative, share the mean of their places, a
+method lacking a value others have ranks last), its mean rank over the
+measured metrics of faithfulness, localisation and robustness (not
+sparseness or complexity, which describe the map's shape), and its
+forward passes per image; the plots; the maps of the first 3 images; and
+a recommendation: the best mean rank among the methods no sanity check
+flagged, a method at least 4 times cheaper that is nearly as good, and
+the flagged methods with their reasons. report.md is the table and the
+recommendation in Markdown, to paste into an issue.
+
+--target and --output choose what the maps explain, as for tfcam explain.
+The pointing games, sparseness, complexity and max-sensitivity read only
+the maps and work for every target. Average Drop, Increase in
+Confidence, deletion, insertion and ROAD score the explained class's
+probability, which is what the maps explain only for --target class:
+for any other target they are not run (shown as -), and --road is
+refused.
 
 INPUTS are image files, directories (searched recursively), globs, @list.txt
 files (one path per line) or - (such a list on stdin). Images that cannot be
@@ -139,7 +167,8 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	o.modelFlags.register(fs)
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the metrics always score probabilities)")
 	fs.StringVar(&o.methods, "method", "all", "comma-separated methods (any of `tfcam explain`'s), or all: "+methodNames())
-	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index")
+	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index (with --target, a column of the target's scores)")
+	fs.StringVar(&o.target, "target", "class", targetUsage+" (other targets than class: see above for the metrics)")
 	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see above); enables the pointing games")
 	fs.Float64Var(&o.tolerance, "tolerance", evaluate.ToleranceAt224, "pointing game tolerance in pixels at 224 px, scaled to the model input's shorter side")
 	fs.IntVar(&o.steps, "steps", 16, "deletion/insertion steps (curves have steps+1 points)")
@@ -154,7 +183,7 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.IntVar(&o.batch, "batch", 16, "images explained per TensorFlow run")
 	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
-	fs.StringVar(&o.out, "out", "", "directory for metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
+	fs.StringVar(&o.out, "out", "", "directory for report.html, report.md, metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
 	fs.Usage = evalUsage(fs)
 	return fs
 }
@@ -180,6 +209,7 @@ type evalSettings struct {
 	baseline evaluate.Baseline
 	road     []float64 // nil: no ROAD
 	sanity   evaluate.SanityConfig
+	target   targetSpec
 }
 
 func (o evalOptions) resolve() (evalSettings, error) {
@@ -208,6 +238,15 @@ func (o evalOptions) resolve() (evalSettings, error) {
 		}
 	}
 	s.sanity.Seed = uint64(o.explainFlags.seed)
+	if s.target, err = parseTarget(o.target); err != nil {
+		return s, err
+	}
+	if s.target.kind != "" && s.road != nil {
+		return s, usageError(fmt.Sprintf("--road with --target %s: ROAD scores the class probability, which is not what these maps explain; drop --road, or use --target class", o.target))
+	}
+	if s.target.kind != "" && s.sanity.Logit {
+		return s, usageError(fmt.Sprintf("--sanity logit with --target %s: the random-logit test compares a class's map with another class's, and this target has no classes; use --sanity params", o.target))
+	}
 	switch {
 	case o.steps < 1:
 		return s, usageError(fmt.Sprintf("--steps %d: want at least 1", o.steps))
@@ -315,17 +354,25 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	}
 	sanity := s.sanity.Params || s.sanity.Logit
 	// The sanity checks compare raw maps (signed where the method is).
+	o.explainFlags.target = s.target
 	m, _, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods, Raw: sanity})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	if s.class >= e.Classes() {
+		if !e.Objective().IsClass() {
+			return usageError(fmt.Sprintf("--class %d: --target %s scores %d classes (0..%d)", s.class, e.Objective(), e.Classes(), e.Classes()-1))
+		}
 		return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", s.class, e.Classes(), e.Classes()-1))
 	}
-	ev, err := evaluate.New(m, evaluate.Config{Steps: o.steps, Baseline: s.baseline, BlurSigma: o.blurSigma, RunImages: o.runImages})
-	if err != nil {
-		return err
+	var ev *evaluate.Evaluator // nil: a non-class target, no perturbation metrics
+	if e.Objective().IsClass() {
+		if ev, err = evaluate.New(m, evaluate.Config{Steps: o.steps, Baseline: s.baseline, BlurSigma: o.blurSigma, RunImages: o.runImages}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(log, "note: --target %s: Average Drop, Increase in Confidence, deletion and insertion score class probabilities, not what these maps explain; they are not run\n", e.Objective())
 	}
 	var road *evaluate.ROAD
 	if s.road != nil {
@@ -349,13 +396,21 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		fmt.Fprintf(log, "sanity: %d layers with weights, randomised from the top in %d steps (%s first)\n", len(san.Layers()), len(san.Cuts()), san.Layers()[0])
 	}
 
-	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre})
+	viewSize := 0
+	if o.out != "" {
+		viewSize = exampleSize // the report's example maps
+	}
+	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre, ViewSize: viewSize})
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
 	st := &evalStages{e: e, ev: ev, road: road, sanity: san, class: s.class, boxes: boxes, tol: tol,
-		sens: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, channels: c}
+		sens: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, channels: c,
+		examples: map[int]evaluate.Example{}}
+	if o.out != "" {
+		st.nExamples = exampleImages
+	}
 	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
 		prog: newProgress(log, isTerminal(log), len(inputs))}
 	sum, err := p.run(ctx, slices.Values(inputs), st)
@@ -376,7 +431,17 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	rep := &evaluate.Report{
 		Settings: evaluate.Settings{Model: m.Dir, Layer: e.Layer().Name, Class: o.class, Steps: o.steps, Baseline: string(s.baseline),
 			Tolerance: tol, Boxes: o.boxes, MethodSpec: o.methods},
-		Fractions: evaluate.Fractions(o.steps), Counts: ev.Counts(), Methods: evaluate.Summarize(names, results), Images: results,
+		Fractions: evaluate.Fractions(o.steps), Methods: evaluate.Summarize(names, results), Images: results,
+	}
+	if ev != nil {
+		rep.Counts = ev.Counts()
+	} else {
+		rep.Settings.Target = e.Objective().String()
+		rep.Settings.Steps, rep.Settings.Baseline, rep.Fractions = 0, "", nil
+	}
+	for i, mt := range e.Methods() {
+		cost := e.Cost(mt)
+		rep.Methods[i].Passes = 1 + cost.Copies + cost.TailCopies
 	}
 	if o.sensN > 0 {
 		rep.Settings.SensitivitySamples, rep.Settings.SensitivityRadius = o.sensN, o.sensR
@@ -400,14 +465,14 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	if o.out != "" {
-		if err := writeEvalOutputs(o.out, rep); err != nil {
+		names, err := writeEvalOutputs(o.out, rep, st.exampleList())
+		if err != nil {
 			return err
 		}
-		plots := "deletion.png, insertion.png and scores.png"
-		if len(rep.Settings.SanityCuts) > 0 {
-			plots = "deletion.png, insertion.png, scores.png and sanity.png"
+		fmt.Fprintf(log, "wrote %s to %s\n", strings.Join(names, ", "), o.out)
+		if rec := evaluate.Rank(rep.Methods).Recommend(); rec.Text != "" {
+			fmt.Fprintf(log, "%s\n", rec.Text)
 		}
-		fmt.Fprintf(log, "wrote metrics.csv, metrics.json, curves.csv, %s to %s\n", plots, o.out)
 	}
 	if failed > 0 {
 		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(inputs), len(inputs)-failed)}
@@ -427,8 +492,12 @@ type evalStages struct {
 	class    int
 	boxes    map[string][]evaluate.Box
 	tol      float64
-	mu       sync.Mutex
-	results  []evaluate.ImageResult
+	// nExamples: the report's example maps are of the images with seq
+	// below it (0: no report).
+	nExamples int
+	mu        sync.Mutex
+	results   []evaluate.ImageResult
+	examples  map[int]evaluate.Example // by seq
 }
 
 func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
@@ -459,9 +528,15 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			maps = append(maps, mp.Normalized...)
 			classes[i] = mp.Class
 		}
-		faith, err := x.ev.Run(ctx, pixels, maps, classes)
-		if err != nil {
-			return fmt.Errorf("%s: %w", mt.Name(), err)
+		faith := make([]evaluate.Faithfulness, len(batch))
+		if x.ev != nil {
+			if faith, err = x.ev.Run(ctx, pixels, maps, classes); err != nil {
+				return fmt.Errorf("%s: %w", mt.Name(), err)
+			}
+		} else {
+			for i := range faith {
+				faith[i].Class = classes[i]
+			}
 		}
 		var sens []float64
 		if x.sens.Samples > 0 {
@@ -499,8 +574,20 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			out = append(out, r)
 		}
 	}
+	examples := map[int]evaluate.Example{}
+	for i, it := range batch {
+		if it.seq >= x.nExamples {
+			continue
+		}
+		ex, err := x.example(it, res[i])
+		if err != nil {
+			return err
+		}
+		examples[it.seq] = ex
+	}
 	x.mu.Lock()
 	x.results = append(x.results, out...)
+	maps.Copy(x.examples, examples)
 	x.mu.Unlock()
 	return nil
 }
@@ -536,6 +623,73 @@ func (x *evalStages) sanityChecks(ctx context.Context, pixels []float32, res []e
 	return x.sanity.Run(ctx, pixels, classes, orig, explain)
 }
 
+// exampleImages and exampleSize are the report's example maps: the first
+// images, at most this many pixels on their longer side.
+const exampleImages, exampleSize = 3, 128
+
+// example renders an image's overlays for the report: JPEG files of the
+// image and of each method's map over it.
+func (x *evalStages) example(it *item, res explainer.Result) (evaluate.Example, error) {
+	ex := evaluate.Example{Image: it.in.Path}
+	d := it.dec
+	if d.View == nil {
+		return ex, nil
+	}
+	view, err := viewImage(d.View, d.ViewWidth, d.ViewHeight)
+	if err != nil {
+		return ex, fmt.Errorf("%s: %w", it.in.Path, err)
+	}
+	if ex.Original, err = encodeJPEG(view); err != nil {
+		return ex, err
+	}
+	h, w := x.e.InputSize()
+	for j, mt := range x.e.Methods() {
+		mp := res.Maps[0][j]
+		ov, err := render.Overlay(view, mp.Normalized, w, h, render.Jet, 0.5)
+		if err != nil {
+			return ex, fmt.Errorf("%s: %s overlay: %w", it.in.Path, mt.Name(), err)
+		}
+		b, err := encodeJPEG(ov)
+		if err != nil {
+			return ex, err
+		}
+		ex.Maps = append(ex.Maps, evaluate.ExampleMap{Method: mt.Name(), Class: "class " + strconv.Itoa(mp.Class), Image: b})
+	}
+	return ex, nil
+}
+
+// exampleList is the examples in input order.
+func (x *evalStages) exampleList() []evaluate.Example {
+	var out []evaluate.Example
+	for _, seq := range slices.Sorted(maps.Keys(x.examples)) {
+		out = append(out, x.examples[seq])
+	}
+	return out
+}
+
+// viewImage copies a decoded view (uint8 RGB [h,w,3] in C memory) into a
+// Go image.
+func viewImage(t *tf.Tensor, w, h int) (*image.RGBA, error) {
+	data := cgo.TensorData(t)
+	if len(data) != w*h*3 {
+		return nil, fmt.Errorf("view of %d bytes for %dx%d RGB", len(data), w, h)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for p := range w * h {
+		copy(img.Pix[4*p:4*p+3], data[3*p:3*p+3])
+		img.Pix[4*p+3] = 255
+	}
+	return img, nil
+}
+
+func encodeJPEG(img image.Image) ([]byte, error) {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+		return nil, fmt.Errorf("encoding an example map: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
 // explainMethod explains perturbed images for max-sensitivity and returns
 // method j's normalised maps.
 func (x *evalStages) explainMethod(j int) evaluate.ExplainFunc {
@@ -555,18 +709,28 @@ func (x *evalStages) explainMethod(j int) evaluate.ExplainFunc {
 // write has nothing to write per image: the report needs every image.
 func (x *evalStages) write(context.Context, *item) error { return nil }
 
-// writeEvalOutputs writes the report's files atomically into dir.
-func writeEvalOutputs(dir string, rep *evaluate.Report) error {
+// writeEvalOutputs writes the report's files atomically into dir and
+// returns their names.
+func writeEvalOutputs(dir string, rep *evaluate.Report, examples []evaluate.Example) ([]string, error) {
 	files := []struct {
 		name  string
 		write func(io.Writer) error
 	}{
+		{"report.html", func(w io.Writer) error { return rep.WriteHTML(w, examples) }},
+		{"report.md", rep.WriteMarkdown},
 		{"metrics.csv", rep.WriteCSV},
 		{"metrics.json", rep.WriteJSON},
 		{"curves.csv", rep.WriteCurvesCSV},
-		{"deletion.png", func(w io.Writer) error { return rep.PlotCurves(w, "deletion") }},
-		{"insertion.png", func(w io.Writer) error { return rep.PlotCurves(w, "insertion") }},
 		{"scores.png", rep.PlotScores},
+	}
+	if rep.Fractions != nil { // deletion/insertion curves: a class target
+		files = append(files, []struct {
+			name  string
+			write func(io.Writer) error
+		}{
+			{"deletion.png", func(w io.Writer) error { return rep.PlotCurves(w, "deletion") }},
+			{"insertion.png", func(w io.Writer) error { return rep.PlotCurves(w, "insertion") }},
+		}...)
 	}
 	if len(rep.Settings.SanityCuts) > 0 {
 		files = append(files, struct {
@@ -574,10 +738,12 @@ func writeEvalOutputs(dir string, rep *evaluate.Report) error {
 			write func(io.Writer) error
 		}{"sanity.png", rep.PlotSanity})
 	}
+	var names []string
 	for _, f := range files {
 		if err := render.WriteFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
-			return fmt.Errorf("writing %s: %w", filepath.Join(dir, f.name), err)
+			return nil, fmt.Errorf("writing %s: %w", filepath.Join(dir, f.name), err)
 		}
+		names = append(names, f.name)
 	}
-	return nil
+	return names, nil
 }

@@ -248,7 +248,8 @@ func TestEvalHelpDocumentsBoxes(t *testing.T) {
 	if err := fs.Parse([]string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("eval -h: %v", err)
 	}
-	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance", "ROAD", "imputation", "-road-noise", "--seed also seeds", "max-sensitivity", "-sensitivity-radius"} {
+	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance", "ROAD", "imputation", "-road-noise", "--seed also seeds", "max-sensitivity", "-sensitivity-radius",
+		"report.html", "mean rank", "recommendation", "-target", "region[:mask=", "for any other target they are not run"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}

@@ -31,6 +31,7 @@ type serveOptions struct {
 	name            string
 	method          string
 	class           string
+	target          string
 	config          string
 	addr            string
 	maxBatch        int
@@ -66,6 +67,10 @@ type modelConfig struct {
 	Tokens        string `json:"tokens"`
 	Method        string `json:"method"`
 	Class         string `json:"class"`
+	// Output and Target are --output and --target: what the model's maps
+	// explain (see targetUsage), fixed per model.
+	Output string `json:"output"`
+	Target string `json:"target"`
 }
 
 type serveConfig struct {
@@ -93,9 +98,16 @@ same image and settings (with --overlay-size at explain's 512).
   models:
     - {name: shapes, model: /models/shapes, method: "gradcam,hirescam", class: top1}
     - {name: lite0, model: /models/efficientnet_lite0, layer: top_activation}
+    - {name: seg, model: /models/unet, output: logits, target: region}
 Each entry takes the model flags' names (model, tags, signature,
 preprocess, labels, size, layer, probabilities, seed, max_tensor_mb, method,
-class); --device and --threads apply to all.
+class, output, target); --device and --threads apply to all.
+
+A model's target (--target, or "target" in --config) is fixed when it
+loads, with the same syntax as tfcam explain's: every request's maps
+explain it, and a request's "class" picks a column of its scores (0 or 1
+for regression, 0 for embedding). Serve one model several times under
+different names for several targets.
 
 SIGTERM (or Ctrl-C) stops accepting, answers the requests in flight and
 exits 0; a second signal exits at once.
@@ -115,6 +127,7 @@ func runServe(args []string) error {
 	fs.StringVar(&o.name, "name", "", "model name in URLs, with --model (default: the model directory's name, or its parent's when that is \"model\" or a version number)")
 	fs.StringVar(&o.method, "method", "gradcam", "default methods of requests that name none, with --model")
 	fs.StringVar(&o.class, "class", "top1", "default class of requests that name none, with --model: top1, topK or a class index")
+	fs.StringVar(&o.target, "target", "class", "with --model: "+targetUsage+"; fixed for the model (see above)")
 	fs.StringVar(&o.config, "config", "", "models to serve, JSON or YAML (see above); instead of --model")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8501", "address to listen on (:8501 for every interface)")
 	fs.IntVar(&o.maxBatch, "max-batch", 32, "most images in one TensorFlow run (1..4096)")
@@ -205,7 +218,7 @@ func (o serveOptions) entries() ([]modelConfig, error) {
 		}
 		return []modelConfig{{Name: name, Model: o.model, Tags: o.tags, Signature: o.signature, Preprocess: o.preprocess,
 			Labels: o.labels, Size: o.size, Layer: o.layer, Probabilities: o.probs, Seed: o.seed, MaxTensorMB: o.maxTensor,
-			Tokens: o.tokens, Method: o.method, Class: o.class}}, nil
+			Tokens: o.tokens, Method: o.method, Class: o.class, Output: o.output, Target: o.target}}, nil
 	}
 	data, err := os.ReadFile(o.config)
 	if err != nil {
@@ -234,6 +247,9 @@ func (o serveOptions) entries() ([]modelConfig, error) {
 		}
 		if _, err := parseTokens(mc.Tokens); err != nil {
 			return nil, usageError(fmt.Sprintf("--config %s: model %q: tokens: %v", o.config, mc.Name, err))
+		}
+		if _, err := parseTarget(mc.Target); err != nil {
+			return nil, usageError(fmt.Sprintf("--config %s: model %q: target: %v", o.config, mc.Name, strings.TrimPrefix(err.Error(), "--target ")))
 		}
 		if mc.Method == "" {
 			cfg.Models[i].Method = "gradcam"
@@ -264,9 +280,13 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 	if err != nil {
 		return err
 	}
-	for _, mc := range entries {
+	targets := make([]targetSpec, len(entries))
+	for i, mc := range entries {
 		if _, err := explainer.ParseMethods(mc.Method); err != nil {
 			return usageError(fmt.Sprintf("model %q: method: %v", mc.Name, err))
+		}
+		if targets[i], err = parseTarget(mc.Target); err != nil {
+			return err
 		}
 	}
 	so.Log = log
@@ -276,9 +296,9 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 			m.TF.Close()
 		}
 	}()
-	for _, mc := range entries {
+	for i, mc := range entries {
 		f := modelFlags{model: mc.Model, tags: mc.Tags, signature: mc.Signature, device: o.device,
-			preprocess: mc.Preprocess, labels: mc.Labels, threads: o.threads, size: mc.Size}
+			preprocess: mc.Preprocess, labels: mc.Labels, threads: o.threads, size: mc.Size, output: mc.Output}
 		x := explainFlags{layer: mc.Layer, probs: mc.Probabilities, seed: mc.Seed, maxTensor: mc.MaxTensorMB, tokens: mc.Tokens}
 		m, preset, err := f.load()
 		if err != nil {
@@ -289,13 +309,22 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 			m.Close()
 			return fmt.Errorf("model %q: %w", mc.Name, err)
 		}
+		objective, err := targets[i].objective(ctx, m, pre)
+		if err != nil {
+			m.Close()
+			return fmt.Errorf("model %q: %w", mc.Name, err)
+		}
 		models = append(models, serve.Model{Name: mc.Name, TF: m, Preset: preset, Preprocess: pre, Method: mc.Method, Class: mc.Class,
 			NewExplainer: func(methods []explainer.Method) (*explainer.Explainer, error) {
-				cfg, err := x.config(preset, explainer.Config{Methods: methods})
+				cfg, err := x.config(preset, explainer.Config{Methods: methods, Objective: objective})
 				if err != nil {
 					return nil, err
 				}
-				return explainer.New(m, cfg)
+				e, err := explainer.New(m, cfg)
+				if errors.Is(err, explainer.ErrObjective) {
+					return nil, fmt.Errorf("target: %w; choose the model output it fits with --output KEY (\"output\" in --config; see `tfcam layers`)", err)
+				}
+				return e, err
 			}})
 	}
 	srv, err := serve.New(so, models)

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -433,10 +434,14 @@ func TestServeUsageErrors(t *testing.T) {
 		{"empty token", func(o *serveOptions) { o.tokenFile = write("tok", "\n") }, "is empty"},
 		{"queue below batch", func(o *serveOptions) { o.maxQueue = 4 }, "--max-queue 4"},
 		{"bad alpha", func(o *serveOptions) { o.alpha = 2 }, "--alpha"},
+		{"bad target", func(o *serveOptions) { o.target = "regresion" }, `--target "regresion": unknown target`},
+		{"bad target in config", func(o *serveOptions) {
+			o.model, o.config = "", write("t.yaml", "models:\n  - {name: a, model: x, target: \"contrast:class=x\"}\n")
+		}, `model "a": target: "contrast:class=x": contrast needs class=D`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := serveOptions{modelFlags: modelFlags{model: model, device: "auto"}, method: "gradcam", class: "top1",
+			o := serveOptions{modelFlags: modelFlags{model: model, device: "auto"}, method: "gradcam", class: "top1", target: "class",
 				addr: "127.0.0.1:0", maxBatch: 32, batchTimeout: time.Millisecond, requestTimeout: time.Second, maxBodyMB: 1,
 				workers: 1, overlaySize: 512, colormap: "jet", alpha: 0.5, quality: 90, maxMethodLists: 4}
 			tt.o(&o)
@@ -446,5 +451,77 @@ func TestServeUsageErrors(t *testing.T) {
 				t.Errorf("error %v, want a usage error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestServeTargets: a model's --target and --output (here per model in
+// --config, on the multihead fixture's regression and segmentation heads)
+// give exactly the maps `tfcam explain` gives with the same --target and
+// --output; a request's class picks a column of the target's scores, and
+// a column the target does not have is answered 400. A target that does
+// not fit the output stops serve at start, naming --output.
+func TestServeTargets(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 2)
+	mh := filepath.Join(fixture.Root(), "multihead", "model")
+	heads := []struct{ name, output, target, class string }{
+		{"reg", "output_1", "regression", "1"},
+		{"seg", "output_0", "region", "top1"},
+	}
+	var cfg strings.Builder
+	cfg.WriteString("models:\n")
+	for _, h := range heads {
+		fmt.Fprintf(&cfg, "  - {name: %s, model: %q, layer: last_conv, method: \"gradcam,gradcam++\", output: %s, target: %s, class: %q}\n", h.name, mh, h.output, h.target, h.class)
+	}
+	cfgFile := filepath.Join(dir, "models.yaml")
+	os.WriteFile(cfgFile, []byte(cfg.String()), 0o644)
+	s := startServe(t, "--config", cfgFile)
+	for _, h := range heads {
+		out := filepath.Join(dir, "out-"+h.name)
+		cmd := exec.Command(os.Args[0], "explain", "--model", mh, "--layer", "last_conv", "--method", "gradcam,gradcam++", "--output", h.output,
+			"--target", h.target, "--class", h.class, "--save", "map16", "--batch", "1", "--out", out, filepath.Join(dir, "imgs"))
+		cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("tfcam explain --target %s: %v\n%s", h.target, err, msg)
+		}
+		for _, r := range readJSONL(t, filepath.Join(out, "results.jsonl")) {
+			data, _ := os.ReadFile(r.Input)
+			code, a, body, err := postImage(http.DefaultClient, "http://"+s.url+"/v1/models/"+h.name+":explain", "image/png", data, "")
+			if err != nil || code != 200 || len(a.Predictions[0].Maps) != len(r.Maps) {
+				t.Fatalf("%s %s: %d %v %s", h.name, r.Input, code, err, body)
+			}
+			for i, m := range r.Maps {
+				got := a.Predictions[0].Maps[i]
+				if got.Method != m.Method || got.Class != m.Class {
+					t.Fatalf("%s: served %s class %d, explain %s class %d", h.name, got.Method, got.Class, m.Method, m.Class)
+				}
+				file, _ := os.ReadFile(filepath.Join(out, m.Map16))
+				served, _ := base64.StdEncoding.DecodeString(got.Map16.B64)
+				want, have := gray16Values(t, file, m.Map16), gray16Values(t, served, "served "+m.Map16)
+				if !slices.Equal(want, have) {
+					t.Errorf("%s %s %s: served map differs from explain's", h.name, r.Input, m.Method)
+				}
+			}
+			if h.name == "reg" && r.Maps[0].Class != 1 {
+				t.Errorf("reg: class %d, want column 1 (the negated output)", r.Maps[0].Class)
+			}
+		}
+	}
+	data, _ := os.ReadFile(paths[0])
+	req, _ := json.Marshal(map[string]any{"instances": []map[string]string{{"b64": base64.StdEncoding.EncodeToString(data)}}, "class": "2"})
+	if code, _, body, _ := postImage(http.DefaultClient, "http://"+s.url+"/v1/models/reg:explain", "application/json", req, ""); code != http.StatusBadRequest {
+		t.Errorf("class 2 of a regression target: %d %s, want 400", code, body)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	if code := s.wait(t); code != 0 {
+		t.Errorf("exit code %d, want 0:\n%s", code, s.stderr())
+	}
+
+	o := serveOptions{modelFlags: modelFlags{model: mh, output: "output_1", device: "auto"}, method: "gradcam", class: "top1", target: "region",
+		addr: "127.0.0.1:0", maxBatch: 4, batchTimeout: time.Millisecond, requestTimeout: time.Second, maxBodyMB: 1,
+		workers: 1, overlaySize: 64, colormap: "jet", alpha: 0.5, quality: 90, maxMethodLists: 4}
+	o.explainFlags.layer = "last_conv"
+	if err := serveRun(t.Context(), o, io.Discard, nil); err == nil || !strings.Contains(err.Error(), "choose the model output it fits with --output") {
+		t.Errorf("region on the regression output: %v, want the --output hint", err)
 	}
 }
