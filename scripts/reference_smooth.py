@@ -32,9 +32,12 @@ fixture's target (the top-1 class on the original image).
 Every map is then ReLU'd, upsampled (tf.image.resize, bilinear) and min–max
 normalised (eps 1e-7) as tfcam's maps are; aug_smooth's mean is normalised
 once more, as every tfcam map. Written as <method>-<smoothing>.npy [N,H,W]
-for smoothing in eigen, aug, eigen-aug, on the fixtures with model.keras.
+for smoothing in eigen, aug, eigen-aug, on the first IMAGES images of the
+fixtures with model.keras; scorecam not on the fixtures named in
+SKIP_SCORECAM (comma-separated: bench_resnet's 160 px, 256-channel layer
+would take 6·6·256 masked forward passes per case).
 
-Usage: python scripts/reference_smooth.py OUT_DIR FIXTURE_DIR [FIXTURE_DIR ...]
+Usage: python scripts/reference_smooth.py OUT_DIR IMAGES SKIP_SCORECAM FIXTURE_DIR [FIXTURE_DIR ...]
 """
 
 import json
@@ -132,10 +135,10 @@ class Case:
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 5:
         raise SystemExit(__doc__)
-    out_dir = sys.argv[1]
-    for d in sys.argv[2:]:
+    out_dir, images, skip = sys.argv[1], int(sys.argv[2]), set(sys.argv[3].split(","))
+    for d in sys.argv[4:]:
         if not os.path.exists(os.path.join(d, "model.keras")):
             continue
         name = os.path.basename(os.path.normpath(d))
@@ -143,11 +146,13 @@ def main():
         os.makedirs(od, exist_ok=True)
         meta = json.load(open(os.path.join(d, "meta.json")))
         model = keras.models.load_model(os.path.join(d, "model.keras"))
-        x = np.load(os.path.join(d, "inputs.npy")).astype(np.float32)
-        t = np.load(os.path.join(d, "targets.npy")).astype(np.int32)
+        x = np.load(os.path.join(d, "inputs.npy")).astype(np.float32)[:images]
+        t = np.load(os.path.join(d, "targets.npy")).astype(np.int32)[:images]
         with reference_view(model.weights):
             case = Case(model, meta)
             for method in METHODS:
+                if method == "scorecam" and name in skip:
+                    continue
                 aug = case.smoothed(method, x, t)
                 maps = {"eigen": case.cams(method, x, t)[True], "aug": aug[False], "eigen-aug": aug[True]}
                 for smoothing, m in maps.items():
