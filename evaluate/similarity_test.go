@@ -66,7 +66,7 @@ func TestSimilarityReference(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fixture.Python(t, "reference_similarity.py", work)
+	fixture.Reference(t, "reference_similarity.py", work)
 	raw, err := os.ReadFile(filepath.Join(work, "reference.txt"))
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,12 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 			continue
 		}
 		chunks := e.chunks(m)
-		if per := int64((c+chunks-1)/chunks) * unit; per > worst {
+		per := int64((c+chunks-1)/chunks) * unit
+		if w, ok := m.(interface{ wholeCopies() int }); ok {
+			// Copies that run in one piece (aug_smooth's), not chunked.
+			per = max(per, int64(w.wholeCopies())*e.fw.MaxActivation())
+		}
+		if per > worst {
 			worst, who = per, m.Name()
 		}
 		// The copies' inputs (masked images, ablated activations) are

@@ -36,6 +36,62 @@ type Context struct {
 	// copies, when not nil, records every batch of copies the method
 	// runs through the model (New checks them against its Cost).
 	copies *[]copyRecord
+	// layerOut and scores, when set, are the target layer's output and
+	// the objective's scores of the images the Context explains, copies
+	// of the batch (onCopies); unset, the batch's own.
+	layerOut, scores tf.Output
+}
+
+// layerOutput is the target layer's output (the model's tensor, tokens
+// for a token layer) on the images the Context explains.
+func (c *Context) layerOutput() tf.Output {
+	if c.layerOut.Op != nil {
+		return c.layerOut
+	}
+	return c.e.layer.Output
+}
+
+// onCopies runs the model once on images [M,H,W,C], copy-major copies of
+// the batch (aug_smooth's augmentations), explaining targets [M], and
+// returns what a method builds from on them: the layer's activations and,
+// when needs asks, their gradients, with a Context whose Input, Targets,
+// Selected, ClassScores, ScoreGradient, LayerHessianProduct and TailScores
+// are the copies'. The copies run whole, not chunked (Smoothed's
+// wholeCopies tells the budget); copies the method makes of them are
+// chunked as usual.
+func (c *Context) onCopies(o *Ops, images, targets tf.Output, needs Needs) (Tensors, error) {
+	c.count(images, false)
+	cp, err := c.copyOn(c.e.fw.Input, images)
+	if err != nil {
+		return Tensors{}, err
+	}
+	a, err := cp.Twin(c.e.layer.Output)
+	if err != nil {
+		return Tensors{}, err
+	}
+	var param []tf.Output
+	if c.e.obj.param.Op != nil {
+		param = append(param, tileRows(&Ops{s: c.e.root.SubScope("objective_param")}, c.e.obj.param, images))
+	}
+	scores, err := c.objective(cp, param)
+	if err != nil {
+		return Tensors{}, err
+	}
+	ctx := *c
+	ctx.Input, ctx.Targets, ctx.layerOut, ctx.scores = images, targets, a, scores
+	ctx.Selected = c.e.float32Of(c.Select(o, scores, targets))
+	t := Tensors{A: c.e.toGrid(c.e.float32Of(a)), Ctx: &ctx}
+	if needs.LayerGrad {
+		g, err := c.e.gradient(o, ctx.Selected, a)
+		if err != nil {
+			return Tensors{}, err
+		}
+		t.G = c.e.toGrid(c.e.float32Of(g))
+	}
+	if err := o.s.Err(); err != nil {
+		return Tensors{}, fmt.Errorf("explainer: running the model on copies: %w", err)
+	}
+	return t, nil
 }
 
 // copyRecord is one batch of copies a method ran through the model.
@@ -276,7 +332,7 @@ func (c *Context) TailScores(m Method, acts tf.Output) (tf.Output, error) {
 	}
 	// Back in the layer's dtype (half-precision models) before the prefix
 	// tokens, which are in it, are put back.
-	return c.objectiveOn(c.e.layer.Output, c.e.fromGrid(c.e.asLayerDType(acts)))
+	return c.objectiveOn(c.e.layer.Output, c.e.fromGrid(c.e.asLayerDType(acts), c.layerOutput()))
 }
 
 // float32Of casts a result of twinOn to float32 (half-precision models).
@@ -404,13 +460,18 @@ func (c *Context) LayerGradient(o *Ops, images, targets tf.Output) (a, g tf.Outp
 
 // ClassScores are the batch's explained scores (logits or probabilities,
 // as configured), float32 [N, classes].
-func (c *Context) ClassScores() tf.Output { return c.e.float32Of(c.e.scores) }
+func (c *Context) ClassScores() tf.Output {
+	if c.scores.Op != nil {
+		return c.e.float32Of(c.scores)
+	}
+	return c.e.float32Of(c.e.scores)
+}
 
 // ScoreGradient is the gradient at the target layer of y [N], a per-image
 // score computed from ClassScores (a target other than one class's score):
 // d y_i / d A_i on the layer's grid, float32 [N,h,w,K].
 func (c *Context) ScoreGradient(o *Ops, y tf.Output) (tf.Output, error) {
-	g, err := c.e.gradient(o, y, c.e.layer.Output)
+	g, err := c.e.gradient(o, y, c.layerOutput())
 	if err != nil {
 		return tf.Output{}, err
 	}
@@ -426,7 +487,7 @@ func (c *Context) LayerHessianProduct(o *Ops) (tf.Output, error) {
 	if err := o.s.Err(); err != nil {
 		return tf.Output{}, fmt.Errorf("explainer: %w", err)
 	}
-	a := c.e.layer.Output
+	a := c.layerOutput()
 	hv, err := c.e.fw.HessianVector(sum, a, a)
 	if err != nil {
 		return tf.Output{}, err

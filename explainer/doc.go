@@ -10,7 +10,9 @@
 // backward pass per explained rank, ReLU, bilinear upsampling to the input
 // size and per-image min–max normalisation, all appended to the model's graph
 // so that a batch is a single Session.Run — on the GPU when TensorFlow has
-// one. Go only slices the fetched results per image.
+// one. Go only slices the fetched results per image. pytorch-grad-cam's
+// eigen_smooth and aug_smooth are options of every class-activation
+// method (Smoothed), in the same run.
 //
 // It must not read files or decode images; callers hand it float32 batches.
 //
@@ -63,6 +65,17 @@
 // TensorFlow's 2³¹-element limit; New refuses a method whose Build makes
 // more copies than it declares (*CostError). A method without copies
 // leaves Cost nil.
+//
+// The shared options eigen_smooth and aug_smooth (Smoothed, smooth.go)
+// need nothing in the method's file: a layer-resolution method takes
+// eigen_smooth when its Build ends with one Ops.WeightedSum or
+// Ops.ChannelSum over the layer's channels (which eigen_smooth turns into
+// a principal component), and aug_smooth when it reads its images,
+// targets and scores through Tensors and the Context (Input, Targets,
+// Selected, ClassScores, ScoreGradient, …), never the explainer's own
+// tensors. A method whose map is already a principal component sets
+// Spec.NoEigenSmooth to say so; signed attributions, input-gradient
+// methods and guided backpropagation take neither.
 //
 // Then add the method's parity test (reference_test.go's tables) and
 // regenerate the README's method table and check --help:

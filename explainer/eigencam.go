@@ -7,8 +7,9 @@ import (
 
 var _ = register(Spec[EigenCAM]{
 	Name: "eigencam", Family: FamilyGradient, Order: 70,
-	Summary: "first principal component of the activations",
-	Notes:   "sign fixed to correlate with the mean activation (where that map is flat, as after LayerNorm: the larger tail positive)",
+	Summary:       "first principal component of the activations",
+	Notes:         "sign fixed to correlate with the mean activation (where that map is flat, as after LayerNorm: the larger tail positive)",
+	NoEigenSmooth: "eigencam is already the first principal component of its activations (pytorch-grad-cam ignores eigen_smooth here)",
 })
 
 // EigenCAM (Muhammad & Yeasin 2020) is the gradient-free baseline: the

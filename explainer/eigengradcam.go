@@ -4,8 +4,9 @@ import tf "github.com/wamuir/graft/tensorflow"
 
 var _ = register(Spec[EigenGradCAM]{
 	Name: "eigengradcam", Family: FamilyMore, Order: 100,
-	Summary: "first principal component of g⊙A",
-	Notes:   "pytorch-grad-cam's EigenGradCAM; EigenCAM's sign (correlates with the mean of g⊙A over channels, i.e. HiResCAM's map) instead of the SVD routine's; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
+	Summary:       "first principal component of g⊙A",
+	Notes:         "pytorch-grad-cam's EigenGradCAM; EigenCAM's sign (correlates with the mean of g⊙A over channels, i.e. HiResCAM's map) instead of the SVD routine's; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
+	NoEigenSmooth: "eigengradcam is already the first principal component of g⊙A (pytorch-grad-cam ignores eigen_smooth here)",
 })
 
 // EigenGradCAM is pytorch-grad-cam's EigenGradCAM: EigenCAM on the

@@ -13,6 +13,7 @@ var _ = register(Spec[KPCACAM]{
 		{Name: "kernel", Default: "sigmoid", Allowed: []string{"sigmoid", "rbf", "linear"}, Doc: "κ: tanh(γ·x·y+1), exp(−γ‖x−y‖²) or x·y"},
 		{Name: "gamma", Default: 0.0, Min: 0, Max: 1e6, Doc: "γ; 0: 1/channels"},
 	},
+	NoEigenSmooth: "kpcacam is already a (kernel) principal component of its activations (pytorch-grad-cam ignores eigen_smooth here)",
 })
 
 // KPCACAM is pytorch-grad-cam's KPCA_CAM (Karmani et al. 2024): EigenCAM

@@ -110,7 +110,7 @@ func ParseMethods(list string) ([]Method, error) {
 			}
 			for _, kv := range parts[1:] {
 				var err error
-				if m, err = setOption(m, kv); err != nil {
+				if m, err = setSpecOption(m, kv); err != nil {
 					return nil, fmt.Errorf("explainer: method %q: %w", spec, err)
 				}
 			}
@@ -144,6 +144,9 @@ func ParseMethods(list string) ([]Method, error) {
 // exported int, float, string and bool fields), lower-case, with their
 // current values: "steps=0" means the method's default.
 func Options(m Method) []string {
+	if s, ok := m.(Smoothed); ok {
+		return append(Options(s.Method), smoothSettings(s)...)
+	}
 	var out []string
 	v := reflect.ValueOf(m)
 	if v.Kind() != reflect.Struct {
@@ -165,6 +168,24 @@ func settable(k reflect.Kind) bool {
 		return true
 	}
 	return false
+}
+
+// setSpecOption sets "key=value" on m: a smoothing option (SmoothOptions)
+// or one of the method's own (setOption).
+func setSpecOption(m Method, kv string) (Method, error) {
+	key, value, _ := strings.Cut(kv, "=")
+	m, ok, err := setSmoothOption(m, strings.ToLower(strings.TrimSpace(key)), strings.TrimSpace(value))
+	if ok || err != nil {
+		return m, err
+	}
+	if s, ok := m.(Smoothed); ok {
+		inner, err := setOption(s.Method, kv)
+		if err != nil {
+			return nil, err
+		}
+		return Smooth(inner, s.EigenSmooth, s.AugSmooth), nil
+	}
+	return setOption(m, kv)
 }
 
 // setOption returns a copy of m with the field named in "key=value" set.

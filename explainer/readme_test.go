@@ -32,7 +32,21 @@ func methodTable() string {
 			}
 			opts = append(opts, v+": "+o.Doc)
 		}
+		var shared []string
+		if in.EigenSmooth {
+			shared = append(shared, "`eigen_smooth`")
+		}
+		if in.AugSmooth {
+			shared = append(shared, "`aug_smooth`")
+		}
+		if len(shared) > 0 {
+			opts = append(opts, "+ "+strings.Join(shared, ", "))
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", in.Name, cell(in.Summary), cell(strings.Join(opts, "; ")), cell(in.Notes))
+	}
+	b.WriteString("\nShared options of the class-activation methods (+ in the table: the ones each takes; see [Smoothing](#smoothing-eigen_smooth-and-aug_smooth)):\n\n")
+	for _, o := range SmoothOptions() {
+		fmt.Fprintf(&b, "- `%s=%s`: %s\n", o.Name, o.DefaultText(), o.Doc)
 	}
 	return b.String()
 }

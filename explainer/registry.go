@@ -133,6 +133,11 @@ type Spec[M Method] struct {
 	// filled in; nil: none (only the shared passes). A method that builds
 	// model copies must declare them here, or New refuses it.
 	Cost func(m M, g Geometry) Cost
+	// NoEigenSmooth, when set, says why the method refuses the shared
+	// option eigen_smooth although its map is a layer-resolution CAM (an
+	// Eigen-CAM-like map is already a principal component). Which methods
+	// take the shared options is otherwise derived (see Smoothed).
+	NoEigenSmooth string
 }
 
 // spec is a registered Spec without its type parameter.
@@ -145,6 +150,7 @@ type spec struct {
 	options              []Option
 	check                func(Method) error
 	cost                 func(Method, Geometry) Cost
+	noEigenSmooth        string
 }
 
 var registry struct {
@@ -168,7 +174,7 @@ func register[M Method](s Spec[M]) struct{} {
 		}
 	}
 	sp := &spec{name: s.Name, summary: s.Summary, notes: s.Notes, family: s.Family, order: s.Order,
-		proto: s.Proto, typ: typ, options: s.Options}
+		proto: s.Proto, typ: typ, options: s.Options, noEigenSmooth: s.NoEigenSmooth}
 	if s.Check != nil {
 		sp.check = func(m Method) error { return s.Check(m.(M)) }
 	}
@@ -235,6 +241,9 @@ type Info struct {
 	Method Method
 	// Options are its settings with their defaults.
 	Options []Option
+	// EigenSmooth and AugSmooth report whether it takes the shared
+	// options eigen_smooth and aug_smooth (SmoothOptions).
+	EigenSmooth, AugSmooth bool
 }
 
 // Methods lists every registered method in registry order (family, then
@@ -243,7 +252,8 @@ func Methods() []Info {
 	var out []Info
 	for _, s := range specs() {
 		out = append(out, Info{Name: s.name, Family: s.family, Order: s.order, Summary: s.summary, Notes: s.notes,
-			Method: s.proto, Options: slices.Clone(s.options)})
+			Method: s.proto, Options: slices.Clone(s.options),
+			EigenSmooth: smoothRefusal(s.proto, s, "eigen_smooth") == "", AugSmooth: smoothRefusal(s.proto, s, "aug_smooth") == ""})
 	}
 	return out
 }
@@ -340,6 +350,9 @@ type Coster interface {
 // It returns an *OptionError for the first value the method cannot take.
 // Methods not registered are not checked.
 func Validate(m Method) error {
+	if sm, ok := m.(Smoothed); ok {
+		return sm.validate()
+	}
 	s := specOf(m)
 	if s == nil {
 		return nil

@@ -27,8 +27,9 @@ func (e *Explainer) toGrid(x tf.Output) tf.Output {
 
 // fromGrid turns activations on the grid [M,rows,cols,C], copies of the
 // batch stacked copy-major (row j·N+i is a copy of image i), back into the
-// target layer's tokens [M,T,C], each copy with its image's prefix tokens.
-func (e *Explainer) fromGrid(acts tf.Output) tf.Output {
+// target layer's tokens [M,T,C], each copy with its image's prefix tokens,
+// taken from layer (the layer's output [N,T,C] on the images copied).
+func (e *Explainer) fromGrid(acts, layer tf.Output) tf.Output {
 	v := e.tokens
 	if v == nil {
 		return acts
@@ -38,7 +39,7 @@ func (e *Explainer) fromGrid(acts tf.Output) tf.Output {
 	if v.Prefix == 0 {
 		return patches
 	}
-	prefix := op.Slice(o.Scope(), e.layer.Output, constant(o.s, []int32{0, 0, 0}), constant(o.s, []int32{-1, int32(v.Prefix), -1}))
+	prefix := op.Slice(o.Scope(), layer, constant(o.s, []int32{0, 0, 0}), constant(o.s, []int32{-1, int32(v.Prefix), -1}))
 	rows := func(x tf.Output) tf.Output {
 		return op.StridedSlice(o.Scope(), op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32)),
 			constant(o.s, []int32{0}), constant(o.s, []int32{1}), constant(o.s, []int32{1}))

@@ -72,10 +72,22 @@ backward pass for all). Options follow a method as :key=value, e.g.
 integrated-gradients:steps=64:baseline=blur, scorecam:variant=softmax,
 faster-scorecam:topn=20. Shown with their defaults (and the values a
 choice takes); the README says what each method and option does.
+Class-activation methods also take shared options (+ below lists the ones
+a method takes), e.g. gradcam:eigen_smooth=true:aug_smooth=true:
 `)
+	for _, o := range explainer.SmoothOptions() {
+		fmt.Fprintf(&b, "    %-22s %s\n", o.Name+"="+o.DefaultText(), o.Doc)
+	}
 	for _, in := range explainer.Methods() {
 		name := in.Name
-		if len(in.Options) == 0 {
+		var shared []string
+		if in.EigenSmooth {
+			shared = append(shared, "eigen_smooth")
+		}
+		if in.AugSmooth {
+			shared = append(shared, "aug_smooth")
+		}
+		if len(in.Options) == 0 && len(shared) == 0 {
 			fmt.Fprintf(&b, "  %s\n", name)
 		}
 		for _, o := range in.Options {
@@ -85,6 +97,9 @@ choice takes); the README says what each method and option does.
 			}
 			fmt.Fprintf(&b, "  %-22s %-22s %s\n", name, o.Name+"="+o.DefaultText(), doc)
 			name = ""
+		}
+		if len(shared) > 0 {
+			fmt.Fprintf(&b, "  %-22s + %s\n", name, strings.Join(shared, ", "))
 		}
 	}
 	return b.String()
