@@ -36,6 +36,28 @@ type Context struct {
 	// copies, when not nil, records every batch of copies the method
 	// runs through the model (New checks them against its Cost).
 	copies *[]copyRecord
+	// concepts receives a concept method's parts (setConcepts).
+	concepts *conceptGraph
+}
+
+// conceptGraph is what a method with several maps per image (concepts:
+// DeepFeatureFactorization) hands the explainer besides its one map.
+type conceptGraph struct {
+	// maps are the concept maps at the layer's resolution, float32
+	// [N·n,h,w], image-major: concept c of image i is row i·n+c.
+	maps tf.Output
+	// probs are the concepts' class probabilities [N,n,classes]; zero
+	// (Op nil) when the concepts have no labels.
+	probs tf.Output
+	n     int
+}
+
+// setConcepts hands the explainer n concept maps per image and their class
+// probabilities (see conceptGraph).
+func (c *Context) setConcepts(maps, probs tf.Output, n int) {
+	if c.concepts != nil {
+		*c.concepts = conceptGraph{maps: maps, probs: probs, n: n}
+	}
 }
 
 // copyRecord is one batch of copies a method ran through the model.
