@@ -83,3 +83,13 @@ func (e *Explainer) takeConcepts(rs *rankSet, results []Result, floats [][]float
 		}
 	}
 }
+
+// ConceptMethod is implemented by methods whose result is several concept
+// maps per image (Map.Concepts) besides their one map:
+// DeepFeatureFactorization. Callers that write files per map use it to
+// write the concepts instead.
+type ConceptMethod interface {
+	Method
+	// ConceptCount is the number of concept maps per image.
+	ConceptCount() int
+}

@@ -173,3 +173,6 @@ func nmf(o *Ops, x tf.Output, n int32, iterations int, seed int64) (w, h tf.Outp
 	}
 	return w, h
 }
+
+// ConceptCount implements ConceptMethod.
+func (m DeepFeatureFactorization) ConceptCount() int { return Resolve(m).Concepts }

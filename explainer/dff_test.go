@@ -63,7 +63,9 @@ func TestDFFMatchesReference(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := runs[name]
 			dir := filepath.Join(refDir, name)
-			var sk struct{ MaxAbs float64 `json:"max_abs"` }
+			var sk struct {
+				MaxAbs float64 `json:"max_abs"`
+			}
 			raw, err := os.ReadFile(filepath.Join(dir, "dff.sklearn.json"))
 			if err != nil {
 				t.Fatal(err)

@@ -248,6 +248,11 @@ func (o explainOptions) resolve() (runSettings, error) {
 	if s.shard, err = resolveShard(o.shard, o.shardCount, osEnv); err != nil {
 		return s, usageError(err.Error())
 	}
+	for _, m := range s.methods {
+		if _, ok := m.(explainer.ConceptMethod); ok && s.save["tfrecord"] {
+			return s, usageError(fmt.Sprintf("--save tfrecord: method %s writes several concept maps per image, which the TFRecord output (one map per example) does not hold; explain %s with --save overlay,map16,npy, the other methods into another --out", m.Name(), m.Name()))
+		}
+	}
 	return s, nil
 }
 
@@ -546,6 +551,9 @@ type recordMap struct {
 	// Flat: the map has no signal (explainer.Map.Flat); its files show
 	// rounding noise or zeros.
 	Flat bool `json:"flat,omitempty"`
+	// Concepts are a concept method's concepts (dff), each with its map
+	// and labels; Overlay is then their overlay and NPY all their maps.
+	Concepts []recordConcept `json:"concepts,omitempty"`
 }
 
 // explainStages are explain's batch run (the explainer) and outputs.
@@ -614,6 +622,13 @@ func (x *explainStages) write(ctx context.Context, it *item) error {
 			x.flat.Add(1)
 		}
 		rel := key + "/" + name
+		if mp.Concepts != nil {
+			if err := x.writeConcepts(it, mp, rel, &rm); err != nil {
+				return err
+			}
+			rec.Maps = append(rec.Maps, rm)
+			continue
+		}
 		if x.s.save["overlay"] {
 			if err := x.out.writeFile(rel+ext, files.Overlays[i]); err != nil {
 				return err
