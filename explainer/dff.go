@@ -15,7 +15,7 @@ var _ = register(Spec[DeepFeatureFactorization]{
 	Notes:   "pytorch-grad-cam's DeepFeatureFactorization with batch size 1: each image factorised on its own (pytorch-grad-cam factorises the whole batch at once), Lee–Seung multiplicative updates (scikit-learn's solver='mu') from scikit-learn's random init drawn with `--seed` instead of its coordinate descent; labels from the layers after the target on a map filled with each concept; checked against numpy and scikit-learn NMF(solver='mu'), not the library (no torch here)",
 	Options: []Option{
 		{Name: "concepts", Default: 5, Min: 1, Max: 64, Doc: "concepts (NMF components) per image"},
-		{Name: "iterations", Default: 200, Min: 1, Max: 5000, Doc: "multiplicative-update iterations (unrolled in the graph)"},
+		{Name: "iterations", Default: 200, Min: 1, Max: 1000, Doc: "multiplicative-update iterations (unrolled in the graph: 14 ops each)"},
 	},
 	Cost: func(m DeepFeatureFactorization, _ Geometry) Cost { return Cost{TailCopies: m.Concepts} },
 })

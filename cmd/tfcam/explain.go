@@ -100,7 +100,10 @@ on its longest side), the map itself (16-bit PNG at the model's resolution
 and/or .npy); per shard: results.jsonl (one line per image, written last:
 the image is done when its line exists) and, with --save tfrecord, a
 TFRecord file of tf.train.Example maps for TF pipelines; and an index.html
-gallery.
+gallery. dff (concept maps) writes instead dff.png, the image coloured by
+its strongest concept per pixel above a legend of the concepts' labels, a
+16-bit PNG per concept and one .npy [concepts,H,W], and each concept's
+labels in results.jsonl.
 
 INPUTS are image files, directories (searched recursively), globs, @list.txt
 files (one path per line) or - (such a list on stdin). Inputs, lists and
