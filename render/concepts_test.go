@@ -28,12 +28,12 @@ func TestConceptColors(t *testing.T) {
 
 // TestConceptOverlay checks each pixel against the blend written out: a
 // 2×2 gray image, concept 0 strongest on the left column, concept 1 on
-// the right, strengths 1 and 0.5 (maps at the image's size, so no
-// resampling).
+// the right, strengths 1 and 0.5, a tie at the bottom right (maps at the
+// image's size, so no resampling).
 func TestConceptOverlay(t *testing.T) {
 	orig := image.NewNRGBA(image.Rect(0, 0, 2, 2))
 	draw.Draw(orig, orig.Bounds(), image.NewUniform(color.NRGBA{100, 100, 100, 255}), image.Point{}, draw.Src)
-	maps := [][]float32{{1, 0, 0.5, 0.2}, {0, 1, 0.1, 0.5}}
+	maps := [][]float32{{1, 0, 0.5, 0.5}, {0, 1, 0.1, 0.5}}
 	tests := []struct {
 		alpha float64
 		x, y  int
@@ -42,7 +42,7 @@ func TestConceptOverlay(t *testing.T) {
 		{0.5, 0, 0, color.NRGBA{178, 50, 50, 255}},  // red ·1: 0.5·100 + 0.5·255
 		{0.5, 1, 0, color.NRGBA{50, 178, 178, 255}}, // cyan ·1 (2 concepts: hues 0 and 180°)
 		{0.5, 0, 1, color.NRGBA{114, 50, 50, 255}},  // red ·0.5: 50 + 0.5·0.5·255 = 113.75
-		{0.5, 1, 1, color.NRGBA{50, 114, 114, 255}},
+		{0.5, 1, 1, color.NRGBA{114, 50, 50, 255}}, // a tie: the first concept
 		{0, 1, 1, color.NRGBA{100, 100, 100, 255}},
 	}
 	for _, tt := range tests {
