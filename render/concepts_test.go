@@ -42,7 +42,7 @@ func TestConceptOverlay(t *testing.T) {
 		{0.5, 0, 0, color.NRGBA{178, 50, 50, 255}},  // red ·1: 0.5·100 + 0.5·255
 		{0.5, 1, 0, color.NRGBA{50, 178, 178, 255}}, // cyan ·1 (2 concepts: hues 0 and 180°)
 		{0.5, 0, 1, color.NRGBA{114, 50, 50, 255}},  // red ·0.5: 50 + 0.5·0.5·255 = 113.75
-		{0.5, 1, 1, color.NRGBA{114, 50, 50, 255}}, // a tie: the first concept
+		{0.5, 1, 1, color.NRGBA{114, 50, 50, 255}},  // a tie: the first concept
 		{0, 1, 1, color.NRGBA{100, 100, 100, 255}},
 	}
 	for _, tt := range tests {
