@@ -102,8 +102,19 @@ type rankSet struct {
 	raw      [][]tf.Output
 	low      [][]tf.Output
 	flat     [][]tf.Output // [rank][method] [N]: 1 where the map is flat
+	// concepts are the concept methods' outputs, [rank][method]; nil
+	// entries for the other methods.
+	concepts [][]*conceptOut
 	// probes are rank 0's named intermediate tensors (Context.probe).
 	probes map[string]tf.Output
+}
+
+// conceptOut are a concept method's fetched tensors.
+type conceptOut struct {
+	n         int
+	norm, low tf.Output // [N·n,H,W], [N·n,h,w] min–max normalised
+	probs     tf.Output // [N,n,P] top-P probabilities (Op nil: no labels)
+	classes   tf.Output // int32 [N,n,P]
 }
 
 // Targets says which classes are explained. The zero value is each image's
@@ -156,6 +167,25 @@ type Map struct {
 	// rounding of its magnitude (see FlatRelative), often all zeros after
 	// the ReLU. Normalized is then noise or zeros, not a heatmap.
 	Flat bool
+	// Concepts are the parts of a method that finds several maps per
+	// image (DeepFeatureFactorization); nil for every other method.
+	Concepts *Concepts
+}
+
+// Concepts are the concept maps of one image and what each concept
+// stands for (DeepFeatureFactorization). Slices are views into the
+// batch's fetched buffers, row-major, like Map's.
+type Concepts struct {
+	// Maps[c] is concept c's map at input resolution, min–max scaled to
+	// [0,1] (H·W values).
+	Maps [][]float32
+	// LowRes[c] is the same at the layer's resolution (when
+	// Config.LowRes).
+	LowRes [][]float32
+	// Labels[c] are concept c's top classes, best first (Config.Predictions
+	// of them), with the probability the model's head gives the concept;
+	// nil when the layers after the target cannot be re-run from it.
+	Labels [][]Prediction
 }
 
 // Result is the explanation of one image.
@@ -361,6 +391,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			t.Guided = e.float32Of(g[0])
 		}
 		var norms, raws, lows, flats []tf.Output
+		var concepts []*conceptOut
 		var applied []Method
 		var built []builtCopies
 		for _, m := range e.methods {
@@ -372,6 +403,8 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			if k == 1 && r == 0 {
 				ctx.copies = &copies
 			}
+			var cg conceptGraph
+			ctx.concepts = &cg
 			mt.Ctx = &ctx
 			mp, err := m.Build(mo, mt)
 			var na *NotApplicableError
@@ -402,6 +435,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			norms = append(norms, norm)
 			lows = append(lows, low)
 			flats = append(flats, e.flatness(raw))
+			concepts = append(concepts, e.conceptOutputs(cg))
 			applied = append(applied, m)
 			if len(copies) > 0 {
 				built = append(built, builtCopies{m, copies})
@@ -426,6 +460,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		rs.raw = append(rs.raw, raws)
 		rs.low = append(rs.low, lows)
 		rs.flat = append(rs.flat, flats)
+		rs.concepts = append(rs.concepts, concepts)
 	}
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("explainer: building the graph: %w", err)
@@ -540,6 +575,9 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 		}
 	}
 	ints := append([]tf.Output{e.predIdx}, rs.targets...)
+	nFloats, nInts := len(floats), len(ints)
+	cf, ci := e.conceptFetches(rs)
+	floats, ints = append(floats, cf...), append(ints, ci...)
 	out, ids, err := e.model.RunMixed(ctx, feeds, floats, ints)
 	if err != nil {
 		return nil, err
@@ -590,5 +628,6 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 			results[i].Maps = append(results[i].Maps, maps)
 		}
 	}
+	e.takeConcepts(rs, results, out[nFloats:], ids[nInts:])
 	return results, nil
 }

@@ -154,6 +154,9 @@ func smoothRefusal(m Method, sp *spec, opt string) string {
 	case m.Needs().GuidedInputGrad:
 		return m.Name() + " reads guided backpropagation's input gradient, which is not computed on augmented copies or as channel sums"
 	}
+	if _, ok := m.(ConceptMethod); ok {
+		return m.Name() + " factorises the activations into several concept maps, not one weighted channel sum; smoothing applies to one map per image"
+	}
 	if opt != "eigen_smooth" {
 		return ""
 	}

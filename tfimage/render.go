@@ -3,6 +3,7 @@ package tfimage
 import (
 	"context"
 	"fmt"
+	"image"
 	"math"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -210,4 +211,23 @@ func (r *Renderer) graph() (*renderGraph, error) {
 		}
 		return g, nil
 	})
+}
+
+// ViewImage copies a Decoded.View (uint8 [h,w,3]) into a Go image, for
+// pictures drawn in Go (render.ConceptOverlay).
+func ViewImage(view *tf.Tensor) (*image.NRGBA, error) {
+	if view == nil {
+		return nil, errNotDecoded
+	}
+	px, ok := view.Value().([][][]uint8)
+	if !ok || len(px) == 0 || len(px[0]) == 0 || len(px[0][0]) != 3 {
+		return nil, fmt.Errorf("tfimage: view of shape %v: want uint8 [h,w,3] (Decoded.View)", view.Shape())
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, len(px[0]), len(px)))
+	for y, row := range px {
+		for x, p := range row {
+			copy(img.Pix[img.PixOffset(x, y):], []uint8{p[0], p[1], p[2], 255})
+		}
+	}
+	return img, nil
 }

@@ -218,6 +218,13 @@ func (o evalOptions) resolve() (evalSettings, error) {
 	if s.methods, err = explainer.ParseMethods(o.methods); err != nil {
 		return s, usageError("--method: " + err.Error())
 	}
+	for _, m := range s.methods {
+		// Its concepts do not explain a class: deleting or keeping pixels
+		// by them measures nothing about the class score.
+		if _, ok := m.(explainer.ConceptMethod); ok {
+			return s, usageError(fmt.Sprintf("--method %s: its concept maps explain no class, so the class-faithfulness metrics of eval do not apply; look at them with `tfcam explain --method %s`", m.Name(), m.Name()))
+		}
+	}
 	if o.class != "" && o.class != "top1" {
 		if s.class, err = strconv.Atoi(o.class); err != nil || s.class < 0 {
 			return s, usageError(fmt.Sprintf("--class %q: want top1 or a class index", o.class))

@@ -206,6 +206,7 @@ func TestEvalErrors(t *testing.T) {
 		{"bad class", func(o *evalOptions) { o.class = "cat" }, []string{imgs}, 2, `--class "cat"`},
 		{"class out of range", func(o *evalOptions) { o.class = "9" }, []string{imgs}, 2, "has 4 classes"},
 		{"bad method", func(o *evalOptions) { o.methods = "nope" }, []string{imgs}, 2, "--method"},
+		{"concept method", func(o *evalOptions) { o.methods = "gradcam,dff" }, []string{imgs}, 2, "--method dff: its concept maps explain no class"},
 		{"negative tolerance", func(o *evalOptions) { o.tolerance = -1 }, []string{imgs}, 2, "--tolerance"},
 		{"ROAD percentage 100", func(o *evalOptions) { o.road = "50,100" }, []string{imgs}, 2, `--road "50,100"`},
 		{"ROAD percentages descending", func(o *evalOptions) { o.road = "50,20" }, []string{imgs}, 2, `--road "50,20"`},

@@ -115,7 +115,10 @@ on its longest side), the map itself (16-bit PNG at the model's resolution
 and/or .npy); per shard: results.jsonl (one line per image, written last:
 the image is done when its line exists) and, with --save tfrecord, a
 TFRecord file of tf.train.Example maps for TF pipelines; and an index.html
-gallery.
+gallery. dff (concept maps) writes instead dff.png, the image coloured by
+its strongest concept per pixel above a legend of the concepts' labels, a
+16-bit PNG per concept and one .npy [concepts,H,W], and each concept's
+labels in results.jsonl.
 
 INPUTS are image files, directories (searched recursively), globs, @list.txt
 files (one path per line) or - (such a list on stdin). Inputs, lists and
@@ -262,6 +265,11 @@ func (o explainOptions) resolve() (runSettings, error) {
 	}
 	if s.shard, err = resolveShard(o.shard, o.shardCount, osEnv); err != nil {
 		return s, usageError(err.Error())
+	}
+	for _, m := range s.methods {
+		if _, ok := m.(explainer.ConceptMethod); ok && s.save["tfrecord"] {
+			return s, usageError(fmt.Sprintf("--save tfrecord: method %s writes several concept maps per image, which the TFRecord output (one map per example) does not hold; explain %s with --save overlay,map16,npy, the other methods into another --out", m.Name(), m.Name()))
+		}
 	}
 	return s, nil
 }
@@ -561,6 +569,9 @@ type recordMap struct {
 	// Flat: the map has no signal (explainer.Map.Flat); its files show
 	// rounding noise or zeros.
 	Flat bool `json:"flat,omitempty"`
+	// Concepts are a concept method's concepts (dff), each with its map
+	// and labels; Overlay is then their overlay and NPY all their maps.
+	Concepts []recordConcept `json:"concepts,omitempty"`
 }
 
 // explainStages are explain's batch run (the explainer) and outputs.
@@ -629,6 +640,13 @@ func (x *explainStages) write(ctx context.Context, it *item) error {
 			x.flat.Add(1)
 		}
 		rel := key + "/" + name
+		if mp.Concepts != nil {
+			if err := x.writeConcepts(it, mp, rel, &rm); err != nil {
+				return err
+			}
+			rec.Maps = append(rec.Maps, rm)
+			continue
+		}
 		if x.s.save["overlay"] {
 			if err := x.out.writeFile(rel+ext, files.Overlays[i]); err != nil {
 				return err

@@ -355,6 +355,9 @@ func TestExplainFlagsBeforeModel(t *testing.T) {
 		{"variant bogus", func(o *explainOptions) { o.methods = "scorecam:variant=bogus" }, "variant"},
 		{"bad shard", func(o *explainOptions) { o.shard = "3/2" }, "shard 3 of 2"},
 		{"flush-every", func(o *explainOptions) { o.flushEvery = -time.Second }, "--flush-every -1s"},
+		{"dff to tfrecord", func(o *explainOptions) { o.methods = "gradcam,dff"; o.save = "map16,tfrecord" }, "--save tfrecord: method dff writes several concept maps"},
+		{"dff concepts", func(o *explainOptions) { o.methods = "dff:concepts=0.5" }, `option concepts="0.5"`},
+		{"dff iterations", func(o *explainOptions) { o.methods = "dff:iterations=9000" }, "iterations=9000: want 0 (the default) or 1 to 1000"},
 		{"out URL option", func(o *explainOptions) { o.out = "s3://b/p/?bogus=1" }, `unknown query parameter "bogus"`},
 	}
 	for _, c := range cases {
