@@ -58,7 +58,7 @@ func TestDFFMatchesReference(t *testing.T) {
 		t.Logf("%s: graph built in %v, %d images explained in %v", name, built.Round(time.Millisecond), in.Shape[0], time.Since(start).Round(time.Millisecond))
 		runs[name] = run{f, res}
 	}
-	fixture.Python(t, "reference_dff.py", append([]string{refDir, strconv.Itoa(camSeed), strconv.Itoa(dffRef.Concepts), strconv.Itoa(dffRef.Iterations)}, dirs...)...)
+	fixture.Reference(t, "reference_dff.py", refDir, append([]string{strconv.Itoa(camSeed), strconv.Itoa(dffRef.Concepts), strconv.Itoa(dffRef.Iterations)}, dirs...)...)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			r := runs[name]
