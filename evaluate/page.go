@@ -50,6 +50,8 @@ type pageView struct {
 	MeanOver string
 	Slack    string
 	Notes    []string
+	// Sanity: the table has a sanity column (some method was checked).
+	Sanity   bool
 	Plots    []pagePlot
 	Examples []pageExample
 }
@@ -58,7 +60,9 @@ type pageRow struct {
 	Method, Passes, MeanRank string
 	Cells                    []string // "value (rank)" per metric
 	Flags                    []string
-	Recommended, Cheaper     bool
+	// Sanity is the sanity checks' numbers and verdict ("" unchecked).
+	Sanity               string
+	Recommended, Cheaper bool
 }
 
 type pagePlot struct {
@@ -156,6 +160,15 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 	if st.MethodSpec != "" {
 		add("--method", st.MethodSpec)
 	}
+	sanity := map[string]*SanitySummary{}
+	for _, s := range r.Methods {
+		if s.Sanity != nil {
+			sanity[s.Method] = s.Sanity
+		}
+	}
+	if v.Sanity = len(sanity) > 0; v.Sanity {
+		add("sanity checks", sanitySettings(st, sanity))
+	}
 	var over []string
 	for _, m := range rk.Metrics {
 		if m.InMeanRank {
@@ -165,7 +178,8 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 	v.MeanOver = strings.Join(over, ", ")
 	for _, row := range rk.Rows {
 		pr := pageRow{Method: row.Method, Passes: "?", MeanRank: "-", Flags: row.Flags,
-			Recommended: row.Method == rec.Method, Cheaper: row.Method == rec.Cheaper}
+			Recommended: row.Method == rec.Method, Cheaper: row.Method == rec.Cheaper,
+			Sanity: sanityCell(sanity[row.Method])}
 		if row.Passes > 0 {
 			pr.Passes = strconv.Itoa(row.Passes)
 		}
@@ -189,6 +203,9 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 				plot{"Insertion curves", func(w io.Writer) error { return r.plotCurves(w, "insertion", reportDPI) }})
 		}
 		ps = append(ps, plot{"Scores per metric", func(w io.Writer) error { return r.plotScores(w, reportDPI) }})
+		if len(st.SanityCuts) > 0 {
+			ps = append(ps, plot{"Model-parameter randomisation", func(w io.Writer) error { return r.plotSanity(w, reportDPI) }})
+		}
 		for _, p := range ps {
 			var b bytes.Buffer
 			if err := p.draw(&b); err != nil {
@@ -254,9 +271,15 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	for _, m := range v.Metrics {
 		b.WriteString(" " + esc(m.Head) + " |")
 	}
+	if v.Sanity {
+		b.WriteString(" sanity |")
+	}
 	b.WriteString(" flags |\n|---|--:|--:|")
 	for range v.Metrics {
 		b.WriteString("--:|")
+	}
+	if v.Sanity {
+		b.WriteString("---|")
 	}
 	b.WriteString("---|\n")
 	for _, row := range v.Rows {
@@ -268,9 +291,46 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		for _, c := range row.Cells {
 			b.WriteString(" " + c + " |")
 		}
+		if v.Sanity {
+			b.WriteString(" " + esc(row.Sanity) + " |")
+		}
 		fmt.Fprintf(&b, " %s |\n", esc(strings.Join(row.Flags, "; ")))
 	}
 	fmt.Fprintf(&b, "\nCells are value (rank); ↑ higher is better, ↓ lower. Mean rank: over %s; equal values (within 1e-5 relative) share the mean of their places, a missing value ranks last. Sparseness and complexity are ranked but not in the mean.\n", esc(v.MeanOver))
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+// sanitySettings describes the sanity checks that ran, for the settings.
+func sanitySettings(st Settings, sums map[string]*SanitySummary) string {
+	var parts []string
+	if len(st.SanityCuts) > 0 {
+		parts = append(parts, fmt.Sprintf("model-parameter randomisation, %d layers with weights randomised from the top in %d steps (fails: mean Spearman of |maps| > %.2f)", len(st.SanityLayers), len(st.SanityCuts), ParamsThreshold))
+	}
+	for _, s := range sums {
+		if s.LogitSSIM != nil {
+			parts = append(parts, fmt.Sprintf("random logit (fails: mean SSIM > %.2f)", LogitThreshold))
+			break
+		}
+	}
+	out := strings.Join(parts, "; ")
+	if st.SanityImages > 0 {
+		out += fmt.Sprintf("; on the first %d images", st.SanityImages)
+	}
+	return out
+}
+
+// sanityCell is a method's sanity numbers and verdict ("" unchecked).
+func sanityCell(s *SanitySummary) string {
+	if s == nil {
+		return ""
+	}
+	var parts []string
+	if s.SpearmanAbsMean != nil {
+		parts = append(parts, fmt.Sprintf("|ρ| %.2f", *s.SpearmanAbsMean))
+	}
+	if s.LogitSSIM != nil {
+		parts = append(parts, fmt.Sprintf("logit SSIM %.2f", *s.LogitSSIM))
+	}
+	return strings.Join(parts, ", ") + ": " + s.Verdict()
 }

@@ -160,7 +160,9 @@ func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length, dpi flo
 // the mean similarity of its maps to the originals against the number of
 // layers randomised from the top, in three panels (Spearman, Spearman of
 // |maps|, SSIM), the threshold of the verdict dashed on the |maps| panel.
-func (r *Report) PlotSanity(w io.Writer) error {
+func (r *Report) PlotSanity(w io.Writer) error { return r.plotSanity(w, plotDPI) }
+
+func (r *Report) plotSanity(w io.Writer, dpi float64) error {
 	cuts := r.Settings.SanityCuts
 	if len(cuts) == 0 {
 		return fmt.Errorf("evaluate: no model-parameter randomisation results to plot")
@@ -216,5 +218,5 @@ func (r *Report) PlotSanity(w io.Writer) error {
 		}
 		row = append(row, p)
 	}
-	return writePNG(w, [][]*plot.Plot{row}, 18*vg.Inch, 5.5*vg.Inch, plotDPI)
+	return writePNG(w, [][]*plot.Plot{row}, 18*vg.Inch, 5.5*vg.Inch, dpi)
 }

@@ -160,6 +160,9 @@ type Settings struct {
 	// permutations and the random-logit classes too.
 	SanityLayers []string `json:"sanity_layers,omitempty"`
 	SanityCuts   []int    `json:"sanity_cuts,omitempty"`
+	// SanityImages is how many images (the first, in input order) the
+	// sanity checks ran on; 0 without them.
+	SanityImages int `json:"sanity_images,omitempty"`
 	// Target is --target as the explainer spells it ("" or "class": the
 	// class scores). For any other target the perturbation metrics are
 	// not run (see the package doc).

@@ -46,6 +46,7 @@ type evalOptions struct {
 	sensR     float64
 	sanity    string
 	sanLayers string
+	sanImages int
 	batch     int
 	runImages int
 	workers   int
@@ -102,7 +103,10 @@ Scores explanation methods on a model, so you can see which one to trust:
                          |ρ| > 0.5 (its maps hardly depend on what the model
                          learnt: Guided Backprop's classic failure) and
                          FAILS logit when the SSIM > 0.5 (its maps hardly
-                         depend on the class); flags in metrics.json say so.
+                         depend on the class); flags in metrics.json and
+                         report.html say so. The checks run on the first
+                         --sanity-images images (default 16; 0: all), the
+                         other metrics on every image.
 
 --seed also seeds ROAD's imputation noise, max-sensitivity's
 perturbations, the sanity checks' permutations and random classes (each image's noise depends on the seed and the image, not
@@ -180,6 +184,7 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.Float64Var(&o.sensR, "sensitivity-radius", 0.02, "max-sensitivity: half-width of the uniform input noise, in the model's input units (after --preprocess)")
 	fs.StringVar(&o.sanity, "sanity", "none", "sanity checks: params (model-parameter randomisation), logit (random logit), comma-separated, all or none (params costs one explanation of every method per image and cascade step)")
 	fs.StringVar(&o.sanLayers, "sanity-layers", "8", "sanity params: cascade steps, spread evenly over the layers with weights from the output down, or all (one per layer)")
+	fs.IntVar(&o.sanImages, "sanity-images", 16, "run the sanity checks on the first `N` images only (in input order; 0: all): they cost one explanation of every method per image and cascade step")
 	fs.IntVar(&o.batch, "batch", 16, "images explained per TensorFlow run")
 	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
@@ -245,6 +250,9 @@ func (o evalOptions) resolve() (evalSettings, error) {
 		}
 	}
 	s.sanity.Seed = uint64(o.explainFlags.seed)
+	if o.sanImages < 0 {
+		return s, usageError(fmt.Sprintf("--sanity-images %d: want a number of images >= 1, or 0 for all", o.sanImages))
+	}
 	if s.target, err = parseTarget(o.target); err != nil {
 		return s, err
 	}
@@ -399,8 +407,20 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
 		len(inputs), m.Dir, e.Layer().Name, methodList(e), pre, o.steps, s.baseline, deviceNote(m))
 	reportSkipped(log, e)
-	if san != nil && s.sanity.Params {
-		fmt.Fprintf(log, "sanity: %d layers with weights, randomised from the top in %d steps (%s first)\n", len(san.Layers()), len(san.Cuts()), san.Layers()[0])
+	sanImages := len(inputs)
+	if o.sanImages > 0 {
+		sanImages = min(o.sanImages, len(inputs))
+	}
+	if san != nil {
+		on := fmt.Sprintf("on all %d images", sanImages)
+		if sanImages < len(inputs) {
+			on = fmt.Sprintf("on the first %d of %d images (--sanity-images)", sanImages, len(inputs))
+		}
+		if s.sanity.Params {
+			fmt.Fprintf(log, "sanity: %d layers with weights, randomised from the top in %d steps (%s first), %s\n", len(san.Layers()), len(san.Cuts()), san.Layers()[0], on)
+		} else {
+			fmt.Fprintf(log, "sanity: random logit %s\n", on)
+		}
 	}
 
 	viewSize := 0
@@ -412,7 +432,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	defer dec.Close()
-	st := &evalStages{e: e, ev: ev, road: road, sanity: san, class: s.class, boxes: boxes, tol: tol,
+	st := &evalStages{e: e, ev: ev, road: road, sanity: san, sanityImages: sanImages, class: s.class, boxes: boxes, tol: tol,
 		sens: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, channels: c,
 		examples: map[int]evaluate.Example{}}
 	if o.out != "" {
@@ -456,6 +476,9 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if road != nil || o.sensN > 0 || san != nil {
 		rep.Settings.Seed = uint64(o.explainFlags.seed)
 	}
+	if san != nil {
+		rep.Settings.SanityImages = sanImages
+	}
 	if san != nil && s.sanity.Params {
 		rep.Settings.SanityLayers, rep.Settings.SanityCuts = san.Layers(), san.Cuts()
 	}
@@ -490,15 +513,17 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 // evalStages explain each batch (one run), then score every method's
 // maps: pointing in Go, the perturbation metrics in the graph.
 type evalStages struct {
-	e        *explainer.Explainer
-	ev       *evaluate.Evaluator
-	road     *evaluate.ROAD             // nil: no ROAD
-	sanity   *evaluate.Sanity           // nil: no sanity checks
-	sens     evaluate.SensitivityConfig // Samples 0: no max-sensitivity
-	channels int                        // of the model's input
-	class    int
-	boxes    map[string][]evaluate.Box
-	tol      float64
+	e      *explainer.Explainer
+	ev     *evaluate.Evaluator
+	road   *evaluate.ROAD   // nil: no ROAD
+	sanity *evaluate.Sanity // nil: no sanity checks
+	// sanityImages: the sanity checks run on the images with seq below it.
+	sanityImages int
+	sens         evaluate.SensitivityConfig // Samples 0: no max-sensitivity
+	channels     int                        // of the model's input
+	class        int
+	boxes        map[string][]evaluate.Box
+	tol          float64
 	// nExamples: the report's example maps are of the images with seq
 	// below it (0: no report).
 	nExamples int
@@ -522,7 +547,7 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 	if err != nil {
 		return err
 	}
-	sanity, err := x.sanityChecks(ctx, pixels, res)
+	sanity, err := x.sanityChecks(ctx, batch, pixels, res)
 	if err != nil {
 		return err
 	}
@@ -567,8 +592,8 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			if sens != nil && !math.IsNaN(sens[i]) {
 				r.MaxSensitivity = &sens[i]
 			}
-			if sanity != nil {
-				r.Sanity = &sanity[j][i]
+			if sanity != nil && sanity[j][i] != nil {
+				r.Sanity = sanity[j][i]
 			}
 			if bs := x.boxes[it.in.Path]; len(bs) > 0 {
 				var rects []evaluate.Rect
@@ -599,18 +624,37 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 	return nil
 }
 
-// sanityChecks runs the sanity checks on a batch explained as res:
-// results[method][image], nil when they are off.
-func (x *evalStages) sanityChecks(ctx context.Context, pixels []float32, res []explainer.Result) ([][]evaluate.SanityResult, error) {
+// sanityChecks runs the sanity checks on the images of a batch (explained
+// as res) among the first sanityImages: results[method][image in batch],
+// nil for the others; nil when the checks are off or no image is among
+// them.
+func (x *evalStages) sanityChecks(ctx context.Context, batch []*item, pixels []float32, res []explainer.Result) ([][]*evaluate.SanityResult, error) {
 	if x.sanity == nil {
 		return nil, nil
 	}
-	n := len(res)
+	var sel []int
+	for i, it := range batch {
+		if it.seq < x.sanityImages {
+			sel = append(sel, i)
+		}
+	}
+	if len(sel) == 0 {
+		return nil, nil
+	}
+	n := len(sel)
+	per := len(pixels) / len(batch)
+	if n < len(batch) {
+		sub := make([]float32, 0, n*per)
+		for _, i := range sel {
+			sub = append(sub, pixels[i*per:(i+1)*per]...)
+		}
+		pixels = sub
+	}
 	classes := make([]int, n)
 	orig := make([][]float32, len(x.e.Methods()))
-	for i, r := range res {
-		classes[i] = r.Maps[0][0].Class
-		for j, mp := range r.Maps[0] {
+	for k, i := range sel {
+		classes[k] = res[i].Maps[0][0].Class
+		for j, mp := range res[i].Maps[0] {
 			orig[j] = append(orig[j], mp.Raw...)
 		}
 	}
@@ -627,7 +671,18 @@ func (x *evalStages) sanityChecks(ctx context.Context, pixels []float32, res []e
 		}
 		return out, nil
 	}
-	return x.sanity.Run(ctx, pixels, classes, orig, explain)
+	got, err := x.sanity.Run(ctx, pixels, classes, orig, explain)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]*evaluate.SanityResult, len(got))
+	for j := range got {
+		out[j] = make([]*evaluate.SanityResult, len(batch))
+		for k, i := range sel {
+			out[j][i] = &got[j][k]
+		}
+	}
+	return out, nil
 }
 
 // exampleImages and exampleSize are the report's example maps: the first

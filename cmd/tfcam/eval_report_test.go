@@ -194,9 +194,16 @@ func TestEvalTargets(t *testing.T) {
 			}
 			p := readHTMLPage(t, filepath.Join(o.out, "report.html"))
 			// method, passes, mean rank, sparseness, complexity, max sens, flags.
+			cols := 3 + 3 + 1
+			if c.sanity != "" {
+				cols++ // the sanity column
+			}
 			for _, r := range p.rows {
-				if len(r) != 3+3+1 || r[2] == "-" {
+				if len(r) != cols || r[2] == "-" {
 					t.Errorf("row %q: want the map metrics only, and a mean rank (max-sensitivity)", r)
+				}
+				if c.sanity != "" && !strings.HasPrefix(r[6], "|ρ| ") {
+					t.Errorf("row %q: sanity cell lacks the parameter test's |ρ|", r)
 				}
 			}
 			if !strings.Contains(p.text, "so they were not run") || !strings.Contains(p.rec, "Trust gradcam") {

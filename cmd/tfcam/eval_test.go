@@ -275,15 +275,15 @@ func TestEvalInterrupted(t *testing.T) {
 // layers, verdicts and flags, and sanity.png.
 func TestEvalSanity(t *testing.T) {
 	dir := t.TempDir()
-	shapesEvalSubset(t, dir, 2)
+	shapesEvalSubset(t, dir, 3)
 	o := evalOpts()
-	o.methods, o.sanity, o.sanLayers, o.out = "gradcam,guided-backprop", "all", "2", filepath.Join(dir, "out")
+	o.methods, o.sanity, o.sanLayers, o.sanImages, o.out = "gradcam,guided-backprop", "all", "2", 2, filepath.Join(dir, "out")
 	o.road, o.sensN = "none", 0
 	var stdout, log bytes.Buffer
 	if err := evalRun(context.Background(), o, []string{filepath.Join(dir, "imgs")}, nil, &stdout, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	if !strings.Contains(stdout.String(), "logit SSIM") || !strings.Contains(log.String(), "5 layers with weights, randomised from the top in 2 steps") {
+	if !strings.Contains(stdout.String(), "logit SSIM") || !strings.Contains(log.String(), "5 layers with weights, randomised from the top in 2 steps") || !strings.Contains(log.String(), "first), on the first 2 of 3 images (--sanity-images)") {
 		t.Errorf("table:\n%s\nlog:\n%s", stdout.String(), log.String())
 	}
 	raw, err := os.ReadFile(filepath.Join(o.out, "metrics.json"))
@@ -294,8 +294,24 @@ func TestEvalSanity(t *testing.T) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(rep.Settings.SanityCuts, []int{3, 5}) || len(rep.Settings.SanityLayers) != 5 {
-		t.Errorf("settings: cuts %v, layers %v", rep.Settings.SanityCuts, rep.Settings.SanityLayers)
+	if !slices.Equal(rep.Settings.SanityCuts, []int{3, 5}) || len(rep.Settings.SanityLayers) != 5 || rep.Settings.SanityImages != 2 {
+		t.Errorf("settings: cuts %v, layers %v, images %d", rep.Settings.SanityCuts, rep.Settings.SanityLayers, rep.Settings.SanityImages)
+	}
+	// --sanity-images 2: the first two images in input order, only.
+	checked := map[string][]string{}
+	for _, r := range rep.Images {
+		if r.Sanity != nil {
+			checked[r.Method] = append(checked[r.Method], filepath.Base(r.Image))
+		}
+	}
+	for _, m := range []string{"gradcam", "guided-backprop"} {
+		if got := checked[m]; len(got) != 2 || slices.Contains(got, "002.png") {
+			t.Errorf("%s: sanity results for %v, want the first 2 images", m, got)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(o.out, "report.md"))
+	if !strings.Contains(string(md), "| sanity |") || !strings.Contains(string(md), "on the first 2 images") {
+		t.Errorf("report.md lacks the sanity column or settings:\n%s", md)
 	}
 	for _, s := range rep.Methods {
 		if s.Sanity == nil || len(s.Sanity.SpearmanAbs) != 2 || s.Sanity.LogitSSIM == nil || s.Sanity.Verdict() == "-" {
