@@ -170,7 +170,7 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	o.modelFlags.register(fs)
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the metrics always score probabilities)")
-	fs.StringVar(&o.methods, "method", "all", "comma-separated methods (any of `tfcam explain`'s), or all: "+methodNames())
+	fs.StringVar(&o.methods, "method", "all", "comma-separated methods (any of `tfcam explain`'s but dff, whose maps are concepts: "+methodNames()+"), or all: the gradient family (one backward pass for all)")
 	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index (with --target, a column of the target's scores)")
 	fs.StringVar(&o.target, "target", "class", targetUsage+" (other targets than class: see above for the metrics)")
 	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see above); enables the pointing games")

@@ -148,7 +148,7 @@ func runExplain(args []string) error {
 	var o explainOptions
 	o.modelFlags.register(fs)
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
-	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above), or all: "+methodNames())
+	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above: "+methodNames()+"), or all: the gradient family (one backward pass for all)")
 	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
 	fs.StringVar(&o.target, "target", "class", targetUsage)
 	fs.StringVar(&o.out, "out", "", "output directory, or an object-store URL (s3://, gs://, azblob://bucket/prefix/) (required)")
