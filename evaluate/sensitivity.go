@@ -35,8 +35,8 @@ type SensitivityConfig struct {
 	// units (default 0.02, 2 % of a unit-range input; Quantus' default
 	// lower_bound is 0.2).
 	Radius float64
-	// Seed seeds the noise; each image's noise also depends on its pixels,
-	// map and class, never on its position in a batch.
+	// Seed seeds the noise; each image's noise also depends on its pixels
+	// and class, never on its position in a batch or on the method.
 	Seed uint64
 }
 
@@ -56,26 +56,59 @@ func (c *SensitivityConfig) defaults() error {
 // MaxSensitivity returns each image's max-sensitivity (NaN for an all-zero
 // map): pixels [n,H,W,C] with h·w·c values per image, maps [n,H,W] their
 // normalised maps, classes the explained classes. It calls explain once
-// per sample with all n perturbed images.
+// per sample with all n perturbed images. It is MaxSensitivityAll for one
+// method.
 func MaxSensitivity(ctx context.Context, explain ExplainFunc, pixels, maps []float32, classes []int, h, w, c int, cfg SensitivityConfig) ([]float64, error) {
+	all := func(ctx context.Context, pixels []float32, classes []int) ([][]float32, error) {
+		m, err := explain(ctx, pixels, classes)
+		return [][]float32{m}, err
+	}
+	out, err := MaxSensitivityAll(ctx, all, pixels, [][]float32{maps}, classes, h, w, c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// ExplainAllFunc is ExplainFunc for several methods at once: the
+// normalised maps [n,H,W] of each method, in the order of the maps given
+// to MaxSensitivityAll.
+type ExplainAllFunc func(ctx context.Context, pixels []float32, classes []int) ([][]float32, error)
+
+// MaxSensitivityAll is MaxSensitivity of several methods on the same
+// perturbed images: maps[method] are the methods' normalised maps [n,H,W]
+// and the result is [method][image]. Each image's noise depends on the
+// seed, its pixels and its class, not on the method, so every method is
+// measured under the same perturbations and one explanation of all
+// methods per sample serves them all (Samples explanations, not
+// methods × Samples).
+func MaxSensitivityAll(ctx context.Context, explain ExplainAllFunc, pixels []float32, maps [][]float32, classes []int, h, w, c int, cfg SensitivityConfig) ([][]float64, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
 	n, hw, chw := len(classes), h*w, h*w*c
-	if n == 0 || len(pixels) != n*chw || len(maps) != n*hw {
-		return nil, fmt.Errorf("evaluate: max-sensitivity: %d pixel values and %d map values for %d images of %dx%dx%d", len(pixels), len(maps), n, h, w, c)
+	if n == 0 || len(pixels) != n*chw || len(maps) == 0 {
+		return nil, fmt.Errorf("evaluate: max-sensitivity: %d pixel values and %d methods for %d images of %dx%dx%d", len(pixels), len(maps), n, h, w, c)
 	}
 	rngs := make([]*rand.Rand, n)
-	norms := make([]float64, n)
-	out := make([]float64, n)
 	for i := range n {
-		rngs[i] = sensitivityRand(cfg.Seed, pixels[i*chw:(i+1)*chw], maps[i*hw:(i+1)*hw], classes[i])
-		for _, v := range maps[i*hw : (i+1)*hw] {
-			norms[i] += float64(v) * float64(v)
+		rngs[i] = sensitivityRand(cfg.Seed, pixels[i*chw:(i+1)*chw], classes[i])
+	}
+	norms := make([][]float64, len(maps))
+	out := make([][]float64, len(maps))
+	for j, m := range maps {
+		if len(m) != n*hw {
+			return nil, fmt.Errorf("evaluate: max-sensitivity: method %d has %d map values for %d maps of %dx%d", j, len(m), n, h, w)
 		}
-		norms[i] = math.Sqrt(norms[i])
-		if norms[i] == 0 {
-			out[i] = math.NaN()
+		norms[j], out[j] = make([]float64, n), make([]float64, n)
+		for i := range n {
+			for _, v := range m[i*hw : (i+1)*hw] {
+				norms[j][i] += float64(v) * float64(v)
+			}
+			norms[j][i] = math.Sqrt(norms[j][i])
+			if norms[j][i] == 0 {
+				out[j][i] = math.NaN()
+			}
 		}
 	}
 	perturbed := make([]float32, len(pixels))
@@ -87,27 +120,32 @@ func MaxSensitivity(ctx context.Context, explain ExplainFunc, pixels, maps []flo
 		if err != nil {
 			return nil, err
 		}
-		if len(got) != n*hw {
-			return nil, fmt.Errorf("evaluate: max-sensitivity: the explainer returned %d map values for %d maps of %dx%d", len(got), n, h, w)
+		if len(got) != len(maps) {
+			return nil, fmt.Errorf("evaluate: max-sensitivity: the explainer returned maps of %d methods, want %d", len(got), len(maps))
 		}
-		for i := range n {
-			if norms[i] == 0 {
-				continue
+		for j, m := range maps {
+			if len(got[j]) != n*hw {
+				return nil, fmt.Errorf("evaluate: max-sensitivity: the explainer returned %d map values for %d maps of %dx%d", len(got[j]), n, h, w)
 			}
-			var d float64
-			for p, v := range maps[i*hw : (i+1)*hw] {
-				e := float64(v) - float64(got[i*hw+p])
-				d += e * e
+			for i := range n {
+				if norms[j][i] == 0 {
+					continue
+				}
+				var d float64
+				for p, v := range m[i*hw : (i+1)*hw] {
+					e := float64(v) - float64(got[j][i*hw+p])
+					d += e * e
+				}
+				out[j][i] = math.Max(out[j][i], math.Sqrt(d)/norms[j][i])
 			}
-			out[i] = math.Max(out[i], math.Sqrt(d)/norms[i])
 		}
 	}
 	return out, nil
 }
 
-// sensitivityRand is an image's noise stream.
-func sensitivityRand(seed uint64, img, m []float32, class int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, imageKey(img, m, class)^0x5e45))
+// sensitivityRand is an image's noise stream: the same for every method.
+func sensitivityRand(seed uint64, img []float32, class int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, imageKey(img, nil, class)^0x5e45))
 }
 
 // perturbNoise sets dst to src + δ, δ uniform in [−r, r) per value.

@@ -83,6 +83,45 @@ func TestMaxSensitivityClosedForm(t *testing.T) {
 	if alone[0] != got[1] {
 		t.Errorf("image 1 alone: %g, in a batch %g; the noise must not depend on the position", alone[0], got[1])
 	}
+
+	// Two methods at once (the first and the second channel as maps): one
+	// explanation per sample serves both, and each method's numbers are
+	// those it gets alone (the noise does not depend on the method).
+	second := func(x []float32, n int) []float32 {
+		out := make([]float32, n*hw)
+		for i := range n * hw {
+			out[i] = x[i*c+1]
+		}
+		return out
+	}
+	calls := 0
+	both := func(_ context.Context, x []float32, classes []int) ([][]float32, error) {
+		calls++
+		return [][]float32{first(x, len(classes)), second(x, len(classes))}, nil
+	}
+	all, err := MaxSensitivityAll(context.Background(), both, pixels, [][]float32{maps, second(pixels, 3)}, []int{0, 1, 2}, h, w, c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != cfg.Samples {
+		t.Errorf("%d explain calls for 2 methods, want one per sample (%d)", calls, cfg.Samples)
+	}
+	secondAlone, err := MaxSensitivity(context.Background(), func(_ context.Context, x []float32, classes []int) ([]float32, error) {
+		return second(x, len(classes)), nil
+	}, pixels, second(pixels, 3), []int{0, 1, 2}, h, w, c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		for j, want := range [][]float64{got, secondAlone} {
+			if g := all[j][i]; g != want[i] && !(math.IsNaN(g) && math.IsNaN(want[i])) {
+				t.Errorf("method %d image %d: %g with both methods, %g alone", j, i, g, want[i])
+			}
+		}
+	}
+	if math.IsNaN(all[1][2]) || all[1][2] == all[0][0] {
+		t.Errorf("second method's image 2 (non-zero second channel): %g", all[1][2])
+	}
 }
 
 // TestMaxSensitivityMatchesQuantus compares tfcam's max-sensitivity of

@@ -552,6 +552,12 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 		return err
 	}
 	var out []evaluate.ImageResult
+	var sens [][]float64 // [method][image]
+	if x.sens.Samples > 0 {
+		if sens, err = x.maxSensitivity(ctx, pixels, res); err != nil {
+			return err
+		}
+	}
 	for j, mt := range x.e.Methods() {
 		maps := make([]float32, 0, len(batch)*h*w)
 		classes := make([]int, len(batch))
@@ -570,12 +576,6 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 				faith[i].Class = classes[i]
 			}
 		}
-		var sens []float64
-		if x.sens.Samples > 0 {
-			if sens, err = evaluate.MaxSensitivity(ctx, x.explainMethod(j), pixels, maps, classes, h, w, x.channels, x.sens); err != nil {
-				return fmt.Errorf("%s: %w", mt.Name(), err)
-			}
-		}
 		var road []evaluate.ROADResult
 		if x.road != nil {
 			if road, err = x.road.Run(ctx, pixels, maps, classes); err != nil {
@@ -589,8 +589,8 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			if road != nil {
 				r.ROAD = &road[i]
 			}
-			if sens != nil && !math.IsNaN(sens[i]) {
-				r.MaxSensitivity = &sens[i]
+			if sens != nil && !math.IsNaN(sens[j][i]) {
+				r.MaxSensitivity = &sens[j][i]
 			}
 			if sanity != nil && sanity[j][i] != nil {
 				r.Sanity = sanity[j][i]
@@ -752,20 +752,38 @@ func encodeJPEG(img image.Image) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// explainMethod explains perturbed images for max-sensitivity and returns
-// method j's normalised maps.
-func (x *evalStages) explainMethod(j int) evaluate.ExplainFunc {
-	return func(ctx context.Context, pixels []float32, classes []int) ([]float32, error) {
+// maxSensitivity is every method's max-sensitivity on a batch explained
+// as res, [method][image]: each sample's perturbed images are explained
+// once, for all methods.
+func (x *evalStages) maxSensitivity(ctx context.Context, pixels []float32, res []explainer.Result) ([][]float64, error) {
+	h, w := x.e.InputSize()
+	methods := len(x.e.Methods())
+	maps := make([][]float32, methods)
+	classes := make([]int, len(res))
+	for i, r := range res {
+		classes[i] = r.Maps[0][0].Class
+		for j, mp := range r.Maps[0] {
+			maps[j] = append(maps[j], mp.Normalized...)
+		}
+	}
+	explain := func(ctx context.Context, pixels []float32, classes []int) ([][]float32, error) {
 		res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(classes)}, explainer.Classes(classes...))
 		if err != nil {
 			return nil, err
 		}
-		var out []float32
+		out := make([][]float32, methods)
 		for _, r := range res {
-			out = append(out, r.Maps[0][j].Normalized...)
+			for j, mp := range r.Maps[0] {
+				out[j] = append(out[j], mp.Normalized...)
+			}
 		}
 		return out, nil
 	}
+	sens, err := evaluate.MaxSensitivityAll(ctx, explain, pixels, maps, classes, h, w, x.channels, x.sens)
+	if err != nil {
+		return nil, fmt.Errorf("max-sensitivity: %w", err)
+	}
+	return sens, nil
 }
 
 // write has nothing to write per image: the report needs every image.
