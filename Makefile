@@ -24,7 +24,7 @@ export TFCAM_FIXTURES := $(FIXTURES)
 export TFCAM_DEMO_MODEL := $(DEMO_MODEL)
 export TFCAM_PYTHON := $(PY)
 # The Python references' outputs, kept by their inputs' digest
-# (internal/fixture.Reference): test-onednn-off and later runs reuse them.
+# (internal/fixture.Reference): the portability runs and later runs reuse them.
 export TFCAM_REFCACHE := $(ROOT)/.refcache
 export TFCAM_DEVICE
 
@@ -45,6 +45,8 @@ DEMO_METHODS ?= gradcam,gradcam++,hirescam,guided-gradcam
 help:
 	@echo "make demo    set up, then explain the bundled photos with a pretrained EfficientNet-Lite0 into ./demo-out"
 	@echo "make test    set up (venv, TensorFlow C library, Go modules, fixtures), then run every test"
+	@echo "make test-short  the fast lane: no fixtures, no Python (under 2 minutes)"
+	@echo "make test-portability  the parity tests under 1/2/4 intra-op threads x oneDNN on/off, and perturbed references"
 	@echo "make setup   only the set-up; GPU=1 installs tensorflow[and-cuda] instead of tensorflow-cpu"
 	@echo "make build   bin/tfcam"
 	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
@@ -92,7 +94,7 @@ demo: build
 
 test: setup
 	go vet ./...
-	go test -count=1 -timeout 60m ./...
+	go test -count=1 -timeout 30m ./...
 	# Concurrent Explain calls, under the race detector.
 	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
 	# The server's batcher, handlers and cancellation, under the race detector.
@@ -101,12 +103,46 @@ test: setup
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
 	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
 
-# The parity packages again with TensorFlow's oneDNN kernels off (on by
-# default on x86-64): they round differently at ReLU and max-pool kinks, as
-# another CPU does, and every check must hold either way (CI runs both).
-.PHONY: test-onednn-off
+# The fast lane: no fixtures, no Python (option parsing, keys, sinks,
+# closed-form graphs); needs only the TensorFlow C library. CI runs it first.
+.PHONY: test-short
+test-short: $(TF_STAMP) $(GO_STAMP)
+	go vet ./...
+	go test -short -count=1 -timeout 10m ./...
+
+# The portability harness: the parity tests (PARITY_RUN) under the settings
+# that change how TensorFlow's kernels round, as another CPU does — the
+# intra-op thread count (1, 2, 4: another split of every reduction), oneDNN
+# on and off (other kernels and fusions), the references' weights moved by
+# rounding-size amounts (TFCAM_REF_PERTURB), and every model output the
+# references read given an independent error of the rounding the tests
+# assume (TFCAM_REF_ROUNDING, scripts/cam_common.py; the one that shows an
+# ill-conditioned comparison). The references are cached (.refcache), so
+# the thread and oneDNN settings rerun only the Go side.
+# `make test-portability` runs the whole grid; CI runs the two cheapest
+# settings besides the default (test-portability-ci).
+PARITY_PKGS := ./tfgraph ./explainer ./evaluate
+PARITY_RUN := Match|Reference|Formula
+PORTABILITY_THREADS ?= 1 2 4
+.PHONY: test-portability test-portability-ci test-onednn-off
+test-portability: setup
+	@set -e; for onednn in 1 0; do for n in $(PORTABILITY_THREADS); do \
+	  echo "== TF_ENABLE_ONEDNN_OPTS=$$onednn TF_NUM_INTRAOP_THREADS=$$n"; \
+	  TF_ENABLE_ONEDNN_OPTS=$$onednn TF_NUM_INTRAOP_THREADS=$$n go test -count=1 -timeout 30m -run '$(PARITY_RUN)' $(PARITY_PKGS); \
+	done; done
+	@echo "== TFCAM_REF_PERTURB=1e-6 (the references' weights moved by 1e-6 relative)"
+	TFCAM_REF_PERTURB=1e-6 go test -count=1 -timeout 30m -run '$(PARITY_RUN)' $(PARITY_PKGS)
+	@echo "== TFCAM_REF_ROUNDING=2^-20 (every model output the references read off by independent rounding-size errors)"
+	TFCAM_REF_ROUNDING=9.5367431640625e-07 go test -count=1 -timeout 30m -run '$(PARITY_RUN)' $(PARITY_PKGS)
+
+test-portability-ci: setup
+	TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTRAOP_THREADS=1 go test -count=1 -timeout 30m -run '$(PARITY_RUN)' $(PARITY_PKGS)
+	TF_NUM_INTRAOP_THREADS=4 go test -count=1 -timeout 30m -run '$(PARITY_RUN)' $(PARITY_PKGS)
+
+# The parity packages with TensorFlow's oneDNN kernels off (kept for
+# habit; test-portability covers it).
 test-onednn-off: setup
-	TF_ENABLE_ONEDNN_OPTS=0 go test -count=1 -timeout 60m ./tfgraph ./explainer ./evaluate
+	TF_ENABLE_ONEDNN_OPTS=0 go test -count=1 -timeout 30m -run '$(PARITY_RUN)' $(PARITY_PKGS)
 
 # One run measures tfcam, plain inference of the same model and the Python
 # peer, so the ratios in the table come from the same machine state.

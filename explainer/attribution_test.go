@@ -2,7 +2,6 @@ package explainer
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -36,25 +35,23 @@ var attributionCases = []struct {
 }
 
 // TestAttributionMethodsMatchPythonReference compares SquareGrad, VarGrad,
-// Occlusion, RISE, SS-CAM, IS-CAM and GradientSHAP with scripts/reference_attr.py (the formulas with the
-// Keras model and tf.GradientTape, fed the same seeded draws) on every
-// fixture saved with model.keras but the 160-px benchmark model: 1e-4
-// max-abs on the normalised maps; SquareGrad, VarGrad and GradientSHAP, input gradients
-// through every ReLU and max-pool, outside the kink envelope (see
-// TestMethodsMatchPythonReference). Gradient × input is compared on every
-// fixture there. Half-precision fixtures: fixture.HalfTolerance.
+// Occlusion, RISE, SS-CAM, IS-CAM and GradientSHAP with
+// scripts/reference_attr.py (the formulas with the Keras model and
+// tf.GradientTape, fed the same seeded draws) on the fixtures of their
+// parity rows (parity_test.go): 1e-4 max-abs on the normalised maps;
+// SquareGrad, VarGrad and GradientSHAP, input gradients through every ReLU
+// and max-pool, outside the kink envelope (see
+// TestMethodsMatchPythonReference); the perturbation methods, differences
+// of model scores, within 1e-4 plus each image's rounding term
+// (fixture.RoundingTerm: |score| over the raw map's range), on fixtures
+// where that term is small — on the random-weight EfficientNet the
+// occlusion map spans 1e-4 of a 0.15 logit and rounding alone moved it by
+// 8.7e-4 on an AVX-512 CPU (issue 25), so it is not listed there.
 func TestAttributionMethodsMatchPythonReference(t *testing.T) {
-	var names, dirs []string
-	for _, n := range fixture.Names(t) {
-		f := fixture.Load(t, n)
-		if _, err := os.Stat(filepath.Join(f.Dir, "model.keras")); err != nil || n == "bench_resnet" {
-			continue
-		}
-		names = append(names, n)
-		dirs = append(dirs, f.Dir)
-	}
-	if len(names) < 8 {
-		t.Fatalf("only %d Keras fixtures (%v): run `make setup`", len(names), names)
+	names := parityFixtures(t, "reference_attr.py")
+	var dirs []string
+	for _, n := range names {
+		dirs = append(dirs, fixture.Load(t, n).Dir)
 	}
 	out := t.TempDir()
 	fixture.Reference(t, "reference_attr.py", out, append([]string{strconv.Itoa(attrSeed)}, dirs...)...)
@@ -64,8 +61,13 @@ func TestAttributionMethodsMatchPythonReference(t *testing.T) {
 			in := f.Array(t, "inputs")
 			// One explainer per case: two occlusion settings are both
 			// method "occlusion".
+			compared := 0
 			for _, c := range attributionCases {
-				e, err := New(m, Config{Methods: []Method{c.meth}, Seed: attrSeed})
+				if !parityOn(c.meth.Name(), name) {
+					continue
+				}
+				compared++
+				e, err := New(m, Config{Methods: []Method{c.meth}, Seed: attrSeed, Raw: true})
 				if err != nil {
 					t.Fatalf("%s: %v", c.ref, err)
 				}
@@ -81,15 +83,18 @@ func TestAttributionMethodsMatchPythonReference(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var variants [][]float32
 				if crossesKinks[c.meth.Name()] {
 					v, err := npy.ReadFile(filepath.Join(out, name, c.ref+".kinks.npy"))
 					if err != nil {
 						t.Fatal(err)
 					}
-					variants = fixture.SplitVariants(v)
+					checkMap(t, c.ref, got, ref.F32, fixture.SplitVariants(v), f.Tolerance(1e-4))
+					continue
 				}
-				checkMap(t, c.ref, got, ref.F32, variants, f.Tolerance(1e-4))
+				checkConditioned(t, c.ref, got, ref.F32, roundingTerms(t, name, c.meth.Name(), res, 0), f.Tolerance(1e-4))
+			}
+			if compared == 0 {
+				t.Errorf("%s: no method of reference_attr.py is compared here; the parity table lists it", name)
 			}
 		})
 	}

@@ -61,18 +61,23 @@ const camSeed = 42
 
 // TestCAMFamilyMatchPythonReference compares the CAM-family methods from
 // pytorch-grad-cam (EigenGradCAM, GradCAMElementWise, FEM, RandomCAM,
-// KPCA-CAM, FinerCAM, ShapleyCAM) on every fixture with
-// scripts/reference_cam2.py: pytorch-grad-cam's formulas in numpy,
-// scikit-learn and tf.GradientTape. 1e-4 max-abs on the normalised maps,
-// at input and at layer resolution. RandomCAM's reference draws its
+// KPCA-CAM, FinerCAM, ShapleyCAM) on the fixtures of their parity rows
+// (parity_test.go) with scripts/reference_cam2.py: pytorch-grad-cam's
+// formulas in numpy, scikit-learn and tf.GradientTape. 1e-4 max-abs on the
+// normalised maps, at input and at layer resolution; FEM plus each image's
+// rounding term (fixture.RoundingTerm of max |raw| over the raw range). FEM
+// is not compared on the random-weight EfficientNet: there its map spans
+// as little as 6e-5 against activations ~0.3, a sum that cancels, and it
+// was 1.05e-4 off on an AVX-512 CPU (issue 25). RandomCAM's reference draws its
 // weights itself, with TensorFlow's stateless Philox uniform from camSeed
 // (so a change of the draw's seed, stream or range shows).
 func TestCAMFamilyMatchPythonReference(t *testing.T) {
-	names := fixture.Names(t)
+	names := parityFixtures(t, "reference_cam2.py")
 	refDir := t.TempDir()
 	type run struct {
-		f    *fixture.Fixture
-		maps map[string][2][]float32 // ref → normalised, low-res
+		f     *fixture.Fixture
+		maps  map[string][2][]float32 // ref → normalised, low-res
+		terms map[string][]float64    // ref → per-image rounding terms
 	}
 	runs := map[string]run{}
 	var dirs []string
@@ -80,7 +85,7 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 		f, m := loadModel(t, name)
 		dirs = append(dirs, f.Dir)
 		in := f.Array(t, "inputs")
-		r := run{f: f, maps: map[string][2][]float32{}}
+		r := run{f: f, maps: map[string][2][]float32{}, terms: map[string][]float64{}}
 		type group struct {
 			score tfgraph.ScoreKind
 			layer string
@@ -88,6 +93,9 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 		var groups []group
 		byGroup := map[group][]int{}
 		for i, c := range camFamily {
+			if !parityOn(c.meth.Name(), name) {
+				continue
+			}
 			gr := group{score: c.score}
 			if c.at != "" {
 				fx, layer, _ := strings.Cut(c.at, ":")
@@ -109,7 +117,7 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 				refs = append(refs, camFamily[i].ref)
 			}
 			score := gr.score
-			e, err := New(m, Config{Methods: methods, LowRes: true, Score: score, Seed: camSeed, Layer: gr.layer})
+			e, err := New(m, Config{Methods: methods, LowRes: true, Raw: true, Score: score, Seed: camSeed, Layer: gr.layer})
 			if len(methods) == 1 && mayNotApply[name+"/"+methods[0].Name()] && errors.Is(err, ErrNotApplicable) {
 				continue
 			}
@@ -139,6 +147,7 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 					low = append(low, re.Maps[0][j].LowRes...)
 				}
 				r.maps[ref] = [2][]float32{norm, low}
+				r.terms[ref] = roundingTerms(t, name, methods[i].Name(), res, j)
 			}
 		}
 		runs[name] = r
@@ -150,7 +159,7 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 			_, err := os.Stat(filepath.Join(r.f.Dir, "model.keras"))
 			hasKeras := err == nil
 			for _, c := range camFamily {
-				if (c.keras && !hasKeras) || mayNotApply[name+"/"+c.meth.Name()] || (c.at != "" && !strings.HasPrefix(c.at, name+":")) {
+				if !parityOn(c.meth.Name(), name) || (c.keras && !hasKeras) || mayNotApply[name+"/"+c.meth.Name()] || (c.at != "" && !strings.HasPrefix(c.at, name+":")) {
 					continue
 				}
 				for i, suffix := range []string{"", ".low"} {
@@ -158,7 +167,7 @@ func TestCAMFamilyMatchPythonReference(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					checkMap(t, c.ref+suffix, r.maps[c.ref][i], ref.F32, nil, r.f.Tolerance(1e-4))
+					checkConditioned(t, c.ref+suffix, r.maps[c.ref][i], ref.F32, r.terms[c.ref], r.f.Tolerance(1e-4))
 				}
 			}
 		})

@@ -22,8 +22,8 @@ var dffRef = DeepFeatureFactorization{Concepts: 5, Iterations: 200}
 // count as tied: the top class is then not compared, only the probabilities.
 const labelTieGap = 1e-3
 
-// TestDFFMatchesReference compares DeepFeatureFactorization on every
-// fixture with scripts/reference_dff.py: the multiplicative updates in
+// TestDFFMatchesReference compares DeepFeatureFactorization on the fixtures
+// of its parity row (parity_test.go) with scripts/reference_dff.py: the multiplicative updates in
 // numpy float64 from the same start (recomputed there from the seed),
 // cross-checked against scikit-learn's NMF(solver='mu'). 1e-4 max-abs on
 // the normalised concept maps at input and layer resolution; the concepts'
@@ -32,7 +32,7 @@ const labelTieGap = 1e-3
 // whose Keras model the reference can cut at the layer; the numpy
 // updates within 1e-6 of scikit-learn's.
 func TestDFFMatchesReference(t *testing.T) {
-	names := fixture.Names(t)
+	names := parityFixtures(t, "reference_dff.py")
 	refDir := t.TempDir()
 	type run struct {
 		f   *fixture.Fixture

@@ -219,8 +219,11 @@ func pointingGame(t *testing.T, methods []Method) map[string]float64 {
 	return scores
 }
 
-// TestMemoryStable runs 2,000 batches and checks that the resident set does
+// TestMemoryStable runs 1,000 batches and checks that the resident set does
 // not grow: every TensorFlow tensor must be freed when its batch is done.
+// One leaked map of a batch (4 × 64 × 64 float32, 64 KiB) over the 800
+// measured batches is 50 MiB, far above the 20 MiB allowed for allocator
+// noise.
 func TestMemoryStable(t *testing.T) {
 	f, e := newExplainer(t, "shapes", Config{Methods: All(), Raw: true, LowRes: true})
 	in := f.Array(t, "inputs")
@@ -234,11 +237,11 @@ func TestMemoryStable(t *testing.T) {
 	}
 	run(200) // warm up allocators and TF's caches
 	before := rssMB(t)
-	run(1800)
+	run(800)
 	after := rssMB(t)
-	t.Logf("RSS after 200 batches %.1f MB, after 2000 %.1f MB", before, after)
+	t.Logf("RSS after 200 batches %.1f MB, after 1000 %.1f MB", before, after)
 	if after-before > 20 {
-		t.Errorf("RSS grew by %.1f MB over 1800 batches", after-before)
+		t.Errorf("RSS grew by %.1f MB over 800 batches", after-before)
 	}
 }
 
@@ -281,7 +284,10 @@ func TestImagesPerRun(t *testing.T) {
 func TestChunkedCopies(t *testing.T) {
 	f, m := loadModel(t, "resnet")
 	in := f.Array(t, "inputs")
-	n := in.Shape[0]
+	// Two images: chunking is per image, and two show a run split into
+	// one image at a time.
+	n := 2
+	in.F32 = in.F32[:n*len(in.F32)/in.Shape[0]]
 	probe, err := New(m, Config{Methods: []Method{GradCAM{}}})
 	if err != nil {
 		t.Fatal(err)

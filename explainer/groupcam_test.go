@@ -223,13 +223,6 @@ func checkDecisions(t *testing.T, path string) {
 	}
 }
 
-// TestGroupClusterCosinePointingGame logs the pointing game (as
-// TestPointingGame) of the three methods on the shapes evaluation set, next
-// to Grad-CAM's.
-func TestGroupClusterCosinePointingGame(t *testing.T) {
-	pointingGame(t, []Method{GradCAM{}, GroupCAM{}, ClusterCAM{}, CosineCAM{}})
-}
-
 // TestKneedleMatchesKneed compares the in-graph elbow of Cosine-CAM with
 // kneed 0.8.5's KneeLocator(curve="convex", direction="decreasing") on
 // random curves of 2–10 points: smooth ones, unsorted ones, flat ones

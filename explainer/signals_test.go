@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
@@ -29,6 +30,7 @@ const sigprof = 1 << (27 - 1)
 // from several goroutines with the profiler at 1 kHz, GC pressure and lazily
 // built top-k graphs, and requires identical maps on every run.
 func TestExplainUnderCPUProfiler(t *testing.T) {
+	fixture.Need(t) // the demo model
 	dir := os.Getenv("TFCAM_DEMO_MODEL")
 	if dir == "" {
 		dir = filepath.Join("..", ".models", "efficientnet_lite0")

@@ -3,7 +3,6 @@ package explainer
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -45,8 +44,8 @@ const (
 // TestSmoothMatchPythonReference compares eigen_smooth, aug_smooth and both
 // on Grad-CAM, LayerCAM and Score-CAM with scripts/reference_smooth.py
 // (pytorch-grad-cam's definitions in numpy and tf.GradientTape on the
-// Keras model) on every fixture with a Keras model: 1e-4 max-abs on the
-// normalised maps (fixture.HalfTolerance for half precision). The layer
+// Keras model) on smoothingFixtures (parity_test.go: a ReLU CNN, a
+// SiLU/depthwise net, a transformer): 1e-4 max-abs on the normalised maps. The layer
 // gradients here cross no ReLU or max-pool kink (as Grad-CAM's and
 // LayerCAM's in TestMethodsMatchPythonReference), so no kink envelope.
 func TestSmoothMatchPythonReference(t *testing.T) {
@@ -57,12 +56,8 @@ func TestSmoothMatchPythonReference(t *testing.T) {
 	}
 	var runs []run
 	var dirs []string
-	for _, name := range fixture.Names(t) {
-		f := fixture.Load(t, name)
-		if _, err := os.Stat(filepath.Join(f.Dir, "model.keras")); err != nil {
-			continue
-		}
-		_, m := loadModel(t, name)
+	for _, name := range smoothingFixtures {
+		f, m := loadModel(t, name)
 		dirs = append(dirs, f.Dir)
 		in := f.Array(t, "inputs")
 		r := run{f: f, maps: map[string][]float32{}}

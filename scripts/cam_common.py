@@ -15,10 +15,42 @@ import vit_layers  # noqa: F401  (registers the vit fixture's layer for keras.mo
 EPS = 1e-7
 
 
+# ---------------------------------------------------------------- rounding
+#
+# TFCAM_REF_ROUNDING=r (test-only, `make test-portability`) gives every
+# number a reference reads from the model — the logits of each call of the
+# linear-head twin, the layer activations and gradients it loads — an
+# independent relative error uniform in [−r, r]: the incoherent,
+# element-by-element differences another CPU's kernels make (reduction
+# order, fused kernels, AVX-512), which TFCAM_REF_PERTURB's coherent change
+# of the weights does not. With r = 2⁻²⁰, the rounding the Go tests assume
+# (internal/fixture/conditioning.go), every parity comparison must still
+# pass: one whose normalised map is mostly score rounding (occlusion on a
+# random-weight net whose scores hardly move) does not.
+
+
+def rounding():
+    """r of TFCAM_REF_ROUNDING (0: off)."""
+    return float(os.environ.get("TFCAM_REF_ROUNDING", "0") or 0)
+
+
+_ROUNDING_RNG = np.random.default_rng(20261207)
+
+
+def rounded(a):
+    """a with the TFCAM_REF_ROUNDING error (a itself when it is off)."""
+    r = rounding()
+    if r == 0:
+        return a
+    return a * (1 + r * _ROUNDING_RNG.uniform(-1, 1, np.shape(a)))
+
+
 def layer_view(a, meta):
     """The target layer's tensor as the maps see it: a token layer's [N,T,C]
     (meta["tokens"] = {"drop": P, "grid": [h, w]}) without its P prefix
-    tokens, reshaped to the patch grid [N,h,w,C]; any other layer as it is."""
+    tokens, reshaped to the patch grid [N,h,w,C]; any other layer as it is.
+    Under TFCAM_REF_ROUNDING, with its rounding error (see rounded)."""
+    a = rounded(a)
     t = meta.get("tokens")
     if not t:
         return a
@@ -39,10 +71,19 @@ def upsample(m, size):
 
 
 def linear_head(model):
-    """A copy of a Keras classifier whose last layer outputs logits."""
+    """A copy of a Keras classifier whose last layer outputs logits (under
+    TFCAM_REF_ROUNDING, with a fresh rounding error at each call)."""
     twin = keras.models.clone_model(model)
     twin.set_weights(model.get_weights())
     twin.layers[-1].activation = keras.activations.linear
+    r = rounding()
+    if r != 0:
+        gen = tf.random.Generator.from_seed(20261207)
+
+        def noisy(z):
+            u = gen.uniform(tf.shape(z), -1, 1, dtype=z.dtype)
+            return z * (1 + tf.cast(r, z.dtype) * tf.stop_gradient(u))
+        twin.layers[-1].activation = noisy
     return twin
 
 
