@@ -18,6 +18,7 @@ import (
 // functions (scripts/reference_similarity.py) on pairs built to exercise
 // ties, signs, ReLU zeros and near-identical maps.
 func TestSimilarityReference(t *testing.T) {
+	fixture.Need(t) // Python (reference_similarity.py)
 	const h, w = 12, 10
 	rng := rand.New(rand.NewPCG(16, 1))
 	type pair struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tfcam/tfcam/internal/fakes3"
+	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/storage"
 )
 
@@ -39,6 +40,9 @@ func TestIsURL(t *testing.T) {
 func TestS3RoundTrip(t *testing.T) {
 	for _, each := range []int{0, 4} {
 		t.Run(fmt.Sprintf("fail-each=%d", each), func(t *testing.T) {
+			if each > 0 {
+				fixture.Slow(t, "the injected S3 faults take 15-20 s")
+			}
 			s := fakes3.Start(t)
 			s.CreateBucket(t, "bkt")
 			s.Put(t, "bkt", "other/x.jpg", []byte("not under the prefix"))
@@ -107,6 +111,7 @@ func TestS3RoundTrip(t *testing.T) {
 // TestNoRetryGivesUp checks that with a single attempt an injected fault
 // surfaces as an error: the retries above are what mend them.
 func TestNoRetryGivesUp(t *testing.T) {
+	fixture.Slow(t, "an injected S3 fault takes 1.5-4 s")
 	s := fakes3.Start(t)
 	s.CreateBucket(t, "bkt")
 	ctx := context.Background()

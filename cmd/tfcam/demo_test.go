@@ -9,11 +9,13 @@ import (
 
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/internal/fixture"
 )
 
 // demoModel is the pretrained EfficientNet-Lite0 that `make setup` converts.
 func demoModel(t *testing.T) string {
 	t.Helper()
+	fixture.Need(t)
 	dir := os.Getenv("TFCAM_DEMO_MODEL")
 	if dir == "" {
 		_, file, _, _ := runtime.Caller(0)
