@@ -56,13 +56,46 @@ func TestBucketToBucket(t *testing.T) {
 	t.Logf("seed %d", seed)
 	s.FailEach(7)
 	args := append(common, "--flush-every", "0", "--out", s.URL("maps", "run1/"), s.URL("photos", "2026/"))
-	parts := func() int { return len(filter(s.Keys(t, "maps"), "run1/results/", ".jsonl")) }
-	kills := 0
-	for i := 0; i < 5; i++ {
-		before := parts()
+	parts := func() []string { return filter(s.Keys(t, "maps"), "run1/results/", ".jsonl") }
+	// doneKeys is how many images the parts mark done.
+	doneKeys := func() int {
+		keys := map[string]bool{}
+		for _, k := range parts() {
+			data, _ := s.Get(t, "maps", k)
+			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+				var r record
+				if json.Unmarshal([]byte(line), &r) == nil {
+					keys[r.Key] = true
+				}
+			}
+		}
+		return len(keys)
+	}
+	// Kills are placed by what the bucket shows, never by time: once the
+	// run has written 1–2 more results parts, and then 0–15 more requests
+	// (so that the kill lands anywhere in the writing: files, a TFRecord
+	// part, a results part). A run that finishes first does not count;
+	// images are added while the runs use them up, until 5 kills landed.
+	const wantKills, maxRuns = 5, 20
+	total, added, kills := n, 0, 0
+	for i := 1; kills < wantKills; i++ {
+		if i > maxRuns {
+			t.Fatalf("%d kills landed in %d runs, want %d", kills, maxRuns, wantKills)
+		}
+		if total-doneKeys() < 16 {
+			sub := fmt.Sprintf("more%d", added/16)
+			for j, p := range copyImages(t, filepath.Join(dir, "imgs"), paths, sub, 16) {
+				data, _ := os.ReadFile(p)
+				s.Put(t, "photos", fmt.Sprintf("2026/%s/img%03d.png", sub, j), data)
+			}
+			total += 16
+			added += 16
+		}
+		before := len(parts())
+		target, extra := 1+rng.Intn(2), int64(rng.Intn(16))
 		cmd, stderr, done := startTfcam(t, args...)
-		target := 1 + rng.Intn(2)
 		killed := false
+		requests := int64(-1) // S3 requests seen when the target part appeared
 	wait:
 		for {
 			select {
@@ -71,28 +104,31 @@ func TestBucketToBucket(t *testing.T) {
 					t.Fatalf("run %d: %v\n%s", i, err, stderr.String())
 				}
 				break wait
-			case <-time.After(5 * time.Millisecond):
-				if parts() >= before+target {
-					time.Sleep(time.Duration(rng.Intn(30)) * time.Millisecond)
-					cmd.Process.Signal(syscall.SIGKILL)
-					<-done
-					killed = true
-					kills++
-					break wait
-				}
+			default:
 			}
+			if requests < 0 && len(parts()) >= before+target {
+				requests = s.Requests()
+			}
+			if requests >= 0 && s.Requests() >= requests+extra {
+				cmd.Process.Signal(syscall.SIGKILL)
+				<-done
+				killed = true
+				kills++
+				break wait
+			}
+			time.Sleep(2 * time.Millisecond) // how often the bucket is looked at, not a wait for it
 		}
-		t.Logf("run %d: killed %v, %d parts", i, killed, parts())
+		t.Logf("run %d: kill after %d parts + %d requests: killed %v; %d parts, %d of %d images done", i, target, extra, killed, len(parts()), doneKeys(), total)
 	}
 	out := tfcamCmd(t, args...)
-	t.Logf("%d kills; %d requests, %d failed on purpose; last run: %s", kills, s.Requests(), s.Failed(), lastLine(out))
-	if kills < 3 {
-		t.Errorf("only %d runs were killed: the test did not exercise crashes", kills)
-	}
+	t.Logf("%d kills; %d requests, %d failed on purpose; %d images (%d added); last run: %s", kills, s.Requests(), s.Failed(), total, added, lastLine(out))
 	if s.Failed() == 0 {
 		t.Error("no request failed: the test did not exercise faults")
 	}
 	s.FailEach(0)
+	if added > 0 { // the reference maps of the added images
+		tfcamCmd(t, append(common, "--out", local, filepath.Join(dir, "imgs"))...)
+	}
 
 	keys := s.Keys(t, "maps")
 	seen := map[string]int{}
@@ -125,8 +161,8 @@ func TestBucketToBucket(t *testing.T) {
 			}
 		}
 	}
-	if len(seen) != n {
-		t.Errorf("%d images have lines, want %d", len(seen), n)
+	if len(seen) != total {
+		t.Errorf("%d images have lines, want %d", len(seen), total)
 	}
 	for k, c := range seen {
 		if c != 1 {
@@ -147,7 +183,7 @@ func TestBucketToBucket(t *testing.T) {
 	if err := os.WriteFile(joined, all.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fixture.Python(t, "check_tfrecord.py", joined, fmt.Sprint(2*n), "4")
+	fixture.Python(t, "check_tfrecord.py", joined, fmt.Sprint(2*total), "4")
 }
 
 // tfcamCmd runs this test binary as tfcam and returns its stderr.

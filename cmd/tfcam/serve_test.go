@@ -89,8 +89,8 @@ func startServe(t *testing.T, args ...string) *served {
 		s.url = a
 	case err := <-s.done:
 		t.Fatalf("tfcam serve exited (%v):\n%s", err, s.stderr())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("tfcam serve did not start:\n%s", s.stderr())
+	case <-time.After(3 * time.Minute): // a hang guard
+		t.Fatalf("tfcam serve did not start in 3 minutes:\n%s", s.stderr())
 	}
 	return s
 }
@@ -108,8 +108,8 @@ func (s *served) wait(t *testing.T) int {
 			t.Fatal(err)
 		}
 		return 0
-	case <-time.After(60 * time.Second):
-		t.Fatalf("tfcam serve did not exit:\n%s", s.stderr())
+	case <-time.After(3 * time.Minute): // a hang guard
+		t.Fatalf("tfcam serve did not exit in 3 minutes:\n%s", s.stderr())
 		return -1
 	}
 }
@@ -271,15 +271,22 @@ func TestServeMatchesExplain(t *testing.T) {
 }
 
 // TestServeGracefulShutdown: SIGTERM while requests wait in a batch; every
-// one is answered 200 after the signal, and the process exits 0.
+// one is answered 200 after the signal, and the process exits 0. What
+// happens when is decided by the server's state, not by timers (the
+// timeouts are 5-minute hang guards): the batch leaves when it holds 7
+// images; six wait in the queue when the signal comes, and the seventh is
+// a request whose body the server is reading (it answered 100 Continue),
+// sent in full only after the signal.
 func TestServeGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
-	paths := writeShapesImages(t, dir, 6)
-	s := startServe(t, "--model", filepath.Join(fixture.Root(), "shapes", "model"), "--batch-timeout", "2s", "--max-batch", "64")
-	codes := make([]int, len(paths))
-	answered := make([]time.Time, len(paths))
+	paths := writeShapesImages(t, dir, 7)
+	s := startServe(t, "--model", filepath.Join(fixture.Root(), "shapes", "model"), "--max-batch", "7",
+		"--batch-timeout", "5m", "--request-timeout", "5m", "--shutdown-timeout", "5m")
+	queuedPaths, last := paths[:6], paths[6]
+	codes := make([]int, len(queuedPaths))
+	answered := make([]time.Time, len(queuedPaths))
 	var wg sync.WaitGroup
-	for i, p := range paths {
+	for i, p := range queuedPaths {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -296,16 +303,54 @@ func TestServeGracefulShutdown(t *testing.T) {
 		})
 	}
 	// All six decoded and queued, the batch not yet started.
-	deadline := time.Now().Add(30 * time.Second)
-	for queued(t, s.url) != len(paths) {
+	deadline := time.Now().Add(2 * time.Minute) // a hang guard
+	for queued(t, s.url) != len(queuedPaths) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the requests did not queue:\n%s", s.stderr())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The seventh request: its headers, then its body once the server
+	// reads it.
+	data, err := os.ReadFile(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard
+	fmt.Fprintf(conn, "POST /v1/models/shapes:explain HTTP/1.1\r\nHost: %s\r\nContent-Type: image/png\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n", s.url, len(data))
+	br := bufio.NewReader(conn)
+	for first := true; ; first = false {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("seventh request: %v\n%s", err, s.stderr())
+		}
+		if first && !strings.HasPrefix(line, "HTTP/1.1 100 ") {
+			t.Fatalf("seventh request: %q, want 100 Continue", line)
+		}
+		if line == "\r\n" {
+			break
+		}
+	}
 	signalled := time.Now()
 	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := conn.Write(data); err != nil {
+		t.Fatalf("seventh request's body, after SIGTERM: %v", err)
+	}
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("seventh request: %v\n%s", err, s.stderr())
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Errorf("seventh request, sent during the shutdown: %d %s", res.StatusCode, body)
 	}
 	wg.Wait()
 	for i, at := range answered {
