@@ -91,7 +91,7 @@ var parityTable = []parityRow{
 	{"cam", "reference_more.py", []string{"shapes", "resnet", "mixed_float16"}, 1e-4, "plain", "needs a GAP + Dense head"},
 
 	// The CAM family of pytorch-grad-cam 1.5.
-	{"eigengradcam", "reference_cam2.py", []string{"shapes", "efficientnet", "vit"}, 1e-4, "plain", "ReLU CNN, SiLU/depthwise, tokens"},
+	{"eigengradcam", "reference_cam2.py", []string{"shapes", "resnet", "vit"}, 1e-4, "map", "the first singular vector of g⊙A; not efficientnet, where rounding of the reference's inputs by 2⁻²⁰ (TFCAM_REF_ROUNDING) moved it by 1.2e-4"},
 	{"gradcam-elementwise", "reference_cam2.py", []string{"shapes", "efficientnet", "vit"}, 1e-4, "plain", "ReLU CNN, SiLU/depthwise, tokens"},
 	{"fem", "reference_cam2.py", []string{"shapes", "resnet", "vit"}, 1e-4, "map", "gradient-free (activations above mean + 2σ): the layer's values matter, negative ones included (vit's GELU); not efficientnet, whose FEM map spans 6e-5 against activations ~0.3 (1.05e-4 off on an AVX-512 CPU)"},
 	{"randomcam", "reference_cam2.py", []string{"shapes", "efficientnet", "vit"}, 1e-4, "plain", "the seeded draw"},
@@ -100,7 +100,7 @@ var parityTable = []parityRow{
 	{"shapleycam", "reference_cam2.py", []string{"shapes", "efficientnet", "vgg"}, 1e-4, "plain", "the Hessian term through SiLU (efficientnet:top_bn) and a max-pool (vgg:block2_conv2)"},
 
 	// Smoothings, concepts, choices.
-	{"dff", "reference_dff.py", []string{"shapes", "efficientnet", "vit"}, 1e-4, "plain", "NMF of the layer: ReLU, SiLU (negative activations shifted), tokens"},
+	{"dff", "reference_dff.py", []string{"shapes", "resnet", "vit"}, 1e-4, "plain", "NMF of the layer: ReLU, residual, tokens (negative GELU activations shifted); not efficientnet, where rounding of the reference's inputs by 2⁻²⁰ (TFCAM_REF_ROUNDING) moved it by 1.04e-4"},
 	{"groupcam", "reference_groupcam.py", []string{"shapes", "resnet", "mobilenet"}, 1e-4, "choices", "percentile cut; mobilenet's near-uniform softmax"},
 	{"clustercam", "reference_groupcam.py", []string{"shapes", "resnet", "mobilenet"}, 1e-4, "choices", "k-means choices"},
 	{"cosinecam", "reference_groupcam.py", []string{"shapes", "resnet", "mobilenet"}, 1e-4, "choices", "elbow and spectral clustering choices"},

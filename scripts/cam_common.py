@@ -76,15 +76,23 @@ def linear_head(model):
     twin = keras.models.clone_model(model)
     twin.set_weights(model.get_weights())
     twin.layers[-1].activation = keras.activations.linear
-    r = rounding()
-    if r != 0:
-        gen = tf.random.Generator.from_seed(20261207)
-
-        def noisy(z):
-            u = gen.uniform(tf.shape(z), -1, 1, dtype=z.dtype)
-            return z * (1 + tf.cast(r, z.dtype) * tf.stop_gradient(u))
-        twin.layers[-1].activation = noisy
+    if rounding() != 0:
+        twin.layers[-1].activation = rounding_error
     return twin
+
+
+_ROUNDING_GEN = None
+
+
+@keras.saving.register_keras_serializable(package="tfcam")
+def rounding_error(z):
+    """The linear activation with TFCAM_REF_ROUNDING's error, fresh at each
+    call (registered, so that the peers' model clones keep it)."""
+    global _ROUNDING_GEN
+    if _ROUNDING_GEN is None:
+        _ROUNDING_GEN = tf.random.Generator.from_seed(20261207)
+    u = _ROUNDING_GEN.uniform(tf.shape(z), -1, 1, dtype=z.dtype)
+    return z * (1 + tf.cast(rounding(), z.dtype) * tf.stop_gradient(u))
 
 
 # ---------------------------------------------------------------- kinks
