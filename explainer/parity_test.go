@@ -44,7 +44,8 @@ import (
 //	scores  differences of model scores (perturbation and score-weighted maps):
 //	        tol + fixture.RoundingTerm(|score|, range of the raw map) per image,
 //	        and the fixture must be well conditioned (term ≤ fixture.IllConditioned)
-//	map     activations thresholded or summed with cancellation: tol + RoundingTerm(max |raw|, range)
+//	map     tol + RoundingTerm(max |raw|, range): the rounding of the map's own values (a lower
+//	        bound where the terms it sums cancel, as FEM's on efficientnet: such fixtures are left out)
 //	choices discrete choices fetched from tfcam's run and re-made by the reference (groupcam_test.go)
 type parityRow struct {
 	method   string
