@@ -1,7 +1,6 @@
 package explainer
 
 import (
-	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -207,17 +206,15 @@ func roundingTerms(t testing.TB, name, method string, res []Result, j int) []flo
 	terms := make([]float64, len(res))
 	for i, re := range res {
 		m := re.Maps[0][j]
-		var scale float64
-		switch r.rounding {
-		case "scores":
-			scale = float64(m.Score)
-		case "map":
-			scale = fixture.MaxAbs(m.Raw)
-		default:
+		if r.rounding != "scores" && r.rounding != "map" {
 			continue
 		}
 		if m.Raw == nil {
 			t.Fatalf("%s %s: the %s rounding term needs Config.Raw", name, method, r.rounding)
+		}
+		scale := fixture.MaxAbs(m.Raw)
+		if r.rounding == "scores" {
+			scale = float64(m.Score)
 		}
 		span := fixture.Span(m.Raw)
 		terms[i] = fixture.RoundingTerm(scale, span)
@@ -251,9 +248,4 @@ func checkConditioned(t testing.TB, what string, got, ref []float32, terms []flo
 		}
 	}
 	t.Logf("%s: max |go - reference| = %.2g (tolerance %g + rounding term %.2g there)", what, worst, tol, worstTerm)
-}
-
-// String shows a row as the README's parity table does.
-func (r parityRow) String() string {
-	return fmt.Sprintf("%s | %s | %v | %g | %s | %s", r.method, r.ref, r.fixtures, r.tol, r.rounding, r.why)
 }
