@@ -95,13 +95,15 @@ demo: build
 test: setup
 	go vet ./...
 	go test -count=1 -timeout 30m ./...
+	# deploy/ is its own module (its tests' Kubernetes dependencies stay out of the root's graph).
+	cd deploy && go vet ./... && go test -count=1 ./...
 	# Concurrent Explain calls, under the race detector.
 	go test -race -count=1 -run 'TestConcurrentExplain' ./explainer
 	# The server's batcher, handlers and cancellation, under the race detector.
 	go test -race -count=1 ./serve
 	# Fuzzing of input expansion and output keys: 30 s each.
-	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
-	go test ./cmd/tfcam -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
+	go test ./inputs -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
+	go test ./inputs -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
 
 # The fast lane: no fixtures, no Python (option parsing, keys, sinks,
 # closed-form graphs); needs only the TensorFlow C library. CI runs it first.
@@ -109,6 +111,7 @@ test: setup
 test-short: $(TF_STAMP) $(GO_STAMP)
 	go vet ./...
 	go test -short -count=1 -timeout 10m ./...
+	cd deploy && go vet ./... && go test -short -count=1 ./...
 
 # The portability harness: the parity tests (PARITY_RUN) under the settings
 # that change how TensorFlow's kernels round, as another CPU does — the

@@ -13,24 +13,11 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 )
 
-// graftTensor mirrors the layout of graft's tensorflow.Tensor (a C pointer
-// followed by the shape slice). init checks the size so that a graft upgrade
-// that changes the struct fails loudly instead of corrupting memory.
-type graftTensor struct {
-	c     *C.TF_Tensor
-	shape []int64
-}
-
-func init() {
-	if unsafe.Sizeof(tf.Tensor{}) != unsafe.Sizeof(graftTensor{}) {
-		panic("tfcam/cgo: graft's tensorflow.Tensor layout changed; update cgo.graftTensor")
-	}
-}
-
 // DeleteTensor releases t's C memory at once instead of waiting for Go's
 // garbage collector, which does not see TensorFlow's allocations and so lets
 // a long batch loop grow. t must not be used afterwards; nil is ignored and a
-// tensor already deleted is not deleted twice.
+// tensor already deleted is not deleted twice. It reaches graft's private C
+// pointer through graftTensor (graft_layout.go).
 func DeleteTensor(t *tf.Tensor) {
 	if t == nil {
 		return

@@ -19,7 +19,7 @@
 // # How to add a method
 //
 // A method is one file, explainer/<name>.go (plus its tests and the
-// README row, which is generated: see below). Nothing else in the package
+// docs/methods.md row, which is generated: see below). Nothing else in the package
 // lists methods. The file holds:
 //
 //  1. The doc comment of the type: the formula, the paper, and how the
@@ -39,8 +39,8 @@
 //
 //	var _ = register(Spec[MyCAM]{
 //		Name: "mycam", Family: FamilyMore, Order: 90,
-//		Summary: "w_k = …",                  // README "what", --help
-//		Notes:   "= pytorch-grad-cam MyCAM", // README "variant notes"
+//		Summary: "w_k = …",                  // docs/methods.md "what", --help
+//		Notes:   "= pytorch-grad-cam MyCAM", // docs/methods.md "variant notes"
 //		Options: []Option{
 //			{Name: "samples", Default: 16, Min: 1, Doc: "noisy copies"},
 //			{Name: "baseline", Default: "zero", Allowed: []string{"zero", "blur"}, Doc: "…"},
@@ -78,7 +78,7 @@
 // methods and guided backpropagation take neither.
 //
 // Then add the method's parity test (reference_test.go's tables) and
-// regenerate the README's method table and check --help:
+// regenerate the method table in docs/methods.md and check --help:
 //
-//	go test ./explainer -run TestREADMEMethodTable -update
+//	go test ./explainer -run TestMethodsDocTable -update
 package explainer

@@ -4,21 +4,24 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's method table from the registry")
+var update = flag.Bool("update", false, "rewrite docs/methods.md's method table from the registry")
 
 const (
-	readmePath  = "../README.md"
-	tableBegin  = "<!-- methods:begin"
-	tableEnd    = "<!-- methods:end -->"
-	tableHeader = "| name | what | options (default) | variant notes |\n|---|---|---|---|\n"
+	methodsDocPath = "../docs/methods.md"
+	tableBegin     = "<!-- methods:begin"
+	tableEnd       = "<!-- methods:end -->"
+	tableHeader    = "| name | what | options (default) | variant notes |\n|---|---|---|---|\n"
 )
 
-// methodTable is the README's method table, generated from the
-// registrations: one row per method in registry order.
+// methodTable is docs/methods.md's method table, generated from the
+// registrations: one row per method in registry order. Its link to the
+// Smoothing section is an anchor inside docs/methods.md.
 func methodTable() string {
 	cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 	var b strings.Builder
@@ -51,18 +54,18 @@ func methodTable() string {
 	return b.String()
 }
 
-// TestREADMEMethodTable: the README's method table is the registry's
+// TestMethodsDocTable: docs/methods.md's method table is the registry's
 // (every registered method has its row, with its options' defaults as
 // declared). Regenerate it with -update.
-func TestREADMEMethodTable(t *testing.T) {
-	raw, err := os.ReadFile(readmePath)
+func TestMethodsDocTable(t *testing.T) {
+	raw, err := os.ReadFile(methodsDocPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(raw)
 	i, j := strings.Index(text, tableBegin), strings.Index(text, tableEnd)
 	if i < 0 || j < i {
-		t.Fatalf("%s: no %q … %q section", readmePath, tableBegin, tableEnd)
+		t.Fatalf("%s: no %q … %q section", methodsDocPath, tableBegin, tableEnd)
 	}
 	start := i + strings.Index(text[i:], "\n") + 1
 	want := methodTable()
@@ -70,10 +73,50 @@ func TestREADMEMethodTable(t *testing.T) {
 		return
 	}
 	if *update {
-		if err := os.WriteFile(readmePath, []byte(text[:start]+want+text[j:]), 0o644); err != nil {
+		if err := os.WriteFile(methodsDocPath, []byte(text[:start]+want+text[j:]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Errorf("%s's method table differs from the registry; run go test ./explainer -run TestREADMEMethodTable -update\ngot:\n%s\nwant:\n%s", readmePath, text[start:j], want)
+	t.Errorf("%s's method table differs from the registry; run go test ./explainer -run TestMethodsDocTable -update\ngot:\n%s\nwant:\n%s", methodsDocPath, text[start:j], want)
+}
+
+// TestMethodsDocAnchors: every in-page link of docs/methods.md (the
+// generated table's "#smoothing-eigen_smooth-and-aug_smooth" among them)
+// names one of its headings, by GitHub's anchor rule: lower case, spaces
+// to hyphens, other punctuation but - and _ dropped.
+func TestMethodsDocAnchors(t *testing.T) {
+	raw, err := os.ReadFile(methodsDocPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	fence := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "```") {
+			fence = !fence
+		}
+		if fence || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		var b strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#"))) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		anchors[b.String()] = true
+	}
+	links := regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(raw), -1)
+	if len(links) == 0 {
+		t.Fatalf("%s: no in-page links (the table links the Smoothing section)", methodsDocPath)
+	}
+	for _, m := range links {
+		if !anchors[m[1]] {
+			t.Errorf("%s: link #%s names no heading", methodsDocPath, m[1])
+		}
+	}
 }

@@ -13,8 +13,8 @@ import (
 
 // Family groups registered methods by what they read. The registry lists
 // them family by family, each family by Spec.Order: that order is the
-// order of `--method all`, of `tfcam explain --help` and of the README's
-// method table.
+// order of `--method all`, of `tfcam explain --help` and of the table in
+// docs/methods.md.
 type Family int
 
 const (
@@ -57,7 +57,7 @@ type Option struct {
 	// Default is the value a zero field means: an int for int fields, a
 	// float64 for float fields, a string for string fields, a bool for
 	// bool fields. Every reader of defaults (Build through Resolve, the
-	// cost, --help, the README) takes it from here.
+	// cost, --help, docs/methods.md) takes it from here.
 	Default any
 	// Allowed lists the values a string option takes (its Default among
 	// them); "" is always taken, as the default.
@@ -67,7 +67,7 @@ type Option struct {
 	// and Max 0 means MaxCount; for float options Min == Max == 0 means
 	// any finite value.
 	Min, Max float64
-	// Doc says what the option does, in a few words (--help, README).
+	// Doc says what the option does, in a few words (--help, docs/methods.md).
 	Doc string
 }
 
@@ -112,9 +112,9 @@ type Spec[M Method] struct {
 	// methods can go between.
 	Family Family
 	Order  int
-	// Summary is one line: what the method computes (README's "what").
+	// Summary is one line: what the method computes (docs/methods.md "what").
 	Summary string
-	// Notes says how the variant relates to the peers' (README's "variant
+	// Notes says how the variant relates to the peers' (docs/methods.md "variant
 	// notes"); may be empty.
 	Notes string
 	// Proto is the value the name stands for, usually M{}; a name for a
@@ -226,7 +226,7 @@ func specOf(m Method) *spec {
 	return s
 }
 
-// Info describes a registered method: what --help, the README's method
+// Info describes a registered method: what --help, docs/methods.md's method
 // table and tfcam serve show.
 type Info struct {
 	// Name is the method's name on the command line.

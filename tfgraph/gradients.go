@@ -3,7 +3,6 @@ package tfgraph
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/tfcam/tfcam/internal/graphops"
@@ -286,17 +285,6 @@ func (f *Forward) VectorJacobian(y, x, v tf.Output) (tf.Output, error) {
 		return f.zerosLike(prefix, x)
 	}
 	return grads[0], nil
-}
-
-// isNull reports the null output TF_AddGradients returns for an x that y
-// does not depend on (graft wraps it in an Operation without a C pointer,
-// which crashes the process when used).
-func isNull(o tf.Output) bool {
-	if o.Op == nil {
-		return true
-	}
-	v := reflect.ValueOf(o.Op).Elem()
-	return v.Kind() == reflect.Struct && v.NumField() > 0 && v.Field(0).Kind() == reflect.Pointer && v.Field(0).IsNil()
 }
 
 // check reports a class score whose ops failed to build (graft panics on

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"github.com/tfcam/tfcam/internal/fakes3"
 	"github.com/tfcam/tfcam/internal/fixture"
 )
@@ -259,7 +261,7 @@ func TestBucketOutResume(t *testing.T) {
 	s.Put(t, "out", "run/maps/00002-b.tfrecord", []byte("records of c, b"))
 	s.Put(t, "out", "run/maps/00003-c.tfrecord", []byte("orphan"))
 	s.Put(t, "out", "run/results-00001-of-00002/00004-d.jsonl", []byte(`{"key":"other-shard.png"}`+"\n"))
-	d, err := openBucketOut(t.Context(), s.URL("out", "run/"), shard{Index: 0, Count: 1}, true, 0, func(k string) bool { return k == "c.png" })
+	d, err := openBucketOut(t.Context(), s.URL("out", "run/"), inputs.Shard{Index: 0, Count: 1}, true, 0, func(k string) bool { return k == "c.png" })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"github.com/tfcam/tfcam/internal/tfrecord"
 	"github.com/tfcam/tfcam/storage"
 )
@@ -60,7 +62,7 @@ type bucketOut struct {
 }
 
 // openBucketOut opens --out URL raw for shard s and reads its parts.
-func openBucketOut(ctx context.Context, raw string, s shard, withRecords bool, flushEvery time.Duration, redo func(key string) bool) (*bucketOut, error) {
+func openBucketOut(ctx context.Context, raw string, s inputs.Shard, withRecords bool, flushEvery time.Duration, redo func(key string) bool) (*bucketOut, error) {
 	loc, err := storage.Open(ctx, raw)
 	if err != nil {
 		return nil, err

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	tf "github.com/wamuir/graft/tensorflow"
 
 	"github.com/tfcam/tfcam/cgo"
@@ -299,7 +301,7 @@ func parseROAD(v string) ([]float64, error) {
 
 // readBoxes reads --boxes and matches its rows to the inputs: by the path
 // as given or found, else by base name. Rows naming no input are counted.
-func readBoxes(path string, inputs []input) (map[string][]evaluate.Box, int, error) {
+func readBoxes(path string, images []inputs.Input) (map[string][]evaluate.Box, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("--boxes: %w", err)
@@ -310,7 +312,7 @@ func readBoxes(path string, inputs []input) (map[string][]evaluate.Box, int, err
 		return nil, 0, err
 	}
 	byPath, byBase := map[string]string{}, map[string][]string{}
-	for _, in := range inputs {
+	for _, in := range images {
 		byPath[filepath.Clean(in.Path)] = in.Path
 		base := filepath.Base(in.Path)
 		byBase[base] = append(byBase[base], in.Path)
@@ -340,31 +342,31 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	var bad badPaths
-	inputs, err := expandFiles(args, stdin, bad.add)
+	images, err := inputs.ExpandFiles(ctx, args, stdin, bad.add)
 	if err != nil {
 		return err
 	}
 	bad.report(log)
-	if len(inputs) == 0 && len(bad) > 0 {
+	if len(images) == 0 && len(bad) > 0 {
 		return fmt.Errorf("no images to evaluate: %s: %v", bad[0].path, bad[0].err)
 	}
-	if len(inputs) == 0 {
+	if len(images) == 0 {
 		return fmt.Errorf("no images found in %s", strings.Join(args, " "))
 	}
 	var boxes map[string][]evaluate.Box
 	if o.boxes != "" {
 		unmatched := 0
-		if boxes, unmatched, err = readBoxes(o.boxes, inputs); err != nil {
+		if boxes, unmatched, err = readBoxes(o.boxes, images); err != nil {
 			return err
 		}
 		if len(boxes) == 0 {
-			return fmt.Errorf("--boxes %s: none of its images is among the %d inputs; name them by path or base name", o.boxes, len(inputs))
+			return fmt.Errorf("--boxes %s: none of its images is among the %d inputs; name them by path or base name", o.boxes, len(images))
 		}
 		if unmatched > 0 {
 			fmt.Fprintf(log, "note: %s names %d images that are not among the inputs\n", o.boxes, unmatched)
 		}
-		if len(boxes) < len(inputs) {
-			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(inputs)-len(boxes), len(inputs), len(boxes))
+		if len(boxes) < len(images) {
+			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(images)-len(boxes), len(images), len(boxes))
 		}
 	}
 	sanity := s.sanity.Params || s.sanity.Logit
@@ -405,16 +407,16 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	_, _, c := m.InputSize()
 	tol := evaluate.ScaleTolerance(o.tolerance, w, h)
 	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
-		len(inputs), m.Dir, e.Layer().Name, methodList(e), pre, o.steps, s.baseline, deviceNote(m))
+		len(images), m.Dir, e.Layer().Name, methodList(e), pre, o.steps, s.baseline, deviceNote(m))
 	reportSkipped(log, e)
-	sanImages := len(inputs)
+	sanImages := len(images)
 	if o.sanImages > 0 {
-		sanImages = min(o.sanImages, len(inputs))
+		sanImages = min(o.sanImages, len(images))
 	}
 	if san != nil {
 		on := fmt.Sprintf("on all %d images", sanImages)
-		if sanImages < len(inputs) {
-			on = fmt.Sprintf("on the first %d of %d images (--sanity-images)", sanImages, len(inputs))
+		if sanImages < len(images) {
+			on = fmt.Sprintf("on the first %d of %d images (--sanity-images)", sanImages, len(images))
 		}
 		if s.sanity.Params {
 			fmt.Fprintf(log, "sanity: %d layers with weights, randomised from the top in %d steps (%s first), %s\n", len(san.Layers()), len(san.Cuts()), san.Layers()[0], on)
@@ -439,8 +441,8 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		st.nExamples = exampleImages
 	}
 	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
-		prog: newProgress(log, isTerminal(log), len(inputs))}
-	sum, err := p.run(ctx, slices.Values(inputs), st)
+		prog: newProgress(log, isTerminal(log), len(images))}
+	sum, err := p.run(ctx, slices.Values(images), st)
 	if err != nil {
 		return err
 	}
@@ -449,7 +451,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	}
 	failed, results := sum.failed+len(bad), st.results
 	if len(results) == 0 {
-		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(inputs))}
+		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
 	}
 	var names []string
 	for _, mt := range e.Methods() {
@@ -505,7 +507,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		}
 	}
 	if failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(inputs), len(inputs)-failed)}
+		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(images), len(images)-failed)}
 	}
 	return nil
 }

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"golang.org/x/term"
 
 	"github.com/tfcam/tfcam/explainer"
@@ -71,7 +73,7 @@ func methodHelp() string {
 backward pass for all). Options follow a method as :key=value, e.g.
 integrated-gradients:steps=64:baseline=blur, scorecam:variant=softmax,
 faster-scorecam:topn=20. Shown with their defaults (and the values a
-choice takes); the README says what each method and option does.
+choice takes); docs/methods.md says what each method and option does.
 Class-activation methods also take shared options (+ below lists the ones
 a method takes), e.g. gradcam:eigen_smooth=true:aug_smooth=true:
 `)
@@ -189,7 +191,7 @@ type runSettings struct {
 	target   targetSpec
 	colormap render.Colormap
 	save     map[string]bool
-	shard    shard
+	shard    inputs.Shard
 }
 
 // options returns the non-default settings of the method named name.
@@ -263,7 +265,7 @@ func (o explainOptions) resolve() (runSettings, error) {
 			return s, usageError(fmt.Sprintf("--save %q: unknown output %q (overlay, map16, npy, tfrecord)", o.save, k))
 		}
 	}
-	if s.shard, err = resolveShard(o.shard, o.shardCount, osEnv); err != nil {
+	if s.shard, err = inputs.ResolveShard(o.shard, o.shardCount, os.Getenv); err != nil {
 		return s, usageError(err.Error())
 	}
 	for _, m := range s.methods {
@@ -347,14 +349,14 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	// millions of keys starts at once); everything else is expanded now.
 	var streams, rest []string
 	for _, a := range args {
-		if isPrefixURL(a) {
+		if inputs.IsPrefixURL(a) {
 			streams = append(streams, a)
 		} else {
 			rest = append(rest, a)
 		}
 	}
 	var bad badPaths
-	inputs, err := expandInputs(rest, stdin, bad.add)
+	images, err := inputs.Expand(ctx, rest, stdin, bad.add)
 	if err != nil {
 		return err
 	}
@@ -375,9 +377,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	// Keep only this shard's images, and skip finished ones unless --force.
-	var mine []input
-	for _, in := range inputs {
-		if s.shard.owns(in.Key) {
+	var mine []inputs.Input
+	for _, in := range images {
+		if s.shard.Owns(in.Key) {
 			mine = append(mine, in)
 		}
 	}
@@ -405,7 +407,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	closeOut := sync.OnceValue(out.Close) // early returns close it too
 	defer closeOut()
 	sum := summary{total: len(mine) + len(bad)}
-	var todo []input
+	var todo []inputs.Input
 	for _, in := range mine {
 		if out.isDone(in.Key) {
 			sum.skipped++
@@ -420,7 +422,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(mapSlice(streams, withoutQuery), ", "))
 	}
 	fmt.Fprintf(log, "tfcam explain: %d images%s (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
-		len(inputs), listing, s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, methodList(e), pre, deviceNote(m))
+		len(images), listing, s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, methodList(e), pre, deviceNote(m))
 	reportSkipped(log, e)
 	bad.report(log)
 
@@ -445,7 +447,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	prog := newProgress(log, isTerminal(log), len(todo))
 	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: int64(o.maxFileMB) << 20, prog: prog}
 	var listed, listedDone, listedBad atomic.Int64
-	all := func(yield func(input) bool) {
+	all := func(yield func(inputs.Input) bool) {
 		for _, in := range todo {
 			if !yield(in) {
 				return
@@ -457,11 +459,11 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 			prog.note("skipped %s: %v", withoutQuery(path), err)
 		}
 		for _, raw := range streams {
-			for in := range streamPrefix(ctx, raw, report) {
-				if !s.shard.owns(in.Key) {
+			for in := range inputs.StreamPrefix(ctx, raw, report) {
+				if !s.shard.Owns(in.Key) {
 					continue
 				}
-				if err := checkKey(in.Key); err != nil {
+				if err := inputs.CheckKey(in.Key); err != nil {
 					report(in.Path, err)
 					continue
 				}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/tfcam/tfcam/internal/tfrecord"
@@ -48,14 +50,14 @@ type pendingLine struct {
 }
 
 // resultsName and recordsName are a shard's files.
-func resultsName(s shard) string {
+func resultsName(s inputs.Shard) string {
 	if s.Count > 1 {
 		return fmt.Sprintf("results-%05d-of-%05d.jsonl", s.Index, s.Count)
 	}
 	return "results.jsonl"
 }
 
-func recordsName(s shard) string {
+func recordsName(s inputs.Shard) string {
 	if s.Count > 1 {
 		return fmt.Sprintf("maps-%05d-of-%05d.tfrecord", s.Index, s.Count)
 	}
@@ -72,7 +74,7 @@ var errLocked = errors.New("another tfcam run is writing this --out (and shard)"
 // occurrence, and with redo the lines of those keys are removed (they
 // are about to be redone). withRecords also opens the TFRecord file,
 // truncated to the last image marked done.
-func openOutDir(root string, s shard, durable, withRecords bool, redo func(key string) bool) (*outDir, error) {
+func openOutDir(root string, s inputs.Shard, durable, withRecords bool, redo func(key string) bool) (*outDir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("creating --out %s: %w", root, err)
 	}
@@ -218,7 +220,7 @@ func (d *outDir) isDone(key string) bool { return d.done[key] }
 // through the temporary folder and a rename, so that it appears complete
 // or not at all.
 func (d *outDir) writeFile(rel string, data []byte) error {
-	// Keys are made safe by expandInputs (keys.go); this guards the
+	// Keys are made safe by Expand (keys.go); this guards the
 	// invariant: nothing is written outside --out.
 	if !filepath.IsLocal(filepath.FromSlash(rel)) {
 		return fmt.Errorf("output %q would leave --out", rel)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"github.com/tfcam/tfcam/internal/fixture"
 )
 
@@ -55,7 +57,7 @@ func TestForceAndLock(t *testing.T) {
 	if n := len(readJSONL(t, filepath.Join(o.out, "results.jsonl"))); n != 4 {
 		t.Errorf("after --force: %d lines, want 4", n)
 	}
-	held, err := openOutDir(o.out, shard{Index: 0, Count: 1}, false, false, nil)
+	held, err := openOutDir(o.out, inputs.Shard{Index: 0, Count: 1}, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +71,7 @@ func TestForceAndLock(t *testing.T) {
 // 0600 of temporary files.
 func TestOutputModes(t *testing.T) {
 	dir := t.TempDir()
-	d, err := openOutDir(dir, shard{Index: 0, Count: 1}, false, false, nil)
+	d, err := openOutDir(dir, inputs.Shard{Index: 0, Count: 1}, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

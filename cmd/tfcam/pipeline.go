@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/storage"
@@ -29,7 +31,7 @@ import (
 // item is one image on its way through the pipeline.
 type item struct {
 	seq int
-	in  input
+	in  inputs.Input
 	dec *tfimage.Decoded
 	err error
 	// timings of its steps; run is its share of the batch's run.
@@ -74,7 +76,7 @@ type summary struct {
 // be arriving). ctx's cancellation (Ctrl-C) stops
 // feeding new images: batches already decoded are still run and written,
 // so that work in flight is not lost.
-func (p *pipeline) run(ctx context.Context, todo iter.Seq[input], st stages) (summary, error) {
+func (p *pipeline) run(ctx context.Context, todo iter.Seq[inputs.Input], st stages) (summary, error) {
 	defer p.objects.Close()
 	var sum summary
 	var mu sync.Mutex

@@ -12,6 +12,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/tfcam/tfcam/inputs"
+
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
@@ -40,7 +42,7 @@ func runPredict(args []string) error {
 	ctx, stop := interruptContext()
 	defer stop()
 	var bad badPaths
-	inputs, err := expandFiles(fs.Args(), os.Stdin, bad.add)
+	images, err := inputs.ExpandFiles(ctx, fs.Args(), os.Stdin, bad.add)
 	if err != nil {
 		return err
 	}
@@ -61,9 +63,9 @@ func runPredict(args []string) error {
 	defer dec.Close()
 	st := &predictStages{m: m, preset: preset, top: *top, json: *asJSON, w: os.Stdout}
 	p := &pipeline{decoder: dec, batch: *batch, workers: *workers, writers: 1, maxBytes: 256 << 20,
-		prog: newProgress(os.Stderr, isTerminal(os.Stderr), len(inputs))}
+		prog: newProgress(os.Stderr, isTerminal(os.Stderr), len(images))}
 	bad.report(os.Stderr)
-	sum, err := p.run(ctx, slices.Values(inputs), st)
+	sum, err := p.run(ctx, slices.Values(images), st)
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func runPredict(args []string) error {
 		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images", sum.done)}
 	}
 	if sum.failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.failed, len(inputs)+len(bad))}
+		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.failed, len(images)+len(bad))}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package inputs
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// An input's key names its output folder under --out: outputDir(out, key).
+// An input's key names its output folder under --out: OutputDir(out, key).
 // It is a slash-separated relative path derived from the input's own path
 // and the argument it came through, and from nothing else, so an image's
 // key never changes when other inputs are added to a later run:
@@ -37,11 +37,11 @@ import (
 //     results-00001-of-00004.jsonl, ...) has its last '.' escaped:
 //     "index.html" → "index%2Ehtml"; "index.html.png" is left alone.
 //
-// Escaping is reversible (unescapeKey), so different paths give different
+// Escaping is reversible (UnescapeKey), so different paths give different
 // keys. Two inputs can still share a key when they come through different
 // arguments (a/x.jpg walked from "a", and x.jpg named in the working
 // directory), or one's folder would hold the other's ("a.jpg" and
-// "a.jpg/b.png"): expandInputs then reports the later one, in path order,
+// "a.jpg/b.png"): Expand then reports the later one, in path order,
 // as a duplicate and skips it.
 
 // maxKeyComponent is the longest component a key may have: most file
@@ -56,9 +56,9 @@ var reservedRootSuffixes = []string{".html", ".htm", ".json", ".jsonl", ".tfreco
 // errBadKey marks a key that escaping could not make safe (too long).
 var errBadKey = errors.New("no usable output folder name")
 
-// fileKey is the key of a file named directly: an argument, a glob match
+// FileKey is the key of a file named directly: an argument, a glob match
 // or a list line.
-func fileKey(path string) string {
+func FileKey(path string) string {
 	clean := filepath.Clean(path)
 	if filepath.IsLocal(clean) {
 		return escapeKey(strings.Split(filepath.ToSlash(clean), "/"))
@@ -66,9 +66,9 @@ func fileKey(path string) string {
 	return escapeKey([]string{filepath.Base(clean)})
 }
 
-// walkKey is the key of a file found by walking a folder; parts is its
+// WalkKey is the key of a file found by walking a folder; parts is its
 // path below that folder, one element per component.
-func walkKey(parts []string) string { return escapeKey(parts) }
+func WalkKey(parts []string) string { return escapeKey(parts) }
 
 // escapeKey escapes each path component and joins them with '/'.
 func escapeKey(parts []string) string {
@@ -113,8 +113,8 @@ func reservedRoot(name string) bool {
 	return strings.HasPrefix(name, ".")
 }
 
-// unescapeKey reverses escapeKey: the path components a key came from.
-func unescapeKey(key string) ([]string, error) {
+// UnescapeKey reverses escapeKey: the path components a key came from.
+func UnescapeKey(key string) ([]string, error) {
 	parts := strings.Split(key, "/")
 	for i, p := range parts {
 		var b strings.Builder
@@ -138,11 +138,11 @@ func unescapeKey(key string) ([]string, error) {
 	return parts, nil
 }
 
-// checkKey reports why key cannot name an output folder, or nil: it must
+// CheckKey reports why key cannot name an output folder, or nil: it must
 // be relative, of non-empty components none of which is hidden, ".", ".."
 // or longer than maxKeyComponent, contain no '\\' or control character,
 // and its first component must not be one of tfcam's root files.
-func checkKey(key string) error {
+func CheckKey(key string) error {
 	if key == "" {
 		return fmt.Errorf("%w: empty", errBadKey)
 	}
@@ -165,5 +165,5 @@ func checkKey(key string) error {
 	return nil
 }
 
-// outputDir is the folder of an input's outputs: key below out.
-func outputDir(out, key string) string { return filepath.Join(out, filepath.FromSlash(key)) }
+// OutputDir is the folder of an input's outputs: key below out.
+func OutputDir(out, key string) string { return filepath.Join(out, filepath.FromSlash(key)) }

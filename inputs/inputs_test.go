@@ -1,6 +1,7 @@
-package main
+package inputs
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -45,33 +46,33 @@ func tree(t testing.TB, root string, entries ...string) {
 	}
 }
 
-// reported is one call of expandInputs' bad.
+// reported is one call of Expand' bad.
 type reported struct {
 	path string
 	err  error
 }
 
-// expand runs expandInputs in root as the working directory, failing the
+// expand runs Expand in root as the working directory, failing the
 // test if it does not return (the bugs it guards against hang or recurse).
 func expand(t *testing.T, args []string, stdin string) (keys map[string]string, bad []reported, err error) {
 	t.Helper()
 	done := make(chan struct{})
-	var got []input
+	var got []Input
 	go func() {
 		defer close(done)
-		got, err = expandInputs(args, strings.NewReader(stdin), func(p string, e error) {
+		got, err = Expand(context.Background(), args, strings.NewReader(stdin), func(p string, e error) {
 			bad = append(bad, reported{p, e})
 		})
 	}()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Minute): // a hang guard: it takes milliseconds
-		t.Fatal("expandInputs did not return within 2 minutes")
+		t.Fatal("Expand did not return within 2 minutes")
 	}
 	keys = map[string]string{}
 	for _, in := range got {
 		keys[in.Path] = in.Key
-		if err := checkKey(in.Key); err != nil {
+		if err := CheckKey(in.Key); err != nil {
 			t.Errorf("%s: unsafe key: %v", in.Path, err)
 		}
 	}
@@ -159,7 +160,7 @@ func TestExpandInputs(t *testing.T) {
 			[]want{{"photos/dangling.jpg", fs.ErrNotExist}, {"photos/fifo.jpg", imagefile.ErrNotRegular}, {"photos/loop.jpg", syscall.ELOOP}}},
 		{"existing path is not a glob", []string{"lit[1].png"}, "", map[string]string{"lit[1].png": "lit[1].png"}, nil},
 		{"missing path with brackets is a glob", []string{"li[t]1.png"}, "", map[string]string{"lit1.png": "lit1.png"}, nil},
-		{"glob without match", []string{"photos/*.gif"}, "", nil, []want{{"photos/*.gif", errNoMatch}}},
+		{"glob without match", []string{"photos/*.gif"}, "", nil, []want{{"photos/*.gif", ErrNoMatch}}},
 		{"bad glob", []string{"photos/[.png"}, "", nil, []want{{"photos/[.png", filepath.ErrBadPattern}}},
 		{"list: literal file paths, each bad line reported", []string{"@list.txt"}, "",
 			map[string]string{"c.webp": "c.webp", "photos/x.jpg": "photos/x.jpg"},
@@ -175,11 +176,11 @@ func TestExpandInputs(t *testing.T) {
 		{"duplicates collapse", []string{"c.webp", "c.webp", "./c.webp", abs("c.webp")}, "", map[string]string{"c.webp": "c.webp"}, nil},
 		{"same key from two arguments: the later path is reported", []string{"dup", "photos/sub", "photos"}, "",
 			map[string]string{"dup/x.jpg": "x.jpg", "photos/sub/y.JPG": "y.JPG", "photos/x.png": "x.png", "photos/...png": "%2E..png"},
-			append(walkBad, want{"photos/x.jpg", errDuplicateKey})},
+			append(walkBad, want{"photos/x.jpg", ErrDuplicateKey})},
 		{"a folder inside another's output folder", []string{"a", "b"}, "", map[string]string{"a/a.jpg": "a.jpg"},
-			[]want{{"b/a.jpg/y.png", errDuplicateKey}}},
+			[]want{{"b/a.jpg/y.png", ErrDuplicateKey}}},
 		{"a folder around another's output folder", []string{"c", "d"}, "", map[string]string{"c/n.jpg/y.png": "n.jpg/y.png"},
-			[]want{{"d/n.jpg", errDuplicateKey}}},
+			[]want{{"d/n.jpg", ErrDuplicateKey}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -207,7 +208,7 @@ func TestExpandInputs(t *testing.T) {
 				if bad[i].path != w.path || !errors.Is(bad[i].err, w.err) {
 					t.Errorf("reported %s: %v; want %s: %v", bad[i].path, bad[i].err, w.path, w.err)
 				}
-				if errors.Is(w.err, errDuplicateKey) && !strings.Contains(bad[i].err.Error(), "dup/x.jpg") && !strings.Contains(bad[i].err.Error(), "a/a.jpg") && !strings.Contains(bad[i].err.Error(), "c/n.jpg/y.png") {
+				if errors.Is(w.err, ErrDuplicateKey) && !strings.Contains(bad[i].err.Error(), "dup/x.jpg") && !strings.Contains(bad[i].err.Error(), "a/a.jpg") && !strings.Contains(bad[i].err.Error(), "c/n.jpg/y.png") {
 					t.Errorf("duplicate report does not name the other input: %v", bad[i].err)
 				}
 			}
@@ -218,7 +219,7 @@ func TestExpandInputs(t *testing.T) {
 // TestExpandInputsStdinError checks an unreadable stdin fails the command.
 func TestExpandInputsStdinError(t *testing.T) {
 	cause := errors.New("stdin broke")
-	_, err := expandInputs([]string{"-"}, iotest.ErrReader(cause), func(string, error) {})
+	_, err := Expand(context.Background(), []string{"-"}, iotest.ErrReader(cause), func(string, error) {})
 	if !errors.Is(err, cause) {
 		t.Fatalf("error %v, want it to wrap %v", err, cause)
 	}
@@ -230,7 +231,7 @@ func TestExpandFiles(t *testing.T) {
 	dir := t.TempDir()
 	tree(t, dir, "a/x.png", "b/x.png", "b/fifo.png |")
 	var bad []string
-	got, err := expandFiles([]string{filepath.Join(dir, "a"), filepath.Join(dir, "b")}, nil, func(p string, _ error) { bad = append(bad, p) })
+	got, err := ExpandFiles(context.Background(), []string{filepath.Join(dir, "a"), filepath.Join(dir, "b")}, nil, func(p string, _ error) { bad = append(bad, p) })
 	if err != nil || len(got) != 2 || got[0].Key != "x.png" || got[1].Key != "x.png" {
 		t.Errorf("got %v, %v; want a/x.png and b/x.png, both keyed x.png", got, err)
 	}
@@ -313,7 +314,7 @@ func TestExpandInputsPermissions(t *testing.T) {
 	}
 }
 
-// FuzzExpandInputs runs expandInputs on a folder holding a file of any
+// FuzzExpandInputs runs Expand on a folder holding a file of any
 // name (and a FIFO, a dangling and a looping link) and on a list of any
 // content: it must return (no hang, no panic), report rather than take
 // what is not a regular file, and give every input a safe, unique key.
@@ -339,13 +340,13 @@ func FuzzExpandInputs(f *testing.F) {
 		if err := os.WriteFile(listFile, []byte(strings.ReplaceAll(list, "$D", walked)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var got []input
+		var got []Input
 		var err error
 		bad := map[string]bool{}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			got, err = expandInputs([]string{walked, "@" + listFile}, strings.NewReader(""), func(p string, _ error) { bad[p] = true })
+			got, err = Expand(context.Background(), []string{walked, "@" + listFile}, strings.NewReader(""), func(p string, _ error) { bad[p] = true })
 		}()
 		<-done
 		if err != nil {
@@ -356,7 +357,7 @@ func FuzzExpandInputs(f *testing.F) {
 			if info, err := os.Stat(in.Path); err != nil || !info.Mode().IsRegular() {
 				t.Fatalf("%q taken but not a regular file (%v)", in.Path, err)
 			}
-			if err := checkKey(in.Key); err != nil || !insideOut(dir, in.Key) {
+			if err := CheckKey(in.Key); err != nil || !insideOut(dir, in.Key) {
 				t.Fatalf("%q: unsafe key %q (%v)", in.Path, in.Key, err)
 			}
 			if keys[in.Key] {
@@ -364,7 +365,7 @@ func FuzzExpandInputs(f *testing.F) {
 			}
 			keys[in.Key] = true
 		}
-		if !keys[walkKey([]string{name + ".png"})] && !bad[filepath.Join(walked, name+".png")] {
+		if !keys[WalkKey([]string{name + ".png"})] && !bad[filepath.Join(walked, name+".png")] {
 			t.Fatalf("%q neither taken nor reported", name+".png")
 		}
 		for _, p := range []string{"fifo.jpg", "dangling.jpg", "loop.png"} {

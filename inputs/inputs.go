@@ -1,4 +1,4 @@
-package main
+package inputs
 
 import (
 	"bufio"
@@ -27,29 +27,29 @@ var imageExts = map[string]bool{
 	".tif": true, ".tiff": true, ".webp": true,
 }
 
-// input is one image to explain.
-type input struct {
+// Input is one image to explain.
+type Input struct {
 	// Path is the file to read (with imagefile.ReadFile: it may have become
 	// a pipe since it was found).
 	Path string
-	// Key names its output folder, outputDir(out, Key): a slash-separated
+	// Key names its output folder, OutputDir(out, Key): a slash-separated
 	// path, unique in a run and stable across runs (see keys.go).
 	Key string
 }
 
 // Reasons an input path is reported and skipped, for errors.Is; the
-// errors passed to expandInputs' bad also wrap the fs error (fs.ErrNotExist,
+// errors passed to Expand' bad also wrap the fs error (fs.ErrNotExist,
 // fs.ErrPermission, syscall.ELOOP) or imagefile.ErrNotRegular.
 var (
-	// errNoMatch: an argument is no existing path, and as a glob pattern it
+	// ErrNoMatch: an argument is no existing path, and as a glob pattern it
 	// matches nothing. It wraps fs.ErrNotExist.
-	errNoMatch error = &cause{"no such file, and no file matches it as a glob pattern", fs.ErrNotExist}
-	// errDanglingLink: a symbolic link whose target does not exist. It
+	ErrNoMatch error = &cause{"no such file, and no file matches it as a glob pattern", fs.ErrNotExist}
+	// ErrDanglingLink: a symbolic link whose target does not exist. It
 	// wraps fs.ErrNotExist.
-	errDanglingLink error = &cause{"dangling symbolic link", fs.ErrNotExist}
-	// errDuplicateKey: another input of the run has the same output folder
+	ErrDanglingLink error = &cause{"dangling symbolic link", fs.ErrNotExist}
+	// ErrDuplicateKey: another input of the run has the same output folder
 	// (or one inside or around it).
-	errDuplicateKey = errors.New("same output folder as another input")
+	ErrDuplicateKey = errors.New("same output folder as another input")
 )
 
 // cause is a reason that wraps a standard error without repeating its text.
@@ -61,7 +61,7 @@ type cause struct {
 func (c *cause) Error() string { return c.msg }
 func (c *cause) Unwrap() error { return c.err }
 
-// expandInputs turns the command-line arguments into a sorted,
+// Expand turns the command-line arguments into a sorted,
 // de-duplicated list of images:
 //
 //   - a file is taken whatever its extension (so a bad file is reported
@@ -95,28 +95,32 @@ func (c *cause) Unwrap() error { return c.err }
 // cannot be read (fs.ErrPermission), a named pipe, device, socket or a
 // folder where a list names files (imagefile.ErrNotRegular, never opened),
 // a bad glob (filepath.ErrBadPattern) or one that matches nothing
-// (errNoMatch), a file whose output folder another input already has
-// (errDuplicateKey: the later one in path order is skipped). Nothing is
+// (ErrNoMatch), a file whose output folder another input already has
+// (ErrDuplicateKey: the later one in path order is skipped). Nothing is
 // opened but folders and lists: images are read later, with
 // imagefile.ReadFile.
 //
 // The error is for what makes the whole command meaningless: stdin named
-// by "-" cannot be read.
-func expandInputs(args []string, stdin io.Reader, bad func(path string, err error)) ([]input, error) {
-	in, err := expandFiles(args, stdin, bad)
+// by "-" cannot be read, or ctx is done (Ctrl-C during a long walk or
+// listing: lists read from object stores and prefix listings stop with it).
+func Expand(ctx context.Context, args []string, stdin io.Reader, bad func(path string, err error)) ([]Input, error) {
+	in, err := ExpandFiles(ctx, args, stdin, bad)
 	if err != nil {
 		return nil, err
 	}
 	return uniqueKeys(in, bad), nil
 }
 
-// expandFiles is expandInputs without the check that keys are unique, for
+// ExpandFiles is Expand without the check that keys are unique, for
 // commands that write no per-image folders (eval, predict): two images of
 // one base name named from two folders are both taken.
-func expandFiles(args []string, stdin io.Reader, bad func(path string, err error)) ([]input, error) {
-	e := &expander{stdin: stdin, bad: bad, dirs: map[fileID]bool{}, pool: &storage.Pool{}}
+func ExpandFiles(ctx context.Context, args []string, stdin io.Reader, bad func(path string, err error)) ([]Input, error) {
+	e := &expander{ctx: ctx, stdin: stdin, bad: bad, dirs: map[fileID]bool{}, pool: &storage.Pool{}}
 	defer e.pool.Close()
 	for i, a := range args {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		e.arg = i
 		if err := e.expand(a); err != nil {
 			return nil, err
@@ -136,11 +140,15 @@ func expandFiles(args []string, stdin io.Reader, bad func(path string, err error
 		e.arg = l.arg
 		e.walk(l.path, l.rel)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	return e.unique(), nil
 }
 
-// expander holds one expandFiles call's state.
+// expander holds one ExpandFiles call's state.
 type expander struct {
+	ctx   context.Context // list reads and prefix listings
 	stdin io.Reader
 	bad   func(path string, err error)
 	found []found
@@ -161,7 +169,7 @@ type folder struct {
 
 // found is a file found, with the index of the argument it came through.
 type found struct {
-	input
+	Input
 	arg int
 }
 
@@ -184,7 +192,7 @@ func (e *expander) expand(a string) error {
 		}
 		return nil
 	case strings.HasPrefix(a, "@") && storage.IsURL(a[1:]):
-		data, err := e.pool.Read(context.Background(), a[1:], maxListBytes)
+		data, err := e.pool.Read(e.ctx, a[1:], maxListBytes)
 		if err != nil {
 			e.bad(a[1:], fmt.Errorf("input list: %w", err))
 			return nil
@@ -261,17 +269,17 @@ func (e *expander) url(raw string) {
 		return
 	}
 	if imageExts[strings.ToLower(path.Ext(key))] {
-		e.add(raw, walkKey(strings.Split(key, "/")))
+		e.add(raw, WalkKey(strings.Split(key, "/")))
 		return
 	}
-	for in := range streamPrefix(context.Background(), raw, e.bad) {
+	for in := range StreamPrefix(e.ctx, raw, e.bad) {
 		e.add(in.Path, in.Key)
 	}
 }
 
-// isPrefixURL reports whether an argument is an object-store prefix (its
+// IsPrefixURL reports whether an argument is an object-store prefix (its
 // images are listed) rather than an object, a list or a local path.
-func isPrefixURL(a string) bool {
+func IsPrefixURL(a string) bool {
 	if !storage.IsURL(a) || strings.HasPrefix(a, "file://") {
 		return false
 	}
@@ -279,12 +287,12 @@ func isPrefixURL(a string) bool {
 	return err == nil && !imageExts[strings.ToLower(path.Ext(key))]
 }
 
-// streamPrefix yields the images under an object-store prefix as the
+// StreamPrefix yields the images under an object-store prefix as the
 // listing pages arrive, keyed by their path below it as for a walked
 // folder, without ever holding the listing. A listing error, or a prefix
 // with no image, is passed to bad.
-func streamPrefix(ctx context.Context, raw string, bad func(path string, err error)) iter.Seq[input] {
-	return func(yield func(input) bool) {
+func StreamPrefix(ctx context.Context, raw string, bad func(path string, err error)) iter.Seq[Input] {
+	return func(yield func(Input) bool) {
 		loc, err := storage.Open(ctx, raw)
 		if err != nil {
 			bad(raw, err)
@@ -301,12 +309,12 @@ func streamPrefix(ctx context.Context, raw string, bad func(path string, err err
 				continue
 			}
 			n++
-			if !yield(input{Path: storage.Join(raw, o.Key), Key: walkKey(strings.Split(o.Key, "/"))}) {
+			if !yield(Input{Path: storage.Join(raw, o.Key), Key: WalkKey(strings.Split(o.Key, "/"))}) {
 				return
 			}
 		}
 		if n == 0 {
-			bad(raw, fmt.Errorf("%w: no image (%s) under this prefix", errNoMatch, extList()))
+			bad(raw, fmt.Errorf("%w: no image (%s) under this prefix", ErrNoMatch, extList()))
 		}
 	}
 }
@@ -344,7 +352,7 @@ func (e *expander) path(p string, from origin) {
 	}
 	switch m := info.Mode(); {
 	case m.IsRegular():
-		e.add(p, fileKey(p))
+		e.add(p, FileKey(p))
 	case m.IsDir() && from != fromList:
 		if e.enter(info) { // else the same folder, given again
 			e.roots = append(e.roots, folder{path: p, arg: e.arg})
@@ -363,7 +371,7 @@ func (e *expander) glob(pattern string) {
 	case err != nil:
 		e.bad(pattern, fmt.Errorf("no such file, and not a valid glob pattern: %w", err))
 	case len(matches) == 0:
-		e.bad(pattern, errNoMatch)
+		e.bad(pattern, ErrNoMatch)
 	}
 	sort.Strings(matches)
 	for _, m := range matches {
@@ -375,6 +383,9 @@ func (e *expander) glob(pattern string) {
 // rel. Its real subfolders are walked at once, its symlinked ones queued
 // (e.links).
 func (e *expander) walk(dir string, rel []string) {
+	if e.ctx.Err() != nil {
+		return
+	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		e.bad(dir, statError("cannot list the folder", err))
@@ -413,7 +424,7 @@ func (e *expander) walk(dir string, rel []string) {
 			}
 		case !isImage:
 		case t.IsRegular():
-			e.add(p, walkKey(r))
+			e.add(p, WalkKey(r))
 		default: // a pipe named x.jpg must be reported, never opened
 			e.bad(p, fmt.Errorf("%w: it is %s", imagefile.ErrNotRegular, imagefile.FileKind(t)))
 		}
@@ -436,14 +447,14 @@ func (e *expander) enter(info fs.FileInfo) bool {
 
 // add records a file found through the current argument.
 func (e *expander) add(path, key string) {
-	e.found = append(e.found, found{input{Path: path, Key: key}, e.arg})
+	e.found = append(e.found, found{Input{Path: path, Key: key}, e.arg})
 }
 
 // unique returns the found files sorted by path, each once: a file
 // reached through several arguments (a folder and a file in it) keeps the
 // key of the first argument, so adding arguments after it never changes
 // its key.
-func (e *expander) unique() []input {
+func (e *expander) unique() []Input {
 	best := map[string]found{} // by absolute path
 	var order []string
 	for _, f := range e.found {
@@ -458,9 +469,9 @@ func (e *expander) unique() []input {
 			best[abs] = f
 		}
 	}
-	out := make([]input, len(order))
+	out := make([]Input, len(order))
 	for i, abs := range order {
-		out[i] = best[abs].input
+		out[i] = best[abs].Input
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
@@ -469,21 +480,21 @@ func (e *expander) unique() []input {
 // uniqueKeys returns the inputs (sorted by path) whose keys are usable
 // and unique: a key equal to an earlier input's, or a folder inside or
 // around an earlier input's folder, is passed to bad and skipped.
-func uniqueKeys(inputs []input, bad func(path string, err error)) []input {
+func uniqueKeys(inputs []Input, bad func(path string, err error)) []Input {
 	owner := map[string]string{}  // key → path
 	around := map[string]string{} // proper prefix of a kept key → that key's path
-	out := make([]input, 0, len(inputs))
+	out := make([]Input, 0, len(inputs))
 	for _, in := range inputs {
-		if err := checkKey(in.Key); err != nil {
+		if err := CheckKey(in.Key); err != nil {
 			bad(in.Path, err)
 			continue
 		}
 		if other, dup := owner[in.Key]; dup {
-			bad(in.Path, fmt.Errorf("%w: %s also has output folder %q; explain them into separate --out folders, or name their folders instead", errDuplicateKey, other, in.Key))
+			bad(in.Path, fmt.Errorf("%w: %s also has output folder %q; explain them into separate --out folders, or name their folders instead", ErrDuplicateKey, other, in.Key))
 			continue
 		}
 		if other, dup := around[in.Key]; dup {
-			bad(in.Path, fmt.Errorf("%w: the output folder %q would hold that of %s", errDuplicateKey, in.Key, other))
+			bad(in.Path, fmt.Errorf("%w: the output folder %q would hold that of %s", ErrDuplicateKey, in.Key, other))
 			continue
 		}
 		clash := ""
@@ -494,7 +505,7 @@ func uniqueKeys(inputs []input, bad func(path string, err error)) []input {
 			}
 		}
 		if clash != "" {
-			bad(in.Path, fmt.Errorf("%w: %s", errDuplicateKey, clash))
+			bad(in.Path, fmt.Errorf("%w: %s", ErrDuplicateKey, clash))
 			continue
 		}
 		owner[in.Key] = in.Path
@@ -525,7 +536,7 @@ func followLink(p string) (fs.FileInfo, error) {
 	target, _ := os.Readlink(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%w (to %s)", errDanglingLink, target)
+		return nil, fmt.Errorf("%w (to %s)", ErrDanglingLink, target)
 	case errors.Is(err, syscall.ELOOP):
 		return nil, fmt.Errorf("symbolic link loop: %w", syscall.ELOOP)
 	}
