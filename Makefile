@@ -94,6 +94,8 @@ demo: build
 
 test: setup
 	go vet ./...
+	# A program outside the repository builds against tfcam with the flags `make env` prints.
+	sh scripts/embed_check.sh .
 	go test -count=1 -timeout 30m ./...
 	# deploy/ is its own module (its tests' Kubernetes dependencies stay out of the root's graph).
 	cd deploy && go vet ./... && go test -count=1 ./...
@@ -104,6 +106,13 @@ test: setup
 	# Fuzzing of input expansion and output keys: 30 s each.
 	go test ./inputs -run '^$$' -fuzz '^FuzzOutputKey$$' -fuzztime 30s -parallel 1
 	go test ./inputs -run '^$$' -fuzz '^FuzzExpandInputs$$' -fuzztime 30s -parallel 1
+
+# The cgo flags a Go program that imports tfcam needs (the TensorFlow C
+# library set-up installed in .tf): eval "$$(make -s env)", then go build.
+.PHONY: env
+env: $(TF_STAMP)
+	@echo 'export CGO_CFLAGS="-I$(TF_DIR)/include"'
+	@echo 'export CGO_LDFLAGS="-L$(TF_DIR)/lib -Wl,-rpath,$(TF_DIR)/lib"'
 
 # The fast lane: no fixtures, no Python (option parsing, keys, sinks,
 # closed-form graphs); needs only the TensorFlow C library. CI runs it first.

@@ -1,6 +1,7 @@
 package imagefile
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -38,6 +39,10 @@ func Presets() []Preprocess { return []Preprocess{Raw, Unit, TF, Caffe, Torch} }
 // presetHelp is the one-line list of presets used in errors.
 const presetHelp = `raw (0..255), unit (0..1), tf (-1..1), caffe (BGR minus ImageNet means), torch (ImageNet mean/std)`
 
+// ErrPreprocess is returned by ParsePreprocess for a name that is no
+// preset.
+var ErrPreprocess = errors.New("unknown preprocess preset")
+
 // ParsePreprocess parses a preset name as written on a command line or in a
 // model's preset file. Case and surrounding spaces are ignored.
 func ParsePreprocess(s string) (Preprocess, error) {
@@ -47,7 +52,7 @@ func ParsePreprocess(s string) (Preprocess, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("imagefile: unknown preprocess preset %q; use one of %s", s, presetHelp)
+	return "", fmt.Errorf("imagefile: %w %q; use one of %s", ErrPreprocess, s, presetHelp)
 }
 
 // affine is a preset resolved for a channel count: out[k] = in[k]*scale[k] +

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/explainer"
 )
 
@@ -201,19 +202,9 @@ func (b *batcher) run(batch []*job) {
 }
 
 // runGroup runs jobs that ask for the same thing; when the run fails, each
-// image is retried alone.
+// image is retried alone (engine.RetryAlone, as the file engine does).
 func (b *batcher) runGroup(jobs []*job) {
-	err := b.runOnce(jobs)
-	if err == nil {
-		return
-	}
-	if len(jobs) == 1 {
-		jobs[0].err = err
-		return
-	}
-	for _, j := range jobs {
-		b.runGroup([]*job{j})
-	}
+	engine.RetryAlone(jobs, b.runOnce, func(j *job, err error) { j.err = err })
 }
 
 // runOnce is one graph run over jobs: the model's signature for predict,
@@ -232,10 +223,7 @@ func (b *batcher) runOnce(jobs []*job) (err error) {
 		}
 	}
 	n := len(jobs)
-	pixels := make([]float32, 0, n*len(jobs[0].pixels))
-	for _, j := range jobs {
-		pixels = append(pixels, j.pixels...)
-	}
+	pixels := engine.Concat(jobs, func(j *job) []float32 { return j.pixels })
 	start := time.Now()
 	defer func() {
 		b.runs.Add(1)

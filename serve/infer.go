@@ -409,7 +409,7 @@ func (m *model) predictResult(scores []float32, top int) result {
 	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
 	res := result{Scores: scores}
 	for _, c := range idx[:min(top, len(idx))] {
-		res.Predictions = append(res.Predictions, prediction{c, m.Preset.Label(c), scores[c]})
+		res.Predictions = append(res.Predictions, prediction{c, m.opened.Preset.Label(c), scores[c]})
 	}
 	return res
 }
@@ -421,16 +421,16 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 		if i == st.top {
 			break
 		}
-		out.Predictions = append(out.Predictions, prediction{p.Class, m.Preset.Label(p.Class), p.Score})
+		out.Predictions = append(out.Predictions, prediction{p.Class, m.opened.Preset.Label(p.Class), p.Score})
 	}
 	h, w := m.h, m.w
 	for _, ms := range res.Maps {
 		for _, mp := range ms {
 			if out.Class == nil {
 				c := mp.Class
-				out.Class, out.Label = &c, m.Preset.Label(c)
+				out.Class, out.Label = &c, m.opened.Preset.Label(c)
 			}
-			mi := mapInfo{Method: mp.Method, Class: mp.Class, Label: m.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Width: w, Height: h}
+			mi := mapInfo{Method: mp.Method, Class: mp.Class, Label: m.opened.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Width: w, Height: h}
 			if st.map16 || st.overlay {
 				if err := s.acquire(ctx); err != nil {
 					return out, err

@@ -19,11 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/internal/fixture"
-	"github.com/tfcam/tfcam/models"
-	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // testServer is a Server on a real 127.0.0.1 listener, serving the shapes
@@ -38,19 +36,12 @@ type testServer struct {
 func startServer(t *testing.T, opts Options, tweak func(*Server)) *testServer {
 	t.Helper()
 	f := fixture.Load(t, "shapes")
-	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
+	m, err := tfcam.Open(f.ModelDir, tfcam.Options{Preprocess: imagefile.Unit})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	preset, err := models.Find(f.ModelDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(opts, []Model{{Name: "shapes", TF: m, Preset: preset, Preprocess: imagefile.Unit,
-		NewExplainer: func(ms []explainer.Method) (*explainer.Explainer, error) {
-			return explainer.New(m, explainer.Config{Methods: ms, Layer: preset.Layer})
-		}}})
+	srv, err := New(opts, []Model{{Name: "shapes", Model: m}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,9 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
-	"github.com/tfcam/tfcam/imagefile"
-	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
@@ -117,20 +116,17 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// Model is one model to serve. The server does not close Model.TF.
+// Model is one model to serve. The server does not close Model.Model.
 type Model struct {
 	// Name is the name in URLs: letters, digits, '.', '_' and '-'.
 	Name string
-	// TF is the loaded model.
-	TF *tfgraph.Model
-	// Preset gives labels and the default layer's display.
-	Preset models.Preset
-	// Preprocess is the pixel preset of its inputs.
-	Preprocess imagefile.Preprocess
-	// NewExplainer builds an explainer for a method list on TF, with the
-	// model's layer, score and seed settings. The server calls it from
-	// one goroutine at a time.
-	NewExplainer func(methods []explainer.Method) (*explainer.Explainer, error)
+	// Model is the opened model: TensorFlow model, preset (labels,
+	// default layer) and pixel preprocessing.
+	Model *tfcam.Model
+	// Config is the explainer settings of every request (layer, score,
+	// seed, target, tokens, tensor budget); Methods is ignored: each
+	// request's method list is set in a copy.
+	Config explainer.Config
 	// Method and Class are the defaults of requests that name none
 	// ("gradcam", "top1").
 	Method, Class string
@@ -156,6 +152,7 @@ type Server struct {
 type model struct {
 	Model
 	name     string
+	opened   *tfcam.Model
 	tf       *tfgraph.Model
 	dec      *tfimage.Decoder
 	map16    *tfimage.Renderer
@@ -202,7 +199,7 @@ func New(opts Options, ms []Model) (*Server, error) {
 		m, err := s.newModel(mc)
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("serve: model %q (%s): %w", mc.Name, mc.TF.Dir, err)
+			return nil, fmt.Errorf("serve: model %q (%s): %w", mc.Name, mc.Model.TF.Dir, err)
 		}
 		s.models[mc.Name] = m
 		s.names = append(s.names, mc.Name)
@@ -212,7 +209,7 @@ func New(opts Options, ms []Model) (*Server, error) {
 }
 
 func (s *Server) newModel(mc Model) (*model, error) {
-	m := &model{Model: mc, name: mc.Name, tf: mc.TF, sets: map[string]*explainer.Explainer{},
+	m := &model{Model: mc, name: mc.Name, opened: mc.Model, tf: mc.Model.TF, sets: map[string]*explainer.Explainer{},
 		maxSets: s.opts.MaxMethodSets, metrics: s.metrics.forModel(mc.Name)}
 	if m.Method == "" {
 		m.Method = "gradcam"
@@ -235,7 +232,7 @@ func (s *Server) newModel(mc Model) (*model, error) {
 	h, w := e.InputSize()
 	_, _, c := m.tf.InputSize()
 	m.h, m.w = h, w
-	if m.dec, err = tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.Preprocess, ViewSize: s.opts.OverlaySize}); err != nil {
+	if m.dec, err = tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.opened.Preprocess, ViewSize: s.opts.OverlaySize}); err != nil {
 		return nil, err
 	}
 	if m.map16, err = tfimage.NewRenderer(tfimage.RenderOptions{Maps: 1, MapWidth: w, MapHeight: h, Map16: true}); err != nil {
@@ -274,7 +271,9 @@ func (m *model) explainerFor(ms *methodSet) (*explainer.Explainer, error) {
 	if full {
 		return nil, fmt.Errorf("%w: model %q already has %d method lists", errTooManySets, m.name, m.maxSets)
 	}
-	e, err := m.NewExplainer(ms.methods)
+	cfg := m.Config
+	cfg.Methods = ms.methods
+	e, err := m.opened.Explainer(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -472,8 +471,8 @@ func (s *Server) status(m *model) statusBody {
 			Output: tensorInfo{Key: m.tf.Output.Key, DType: tfgraph.DTypeName(m.tf.Output.DType), Shape: m.tf.Output.Shape}},
 		InputSize:  []int{h, w, c},
 		Classes:    m.classes,
-		Labels:     m.Preset.Labels,
-		Preprocess: string(m.Preprocess),
+		Labels:     m.opened.Preset.Labels,
+		Preprocess: string(m.opened.Preprocess),
 		Defaults:   defaults{Method: m.def.spec, Class: m.Class, Layer: m.layer.Name},
 	}
 	if st.Defaults.Class == "" {

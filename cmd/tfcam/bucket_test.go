@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfcam/tfcam/results"
+
 	"github.com/tfcam/tfcam/inputs"
 
 	"github.com/tfcam/tfcam/internal/fakes3"
@@ -65,7 +67,7 @@ func TestBucketToBucket(t *testing.T) {
 		for _, k := range parts() {
 			data, _ := s.Get(t, "maps", k)
 			for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-				var r record
+				var r results.Record
 				if json.Unmarshal([]byte(line), &r) == nil {
 					keys[r.Key] = true
 				}
@@ -137,7 +139,7 @@ func TestBucketToBucket(t *testing.T) {
 	for _, k := range filter(keys, "run1/results/", ".jsonl") {
 		data, _ := s.Get(t, "maps", k)
 		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-			var r record
+			var r results.Record
 			if err := json.Unmarshal([]byte(line), &r); err != nil {
 				t.Fatalf("%s: %v: %q", k, err, line)
 			}
@@ -261,14 +263,14 @@ func TestBucketOutResume(t *testing.T) {
 	s.Put(t, "out", "run/maps/00002-b.tfrecord", []byte("records of c, b"))
 	s.Put(t, "out", "run/maps/00003-c.tfrecord", []byte("orphan"))
 	s.Put(t, "out", "run/results-00001-of-00002/00004-d.jsonl", []byte(`{"key":"other-shard.png"}`+"\n"))
-	d, err := openBucketOut(t.Context(), s.URL("out", "run/"), inputs.Shard{Index: 0, Count: 1}, true, 0, func(k string) bool { return k == "c.png" })
+	d, err := results.OpenBucket(t.Context(), s.URL("out", "run/"), inputs.Shard{Index: 0, Count: 1}, true, 0, func(k string) bool { return k == "c.png" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	for k, want := range map[string]bool{"a.png": true, "b.png": true, "c.png": false, "other-shard.png": false, "new.png": false} {
-		if got := d.isDone(k); got != want {
-			t.Errorf("isDone(%s) = %v, want %v", k, got, want)
+		if got := d.IsDone(k); got != want {
+			t.Errorf("IsDone(%s) = %v, want %v", k, got, want)
 		}
 	}
 	got := strings.Join(filter(s.Keys(t, "out"), "run/maps/", ""), " ")

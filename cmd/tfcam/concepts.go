@@ -2,27 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/png"
 	"strings"
+
+	"github.com/tfcam/tfcam/results"
+
+	"github.com/tfcam/tfcam/engine"
 
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/internal/npy"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/tfimage"
 )
-
-// recordConcept is one concept of a concept method's map (dff) in an
-// image's JSON line.
-type recordConcept struct {
-	// Concept numbers the concept from 1, as its file name.
-	Concept int    `json:"concept"`
-	Map16   string `json:"map16,omitempty"`
-	// Labels are the concept's top classes with the probability the
-	// model's head gives the concept.
-	Labels []recordPrediction `json:"labels,omitempty"`
-}
 
 // legendLabels is how many of a concept's top classes the overlay's
 // legend names.
@@ -34,14 +28,14 @@ const legendLabels = 2
 // the concepts' labels (overlay); rel.concept<c>.map16.png per concept
 // (map16); rel.npy, the normalised concept maps as one float32 [n,H,W]
 // (npy). It fills rm's file names and concepts.
-func (x *explainStages) writeConcepts(it *item, mp explainer.Map, rel string, rm *recordMap) error {
+func (x *explainStages) writeConcepts(ctx context.Context, it *engine.Item, mp explainer.Map, rel string, rm *results.Map) error {
 	h, w := x.e.InputSize()
 	cs := mp.Concepts
 	for c := range cs.Maps {
-		rc := recordConcept{Concept: c + 1}
+		rc := results.Concept{Concept: c + 1}
 		if c < len(cs.Labels) {
 			for _, p := range cs.Labels[c] {
-				rc.Labels = append(rc.Labels, recordPrediction{p.Class, x.preset.Label(p.Class), p.Score})
+				rc.Labels = append(rc.Labels, results.Prediction{Class: p.Class, Label: x.preset.Label(p.Class), Score: p.Score})
 			}
 		}
 		if x.s.save["map16"] {
@@ -50,7 +44,7 @@ func (x *explainStages) writeConcepts(it *item, mp explainer.Map, rel string, rm
 			if err != nil {
 				return err
 			}
-			if err := x.writePNG(name, g); err != nil {
+			if err := x.writePNG(ctx, name, g); err != nil {
 				return err
 			}
 			rc.Map16 = name
@@ -58,7 +52,7 @@ func (x *explainStages) writeConcepts(it *item, mp explainer.Map, rel string, rm
 		rm.Concepts = append(rm.Concepts, rc)
 	}
 	if x.s.save["overlay"] {
-		view, err := tfimage.ViewImage(it.dec.View)
+		view, err := tfimage.ViewImage(it.Decoded.View)
 		if err != nil {
 			return err
 		}
@@ -74,7 +68,7 @@ func (x *explainStages) writeConcepts(it *item, mp explainer.Map, rel string, rm
 		if err != nil {
 			return err
 		}
-		if err := x.writePNG(rel+".png", img); err != nil {
+		if err := x.writePNG(ctx, rel+".png", img); err != nil {
 			return err
 		}
 		rm.Overlay = rel + ".png"
@@ -88,7 +82,7 @@ func (x *explainStages) writeConcepts(it *item, mp explainer.Map, rel string, rm
 		if err := npy.WriteFloat32(&buf, all, []int{len(cs.Maps), h, w}); err != nil {
 			return err
 		}
-		if err := x.out.writeFile(rel+".npy", buf.Bytes()); err != nil {
+		if err := x.out.WriteFile(ctx, rel+".npy", buf.Bytes()); err != nil {
 			return err
 		}
 		rm.NPY = rel + ".npy"
@@ -97,10 +91,10 @@ func (x *explainStages) writeConcepts(it *item, mp explainer.Map, rel string, rm
 }
 
 // writePNG encodes img as PNG into the output file name.
-func (x *explainStages) writePNG(name string, img image.Image) error {
+func (x *explainStages) writePNG(ctx context.Context, name string, img image.Image) error {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return fmt.Errorf("encoding %s: %w", name, err)
 	}
-	return x.out.writeFile(name, buf.Bytes())
+	return x.out.WriteFile(ctx, name, buf.Bytes())
 }

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/tfcam/tfcam/engine"
+
 	"github.com/tfcam/tfcam/inputs"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -344,7 +346,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	var bad badPaths
 	images, err := inputs.ExpandFiles(ctx, args, stdin, bad.add)
 	if err != nil {
-		return err
+		return interruptedError(err)
 	}
 	bad.report(log)
 	if len(images) == 0 && len(bad) > 0 {
@@ -440,16 +442,16 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if o.out != "" {
 		st.nExamples = exampleImages
 	}
-	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: 256 << 20,
-		prog: newProgress(log, isTerminal(log), len(images))}
-	sum, err := p.run(ctx, slices.Values(images), st)
+	p := &engine.Engine{Decoder: dec, Batch: o.batch, Workers: o.workers, MaxBytes: 256 << 20,
+		Progress: newProgress(log, isTerminal(log), len(images))}
+	sum, err := p.Run(ctx, slices.Values(images), st)
 	if err != nil {
 		return err
 	}
-	if sum.interrupted {
+	if sum.Interrupted {
 		return exitError{signalExitCode(), "interrupted; nothing written (the metrics need every image)"}
 	}
-	failed, results := sum.failed+len(bad), st.results
+	failed, results := sum.Failed+len(bad), st.results
 	if len(results) == 0 {
 		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
 	}
@@ -534,9 +536,9 @@ type evalStages struct {
 	examples  map[int]evaluate.Example // by seq
 }
 
-func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
+func (x *evalStages) RunBatch(ctx context.Context, batch []*engine.Item) error {
 	h, w := x.e.InputSize()
-	pixels := batchPixels(batch)
+	pixels := engine.Pixels(batch)
 	targets := explainer.Top1()
 	if x.class >= 0 {
 		cls := make([]int, len(batch))
@@ -586,7 +588,7 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 		}
 		for i, it := range batch {
 			m := maps[i*h*w : (i+1)*h*w]
-			r := evaluate.ImageResult{Image: it.in.Path, Method: mt.Name(), Faithfulness: faith[i],
+			r := evaluate.ImageResult{Image: it.Input.Path, Method: mt.Name(), Faithfulness: faith[i],
 				Sparseness: evaluate.Sparseness(m), Complexity: evaluate.Complexity(m)}
 			if road != nil {
 				r.ROAD = &road[i]
@@ -597,10 +599,10 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 			if sanity != nil && sanity[j][i] != nil {
 				r.Sanity = sanity[j][i]
 			}
-			if bs := x.boxes[it.in.Path]; len(bs) > 0 {
+			if bs := x.boxes[it.Input.Path]; len(bs) > 0 {
 				var rects []evaluate.Rect
 				for _, bx := range bs {
-					rects = append(rects, bx.ToMap(it.dec.Width, it.dec.Height, w, h))
+					rects = append(rects, bx.ToMap(it.Decoded.Width, it.Decoded.Height, w, h))
 				}
 				p := evaluate.Point(m, w, h, rects, x.tol)
 				r.Pointing = &p
@@ -610,14 +612,14 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 	}
 	examples := map[int]evaluate.Example{}
 	for i, it := range batch {
-		if it.seq >= x.nExamples {
+		if it.Seq >= x.nExamples {
 			continue
 		}
 		ex, err := x.example(it, res[i])
 		if err != nil {
 			return err
 		}
-		examples[it.seq] = ex
+		examples[it.Seq] = ex
 	}
 	x.mu.Lock()
 	x.results = append(x.results, out...)
@@ -630,13 +632,13 @@ func (x *evalStages) runBatch(ctx context.Context, batch []*item) error {
 // as res) among the first sanityImages: results[method][image in batch],
 // nil for the others; nil when the checks are off or no image is among
 // them.
-func (x *evalStages) sanityChecks(ctx context.Context, batch []*item, pixels []float32, res []explainer.Result) ([][]*evaluate.SanityResult, error) {
+func (x *evalStages) sanityChecks(ctx context.Context, batch []*engine.Item, pixels []float32, res []explainer.Result) ([][]*evaluate.SanityResult, error) {
 	if x.sanity == nil {
 		return nil, nil
 	}
 	var sel []int
 	for i, it := range batch {
-		if it.seq < x.sanityImages {
+		if it.Seq < x.sanityImages {
 			sel = append(sel, i)
 		}
 	}
@@ -693,15 +695,15 @@ const exampleImages, exampleSize = 3, 128
 
 // example renders an image's overlays for the report: JPEG files of the
 // image and of each method's map over it.
-func (x *evalStages) example(it *item, res explainer.Result) (evaluate.Example, error) {
-	ex := evaluate.Example{Image: it.in.Path}
-	d := it.dec
+func (x *evalStages) example(it *engine.Item, res explainer.Result) (evaluate.Example, error) {
+	ex := evaluate.Example{Image: it.Input.Path}
+	d := it.Decoded
 	if d.View == nil {
 		return ex, nil
 	}
 	view, err := viewImage(d.View, d.ViewWidth, d.ViewHeight)
 	if err != nil {
-		return ex, fmt.Errorf("%s: %w", it.in.Path, err)
+		return ex, fmt.Errorf("%s: %w", it.Input.Path, err)
 	}
 	if ex.Original, err = encodeJPEG(view); err != nil {
 		return ex, err
@@ -711,7 +713,7 @@ func (x *evalStages) example(it *item, res explainer.Result) (evaluate.Example, 
 		mp := res.Maps[0][j]
 		ov, err := render.Overlay(view, mp.Normalized, w, h, render.Jet, 0.5)
 		if err != nil {
-			return ex, fmt.Errorf("%s: %s overlay: %w", it.in.Path, mt.Name(), err)
+			return ex, fmt.Errorf("%s: %s overlay: %w", it.Input.Path, mt.Name(), err)
 		}
 		b, err := encodeJPEG(ov)
 		if err != nil {
@@ -789,7 +791,7 @@ func (x *evalStages) maxSensitivity(ctx context.Context, pixels []float32, res [
 }
 
 // write has nothing to write per image: the report needs every image.
-func (x *evalStages) write(context.Context, *item) error { return nil }
+func (x *evalStages) Write(context.Context, *engine.Item) error { return nil }
 
 // writeEvalOutputs writes the report's files atomically into dir and
 // returns their names.

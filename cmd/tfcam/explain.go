@@ -18,6 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tfcam/tfcam/results"
+
+	"github.com/tfcam/tfcam/engine"
+
 	"github.com/tfcam/tfcam/inputs"
 
 	"golang.org/x/term"
@@ -358,7 +362,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	var bad badPaths
 	images, err := inputs.Expand(ctx, rest, stdin, bad.add)
 	if err != nil {
-		return err
+		return interruptedError(err)
 	}
 	if s.shard.Index != 0 {
 		bad = nil // reported by shard 0
@@ -393,24 +397,24 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		// every image of the shard's results is redone.
 		redo = func(k string) bool { return keys[k] || len(streams) > 0 }
 	}
-	var out outputs
+	var out results.Sink
 	bucket := storage.IsURL(o.out) && !strings.HasPrefix(o.out, "file://")
 	if bucket {
-		out, err = openBucketOut(ctx, o.out, s.shard, s.save["tfrecord"], o.flushEvery, redo)
+		out, err = results.OpenBucket(ctx, o.out, s.shard, s.save["tfrecord"], o.flushEvery, redo)
 	} else {
 		o.out = strings.TrimPrefix(o.out, "file://")
-		out, err = openOutDir(o.out, s.shard, o.durable, s.save["tfrecord"], redo)
+		out, err = results.OpenDir(o.out, s.shard, o.durable, s.save["tfrecord"], redo)
 	}
 	if err != nil {
 		return err
 	}
 	closeOut := sync.OnceValue(out.Close) // early returns close it too
 	defer closeOut()
-	sum := summary{total: len(mine) + len(bad)}
+	total, skipped := len(mine)+len(bad), 0
 	var todo []inputs.Input
 	for _, in := range mine {
-		if out.isDone(in.Key) {
-			sum.skipped++
+		if out.IsDone(in.Key) {
+			skipped++
 			continue
 		}
 		todo = append(todo, in)
@@ -419,10 +423,10 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	_, _, c := m.InputSize()
 	listing := ""
 	if len(streams) > 0 {
-		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(mapSlice(streams, withoutQuery), ", "))
+		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(mapSlice(streams, storage.WithoutQuery), ", "))
 	}
 	fmt.Fprintf(log, "tfcam explain: %d images%s (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
-		len(images), listing, s.shard, sum.total, sum.skipped, m.Dir, e.Layer().Name, methodList(e), pre, deviceNote(m))
+		len(images), listing, s.shard, total, skipped, m.Dir, e.Layer().Name, methodList(e), pre, deviceNote(m))
 	reportSkipped(log, e)
 	bad.report(log)
 
@@ -445,7 +449,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	defer rend.Close()
 	st := &explainStages{o: o, s: s, preset: preset, e: e, out: out, rend: rend, model: m.Dir}
 	prog := newProgress(log, isTerminal(log), len(todo))
-	p := &pipeline{decoder: dec, batch: o.batch, workers: o.workers, maxBytes: int64(o.maxFileMB) << 20, prog: prog}
+	p := &engine.Engine{Decoder: dec, Batch: o.batch, Workers: o.workers, MaxBytes: int64(o.maxFileMB) << 20, Progress: prog}
 	var listed, listedDone, listedBad atomic.Int64
 	all := func(yield func(inputs.Input) bool) {
 		for _, in := range todo {
@@ -456,7 +460,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		defer prog.counting(false)
 		report := func(path string, err error) {
 			listedBad.Add(1)
-			prog.note("skipped %s: %v", withoutQuery(path), err)
+			prog.Note("skipped %s: %v", storage.WithoutQuery(path), err)
 		}
 		for _, raw := range streams {
 			for in := range inputs.StreamPrefix(ctx, raw, report) {
@@ -468,7 +472,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 					continue
 				}
 				listed.Add(1)
-				if out.isDone(in.Key) {
+				if out.IsDone(in.Key) {
 					listedDone.Add(1)
 					continue
 				}
@@ -480,13 +484,13 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		}
 	}
 	prog.counting(len(streams) > 0)
-	run, err := p.run(ctx, all, st)
+	run, err := p.Run(ctx, all, st)
 	if err != nil {
 		return err
 	}
-	run.total = sum.total + int(listed.Load()+listedBad.Load())
-	run.skipped = sum.skipped + int(listedDone.Load())
-	run.failed += len(bad) + int(listedBad.Load())
+	total += int(listed.Load() + listedBad.Load())
+	skipped += int(listedDone.Load())
+	run.Failed += len(bad) + int(listedBad.Load())
 	if err := closeOut(); err != nil {
 		return err
 	}
@@ -496,7 +500,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		}
 	}
 	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
-		run.done, run.skipped, run.failed, run.total, s.shard, withoutQuery(o.out))
+		run.Done, skipped, run.Failed, total, s.shard, storage.WithoutQuery(o.out))
 	if n := st.flat.Load(); n > 0 {
 		fmt.Fprintf(log, "; %d flat maps (no signal: \"flat\": true in results.jsonl)", n)
 	}
@@ -505,10 +509,10 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	}
 	fmt.Fprintln(log)
 	switch {
-	case run.interrupted:
-		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.done)}
-	case run.failed > 0:
-		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above)", run.failed, run.total)}
+	case run.Interrupted:
+		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.Done)}
+	case run.Failed > 0:
+		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above)", run.Failed, total)}
 	}
 	return nil
 }
@@ -536,94 +540,54 @@ func (e exitError) Error() string { return e.msg }
 // usageError marks a bad command line (exit code 2).
 func usageError(msg string) error { return exitError{2, msg} }
 
-// record is one image's JSON line.
-type record struct {
-	Input       string             `json:"input"`
-	Key         string             `json:"key"`
-	Model       string             `json:"model"`
-	Layer       string             `json:"layer"`
-	Seed        int64              `json:"seed,omitempty"`
-	Predictions []recordPrediction `json:"predictions"`
-	Maps        []recordMap        `json:"maps"`
-	Original    string             `json:"original,omitempty"`
-	Width       int                `json:"width"`
-	Height      int                `json:"height"`
-	TimingsMS   map[string]float64 `json:"timings_ms"`
-}
-
-type recordPrediction struct {
-	Class int     `json:"class"`
-	Label string  `json:"label"`
-	Score float32 `json:"score"`
-}
-
-type recordMap struct {
-	Method string `json:"method"`
-	// Options are the method's settings as in a --method spec ("steps=64").
-	Options []string `json:"options,omitempty"`
-	Class   int      `json:"class"`
-	Label   string   `json:"label"`
-	Rank    int      `json:"rank"`
-	Score   float32  `json:"score"`
-	Overlay string   `json:"overlay,omitempty"`
-	Map16   string   `json:"map16,omitempty"`
-	NPY     string   `json:"npy,omitempty"`
-	// Flat: the map has no signal (explainer.Map.Flat); its files show
-	// rounding noise or zeros.
-	Flat bool `json:"flat,omitempty"`
-	// Concepts are a concept method's concepts (dff), each with its map
-	// and labels; Overlay is then their overlay and NPY all their maps.
-	Concepts []recordConcept `json:"concepts,omitempty"`
-}
-
 // explainStages are explain's batch run (the explainer) and outputs.
 type explainStages struct {
 	o      explainOptions
 	s      runSettings
 	preset models.Preset
 	e      *explainer.Explainer
-	out    outputs
+	out    results.Sink
 	rend   *tfimage.Renderer
 	model  string
 	flat   atomic.Int64 // flat maps written
 }
 
-func (x *explainStages) runBatch(ctx context.Context, batch []*item) error {
-	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: batchPixels(batch), N: len(batch)}, x.s.targets.forBatch(len(batch)))
+func (x *explainStages) RunBatch(ctx context.Context, batch []*engine.Item) error {
+	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: engine.Pixels(batch), N: len(batch)}, x.s.targets.forBatch(len(batch)))
 	if err != nil {
 		return err
 	}
 	for i, it := range batch {
-		it.res = res[i]
-		it.dec.Pixels = nil
+		it.Result = res[i]
+		it.Decoded.Pixels = nil
 	}
 	// Lines of the previous batch are written once its files are on disk.
-	return x.out.sync()
+	return x.out.Sync(ctx)
 }
 
 // write renders and writes one image's files, then marks it done.
-func (x *explainStages) write(ctx context.Context, it *item) error {
+func (x *explainStages) Write(ctx context.Context, it *engine.Item) error {
 	start := time.Now()
 	h, wd := x.e.InputSize()
-	key := it.in.Key
-	rec := record{Input: it.in.Path, Key: key, Model: x.model, Layer: x.e.Layer().Name, Seed: x.o.seed,
-		Width: it.dec.Width, Height: it.dec.Height}
-	for _, p := range it.res.Predictions {
-		rec.Predictions = append(rec.Predictions, recordPrediction{p.Class, x.preset.Label(p.Class), p.Score})
+	key := it.Input.Key
+	rec := results.Record{Input: it.Input.Path, Key: key, Model: x.model, Layer: x.e.Layer().Name, Seed: x.o.seed,
+		Width: it.Decoded.Width, Height: it.Decoded.Height}
+	for _, p := range it.Result.Predictions {
+		rec.Predictions = append(rec.Predictions, results.Prediction{Class: p.Class, Label: x.preset.Label(p.Class), Score: p.Score})
 	}
 	var maps [][]float32
 	var flat []explainer.Map
-	for _, ms := range it.res.Maps {
+	for _, ms := range it.Result.Maps {
 		for _, mp := range ms {
 			maps = append(maps, mp.Normalized)
 			flat = append(flat, mp)
 		}
 	}
-	files, err := x.rend.Render(ctx, it.dec.View, maps)
+	files, err := x.rend.Render(ctx, it.Decoded.View, maps)
 	if err != nil {
 		return err
 	}
-	if err := x.out.writeFile(key+"/original.jpg", files.Thumbnail); err != nil {
+	if err := x.out.WriteFile(ctx, key+"/original.jpg", files.Thumbnail); err != nil {
 		return err
 	}
 	rec.Original = key + "/original.jpg"
@@ -634,29 +598,29 @@ func (x *explainStages) write(ctx context.Context, it *item) error {
 	var examples [][]byte
 	for i, mp := range flat {
 		name := safeName(mp.Method)
-		if len(it.res.Maps) > 1 {
+		if len(it.Result.Maps) > 1 {
 			name += fmt.Sprintf("-top%d", mp.Rank+1)
 		}
-		rm := recordMap{Method: mp.Method, Options: x.s.options(mp.Method), Class: mp.Class, Label: x.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Flat: mp.Flat}
+		rm := results.Map{Method: mp.Method, Options: x.s.options(mp.Method), Class: mp.Class, Label: x.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Flat: mp.Flat}
 		if mp.Flat {
 			x.flat.Add(1)
 		}
 		rel := key + "/" + name
 		if mp.Concepts != nil {
-			if err := x.writeConcepts(it, mp, rel, &rm); err != nil {
+			if err := x.writeConcepts(ctx, it, mp, rel, &rm); err != nil {
 				return err
 			}
 			rec.Maps = append(rec.Maps, rm)
 			continue
 		}
 		if x.s.save["overlay"] {
-			if err := x.out.writeFile(rel+ext, files.Overlays[i]); err != nil {
+			if err := x.out.WriteFile(ctx, rel+ext, files.Overlays[i]); err != nil {
 				return err
 			}
 			rm.Overlay = rel + ext
 		}
 		if x.s.save["map16"] {
-			if err := x.out.writeFile(rel+".map16.png", files.Map16[i]); err != nil {
+			if err := x.out.WriteFile(ctx, rel+".map16.png", files.Map16[i]); err != nil {
 				return err
 			}
 			rm.Map16 = rel + ".map16.png"
@@ -666,14 +630,14 @@ func (x *explainStages) write(ctx context.Context, it *item) error {
 			if err := npy.WriteFloat32(&buf, mp.Raw, []int{h, wd}); err != nil {
 				return err
 			}
-			if err := x.out.writeFile(rel+".npy", buf.Bytes()); err != nil {
+			if err := x.out.WriteFile(ctx, rel+".npy", buf.Bytes()); err != nil {
 				return err
 			}
 			rm.NPY = rel + ".npy"
 		}
 		rec.Maps = append(rec.Maps, rm)
 		if x.s.save["tfrecord"] {
-			ex, err := mapExample(rec, rm, files.Map16[i], wd, h)
+			ex, err := results.MapExample(rec, rm, files.Map16[i], wd, h)
 			if err != nil {
 				return err
 			}
@@ -681,16 +645,16 @@ func (x *explainStages) write(ctx context.Context, it *item) error {
 		}
 	}
 	rec.TimingsMS = map[string]float64{
-		"read":    ms(it.read),
-		"decode":  ms(it.decode),
-		"explain": ms(it.run),
+		"read":    ms(it.Read),
+		"decode":  ms(it.Decode),
+		"explain": ms(it.Run),
 		"encode":  ms(time.Since(start)),
 	}
 	line, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	return x.out.commit(line, examples)
+	return x.out.Commit(ctx, line, examples)
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
@@ -714,7 +678,7 @@ func writeGallery(out, model string) error {
 		sc := bufio.NewScanner(f)
 		sc.Buffer(make([]byte, 1<<16), 1<<24)
 		for sc.Scan() {
-			var rec record
+			var rec results.Record
 			if json.Unmarshal(sc.Bytes(), &rec) != nil {
 				continue // a line cut short by a crash
 			}
@@ -736,15 +700,6 @@ func writeGallery(out, model string) error {
 	}
 	sort.SliceStable(images, func(i, j int) bool { return images[i].Input < images[j].Input })
 	return render.WriteGallery(out, "tfcam: "+filepath.Base(filepath.Dir(filepath.Clean(model)))+"/"+filepath.Base(model), images, 200)
-}
-
-// withoutQuery drops a URL's query (driver options, perhaps credentials)
-// for messages.
-func withoutQuery(s string) string {
-	if i := strings.IndexByte(s, '?'); i >= 0 && storage.IsURL(s) {
-		return s[:i]
-	}
-	return s
 }
 
 // mapSlice applies f to each element.

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tfcam/tfcam/results"
+
 	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/internal/npy"
 )
@@ -49,17 +51,17 @@ func explainOpts(out string) explainOptions {
 	}
 }
 
-func readJSONL(t *testing.T, path string) []record {
+func readJSONL(t *testing.T, path string) []results.Record {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var recs []record
+	var recs []results.Record
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var r record
+		var r results.Record
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("%s: invalid JSON line %q: %v", path, sc.Text(), err)
 		}
@@ -384,9 +386,9 @@ func TestExplainTargets(t *testing.T) {
 	mh := filepath.Join(fixture.Root(), "multihead", "model")
 	for _, c := range []struct {
 		name, target, output, class string
-		want                        func(t *testing.T, recs []record, err error)
+		want                        func(t *testing.T, recs []results.Record, err error)
 	}{
-		{"embedding self", "embedding:ref=" + paths[0], "output_2", "top1", func(t *testing.T, recs []record, err error) {
+		{"embedding self", "embedding:ref=" + paths[0], "output_2", "top1", func(t *testing.T, recs []results.Record, err error) {
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -398,12 +400,12 @@ func TestExplainTargets(t *testing.T) {
 				}
 			}
 		}},
-		{"embedding top2", "embedding:ref=" + paths[0], "output_2", "top2", func(t *testing.T, _ []record, err error) {
+		{"embedding top2", "embedding:ref=" + paths[0], "output_2", "top2", func(t *testing.T, _ []results.Record, err error) {
 			if err == nil || !strings.Contains(err.Error(), "with --target embedding, which scores 1 classes") {
 				t.Errorf("error %v", err)
 			}
 		}},
-		{"region on seg", "region", "output_0", "top1", func(t *testing.T, recs []record, err error) {
+		{"region on seg", "region", "output_0", "top1", func(t *testing.T, recs []results.Record, err error) {
 			if err != nil || len(recs) != 2 || len(recs[0].Predictions) != 3 {
 				t.Fatalf("%v %+v", err, recs)
 			}
@@ -414,7 +416,7 @@ func TestExplainTargets(t *testing.T) {
 			o.model, o.output, o.target, o.class, o.layer, o.methods = mh, c.output, c.target, c.class, "last_conv", "gradcam"
 			var log strings.Builder
 			err := explainRun(context.Background(), o, paths, nil, &log)
-			var recs []record
+			var recs []results.Record
 			if err == nil {
 				recs = readJSONL(t, filepath.Join(o.out, "results.jsonl"))
 			}

@@ -14,12 +14,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tfcam/tfcam/results"
+
 	"github.com/tfcam/tfcam/internal/fixture"
 )
 
-// tfcam runs this test binary as the tfcam command (see TestMain) and
+// runCLI runs this test binary as the tfcam command (see TestMain) and
 // returns its stdout, stderr and error.
-func tfcam(t *testing.T, args ...string) (string, string, error) {
+func runCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
@@ -72,8 +74,8 @@ func writeRGBPNG(t *testing.T, path string, w, h int, rgb func(x, y int) [3]uint
 }
 
 type predictLine struct {
-	Input       string             `json:"input"`
-	Predictions []recordPrediction `json:"predictions"`
+	Input       string               `json:"input"`
+	Predictions []results.Prediction `json:"predictions"`
 }
 
 func readPredictLines(t *testing.T, out string) map[string]predictLine {
@@ -103,7 +105,7 @@ func TestModelKindsExplain(t *testing.T) {
 				imgs = writeInputPNGs(t, f, dir, -1, 1)
 			}
 			out := filepath.Join(dir, "out")
-			_, stderr, err := tfcam(t, append([]string{"explain", "--model", f.ModelDir, "--method", "gradcam,saliency,scorecam",
+			_, stderr, err := runCLI(t, append([]string{"explain", "--model", f.ModelDir, "--method", "gradcam,saliency,scorecam",
 				"--save", "map16,npy", "--out", out}, imgs[:2]...)...)
 			if err != nil {
 				t.Fatalf("explain: %v\n%s", err, stderr)
@@ -135,7 +137,7 @@ func TestUint8InputPredict(t *testing.T) {
 	f := fixture.Load(t, "uint8_input")
 	dir := t.TempDir()
 	imgs := writeInputPNGs(t, f, dir, 0, 255)
-	stdout, stderr, err := tfcam(t, append([]string{"predict", "--json", "--top", "5", "--model", f.ModelDir}, imgs...)...)
+	stdout, stderr, err := runCLI(t, append([]string{"predict", "--json", "--top", "5", "--model", f.ModelDir}, imgs...)...)
 	if err != nil {
 		t.Fatalf("predict: %v\n%s", err, stderr)
 	}
@@ -174,7 +176,7 @@ func TestStringInputPredict(t *testing.T) {
 	if err := json.Unmarshal(raw, &serving); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, err := tfcam(t, "predict", "--json", "--top", "4", "--model", f.ModelDir, filepath.Join(f.Dir, "jpeg"))
+	stdout, stderr, err := runCLI(t, "predict", "--json", "--top", "4", "--model", f.ModelDir, filepath.Join(f.Dir, "jpeg"))
 	if err != nil {
 		t.Fatalf("predict: %v\n%s", err, stderr)
 	}
@@ -215,7 +217,7 @@ func TestModelKindErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, stderr, err := tfcam(t, c.args...)
+			_, stderr, err := runCLI(t, c.args...)
 			if err == nil {
 				t.Fatalf("tfcam %q succeeded", c.args)
 			}
@@ -241,7 +243,7 @@ func TestLayersSaysHowInputIsFed(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.fixture, func(t *testing.T) {
-			stdout, stderr, err := tfcam(t, "layers", "--model", fixture.Load(t, c.fixture).ModelDir)
+			stdout, stderr, err := runCLI(t, "layers", "--model", fixture.Load(t, c.fixture).ModelDir)
 			if err != nil {
 				t.Fatalf("layers: %v\n%s", err, stderr)
 			}

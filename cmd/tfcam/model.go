@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +10,7 @@ import (
 
 	tf "github.com/wamuir/graft/tensorflow"
 
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/models"
@@ -85,81 +85,65 @@ func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
 	fs.IntVar(&x.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
 }
 
-// load opens the model and its preset.
-func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
+// open opens the model with the flags' settings; its errors name the
+// flag to change.
+func (f *modelFlags) open() (*tfcam.Model, error) {
 	if f.model == "" {
-		return nil, models.Preset{}, usageError("--model is required")
+		return nil, usageError("--model is required")
 	}
-	preset, err := models.Find(f.model)
-	if err != nil {
-		return nil, preset, err
+	o := tfcam.Options{Signature: f.signature, Threads: f.threads, Output: f.output, Input: f.input, InputTensor: f.inputCut}
+	o.Device = tfgraph.Device(strings.ToLower(f.device))
+	if o.Device == "auto" {
+		o.Device = tfgraph.DeviceAuto
 	}
-	if f.labels != "" {
-		if preset.Labels, err = models.ReadLabels(f.labels); err != nil {
-			return nil, preset, err
-		}
+	if o.Device != tfgraph.DeviceAuto && o.Device != tfgraph.DeviceCPU && o.Device != tfgraph.DeviceGPU {
+		return nil, usageError(fmt.Sprintf("--device %q: want auto, cpu or gpu", f.device))
 	}
-	dev := tfgraph.Device(strings.ToLower(f.device))
-	if dev == "auto" {
-		dev = tfgraph.DeviceAuto
-	}
-	if dev != tfgraph.DeviceAuto && dev != tfgraph.DeviceCPU && dev != tfgraph.DeviceGPU {
-		return nil, preset, usageError(fmt.Sprintf("--device %q: want auto, cpu or gpu", f.device))
-	}
-	size, err := parseSize(f.size)
-	if err != nil {
-		return nil, preset, err
-	}
-	opts := tfgraph.LoadOptions{Signature: f.signature, Device: dev, Threads: f.threads, InputSize: size,
-		Output: cmp.Or(f.output, preset.Output), Input: cmp.Or(f.input, preset.Input), InputTensor: f.inputCut}
-	if len(preset.InputSize) >= 2 {
-		opts.DefaultInputSize = [2]int{preset.InputSize[0], preset.InputSize[1]}
+	var err error
+	if o.InputSize, err = parseSize(f.size); err != nil {
+		return nil, err
 	}
 	if f.tags != "" {
-		opts.Tags = strings.Split(f.tags, ",")
+		o.Tags = strings.Split(f.tags, ",")
 	}
-	m, err := tfgraph.Load(f.model, opts)
+	if f.labels != "" {
+		if o.Labels, err = models.ReadLabels(f.labels); err != nil {
+			return nil, err
+		}
+	}
+	if f.preprocess != "" {
+		if o.Preprocess, err = imagefile.ParsePreprocess(f.preprocess); err != nil {
+			return nil, usageError("--preprocess: " + err.Error())
+		}
+	}
+	m, err := tfcam.Open(f.model, o)
 	var choice *tfgraph.OutputChoiceError
 	switch {
 	case errors.As(err, &choice):
-		return nil, preset, fmt.Errorf("%w; on the command line: --output KEY (or \"output\" in the model's %s)", err, models.PresetFile)
+		return nil, fmt.Errorf("%w; on the command line: --output KEY (or \"output\" in the model's %s)", err, models.PresetFile)
 	case errors.Is(err, tfgraph.ErrInputChoice):
-		return nil, preset, fmt.Errorf("%w; on the command line: --input KEY (or \"input\" in the model's %s)", err, models.PresetFile)
-	case err != nil:
-		return nil, preset, err
+		return nil, fmt.Errorf("%w; on the command line: --input KEY (or \"input\" in the model's %s)", err, models.PresetFile)
+	case errors.Is(err, tfcam.ErrAnySize):
+		return nil, usageError(fmt.Sprintf("%v; give one with --size WIDTHxHEIGHT (e.g. --size 224), or input_size in its %s", err, models.PresetFile))
+	case errors.Is(err, imagefile.ErrPreprocess):
+		return nil, fmt.Errorf("%w (in the model's %s; override it with --preprocess)", err, models.PresetFile)
 	}
-	if preset.Preprocess == "" && (m.InputKind == tfgraph.InputUint8 || m.InputKind == tfgraph.InputEncoded) {
-		// A uint8 input, and the decoded batch of an encoded one
-		// (decode_jpeg then resize or cast), take pixel values 0..255.
-		preset.Preprocess = string(imagefile.Raw)
-	}
-	h, w, c := m.InputSize()
-	if (h <= 0 || w <= 0) && (c == 1 || c == 3) {
-		m.Close()
-		return nil, preset, usageError(fmt.Sprintf("model %s takes images of any size (input %v); give one with --size WIDTHxHEIGHT (e.g. --size 224), or input_size in its %s", f.model, m.Input.Shape, models.PresetFile))
-	}
-	if h <= 0 || w <= 0 || (c != 1 && c != 3) {
-		m.Close()
-		return nil, preset, fmt.Errorf("model %s takes input %v; tfcam needs a fixed [N,H,W,3] (or 1-channel) image input", f.model, m.Input.Shape)
-	}
-	return m, preset, nil
+	return m, err
 }
 
-// pixelPreset resolves the pixel preset: flag, then model preset (for a
-// uint8 or encoded-image input without one: raw), then unit.
-func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, error) {
-	name := f.preprocess
-	if name == "" {
-		name = preset.Preprocess
-	}
-	if name == "" {
-		name = string(imagefile.Unit)
-	}
-	p, err := imagefile.ParsePreprocess(name)
+// load opens the model; the caller closes it.
+func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
+	m, err := f.open()
 	if err != nil {
-		return "", usageError("--preprocess: " + err.Error())
+		return nil, models.Preset{}, err
 	}
-	return p, nil
+	return m.TF, m.Preset, nil
+}
+
+// pixelPreset is the preprocessing Open resolved (flag, then model preset,
+// raw for a uint8 or encoded-image input, then unit).
+func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, error) {
+	return imagefile.Preprocess(preset.Preprocess), nil
 }
 
 // explainer loads the model and builds an explainer on it: the layer is the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tfcam/tfcam/inputs"
+	"github.com/tfcam/tfcam/results"
 
 	"github.com/tfcam/tfcam/internal/fixture"
 )
@@ -57,33 +58,12 @@ func TestForceAndLock(t *testing.T) {
 	if n := len(readJSONL(t, filepath.Join(o.out, "results.jsonl"))); n != 4 {
 		t.Errorf("after --force: %d lines, want 4", n)
 	}
-	held, err := openOutDir(o.out, inputs.Shard{Index: 0, Count: 1}, false, false, nil)
+	held, err := results.OpenDir(o.out, inputs.Shard{Index: 0, Count: 1}, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer held.Close()
 	if err := explainRun(context.Background(), o, paths, nil, &log); err == nil || !strings.Contains(err.Error(), "another tfcam run") {
 		t.Errorf("second run on a held --out: %v", err)
-	}
-}
-
-// TestOutputModes: outputs get the usual 0644 (less the umask), not the
-// 0600 of temporary files.
-func TestOutputModes(t *testing.T) {
-	dir := t.TempDir()
-	d, err := openOutDir(dir, inputs.Shard{Index: 0, Count: 1}, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if err := d.writeFile("a.jpg/x.jpg", []byte("data")); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Stat(filepath.Join(dir, "a.jpg", "x.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 0o644 &^ umask; fi.Mode().Perm() != want {
-		t.Errorf("mode %v, want %v", fi.Mode().Perm(), want)
 	}
 }

@@ -12,6 +12,10 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/tfcam/tfcam/results"
+
+	"github.com/tfcam/tfcam/engine"
+
 	"github.com/tfcam/tfcam/inputs"
 
 	"github.com/tfcam/tfcam/models"
@@ -44,7 +48,7 @@ func runPredict(args []string) error {
 	var bad badPaths
 	images, err := inputs.ExpandFiles(ctx, fs.Args(), os.Stdin, bad.add)
 	if err != nil {
-		return err
+		return interruptedError(err)
 	}
 	m, preset, err := f.load()
 	if err != nil {
@@ -62,19 +66,19 @@ func runPredict(args []string) error {
 	}
 	defer dec.Close()
 	st := &predictStages{m: m, preset: preset, top: *top, json: *asJSON, w: os.Stdout}
-	p := &pipeline{decoder: dec, batch: *batch, workers: *workers, writers: 1, maxBytes: 256 << 20,
-		prog: newProgress(os.Stderr, isTerminal(os.Stderr), len(images))}
+	p := &engine.Engine{Decoder: dec, Batch: *batch, Workers: *workers, Writers: 1, MaxBytes: 256 << 20,
+		Progress: newProgress(os.Stderr, isTerminal(os.Stderr), len(images))}
 	bad.report(os.Stderr)
-	sum, err := p.run(ctx, slices.Values(images), st)
+	sum, err := p.Run(ctx, slices.Values(images), st)
 	if err != nil {
 		return err
 	}
-	sum.failed += len(bad)
-	if sum.interrupted {
-		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images", sum.done)}
+	sum.Failed += len(bad)
+	if sum.Interrupted {
+		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images", sum.Done)}
 	}
-	if sum.failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.failed, len(images)+len(bad))}
+	if sum.Failed > 0 {
+		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.Failed, len(images)+len(bad))}
 	}
 	return nil
 }
@@ -88,18 +92,18 @@ type predictStages struct {
 	json   bool
 	mu     sync.Mutex
 	w      io.Writer
-	scores map[*item][]float32
+	scores map[*engine.Item][]float32
 }
 
-func (x *predictStages) runBatch(ctx context.Context, batch []*item) error {
-	out, classes, err := x.m.Predict(ctx, batchPixels(batch), len(batch))
+func (x *predictStages) RunBatch(ctx context.Context, batch []*engine.Item) error {
+	out, classes, err := x.m.Predict(ctx, engine.Pixels(batch), len(batch))
 	if err != nil {
 		return err
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.scores == nil {
-		x.scores = map[*item][]float32{}
+		x.scores = map[*engine.Item][]float32{}
 	}
 	for i, it := range batch {
 		x.scores[it] = out[i*classes : (i+1)*classes]
@@ -107,7 +111,7 @@ func (x *predictStages) runBatch(ctx context.Context, batch []*item) error {
 	return nil
 }
 
-func (x *predictStages) write(_ context.Context, it *item) error {
+func (x *predictStages) Write(_ context.Context, it *engine.Item) error {
 	x.mu.Lock()
 	out := x.scores[it]
 	delete(x.scores, it)
@@ -117,19 +121,19 @@ func (x *predictStages) write(_ context.Context, it *item) error {
 		idx[i] = i
 	}
 	sort.SliceStable(idx, func(a, b int) bool { return out[idx[a]] > out[idx[b]] })
-	var preds []recordPrediction
+	var preds []results.Prediction
 	for _, i := range idx[:min(x.top, len(idx))] {
-		preds = append(preds, recordPrediction{Class: i, Label: x.preset.Label(i), Score: out[i]})
+		preds = append(preds, results.Prediction{Class: i, Label: x.preset.Label(i), Score: out[i]})
 	}
 	if x.json {
-		line, err := json.Marshal(map[string]any{"input": it.in.Path, "predictions": preds})
+		line, err := json.Marshal(map[string]any{"input": it.Input.Path, "predictions": preds})
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintln(x.w, string(line))
 		return err
 	}
-	fmt.Fprintln(x.w, it.in.Path)
+	fmt.Fprintln(x.w, it.Input.Path)
 	for _, p := range preds {
 		fmt.Fprintf(x.w, "  %8.4f  %4d  %s\n", p.Score, p.Class, p.Label)
 	}

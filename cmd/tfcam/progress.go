@@ -44,7 +44,7 @@ func newProgress(w io.Writer, tty bool, total int) *progress {
 }
 
 // add counts finished images (ok or failed) and redraws when due.
-func (p *progress) add(ok, failed int) {
+func (p *progress) Add(ok, failed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done += ok + failed
@@ -57,7 +57,7 @@ func (p *progress) add(ok, failed int) {
 }
 
 // note prints a message without garbling the bar.
-func (p *progress) note(format string, args ...any) {
+func (p *progress) Note(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {
@@ -98,7 +98,7 @@ func (p *progress) draw(now time.Time) {
 }
 
 // finish ends the bar's line.
-func (p *progress) finish() {
+func (p *progress) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {

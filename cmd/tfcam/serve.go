@@ -293,41 +293,31 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 	var models []serve.Model
 	defer func() {
 		for _, m := range models {
-			m.TF.Close()
+			m.Model.Close()
 		}
 	}()
 	for i, mc := range entries {
 		f := modelFlags{model: mc.Model, tags: mc.Tags, signature: mc.Signature, device: o.device,
 			preprocess: mc.Preprocess, labels: mc.Labels, threads: o.threads, size: mc.Size, output: mc.Output}
 		x := explainFlags{layer: mc.Layer, probs: mc.Probabilities, seed: mc.Seed, maxTensor: mc.MaxTensorMB, tokens: mc.Tokens}
-		m, preset, err := f.load()
+		m, err := f.open()
 		if err != nil {
 			return fmt.Errorf("model %q: %w", mc.Name, err)
 		}
-		pre, err := f.pixelPreset(preset)
-		if err != nil {
-			m.Close()
-			return fmt.Errorf("model %q: %w", mc.Name, err)
+		cfg, err := x.config(m.Preset, explainer.Config{})
+		if err == nil {
+			cfg.Objective, err = targets[i].objective(ctx, m.TF, m.Preprocess)
 		}
-		objective, err := targets[i].objective(ctx, m, pre)
 		if err != nil {
 			m.Close()
 			return fmt.Errorf("model %q: %w", mc.Name, err)
 		}
-		models = append(models, serve.Model{Name: mc.Name, TF: m, Preset: preset, Preprocess: pre, Method: mc.Method, Class: mc.Class,
-			NewExplainer: func(methods []explainer.Method) (*explainer.Explainer, error) {
-				cfg, err := x.config(preset, explainer.Config{Methods: methods, Objective: objective})
-				if err != nil {
-					return nil, err
-				}
-				e, err := explainer.New(m, cfg)
-				if errors.Is(err, explainer.ErrObjective) {
-					return nil, fmt.Errorf("target: %w; choose the model output it fits with --output KEY (\"output\" in --config; see `tfcam layers`)", err)
-				}
-				return e, err
-			}})
+		models = append(models, serve.Model{Name: mc.Name, Model: m, Config: cfg, Method: mc.Method, Class: mc.Class})
 	}
 	srv, err := serve.New(so, models)
+	if errors.Is(err, explainer.ErrObjective) {
+		return fmt.Errorf("target: %w; choose the model output it fits with --output KEY (\"output\" in --config; see `tfcam layers`)", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -355,7 +345,7 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 		names = append(names, m.Name)
 	}
 	fmt.Fprintf(log, "tfcam serve: listening on %s://%s, models %s, max batch %d, batch timeout %v, %s\n",
-		scheme, ln.Addr(), strings.Join(names, ", "), o.maxBatch, so.BatchTimeout, deviceNote(models[0].TF))
+		scheme, ln.Addr(), strings.Join(names, ", "), o.maxBatch, so.BatchTimeout, deviceNote(models[0].Model.TF))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -44,4 +45,14 @@ func signalExitCode() int {
 		return 143
 	}
 	return 130
+}
+
+// interruptedError turns the cancellation of a run's context (Ctrl-C,
+// SIGTERM) while it finds its inputs into the interrupted exit; other
+// errors pass through.
+func interruptedError(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return exitError{signalExitCode(), "interrupted while finding the inputs; nothing was started: run the same command again to resume"}
+	}
+	return err
 }

@@ -1,4 +1,4 @@
-package main
+package results
 
 import (
 	"google.golang.org/protobuf/proto"
@@ -6,7 +6,7 @@ import (
 	expb "github.com/wamuir/graft/tensorflow/core/example/example_protos_go_proto"
 )
 
-// mapExample is one map as a tf.train.Example, the record tfcam writes to
+// MapExample is one map as a tf.train.Example, the record tfcam writes to
 // a shard's .tfrecord file (--save tfrecord); TF pipelines read it with
 // tf.data.TFRecordDataset and tf.io.parse_single_example:
 //
@@ -15,7 +15,7 @@ import (
 //	predictions/score: float list           map/height, map/width: int64
 //	map/png16: bytes (16-bit grayscale PNG of the normalised map:
 //	           tf.io.decode_png(x, dtype=tf.uint16) / 65535)
-func mapExample(rec record, m recordMap, png16 []byte, w, h int) ([]byte, error) {
+func MapExample(rec Record, m Map, png16 []byte, w, h int) ([]byte, error) {
 	b := func(s string) *expb.Feature {
 		return &expb.Feature{Kind: &expb.Feature_BytesList{BytesList: &expb.BytesList{Value: [][]byte{[]byte(s)}}}}
 	}
@@ -48,8 +48,8 @@ func mapExample(rec record, m recordMap, png16 []byte, w, h int) ([]byte, error)
 	return proto.MarshalOptions{Deterministic: true}.Marshal(ex)
 }
 
-// exampleKey returns the "key" feature of a serialised Example.
-func exampleKey(data []byte) (string, bool) {
+// ExampleKey returns the "key" feature of a serialised Example.
+func ExampleKey(data []byte) (string, bool) {
 	var ex expb.Example
 	if proto.Unmarshal(data, &ex) != nil || ex.Features == nil {
 		return "", false

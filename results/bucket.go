@@ -1,4 +1,4 @@
-package main
+package results
 
 import (
 	"bufio"
@@ -18,25 +18,24 @@ import (
 	"github.com/tfcam/tfcam/storage"
 )
 
-// outputs is where explain stores each image's files and, last, the line
-// that marks it done: a local folder (outDir) or an object store
-// (bucketOut).
-type outputs interface {
-	// isDone reports whether key was marked done by an earlier run.
-	isDone(key string) bool
-	// writeFile stores one file (rel is slash-separated, under the root),
+// Sink is where a run stores each image's files and, last, the line that
+// marks it done: a local folder (Dir) or an object store (Bucket).
+type Sink interface {
+	// IsDone reports whether key was marked done by an earlier run.
+	IsDone(key string) bool
+	// WriteFile stores one file (rel is slash-separated, under the root),
 	// complete or not at all.
-	writeFile(rel string, data []byte) error
-	// commit marks an image done once its files are stored; records are
-	// its TFRecord records (with --save tfrecord).
-	commit(line []byte, records [][]byte) error
-	// sync makes the lines committed so far as durable as the files.
-	sync() error
+	WriteFile(ctx context.Context, rel string, data []byte) error
+	// Commit marks an image done once its files are stored; line is its
+	// Record as JSON, records its TFRecord records (with --save tfrecord).
+	Commit(ctx context.Context, line []byte, records [][]byte) error
+	// Sync makes the lines committed so far as durable as the files.
+	Sync(ctx context.Context) error
 	// Close syncs and releases the output.
 	Close() error
 }
 
-// bucketOut is --out in an object store. Objects cannot be appended to,
+// Bucket is --out in an object store. Objects cannot be appended to,
 // so a shard's results are parts: results/<shard>/<time>-<random>.jsonl,
 // each holding the lines of the images committed since the previous part,
 // written after all of their files; with --save tfrecord each part's
@@ -47,7 +46,7 @@ type outputs interface {
 // TFRecord parts whose .jsonl never appeared are deleted at start. With
 // --force, the redone images get new lines in later parts: the last line
 // of a key, in part-name order, is the current one.
-type bucketOut struct {
+type Bucket struct {
 	loc          *storage.Location
 	results      string // "results/<shard>/"
 	records      string // "maps/<shard>/", "" without TFRecord output
@@ -61,17 +60,17 @@ type bucketOut struct {
 	lastPartName string
 }
 
-// openBucketOut opens --out URL raw for shard s and reads its parts.
-func openBucketOut(ctx context.Context, raw string, s inputs.Shard, withRecords bool, flushEvery time.Duration, redo func(key string) bool) (*bucketOut, error) {
+// OpenBucket opens --out URL raw for shard s and reads its parts.
+func OpenBucket(ctx context.Context, raw string, s inputs.Shard, withRecords bool, flushEvery time.Duration, redo func(key string) bool) (*Bucket, error) {
 	loc, err := storage.Open(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	stem := strings.TrimSuffix(resultsName(s), ".jsonl")
-	d := &bucketOut{loc: loc, results: stem + "/", done: map[string]bool{},
+	stem := strings.TrimSuffix(ResultsName(s), ".jsonl")
+	d := &Bucket{loc: loc, results: stem + "/", done: map[string]bool{},
 		flushEvery: flushEvery, flushLines: 1000}
 	if withRecords {
-		d.records = strings.TrimSuffix(recordsName(s), ".tfrecord") + "/"
+		d.records = strings.TrimSuffix(RecordsName(s), ".tfrecord") + "/"
 	}
 	parts := map[string]bool{}
 	for o, err := range loc.List(ctx, d.results) {
@@ -118,10 +117,12 @@ func openBucketOut(ctx context.Context, raw string, s inputs.Shard, withRecords 
 	return d, nil
 }
 
-func (d *bucketOut) isDone(key string) bool { return d.done[key] }
+// IsDone reports whether key has a line in the shard's parts.
+func (d *Bucket) IsDone(key string) bool { return d.done[key] }
 
-func (d *bucketOut) writeFile(rel string, data []byte) error {
-	return d.loc.Write(context.Background(), rel, data, contentType(rel))
+// WriteFile uploads one object; an upload is complete or absent.
+func (d *Bucket) WriteFile(ctx context.Context, rel string, data []byte) error {
+	return d.loc.Write(ctx, rel, data, contentType(rel))
 }
 
 // contentType names what a file is, for browsers reading the bucket.
@@ -137,7 +138,9 @@ func contentType(name string) string {
 	return "application/octet-stream"
 }
 
-func (d *bucketOut) commit(line []byte, records [][]byte) error {
+// Commit queues an image's line (and records) for the next part; a part
+// is written when flushLines lines wait.
+func (d *Bucket) Commit(ctx context.Context, line []byte, records [][]byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.lines) == 0 {
@@ -148,23 +151,23 @@ func (d *bucketOut) commit(line []byte, records [][]byte) error {
 		tfrecord.Append(&d.recs, r)
 	}
 	if len(d.lines) >= d.flushLines {
-		return d.flushLocked()
+		return d.flushLocked(ctx)
 	}
 	return nil
 }
 
-// sync writes a part when lines have waited flushEvery.
-func (d *bucketOut) sync() error {
+// Sync writes a part when lines have waited flushEvery.
+func (d *Bucket) Sync(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.lines) > 0 && time.Since(d.first) >= d.flushEvery {
-		return d.flushLocked()
+		return d.flushLocked(ctx)
 	}
 	return nil
 }
 
 // flushLocked writes the waiting lines (and records) as a part.
-func (d *bucketOut) flushLocked() error {
+func (d *Bucket) flushLocked(ctx context.Context) error {
 	if len(d.lines) == 0 {
 		return nil
 	}
@@ -175,7 +178,6 @@ func (d *bucketOut) flushLocked() error {
 		name = d.lastPartName + "0"
 	}
 	d.lastPartName = name
-	ctx := context.Background()
 	if d.records != "" {
 		if err := d.loc.Write(ctx, d.records+name+".tfrecord", d.recs.Bytes(), "application/octet-stream"); err != nil {
 			return err
@@ -191,9 +193,11 @@ func (d *bucketOut) flushLocked() error {
 	return nil
 }
 
-func (d *bucketOut) Close() error {
+// Close writes the last part and releases the bucket. The last part is
+// written whatever happened to the run's context: it holds work done.
+func (d *Bucket) Close() error {
 	d.mu.Lock()
-	err := d.flushLocked()
+	err := d.flushLocked(context.Background())
 	d.mu.Unlock()
 	if cerr := d.loc.Close(); err == nil {
 		err = cerr

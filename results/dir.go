@@ -1,7 +1,8 @@
-package main
+package results
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,10 +17,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/tfcam/tfcam/internal/atomicfile"
 	"github.com/tfcam/tfcam/internal/tfrecord"
 )
 
-// outDir is the --out folder of one shard of a run: per-image files
+// Dir is the --out folder of one shard of a run: per-image files
 // written through a temporary folder and renamed into place, then the
 // image's line in the shard's results file. That line is the only
 // "done" marker: it is written last, after every file it names exists in
@@ -30,7 +32,7 @@ import (
 // has); with durable, the filesystem is synced before each batch's lines
 // are written, so that a power cut cannot leave a line naming a file the
 // disk never got.
-type outDir struct {
+type Dir struct {
 	root    string
 	tmp     string // root/.tfcam-tmp-<shard>: temporary files, same filesystem
 	durable bool
@@ -49,32 +51,33 @@ type pendingLine struct {
 	records [][]byte
 }
 
-// resultsName and recordsName are a shard's files.
-func resultsName(s inputs.Shard) string {
+// ResultsName is a shard's results file.
+func ResultsName(s inputs.Shard) string {
 	if s.Count > 1 {
 		return fmt.Sprintf("results-%05d-of-%05d.jsonl", s.Index, s.Count)
 	}
 	return "results.jsonl"
 }
 
-func recordsName(s inputs.Shard) string {
+// RecordsName is a shard's TFRecord file.
+func RecordsName(s inputs.Shard) string {
 	if s.Count > 1 {
 		return fmt.Sprintf("maps-%05d-of-%05d.tfrecord", s.Index, s.Count)
 	}
 	return "maps.tfrecord"
 }
 
-// errLocked means another run holds the shard's lock.
-var errLocked = errors.New("another tfcam run is writing this --out (and shard)")
+// ErrLocked means another run holds the shard's lock.
+var ErrLocked = errors.New("another tfcam run is writing this --out (and shard)")
 
-// openOutDir creates root, takes the shard's lock (a second run on the
+// OpenDir creates root, takes the shard's lock (a second run on the
 // same --out and shard fails at once instead of doing the work twice),
 // removes temporary files of killed runs, and reads the shard's results:
 // lines cut short by a crash are dropped, duplicates keep their last
 // occurrence, and with redo the lines of those keys are removed (they
 // are about to be redone). withRecords also opens the TFRecord file,
 // truncated to the last image marked done.
-func openOutDir(root string, s inputs.Shard, durable, withRecords bool, redo func(key string) bool) (*outDir, error) {
+func OpenDir(root string, s inputs.Shard, durable, withRecords bool, redo func(key string) bool) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("creating --out %s: %w", root, err)
 	}
@@ -85,9 +88,9 @@ func openOutDir(root string, s inputs.Shard, durable, withRecords bool, redo fun
 	}
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		lock.Close()
-		return nil, fmt.Errorf("%w: %s (wait for it, or use another --out)", errLocked, root)
+		return nil, fmt.Errorf("%w: %s (wait for it, or use another --out)", ErrLocked, root)
 	}
-	d := &outDir{root: root, tmp: filepath.Join(root, ".tfcam-tmp-"+tag), durable: durable, lock: lock, done: map[string]bool{}}
+	d := &Dir{root: root, tmp: filepath.Join(root, ".tfcam-tmp-"+tag), durable: durable, lock: lock, done: map[string]bool{}}
 	if err := os.RemoveAll(d.tmp); err != nil {
 		d.Close()
 		return nil, err
@@ -96,7 +99,7 @@ func openOutDir(root string, s inputs.Shard, durable, withRecords bool, redo fun
 		d.Close()
 		return nil, err
 	}
-	if err := d.load(filepath.Join(root, resultsName(s)), filepath.Join(root, recordsName(s)), withRecords, redo); err != nil {
+	if err := d.load(filepath.Join(root, ResultsName(s)), filepath.Join(root, RecordsName(s)), withRecords, redo); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -105,7 +108,7 @@ func openOutDir(root string, s inputs.Shard, durable, withRecords bool, redo fun
 
 // load reads the results file into done and rewrites it (atomically) when
 // it has partial lines, duplicates or lines to redo.
-func (d *outDir) load(resPath, recPath string, withRecords bool, redo func(string) bool) error {
+func (d *Dir) load(resPath, recPath string, withRecords bool, redo func(string) bool) error {
 	raw, err := os.ReadFile(resPath)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -171,7 +174,7 @@ func (d *outDir) load(resPath, recPath string, withRecords bool, redo func(strin
 // loadRecords keeps the TFRecord file's records of images still marked
 // done and drops the rest (images redone, or written before a crash but
 // never marked done), then opens it for appending.
-func (d *outDir) loadRecords(path string) error {
+func (d *Dir) loadRecords(path string) error {
 	f, err := os.Open(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -189,7 +192,7 @@ func (d *outDir) loadRecords(path string) error {
 				dirty = true // a record cut short by a crash
 				break
 			}
-			if key, ok := exampleKey(rec); ok && d.done[key] {
+			if key, ok := ExampleKey(rec); ok && d.done[key] {
 				tfrecord.Append(&keep, rec)
 			} else {
 				dirty = true
@@ -213,13 +216,13 @@ func (d *outDir) loadRecords(path string) error {
 	return nil
 }
 
-// isDone reports whether key has a line in the results.
-func (d *outDir) isDone(key string) bool { return d.done[key] }
+// IsDone reports whether key has a line in the results.
+func (d *Dir) IsDone(key string) bool { return d.done[key] }
 
-// writeFile writes one output file (rel is slash-separated, under root)
+// WriteFile writes one output file (rel is slash-separated, under root)
 // through the temporary folder and a rename, so that it appears complete
 // or not at all.
-func (d *outDir) writeFile(rel string, data []byte) error {
+func (d *Dir) WriteFile(_ context.Context, rel string, data []byte) error {
 	// Keys are made safe by Expand (keys.go); this guards the
 	// invariant: nothing is written outside --out.
 	if !filepath.IsLocal(filepath.FromSlash(rel)) {
@@ -229,16 +232,16 @@ func (d *outDir) writeFile(rel string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	if err := replaceFile(d.tmp, path, data, d.durable); err != nil {
+	if err := atomicfile.WriteBytes(path, data, atomicfile.Options{TmpDir: d.tmp, NoSync: !d.durable}); err != nil {
 		return fmt.Errorf("writing %s: %w", rel, err)
 	}
 	return nil
 }
 
-// commit marks an image done: its TFRecord records (if any) and then its
+// Commit marks an image done: its TFRecord records (if any) and then its
 // results line. The files it names must already be written. With durable,
 // the line waits for sync.
-func (d *outDir) commit(line []byte, records [][]byte) error {
+func (d *Dir) Commit(_ context.Context, line []byte, records [][]byte) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.durable {
@@ -248,7 +251,7 @@ func (d *outDir) commit(line []byte, records [][]byte) error {
 	return d.appendLocked(line, records)
 }
 
-func (d *outDir) appendLocked(line []byte, records [][]byte) error {
+func (d *Dir) appendLocked(line []byte, records [][]byte) error {
 	if d.records != nil {
 		var buf bytes.Buffer
 		for _, r := range records {
@@ -268,9 +271,9 @@ func (d *outDir) appendLocked(line []byte, records [][]byte) error {
 	return nil
 }
 
-// sync (durable only) flushes written files to disk, then writes the
+// Sync (durable only) flushes written files to disk, then writes the
 // lines of the images whose files were flushed, and flushes them too.
-func (d *outDir) sync() error {
+func (d *Dir) Sync(context.Context) error {
 	if !d.durable {
 		return nil
 	}
@@ -297,8 +300,10 @@ func (d *outDir) sync() error {
 }
 
 // Close flushes and releases the lock.
-func (d *outDir) Close() error {
-	err := d.sync()
+// Close writes the lines still waiting (durable), closes the files and
+// releases the shard's lock.
+func (d *Dir) Close() error {
+	err := d.Sync(context.Background())
 	for _, f := range []*os.File{d.results, d.records} {
 		if f != nil {
 			if cerr := f.Close(); err == nil {
@@ -311,13 +316,6 @@ func (d *outDir) Close() error {
 	return err
 }
 
-// umask is the process's file mode mask, read once at start.
-var umask = func() os.FileMode {
-	m := syscall.Umask(0)
-	syscall.Umask(m)
-	return os.FileMode(m)
-}()
-
 // syncfs flushes the filesystem holding f: every file written so far.
 func syncfs(f *os.File) error {
 	if err := unix.Syncfs(int(f.Fd())); err != nil {
@@ -329,34 +327,5 @@ func syncfs(f *os.File) error {
 // writeAtomic replaces path with data, synced, through a temporary file
 // beside it.
 func writeAtomic(path string, data []byte) error {
-	return replaceFile(filepath.Dir(path), path, data, true)
-}
-
-// replaceFile writes data to a temporary file in tmpDir (same filesystem
-// as path), optionally syncs it, and renames it to path: readers see the
-// old file or the whole new one. CreateTemp makes 0600 files; outputs are
-// meant to be shared (served galleries, other users' pipelines), so they
-// get the usual 0644, less the umask.
-func replaceFile(tmpDir, path string, data []byte, sync bool) error {
-	f, err := os.CreateTemp(tmpDir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	err = f.Chmod(0o644 &^ umask)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil && sync {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
+	return atomicfile.WriteBytes(path, data, atomicfile.Options{})
 }

@@ -1,4 +1,4 @@
-package main
+package results
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 // order, and --check finds the one missing file.
 func TestMerge(t *testing.T) {
 	line := func(key, overlay string) string {
-		b, _ := json.Marshal(record{Key: key, Input: "in/" + key, Maps: []recordMap{{Method: "gradcam", Overlay: overlay}}})
+		b, _ := json.Marshal(Record{Key: key, Input: "in/" + key, Maps: []Map{{Method: "gradcam", Overlay: overlay}}})
 		return string(b)
 	}
 	files := map[string]string{ // result file → lines (for a bucket: part under results*/)
@@ -27,13 +27,13 @@ func TestMerge(t *testing.T) {
 	outputs := []string{"a.png/gradcam.jpg", "b.png/gradcam.jpg"} // c.png's is missing
 	check := func(t *testing.T, out string) {
 		var buf bytes.Buffer
-		st, err := mergeResults(t.Context(), out, true, &buf)
+		st, err := Merge(t.Context(), out, true, &buf)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var keys, overlays []string
 		for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-			var r record
+			var r Record
 			if err := json.Unmarshal([]byte(l), &r); err != nil {
 				t.Fatal(err)
 			}
@@ -46,7 +46,7 @@ func TestMerge(t *testing.T) {
 		if overlays[0] != "a.png/gradcam.jpg" {
 			t.Errorf("a.png's line is the older one (%s)", overlays[0])
 		}
-		if st.files != 3 || st.replaced != 1 || st.bad != 1 || st.checked != 3 || len(st.missing) != 1 || st.missing[0] != "c.png/gradcam.jpg" {
+		if st.Files != 3 || st.Replaced != 1 || st.Bad != 1 || st.Checked != 3 || len(st.Missing) != 1 || st.Missing[0] != "c.png/gradcam.jpg" {
 			t.Errorf("stats %+v, want 3 files, 1 replaced, 1 bad, 3 checked, c.png/gradcam.jpg missing", st)
 		}
 	}
@@ -61,12 +61,12 @@ func TestMerge(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, f), []byte("x"), 0o644)
 		}
 		var buf bytes.Buffer
-		st, err := mergeResults(t.Context(), dir, true, &buf)
+		st, err := Merge(t.Context(), dir, true, &buf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.files != 2 {
-			t.Errorf("%d files read, want the 2 results files", st.files)
+		if st.Files != 2 {
+			t.Errorf("%d files read, want the 2 results files", st.Files)
 		}
 		if !strings.Contains(buf.String(), `"a.png/gradcam.jpg"`) || strings.Contains(buf.String(), "old.jpg") {
 			t.Errorf("a.png: want the later line only:\n%s", buf.String())

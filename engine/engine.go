@@ -1,0 +1,310 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/tfcam/tfcam/inputs"
+
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/storage"
+	"github.com/tfcam/tfcam/tfimage"
+)
+
+// The data path every command shares, top to bottom:
+//
+//	inputs → read + decode (workers, TensorFlow's kernels) → batch (in input
+//	order) → one graph run per batch (Stages.RunBatch) → outputs (workers,
+//	Stages.Write)
+//
+// Channels between the steps are bounded, so memory is bounded by
+// --batch and --workers whatever the number of images, and every step runs
+// while the others do: the next batch is decoded while one runs, and the
+// previous one is written.
+
+// Item is one image on its way through the engine.
+type Item struct {
+	// Seq is its position in the run's input order, from 0.
+	Seq int
+	// Input is the image: where it is read from and its output key.
+	Input inputs.Input
+	// Decoded is its decoded model input and view; nil until decoded.
+	Decoded *tfimage.Decoded
+	// Err is why it could not be read or decoded.
+	Err error
+	// Timings of its steps; Run is its share of its batch's run.
+	Read, Decode, Run time.Duration
+	// Result is what Stages.RunBatch filled in.
+	Result explainer.Result
+}
+
+// Release frees the item's C memory; the engine calls it once the item
+// is written or has failed.
+func (it *Item) Release() {
+	it.Decoded.Release()
+}
+
+// Stages are what a command does with the engine's batches and images.
+type Stages interface {
+	// RunBatch runs one batch through the graph and fills each item's
+	// Result. An error fails the batch; the engine then retries its
+	// images one by one, so that one bad image fails alone. It is called
+	// from one goroutine, with a context that is not cancelled by the
+	// run's: a batch that has started finishes.
+	RunBatch(ctx context.Context, batch []*Item) error
+	// Write stores or prints one image's outcome; it runs on several
+	// goroutines at once (Engine.Writers).
+	Write(ctx context.Context, it *Item) error
+}
+
+// Progress is told what happens to each image; the command line draws
+// it, a library user may count or log. Its methods are called from
+// several goroutines.
+type Progress interface {
+	// Add counts images finished: ok written, failed skipped or failed.
+	Add(ok, failed int)
+	// Note reports one event (an image skipped or failed, and why).
+	Note(format string, args ...any)
+	// Finish is called once, when the run ends.
+	Finish()
+}
+
+// Engine holds the settings of a run. The zero values of Workers and
+// Writers mean one goroutine each; Batch must be at least 1.
+type Engine struct {
+	// Decoder decodes each file into the model's input and a view.
+	Decoder *tfimage.Decoder
+	// Batch is the most images in one graph run.
+	Batch int
+	// Workers read and decode files at once.
+	Workers int
+	// Writers run Stages.Write at once (default Workers; 1 keeps output
+	// in input order).
+	Writers int
+	// MaxBytes is the largest file read (imagefile.ErrTooLarge beyond).
+	MaxBytes int64
+	// Progress is told of every image (default: nothing).
+	Progress Progress
+
+	objects storage.Pool
+}
+
+// Summary counts a run's outcome.
+type Summary struct {
+	// Done images were written, Failed ones were skipped (unreadable,
+	// undecodable) or failed in their batch or write.
+	Done, Failed int
+	// Interrupted: ctx was cancelled before every image was fed.
+	Interrupted bool
+}
+
+// nop is the Progress of an Engine given none.
+type nop struct{}
+
+func (nop) Add(int, int)        {}
+func (nop) Note(string, ...any) {}
+func (nop) Finish()             {}
+
+// Run sends todo through the engine (a sequence: a listing may still be
+// arriving). ctx's cancellation (Ctrl-C) stops feeding new images:
+// batches already decoded are still run and written, so that work in
+// flight is not lost. Memory is bounded by Batch and Workers whatever
+// the number of images: at most 2×Batch+Workers images are between the
+// feeder and the batches, 2×Batch wait for a writer.
+func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages) (Summary, error) {
+	if p.Batch < 1 {
+		return Summary{}, fmt.Errorf("engine: batch %d: want at least 1", p.Batch)
+	}
+	if p.Decoder == nil {
+		return Summary{}, fmt.Errorf("engine: no decoder")
+	}
+	prog := p.Progress
+	if prog == nil {
+		prog = nop{}
+	}
+	defer p.objects.Close()
+	var sum Summary
+	var mu sync.Mutex
+	fail := func(it *Item, what string, err error) {
+		mu.Lock()
+		sum.Failed++
+		mu.Unlock()
+		prog.Note("%s %s: %v", what, it.Input.Path, err)
+		prog.Add(0, 1)
+	}
+
+	// Read and decode on worker goroutines. Batches are formed in input
+	// order, so images decoded ahead of a slow one wait; the window bounds
+	// how many images are between the feeder and the batches at any time
+	// (a token per image, returned when the batcher takes it in order).
+	jobs := make(chan *Item)
+	decoded := make(chan *Item, 2*p.Batch)
+	window := make(chan struct{}, 2*p.Batch+max(p.Workers, 1))
+	go func() {
+		defer close(jobs)
+		i := 0
+		for in := range todo {
+			i++
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- &Item{Seq: i - 1, Input: in}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var dwg sync.WaitGroup
+	for range max(p.Workers, 1) {
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			for it := range jobs {
+				p.decode(ctx, it)
+				decoded <- it
+			}
+		}()
+	}
+	go func() { dwg.Wait(); close(decoded) }()
+
+	// Write on worker goroutines.
+	written := make(chan *Item, 2*p.Batch)
+	var wwg sync.WaitGroup
+	writers := p.Writers
+	if writers == 0 {
+		writers = p.Workers
+	}
+	for range max(writers, 1) {
+		wwg.Add(1)
+		go func() {
+			defer wwg.Done()
+			for it := range written {
+				// Started batches finish even after Ctrl-C.
+				err := st.Write(context.WithoutCancel(ctx), it)
+				it.Release()
+				if err != nil {
+					fail(it, "failed", err)
+					continue
+				}
+				mu.Lock()
+				sum.Done++
+				mu.Unlock()
+				prog.Add(1, 0)
+			}
+		}()
+	}
+
+	// Batches, in input order, run here.
+	var batch []*Item
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		ok := p.runBatch(ctx, st, batch, fail)
+		for _, it := range ok {
+			written <- it
+		}
+		batch = batch[:0]
+	}
+	pending := map[int]*Item{}
+	next := 0
+	for it := range decoded {
+		if ctx.Err() != nil {
+			// Ctrl-C: a batch that has started finishes; images decoded
+			// since are left for the next run.
+			it.Release()
+			continue
+		}
+		pending[it.Seq] = it
+		for {
+			it, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			<-window
+			if it.Err != nil {
+				fail(it, "skipped", it.Err)
+				it.Release()
+				continue
+			}
+			batch = append(batch, it)
+			if len(batch) == p.Batch {
+				flush()
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		flush()
+	}
+	for _, it := range batch {
+		it.Release()
+	}
+	for _, it := range pending {
+		it.Release()
+	}
+	close(written)
+	wwg.Wait()
+	prog.Finish()
+	sum.Interrupted = ctx.Err() != nil
+	return sum, nil
+}
+
+// Pixels concatenates a batch's model inputs into one [n,H,W,C] slice.
+func Pixels(batch []*Item) []float32 {
+	return Concat(batch, func(it *Item) []float32 { return it.Decoded.Pixels })
+}
+
+// decode reads and decodes one file.
+func (p *Engine) decode(ctx context.Context, it *Item) {
+	start := time.Now()
+	data, err := p.read(ctx, it.Input.Path)
+	it.Read = time.Since(start)
+	if err != nil {
+		it.Err = err
+		return
+	}
+	start = time.Now()
+	it.Decoded, it.Err = p.Decoder.Decode(ctx, data, it.Input.Path)
+	it.Decode = time.Since(start)
+}
+
+// read reads an input: a local file, or an object (storage URL).
+func (p *Engine) read(ctx context.Context, path string) ([]byte, error) {
+	if !storage.IsURL(path) {
+		return imagefile.ReadFile(path, p.MaxBytes)
+	}
+	data, err := p.objects.Read(ctx, path, p.MaxBytes)
+	if errors.Is(err, storage.ErrTooLarge) {
+		err = fmt.Errorf("%w: %w", imagefile.ErrTooLarge, err)
+	}
+	return data, err
+}
+
+// runBatch runs a batch with RetryAlone and returns the items that
+// succeeded, each with its share of the batch's time.
+func (p *Engine) runBatch(ctx context.Context, st Stages, batch []*Item, fail func(*Item, string, error)) []*Item {
+	return RetryAlone(batch, func(b []*Item) error {
+		start := time.Now()
+		if err := st.RunBatch(context.WithoutCancel(ctx), b); err != nil {
+			return err
+		}
+		share := time.Since(start) / time.Duration(len(b))
+		for _, it := range b {
+			it.Run = share
+		}
+		return nil
+	}, func(it *Item, err error) {
+		fail(it, "failed", err)
+		it.Release()
+	})
+}

@@ -1,0 +1,129 @@
+package tfcam
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/models"
+	"github.com/tfcam/tfcam/tfgraph"
+	"github.com/tfcam/tfcam/tfimage"
+)
+
+// Options say how to open a model. The zero value opens the SavedModel's
+// serving_default signature with the settings of its preset (tfcam.json in
+// the model folder, see models.Find).
+type Options struct {
+	// Tags and Signature pick the MetaGraph and signature (default
+	// "serve", "serving_default").
+	Tags      []string
+	Signature string
+	// Device is where TensorFlow runs (default tfgraph.DeviceAuto).
+	Device tfgraph.Device
+	// Threads bounds TensorFlow's threads (0: all cores).
+	Threads int
+	// InputSize is {height, width} for a model that takes images of any
+	// size (default: the preset's input_size; without one Open fails with
+	// ErrAnySize).
+	InputSize [2]int
+	// Output and Input are the signature keys of the scores to explain and
+	// of the image batch, for signatures with several (default: the
+	// preset's, else the only candidate). InputTensor is, for a model
+	// taking encoded images, the node tfcam feeds decoded images to.
+	Output, Input, InputTensor string
+	// Preprocess maps 0..255 pixels to the model's values (default: the
+	// preset's; for a uint8 or encoded-image input, raw; else unit).
+	Preprocess imagefile.Preprocess
+	// Labels are the class names (default: the preset's).
+	Labels []string
+}
+
+// ErrAnySize is returned by Open for a model that takes images of any
+// size when neither Options.InputSize nor its preset gives one.
+var ErrAnySize = errors.New("takes images of any size")
+
+// ErrInputShape is returned by Open for a model whose input is not an
+// image batch tfcam can feed ([N,H,W,3] or [N,H,W,1]).
+var ErrInputShape = errors.New("takes no image batch tfcam can feed: it needs a fixed [N,H,W,3] (or 1-channel) image input")
+
+// Model is an opened model with what tfcam needs to explain it: the
+// TensorFlow model, its preset (labels, default layer) and the pixel
+// preprocessing it expects. Close releases it.
+type Model struct {
+	// TF is the loaded SavedModel.
+	TF *tfgraph.Model
+	// Preset is its preset, with Options.Labels and the preprocessing
+	// applied.
+	Preset models.Preset
+	// Preprocess is the pixel preprocessing its inputs get.
+	Preprocess imagefile.Preprocess
+}
+
+// Open loads the SavedModel in dir. Errors say what to set: a
+// *tfgraph.OutputChoiceError or tfgraph.ErrInputChoice (several outputs
+// or inputs: Options.Output, Options.Input), ErrAnySize, ErrInputShape, a
+// bad preset or labels file.
+func Open(dir string, o Options) (*Model, error) {
+	preset, err := models.Find(dir)
+	if err != nil {
+		return nil, err
+	}
+	if o.Labels != nil {
+		preset.Labels = o.Labels
+	}
+	lo := tfgraph.LoadOptions{Tags: o.Tags, Signature: o.Signature, Device: cmp.Or(o.Device, tfgraph.DeviceAuto),
+		Threads: o.Threads, InputSize: o.InputSize, Output: cmp.Or(o.Output, preset.Output),
+		Input: cmp.Or(o.Input, preset.Input), InputTensor: o.InputTensor}
+	if len(preset.InputSize) >= 2 {
+		lo.DefaultInputSize = [2]int{preset.InputSize[0], preset.InputSize[1]}
+	}
+	m, err := tfgraph.Load(dir, lo)
+	if err != nil {
+		return nil, err
+	}
+	if preset.Preprocess == "" && (m.InputKind == tfgraph.InputUint8 || m.InputKind == tfgraph.InputEncoded) {
+		// A uint8 input, and the decoded batch of an encoded one
+		// (decode_jpeg then resize or cast), take pixel values 0..255.
+		preset.Preprocess = string(imagefile.Raw)
+	}
+	h, w, c := m.InputSize()
+	if (h <= 0 || w <= 0) && (c == 1 || c == 3) {
+		m.Close()
+		return nil, fmt.Errorf("tfcam: model %s %w (input %v)", dir, ErrAnySize, m.Input.Shape)
+	}
+	if h <= 0 || w <= 0 || (c != 1 && c != 3) {
+		m.Close()
+		return nil, fmt.Errorf("tfcam: model %s %w (input %v)", dir, ErrInputShape, m.Input.Shape)
+	}
+	pre := o.Preprocess
+	if pre == "" {
+		pre = imagefile.Preprocess(cmp.Or(preset.Preprocess, string(imagefile.Unit)))
+	}
+	if pre, err = imagefile.ParsePreprocess(string(pre)); err != nil {
+		m.Close()
+		return nil, err
+	}
+	preset.Preprocess = string(pre)
+	return &Model{TF: m, Preset: preset, Preprocess: pre}, nil
+}
+
+// Close releases the model.
+func (m *Model) Close() error { return m.TF.Close() }
+
+// Explainer builds an explainer on the model with cfg; an empty cfg.Layer
+// is the preset's default layer (else the explainer's choice: the last
+// spatial layer). The explainer lives as long as the model.
+func (m *Model) Explainer(cfg explainer.Config) (*explainer.Explainer, error) {
+	cfg.Layer = cmp.Or(cfg.Layer, m.Preset.Layer)
+	return explainer.New(m.TF, cfg)
+}
+
+// Decoder returns a decoder of image files into this model's inputs, with
+// views (for overlays) of at most viewSize pixels on their longest side
+// (0: no view, as predict needs). Close it when done.
+func (m *Model) Decoder(viewSize int) (*tfimage.Decoder, error) {
+	h, w, c := m.TF.InputSize()
+	return tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.Preprocess, ViewSize: viewSize})
+}

@@ -1,0 +1,56 @@
+package results
+
+// Record is one image's line in results.jsonl (and, in serve, one
+// image of an answer).
+type Record struct {
+	Input       string             `json:"input"`
+	Key         string             `json:"key"`
+	Model       string             `json:"model"`
+	Layer       string             `json:"layer"`
+	Seed        int64              `json:"seed,omitempty"`
+	Predictions []Prediction       `json:"predictions"`
+	Maps        []Map              `json:"maps"`
+	Original    string             `json:"original,omitempty"`
+	Width       int                `json:"width"`
+	Height      int                `json:"height"`
+	TimingsMS   map[string]float64 `json:"timings_ms"`
+}
+
+// Prediction is one class of the model's top predictions.
+type Prediction struct {
+	Class int     `json:"class"`
+	Label string  `json:"label"`
+	Score float32 `json:"score"`
+}
+
+// Map is one explanation map of an image: the method, the class it
+// explains and the files it was written to.
+type Map struct {
+	Method string `json:"method"`
+	// Options are the method's settings as in a --method spec ("steps=64").
+	Options []string `json:"options,omitempty"`
+	Class   int      `json:"class"`
+	Label   string   `json:"label"`
+	Rank    int      `json:"rank"`
+	Score   float32  `json:"score"`
+	Overlay string   `json:"overlay,omitempty"`
+	Map16   string   `json:"map16,omitempty"`
+	NPY     string   `json:"npy,omitempty"`
+	// Flat: the map has no signal (explainer.Map.Flat); its files show
+	// rounding noise or zeros.
+	Flat bool `json:"flat,omitempty"`
+	// Concepts are a concept method's concepts (dff), each with its map
+	// and labels; Overlay is then their overlay and NPY all their maps.
+	Concepts []Concept `json:"concepts,omitempty"`
+}
+
+// Concept is one concept of a concept method's map (dff) in an
+// image's JSON line.
+type Concept struct {
+	// Concept numbers the concept from 1, as its file name.
+	Concept int    `json:"concept"`
+	Map16   string `json:"map16,omitempty"`
+	// Labels are the concept's top classes with the probability the
+	// model's head gives the concept.
+	Labels []Prediction `json:"labels,omitempty"`
+}
