@@ -66,7 +66,8 @@ func (s *toFolder) Write(ctx context.Context, it *engine.Item) error {
 		if err := s.out.WriteFile(ctx, name, []byte(buf.String())); err != nil {
 			return err
 		}
-		rec.Maps = append(rec.Maps, results.Map{Method: mp.Method, Class: mp.Class, Label: s.m.Preset.Label(mp.Class), Score: mp.Score, Map16: name})
+		rec.Maps = append(rec.Maps, results.Map{Map16: name,
+			Explanation: results.Explanation{Method: mp.Method, Class: mp.Class, Label: s.m.Preset.Label(mp.Class), Score: mp.Score}})
 	}
 	line, err := json.Marshal(rec)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -84,4 +85,35 @@ func ParseBoxes(r io.Reader, name string) (map[string][]Box, error) {
 		out[img] = append(out[img], b)
 	}
 	return out, nil
+}
+
+// MatchBoxes matches the rows of a boxes file (ParseBoxes: boxes by image
+// name) to the images of a run (their paths): by the path as given, else
+// by base name. It returns the boxes by image path and the number of rows
+// that name no image; a base name that names several images is an error
+// (name it by its path).
+func MatchBoxes(rows map[string][]Box, paths []string) (map[string][]Box, int, error) {
+	byPath, byBase := map[string]string{}, map[string][]string{}
+	for _, p := range paths {
+		byPath[filepath.Clean(p)] = p
+		base := filepath.Base(p)
+		byBase[base] = append(byBase[base], p)
+	}
+	out := map[string][]Box{}
+	unmatched := 0
+	for name, boxes := range rows {
+		if p, ok := byPath[filepath.Clean(name)]; ok {
+			out[p] = append(out[p], boxes...)
+			continue
+		}
+		switch ps := byBase[name]; len(ps) {
+		case 0:
+			unmatched++
+		case 1:
+			out[ps[0]] = append(out[ps[0]], boxes...)
+		default:
+			return nil, 0, fmt.Errorf("image %q matches %d inputs (%s, ...); name it by its path", name, len(ps), ps[0])
+		}
+	}
+	return out, unmatched, nil
 }

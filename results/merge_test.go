@@ -16,7 +16,7 @@ import (
 // order, and --check finds the one missing file.
 func TestMerge(t *testing.T) {
 	line := func(key, overlay string) string {
-		b, _ := json.Marshal(Record{Key: key, Input: "in/" + key, Maps: []Map{{Method: "gradcam", Overlay: overlay}}})
+		b, _ := json.Marshal(Record{Key: key, Input: "in/" + key, Maps: []Map{{Explanation: Explanation{Method: "gradcam"}, Overlay: overlay}}})
 		return string(b)
 	}
 	files := map[string]string{ // result file → lines (for a bucket: part under results*/)

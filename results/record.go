@@ -23,19 +23,27 @@ type Prediction struct {
 	Score float32 `json:"score"`
 }
 
-// Map is one explanation map of an image: the method, the class it
-// explains and the files it was written to.
-type Map struct {
+// Explanation says what one map explains: the method and the class, its
+// label, its rank among the image's top classes and its score.
+// `tfcam explain`'s results lines and serve's answers spell it alike.
+type Explanation struct {
 	Method string `json:"method"`
-	// Options are the method's settings as in a --method spec ("steps=64").
+	// Options are the method's non-default settings as in a --method
+	// spec ("steps=64").
 	Options []string `json:"options,omitempty"`
 	Class   int      `json:"class"`
 	Label   string   `json:"label"`
 	Rank    int      `json:"rank"`
 	Score   float32  `json:"score"`
-	Overlay string   `json:"overlay,omitempty"`
-	Map16   string   `json:"map16,omitempty"`
-	NPY     string   `json:"npy,omitempty"`
+}
+
+// Map is one explanation map of an image in a results line: what it
+// explains and the files it was written to.
+type Map struct {
+	Explanation
+	Overlay string `json:"overlay,omitempty"`
+	Map16   string `json:"map16,omitempty"`
+	NPY     string `json:"npy,omitempty"`
 	// Flat: the map has no signal (explainer.Map.Flat); its files show
 	// rounding noise or zeros.
 	Flat bool `json:"flat,omitempty"`

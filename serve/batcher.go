@@ -36,8 +36,7 @@ var ErrClosed = errors.New("serve: server closed")
 type job struct {
 	key    string // what it asks for: the group it runs in
 	spec   *methodSet
-	k      int // top-k; 0: explicit class
-	class  int
+	class  explainer.Class
 	pixels []float32
 	enq    time.Time
 	// Filled by the batcher before done is closed.
@@ -248,11 +247,13 @@ func (b *batcher) runOnce(jobs []*job) (err error) {
 	if err != nil {
 		return err
 	}
-	targets := explainer.TopK(jobs[0].k)
-	if jobs[0].k == 0 {
+	// A group asks for one top-k, or for one class per image (each
+	// image's own).
+	targets := explainer.TopK(jobs[0].class.TopK)
+	if jobs[0].class.TopK == 0 {
 		cls := make([]int, n)
 		for i, j := range jobs {
-			cls[i] = j.class
+			cls[i] = j.class.Index
 		}
 		targets = explainer.Classes(cls...)
 	}

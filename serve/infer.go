@@ -18,6 +18,7 @@ import (
 	tf "github.com/wamuir/graft/tensorflow"
 
 	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/tfimage"
 )
 
@@ -48,8 +49,7 @@ type instance struct {
 // settings are a request's resolved options.
 type settings struct {
 	set     *methodSet
-	k       int
-	class   int
+	class   explainer.Class
 	map16   bool
 	float   bool
 	overlay bool
@@ -113,12 +113,12 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict
 
 	jobs := make([]*job, len(decs))
 	for i, d := range decs {
-		j := &job{k: set.k, class: set.class, pixels: d.Pixels}
+		j := &job{class: set.class, pixels: d.Pixels}
 		if predict {
 			j.key = "predict"
 		} else {
 			j.spec = set.set
-			j.key = fmt.Sprintf("%s|%d", set.set.spec, set.k)
+			j.key = fmt.Sprintf("%s|%d", set.set.spec, set.class.TopK)
 		}
 		jobs[i] = j
 	}
@@ -276,7 +276,7 @@ func queryRequest(q url.Values) (requestBody, error) {
 
 // settings checks a request's options against the model.
 func (m *model) settings(req requestBody, predict bool) (settings, error) {
-	st := settings{set: m.def, k: m.defK, class: m.defClass, top: 5, overlay: req.Overlay}
+	st := settings{set: m.def, class: m.defClass, top: 5, overlay: req.Overlay}
 	if req.Top != 0 {
 		if req.Top < 0 || req.Top > m.classes {
 			return st, badf("top %d: want 1..%d (the model's classes)", req.Top, m.classes)
@@ -305,11 +305,14 @@ func (m *model) settings(req requestBody, predict bool) (settings, error) {
 			}
 			c = n.String()
 		}
-		k, class, err := parseClass(c, m.classes)
+		class, err := explainer.ParseClass(c)
+		if err == nil {
+			err = class.Check(m.classes)
+		}
 		if err != nil {
 			return st, badRequest{err.Error()}
 		}
-		st.k, st.class = k, class
+		st.class = class
 	}
 	for _, o := range strings.Split(req.Output, ",") {
 		switch strings.TrimSpace(o) {
@@ -327,27 +330,6 @@ func (m *model) settings(req requestBody, predict bool) (settings, error) {
 	return st, nil
 }
 
-// parseClass parses "top1", "topK" or a class index for a model with n
-// classes: k > 0 for top-k, else class.
-func parseClass(s string, n int) (k, class int, err error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if s == "" {
-		s = "top1"
-	}
-	if rest, ok := strings.CutPrefix(s, "top"); ok {
-		k, err := strconv.Atoi(rest)
-		if err != nil || k < 1 || k > n {
-			return 0, 0, fmt.Errorf("class %q: want topK with K in 1..%d (the model's classes)", s, n)
-		}
-		return k, -1, nil
-	}
-	c, err := strconv.Atoi(s)
-	if err != nil || c < 0 || c >= n {
-		return 0, 0, fmt.Errorf("class %q: want top1, topK or a class index in 0..%d", s, n-1)
-	}
-	return 0, c, nil
-}
-
 // response is the answer of :explain and :predict: one result per
 // instance, in order, under "predictions" as TF Serving's.
 type response struct {
@@ -359,7 +341,7 @@ type response struct {
 // result is one image's answer.
 type result struct {
 	// Predictions are the top classes, best first.
-	Predictions []prediction `json:"predictions"`
+	Predictions []results.Prediction `json:"predictions"`
 	// Scores are all the model's outputs (:predict).
 	Scores []float32 `json:"scores,omitempty"`
 	// Class and Label are the explained class (the first map's).
@@ -371,21 +353,12 @@ type result struct {
 	Maps   []mapInfo `json:"maps,omitempty"`
 }
 
-type prediction struct {
-	Class int     `json:"class"`
-	Label string  `json:"label"`
-	Score float32 `json:"score"`
-}
-
 // mapInfo is one method's map for one class.
 type mapInfo struct {
-	Method string  `json:"method"`
-	Class  int     `json:"class"`
-	Label  string  `json:"label"`
-	Rank   int     `json:"rank"`
-	Score  float32 `json:"score"`
-	Width  int     `json:"width"`
-	Height int     `json:"height"`
+	// Explanation is what it explains, spelled as in results.jsonl.
+	results.Explanation
+	Width  int `json:"width"`
+	Height int `json:"height"`
 	// Map16 is the map as a 16-bit grayscale PNG at the model's
 	// resolution (0 → 0, 1 → 65535), as `tfcam explain` writes it.
 	Map16 *binary `json:"map16,omitempty"`
@@ -409,7 +382,7 @@ func (m *model) predictResult(scores []float32, top int) result {
 	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
 	res := result{Scores: scores}
 	for _, c := range idx[:min(top, len(idx))] {
-		res.Predictions = append(res.Predictions, prediction{c, m.opened.Preset.Label(c), scores[c]})
+		res.Predictions = append(res.Predictions, results.Prediction{Class: c, Label: m.opened.Preset.Label(c), Score: scores[c]})
 	}
 	return res
 }
@@ -421,51 +394,36 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 		if i == st.top {
 			break
 		}
-		out.Predictions = append(out.Predictions, prediction{p.Class, m.opened.Preset.Label(p.Class), p.Score})
+		out.Predictions = append(out.Predictions, results.Prediction{Class: p.Class, Label: m.opened.Preset.Label(p.Class), Score: p.Score})
 	}
 	h, w := m.h, m.w
+	var norms [][]float32
 	for _, ms := range res.Maps {
 		for _, mp := range ms {
 			if out.Class == nil {
 				c := mp.Class
 				out.Class, out.Label = &c, m.opened.Preset.Label(c)
 			}
-			mi := mapInfo{Method: mp.Method, Class: mp.Class, Label: m.opened.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Width: w, Height: h}
-			if st.map16 || st.overlay {
-				if err := s.acquire(ctx); err != nil {
-					return out, err
-				}
-				err := s.render(ctx, m, mp.Normalized, view, st, &mi)
-				s.release()
-				if err != nil {
-					return out, err
-				}
-			}
+			mi := mapInfo{Explanation: results.Explanation{Method: mp.Method, Class: mp.Class, Label: m.opened.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Width: w, Height: h}
 			if st.float {
 				for y := range h {
 					mi.Values = append(mi.Values, mp.Normalized[y*w:(y+1)*w])
 				}
 			}
 			out.Maps = append(out.Maps, mi)
+			norms = append(norms, mp.Normalized)
+		}
+	}
+	if (st.map16 || st.overlay) && len(norms) > 0 {
+		// All of the image's maps in one run (one decode worker slot).
+		if err := s.acquire(ctx); err != nil {
+			return out, err
+		}
+		err := m.rend.render(ctx, norms, view, st, out.Maps)
+		s.release()
+		if err != nil {
+			return out, err
 		}
 	}
 	return out, nil
-}
-
-func (s *Server) render(ctx context.Context, m *model, norm []float32, view *tf.Tensor, st settings, mi *mapInfo) error {
-	if st.map16 {
-		f, err := m.map16.Render(ctx, nil, [][]float32{norm})
-		if err != nil {
-			return err
-		}
-		mi.Map16 = &binary{B64: base64.StdEncoding.EncodeToString(f.Map16[0]), ContentType: "image/png"}
-	}
-	if st.overlay {
-		f, err := m.overlay.Render(ctx, view, [][]float32{norm})
-		if err != nil {
-			return err
-		}
-		mi.Overlay = &binary{B64: base64.StdEncoding.EncodeToString(f.Overlays[0]), ContentType: "image/jpeg"}
-	}
-	return nil
 }

@@ -155,12 +155,10 @@ type model struct {
 	opened   *tfcam.Model
 	tf       *tfgraph.Model
 	dec      *tfimage.Decoder
-	map16    *tfimage.Renderer
-	overlay  *tfimage.Renderer
+	rend     *renderers
 	b        *batcher
 	def      *methodSet
-	defK     int
-	defClass int
+	defClass explainer.Class
 	classes  int
 	h, w     int // model input size: the maps'
 	layer    tfgraph.Layer
@@ -223,7 +221,10 @@ func (s *Server) newModel(mc Model) (*model, error) {
 		return nil, err
 	}
 	m.def, m.classes, m.layer = def, e.Classes(), e.Layer()
-	if m.defK, m.defClass, err = parseClass(m.Class, m.classes); err != nil {
+	if m.defClass, err = explainer.ParseClass(m.Class); err == nil {
+		err = m.defClass.Check(m.classes)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if fw, err := m.tf.Inline(); err == nil {
@@ -235,14 +236,15 @@ func (s *Server) newModel(mc Model) (*model, error) {
 	if m.dec, err = tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.opened.Preprocess, ViewSize: s.opts.OverlaySize}); err != nil {
 		return nil, err
 	}
-	if m.map16, err = tfimage.NewRenderer(tfimage.RenderOptions{Maps: 1, MapWidth: w, MapHeight: h, Map16: true}); err != nil {
-		m.close()
-		return nil, err
-	}
-	if m.overlay, err = tfimage.NewRenderer(tfimage.RenderOptions{Maps: 1, MapWidth: w, MapHeight: h, Overlay: true,
-		Colormap: s.opts.Colormap, Alpha: *s.opts.Alpha, Quality: s.opts.Quality}); err != nil {
-		m.close()
-		return nil, err
+	m.rend = &renderers{base: tfimage.RenderOptions{MapWidth: w, MapHeight: h,
+		Colormap: s.opts.Colormap, Alpha: *s.opts.Alpha, Quality: s.opts.Quality}}
+	// The overlay renderer of one map (the fallback) and the default
+	// request's now, so that a bad style fails New.
+	for _, k := range []renderKey{{1, false, true}, {len(e.Methods()) * max(m.defClass.TopK, 1), true, false}} {
+		if _, _, err := m.rend.get(k.maps, k.map16, k.overlay); err != nil {
+			m.close()
+			return nil, err
+		}
 	}
 	m.b = newBatcher(m, s.opts.MaxBatch, s.opts.MaxQueue, s.opts.BatchTimeout)
 	return m, nil
@@ -299,11 +301,8 @@ func (m *model) close() {
 	if m.dec != nil {
 		m.dec.Close()
 	}
-	if m.map16 != nil {
-		m.map16.Close()
-	}
-	if m.overlay != nil {
-		m.overlay.Close()
+	if m.rend != nil {
+		m.rend.close()
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -201,4 +202,53 @@ func (f *Forward) scopeHas(scope, opType string) bool {
 		}
 	}
 	return false
+}
+
+// ErrTokens is wrapped by ParseTokens' errors.
+var ErrTokens = errors.New("tokens")
+
+// ParseTokens reads a token layout as `--tokens` and serve's "tokens"
+// write it: "auto" (or "") or comma-separated drop=N|auto and
+// grid=ROWSxCOLS|auto; drop=0 is NoPrefix.
+func ParseTokens(s string) (Tokens, error) {
+	var t Tokens
+	s = strings.TrimSpace(s)
+	if s == "" || s == "auto" {
+		return t, nil
+	}
+	bad := func(why string) (Tokens, error) {
+		return Tokens{}, fmt.Errorf("%w %q: %s (want e.g. drop=1,grid=14x14, each auto or a value)", ErrTokens, s, why)
+	}
+	seen := map[string]bool{}
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		k, v = strings.ToLower(strings.TrimSpace(k)), strings.ToLower(strings.TrimSpace(v))
+		if !ok || seen[k] {
+			return bad(fmt.Sprintf("%q is not a new key=value", kv))
+		}
+		seen[k] = true
+		switch {
+		case v == "auto" && (k == "drop" || k == "grid"):
+		case k == "drop":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return bad("drop takes a count of prefix tokens ≥ 0 or auto")
+			}
+			t.Drop = n
+			if n == 0 {
+				t.Drop = NoPrefix
+			}
+		case k == "grid":
+			r, c, ok := strings.Cut(v, "x")
+			rows, err1 := strconv.Atoi(r)
+			cols, err2 := strconv.Atoi(c)
+			if !ok || err1 != nil || err2 != nil || rows <= 0 || cols <= 0 {
+				return bad("grid takes ROWSxCOLS or auto")
+			}
+			t.Grid = [2]int{rows, cols}
+		default:
+			return bad(fmt.Sprintf("unknown key %q (keys: drop, grid)", k))
+		}
+	}
+	return t, nil
 }

@@ -1,34 +1,23 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"io"
-	"maps"
-	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/engine"
 
 	"github.com/tfcam/tfcam/inputs"
 
-	tf "github.com/wamuir/graft/tensorflow"
-
-	"github.com/tfcam/tfcam/cgo"
 	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/explainer"
-	"github.com/tfcam/tfcam/render"
-	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
 )
 
@@ -197,7 +186,7 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	return fs
 }
 
-func runEval(args []string) error {
+func runEval(ctx context.Context, args []string) error {
 	var o evalOptions
 	fs := evalFlags(&o)
 	if err := fs.Parse(args); err != nil {
@@ -206,8 +195,6 @@ func runEval(args []string) error {
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
 	}
-	ctx, stop := interruptContext()
-	defer stop()
 	return evalRun(ctx, o, fs.Args(), os.Stdin, os.Stdout, os.Stderr)
 }
 
@@ -218,7 +205,7 @@ type evalSettings struct {
 	baseline evaluate.Baseline
 	road     []float64 // nil: no ROAD
 	sanity   evaluate.SanityConfig
-	target   targetSpec
+	target   tfcam.Target
 }
 
 func (o evalOptions) resolve() (evalSettings, error) {
@@ -260,10 +247,10 @@ func (o evalOptions) resolve() (evalSettings, error) {
 	if s.target, err = parseTarget(o.target); err != nil {
 		return s, err
 	}
-	if s.target.kind != "" && s.road != nil {
+	if !s.target.IsClass() && s.road != nil {
 		return s, usageError(fmt.Sprintf("--road with --target %s: ROAD scores the class probability, which is not what these maps explain; drop --road, or use --target class", o.target))
 	}
-	if s.target.kind != "" && s.sanity.Logit {
+	if !s.target.IsClass() && s.sanity.Logit {
 		return s, usageError(fmt.Sprintf("--sanity logit with --target %s: the random-logit test compares a class's map with another class's, and this target has no classes; use --sanity params", o.target))
 	}
 	switch {
@@ -301,8 +288,8 @@ func parseROAD(v string) ([]float64, error) {
 	return out, nil
 }
 
-// readBoxes reads --boxes and matches its rows to the inputs: by the path
-// as given or found, else by base name. Rows naming no input are counted.
+// readBoxes reads --boxes and matches its rows to the inputs
+// (evaluate.MatchBoxes).
 func readBoxes(path string, images []inputs.Input) (map[string][]evaluate.Box, int, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -313,29 +300,15 @@ func readBoxes(path string, images []inputs.Input) (map[string][]evaluate.Box, i
 	if err != nil {
 		return nil, 0, err
 	}
-	byPath, byBase := map[string]string{}, map[string][]string{}
-	for _, in := range images {
-		byPath[filepath.Clean(in.Path)] = in.Path
-		base := filepath.Base(in.Path)
-		byBase[base] = append(byBase[base], in.Path)
+	paths := make([]string, len(images))
+	for i, in := range images {
+		paths[i] = in.Path
 	}
-	out := map[string][]evaluate.Box{}
-	unmatched := 0
-	for name, boxes := range rows {
-		if p, ok := byPath[filepath.Clean(name)]; ok {
-			out[p] = append(out[p], boxes...)
-			continue
-		}
-		switch ps := byBase[name]; len(ps) {
-		case 0:
-			unmatched++
-		case 1:
-			out[ps[0]] = append(out[ps[0]], boxes...)
-		default:
-			return nil, 0, fmt.Errorf("--boxes %s: image %q matches %d inputs (%s, ...); name it by its path", path, name, len(ps), ps[0])
-		}
+	boxes, unmatched, err := evaluate.MatchBoxes(rows, paths)
+	if err != nil {
+		return nil, 0, fmt.Errorf("--boxes %s: %w", path, err)
 	}
-	return out, unmatched, nil
+	return boxes, unmatched, nil
 }
 
 func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader, stdout, log io.Writer) error {
@@ -374,7 +347,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	sanity := s.sanity.Params || s.sanity.Logit
 	// The sanity checks compare raw maps (signed where the method is).
 	o.explainFlags.target = s.target
-	m, _, pre, e, err := o.explainer(o.explainFlags, explainer.Config{Methods: s.methods, Raw: sanity})
+	m, _, pre, e, err := o.explainer(ctx, o.explainFlags, explainer.Config{Methods: s.methods, Raw: sanity})
 	if err != nil {
 		return err
 	}
@@ -429,18 +402,17 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 
 	viewSize := 0
 	if o.out != "" {
-		viewSize = exampleSize // the report's example maps
+		viewSize = evaluate.ExampleSize // the report's example maps
 	}
 	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre, ViewSize: viewSize})
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
-	st := &evalStages{e: e, ev: ev, road: road, sanity: san, sanityImages: sanImages, class: s.class, boxes: boxes, tol: tol,
-		sens: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, channels: c,
-		examples: map[int]evaluate.Example{}}
+	st := &evaluate.Job{Explainer: e, Evaluator: ev, ROAD: road, Sanity: san, SanityImages: sanImages, Class: s.class, Boxes: boxes, Tolerance: tol,
+		Sensitivity: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, Channels: c}
 	if o.out != "" {
-		st.nExamples = exampleImages
+		st.ExampleImages = evaluate.ExampleImages
 	}
 	p := &engine.Engine{Decoder: dec, Batch: o.batch, Workers: o.workers, MaxBytes: 256 << 20,
 		Progress: newProgress(log, isTerminal(log), len(images))}
@@ -451,7 +423,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if sum.Interrupted {
 		return exitError{signalExitCode(), "interrupted; nothing written (the metrics need every image)"}
 	}
-	failed, results := sum.Failed+len(bad), st.results
+	failed, results := sum.Failed+len(bad), st.Results()
 	if len(results) == 0 {
 		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
 	}
@@ -499,7 +471,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	if o.out != "" {
-		names, err := writeEvalOutputs(o.out, rep, st.exampleList())
+		names, err := rep.WriteFiles(o.out, st.Examples())
 		if err != nil {
 			return err
 		}
@@ -512,322 +484,4 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(images), len(images)-failed)}
 	}
 	return nil
-}
-
-// evalStages explain each batch (one run), then score every method's
-// maps: pointing in Go, the perturbation metrics in the graph.
-type evalStages struct {
-	e      *explainer.Explainer
-	ev     *evaluate.Evaluator
-	road   *evaluate.ROAD   // nil: no ROAD
-	sanity *evaluate.Sanity // nil: no sanity checks
-	// sanityImages: the sanity checks run on the images with seq below it.
-	sanityImages int
-	sens         evaluate.SensitivityConfig // Samples 0: no max-sensitivity
-	channels     int                        // of the model's input
-	class        int
-	boxes        map[string][]evaluate.Box
-	tol          float64
-	// nExamples: the report's example maps are of the images with seq
-	// below it (0: no report).
-	nExamples int
-	mu        sync.Mutex
-	results   []evaluate.ImageResult
-	examples  map[int]evaluate.Example // by seq
-}
-
-func (x *evalStages) RunBatch(ctx context.Context, batch []*engine.Item) error {
-	h, w := x.e.InputSize()
-	pixels := engine.Pixels(batch)
-	targets := explainer.Top1()
-	if x.class >= 0 {
-		cls := make([]int, len(batch))
-		for i := range cls {
-			cls[i] = x.class
-		}
-		targets = explainer.Classes(cls...)
-	}
-	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(batch)}, targets)
-	if err != nil {
-		return err
-	}
-	sanity, err := x.sanityChecks(ctx, batch, pixels, res)
-	if err != nil {
-		return err
-	}
-	var out []evaluate.ImageResult
-	var sens [][]float64 // [method][image]
-	if x.sens.Samples > 0 {
-		if sens, err = x.maxSensitivity(ctx, pixels, res); err != nil {
-			return err
-		}
-	}
-	for j, mt := range x.e.Methods() {
-		maps := make([]float32, 0, len(batch)*h*w)
-		classes := make([]int, len(batch))
-		for i := range batch {
-			mp := res[i].Maps[0][j]
-			maps = append(maps, mp.Normalized...)
-			classes[i] = mp.Class
-		}
-		faith := make([]evaluate.Faithfulness, len(batch))
-		if x.ev != nil {
-			if faith, err = x.ev.Run(ctx, pixels, maps, classes); err != nil {
-				return fmt.Errorf("%s: %w", mt.Name(), err)
-			}
-		} else {
-			for i := range faith {
-				faith[i].Class = classes[i]
-			}
-		}
-		var road []evaluate.ROADResult
-		if x.road != nil {
-			if road, err = x.road.Run(ctx, pixels, maps, classes); err != nil {
-				return fmt.Errorf("%s: %w", mt.Name(), err)
-			}
-		}
-		for i, it := range batch {
-			m := maps[i*h*w : (i+1)*h*w]
-			r := evaluate.ImageResult{Image: it.Input.Path, Method: mt.Name(), Faithfulness: faith[i],
-				Sparseness: evaluate.Sparseness(m), Complexity: evaluate.Complexity(m)}
-			if road != nil {
-				r.ROAD = &road[i]
-			}
-			if sens != nil && !math.IsNaN(sens[j][i]) {
-				r.MaxSensitivity = &sens[j][i]
-			}
-			if sanity != nil && sanity[j][i] != nil {
-				r.Sanity = sanity[j][i]
-			}
-			if bs := x.boxes[it.Input.Path]; len(bs) > 0 {
-				var rects []evaluate.Rect
-				for _, bx := range bs {
-					rects = append(rects, bx.ToMap(it.Decoded.Width, it.Decoded.Height, w, h))
-				}
-				p := evaluate.Point(m, w, h, rects, x.tol)
-				r.Pointing = &p
-			}
-			out = append(out, r)
-		}
-	}
-	examples := map[int]evaluate.Example{}
-	for i, it := range batch {
-		if it.Seq >= x.nExamples {
-			continue
-		}
-		ex, err := x.example(it, res[i])
-		if err != nil {
-			return err
-		}
-		examples[it.Seq] = ex
-	}
-	x.mu.Lock()
-	x.results = append(x.results, out...)
-	maps.Copy(x.examples, examples)
-	x.mu.Unlock()
-	return nil
-}
-
-// sanityChecks runs the sanity checks on the images of a batch (explained
-// as res) among the first sanityImages: results[method][image in batch],
-// nil for the others; nil when the checks are off or no image is among
-// them.
-func (x *evalStages) sanityChecks(ctx context.Context, batch []*engine.Item, pixels []float32, res []explainer.Result) ([][]*evaluate.SanityResult, error) {
-	if x.sanity == nil {
-		return nil, nil
-	}
-	var sel []int
-	for i, it := range batch {
-		if it.Seq < x.sanityImages {
-			sel = append(sel, i)
-		}
-	}
-	if len(sel) == 0 {
-		return nil, nil
-	}
-	n := len(sel)
-	per := len(pixels) / len(batch)
-	if n < len(batch) {
-		sub := make([]float32, 0, n*per)
-		for _, i := range sel {
-			sub = append(sub, pixels[i*per:(i+1)*per]...)
-		}
-		pixels = sub
-	}
-	classes := make([]int, n)
-	orig := make([][]float32, len(x.e.Methods()))
-	for k, i := range sel {
-		classes[k] = res[i].Maps[0][0].Class
-		for j, mp := range res[i].Maps[0] {
-			orig[j] = append(orig[j], mp.Raw...)
-		}
-	}
-	explain := func(ctx context.Context, weights map[tf.Output]tfgraph.Feed, classes []int) ([][]float32, error) {
-		res, err := x.e.ExplainWithWeights(ctx, explainer.Batch{Pixels: pixels, N: n}, explainer.Classes(classes...), weights)
-		if err != nil {
-			return nil, err
-		}
-		out := make([][]float32, len(x.e.Methods()))
-		for _, r := range res {
-			for j, mp := range r.Maps[0] {
-				out[j] = append(out[j], mp.Raw...)
-			}
-		}
-		return out, nil
-	}
-	got, err := x.sanity.Run(ctx, pixels, classes, orig, explain)
-	if err != nil {
-		return nil, err
-	}
-	out := make([][]*evaluate.SanityResult, len(got))
-	for j := range got {
-		out[j] = make([]*evaluate.SanityResult, len(batch))
-		for k, i := range sel {
-			out[j][i] = &got[j][k]
-		}
-	}
-	return out, nil
-}
-
-// exampleImages and exampleSize are the report's example maps: the first
-// images, at most this many pixels on their longer side.
-const exampleImages, exampleSize = 3, 128
-
-// example renders an image's overlays for the report: JPEG files of the
-// image and of each method's map over it.
-func (x *evalStages) example(it *engine.Item, res explainer.Result) (evaluate.Example, error) {
-	ex := evaluate.Example{Image: it.Input.Path}
-	d := it.Decoded
-	if d.View == nil {
-		return ex, nil
-	}
-	view, err := viewImage(d.View, d.ViewWidth, d.ViewHeight)
-	if err != nil {
-		return ex, fmt.Errorf("%s: %w", it.Input.Path, err)
-	}
-	if ex.Original, err = encodeJPEG(view); err != nil {
-		return ex, err
-	}
-	h, w := x.e.InputSize()
-	for j, mt := range x.e.Methods() {
-		mp := res.Maps[0][j]
-		ov, err := render.Overlay(view, mp.Normalized, w, h, render.Jet, 0.5)
-		if err != nil {
-			return ex, fmt.Errorf("%s: %s overlay: %w", it.Input.Path, mt.Name(), err)
-		}
-		b, err := encodeJPEG(ov)
-		if err != nil {
-			return ex, err
-		}
-		ex.Maps = append(ex.Maps, evaluate.ExampleMap{Method: mt.Name(), Class: "class " + strconv.Itoa(mp.Class), Image: b})
-	}
-	return ex, nil
-}
-
-// exampleList is the examples in input order.
-func (x *evalStages) exampleList() []evaluate.Example {
-	var out []evaluate.Example
-	for _, seq := range slices.Sorted(maps.Keys(x.examples)) {
-		out = append(out, x.examples[seq])
-	}
-	return out
-}
-
-// viewImage copies a decoded view (uint8 RGB [h,w,3] in C memory) into a
-// Go image.
-func viewImage(t *tf.Tensor, w, h int) (*image.RGBA, error) {
-	data := cgo.TensorData(t)
-	if len(data) != w*h*3 {
-		return nil, fmt.Errorf("view of %d bytes for %dx%d RGB", len(data), w, h)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for p := range w * h {
-		copy(img.Pix[4*p:4*p+3], data[3*p:3*p+3])
-		img.Pix[4*p+3] = 255
-	}
-	return img, nil
-}
-
-func encodeJPEG(img image.Image) ([]byte, error) {
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
-		return nil, fmt.Errorf("encoding an example map: %w", err)
-	}
-	return b.Bytes(), nil
-}
-
-// maxSensitivity is every method's max-sensitivity on a batch explained
-// as res, [method][image]: each sample's perturbed images are explained
-// once, for all methods.
-func (x *evalStages) maxSensitivity(ctx context.Context, pixels []float32, res []explainer.Result) ([][]float64, error) {
-	h, w := x.e.InputSize()
-	methods := len(x.e.Methods())
-	maps := make([][]float32, methods)
-	classes := make([]int, len(res))
-	for i, r := range res {
-		classes[i] = r.Maps[0][0].Class
-		for j, mp := range r.Maps[0] {
-			maps[j] = append(maps[j], mp.Normalized...)
-		}
-	}
-	explain := func(ctx context.Context, pixels []float32, classes []int) ([][]float32, error) {
-		res, err := x.e.Explain(ctx, explainer.Batch{Pixels: pixels, N: len(classes)}, explainer.Classes(classes...))
-		if err != nil {
-			return nil, err
-		}
-		out := make([][]float32, methods)
-		for _, r := range res {
-			for j, mp := range r.Maps[0] {
-				out[j] = append(out[j], mp.Normalized...)
-			}
-		}
-		return out, nil
-	}
-	sens, err := evaluate.MaxSensitivityAll(ctx, explain, pixels, maps, classes, h, w, x.channels, x.sens)
-	if err != nil {
-		return nil, fmt.Errorf("max-sensitivity: %w", err)
-	}
-	return sens, nil
-}
-
-// write has nothing to write per image: the report needs every image.
-func (x *evalStages) Write(context.Context, *engine.Item) error { return nil }
-
-// writeEvalOutputs writes the report's files atomically into dir and
-// returns their names.
-func writeEvalOutputs(dir string, rep *evaluate.Report, examples []evaluate.Example) ([]string, error) {
-	files := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{"report.html", func(w io.Writer) error { return rep.WriteHTML(w, examples) }},
-		{"report.md", rep.WriteMarkdown},
-		{"metrics.csv", rep.WriteCSV},
-		{"metrics.json", rep.WriteJSON},
-		{"curves.csv", rep.WriteCurvesCSV},
-		{"scores.png", rep.PlotScores},
-	}
-	if rep.Fractions != nil { // deletion/insertion curves: a class target
-		files = append(files, []struct {
-			name  string
-			write func(io.Writer) error
-		}{
-			{"deletion.png", func(w io.Writer) error { return rep.PlotCurves(w, "deletion") }},
-			{"insertion.png", func(w io.Writer) error { return rep.PlotCurves(w, "insertion") }},
-		}...)
-	}
-	if len(rep.Settings.SanityCuts) > 0 {
-		files = append(files, struct {
-			name  string
-			write func(io.Writer) error
-		}{"sanity.png", rep.PlotSanity})
-	}
-	var names []string
-	for _, f := range files {
-		if err := render.WriteFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
-			return nil, fmt.Errorf("writing %s: %w", filepath.Join(dir, f.name), err)
-		}
-		names = append(names, f.name)
-	}
-	return names, nil
 }

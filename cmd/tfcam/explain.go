@@ -1,23 +1,19 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/results"
 
 	"github.com/tfcam/tfcam/engine"
@@ -27,8 +23,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tfcam/tfcam/explainer"
-	"github.com/tfcam/tfcam/internal/npy"
-	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfgraph"
@@ -149,7 +143,7 @@ Flags:
 	}
 }
 
-func runExplain(args []string) error {
+func runExplain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	var o explainOptions
 	o.modelFlags.register(fs)
@@ -183,36 +177,17 @@ func runExplain(args []string) error {
 	if fs.NArg() == 0 {
 		return usageError("no inputs: give image files, directories, globs, @list.txt or -")
 	}
-	ctx, stop := interruptContext()
-	defer stop()
 	return explainRun(ctx, o, fs.Args(), os.Stdin, os.Stderr)
 }
 
 // runSettings is everything resolved before the model loads.
 type runSettings struct {
 	methods  []explainer.Method
-	targets  targets
-	target   targetSpec
+	class    explainer.Class
+	target   tfcam.Target
 	colormap render.Colormap
 	save     map[string]bool
 	shard    inputs.Shard
-}
-
-// options returns the non-default settings of the method named name.
-func (s runSettings) options(name string) []string {
-	for _, m := range s.methods {
-		if m.Name() != name {
-			continue
-		}
-		var set []string
-		for _, kv := range explainer.Options(m) {
-			if _, v, _ := strings.Cut(kv, "="); v != "" && v != "0" && v != "false" {
-				set = append(set, kv)
-			}
-		}
-		return set
-	}
-	return nil
 }
 
 // resolve checks every flag that can be checked before the model loads.
@@ -234,8 +209,8 @@ func (o explainOptions) resolve() (runSettings, error) {
 	if s.methods, err = explainer.ParseMethods(o.methods); err != nil {
 		return s, usageError("--method: " + err.Error())
 	}
-	if s.targets, err = parseClass(o.class); err != nil {
-		return s, err
+	if s.class, err = explainer.ParseClass(o.class); err != nil {
+		return s, usageError("--" + err.Error())
 	}
 	if s.target, err = parseTarget(o.target); err != nil {
 		return s, err
@@ -297,53 +272,6 @@ func checkRunFlags(batch, workers, threads, maxTensorMB, maxFileMB int) error {
 	return nil
 }
 
-// targets is --class, parsed once: top-k, or one class for every image.
-type targets struct {
-	k     int
-	class int // -1: top-k
-}
-
-func parseClass(s string) (targets, error) {
-	switch {
-	case s == "" || s == "top1":
-		return targets{k: 1, class: -1}, nil
-	case strings.HasPrefix(s, "top"):
-		k, err := strconv.Atoi(s[3:])
-		if err != nil || k < 1 {
-			return targets{}, usageError(fmt.Sprintf("--class %q: want top1, topK with K >= 1, or a class index", s))
-		}
-		return targets{k: k, class: -1}, nil
-	}
-	c, err := strconv.Atoi(s)
-	if err != nil || c < 0 {
-		return targets{}, usageError(fmt.Sprintf("--class %q: want top1, topK or a class index (0 or more)", s))
-	}
-	return targets{k: 1, class: c}, nil
-}
-
-// check refuses targets the model cannot have.
-func (t targets) check(classes int) error {
-	if t.class >= classes {
-		return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", t.class, classes, classes-1))
-	}
-	if t.k > classes {
-		return usageError(fmt.Sprintf("--class top%d: the model has %d classes", t.k, classes))
-	}
-	return nil
-}
-
-// forBatch is the explainer's targets for n images.
-func (t targets) forBatch(n int) explainer.Targets {
-	if t.class < 0 {
-		return explainer.TopK(t.k)
-	}
-	cls := make([]int, n)
-	for i := range cls {
-		cls[i] = t.class
-	}
-	return explainer.Classes(cls...)
-}
-
 func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.Reader, log io.Writer) error {
 	s, err := o.resolve()
 	if err != nil {
@@ -369,12 +297,13 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	}
 	x := o.explainFlags
 	x.target = s.target
-	m, preset, pre, e, err := o.explainer(x, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
+	m, preset, pre, e, err := o.explainer(ctx, x, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	if err := s.targets.check(e.Classes()); err != nil {
+	if err := s.class.Check(e.Classes()); err != nil {
+		err = usageError("--" + err.Error())
 		if !e.Objective().IsClass() {
 			return fmt.Errorf("%w (with --target %s, which scores %d classes)", err, e.Objective(), e.Classes())
 		}
@@ -439,7 +368,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	defer dec.Close()
-	nmaps := len(e.Methods()) * s.targets.k
+	nmaps := len(e.Methods()) * max(s.class.TopK, 1)
 	rend, err := tfimage.NewRenderer(tfimage.RenderOptions{Maps: nmaps, MapWidth: w, MapHeight: h,
 		Overlay: s.save["overlay"], Colormap: s.colormap, Alpha: o.alpha, Quality: o.quality, PNG: o.overlayFormat == "png",
 		Map16: s.save["map16"] || s.save["tfrecord"], Thumbnail: 512})
@@ -447,7 +376,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	defer rend.Close()
-	st := &explainStages{o: o, s: s, preset: preset, e: e, out: out, rend: rend, model: m.Dir}
+	st := &tfcam.Job{Explainer: e, Class: s.class, Renderer: rend, Sink: out, Preset: preset, Model: m.Dir, Seed: o.seed,
+		Outputs: tfcam.Outputs{Overlay: s.save["overlay"], OverlayPNG: o.overlayFormat == "png", ConceptAlpha: o.alpha,
+			Map16: s.save["map16"], NPY: s.save["npy"], TFRecord: s.save["tfrecord"]}}
 	prog := newProgress(log, isTerminal(log), len(todo))
 	p := &engine.Engine{Decoder: dec, Batch: o.batch, Workers: o.workers, MaxBytes: int64(o.maxFileMB) << 20, Progress: prog}
 	var listed, listedDone, listedBad atomic.Int64
@@ -495,13 +426,13 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	if o.gallery && !bucket {
-		if err := writeGallery(o.out, m.Dir); err != nil {
+		if err := results.WriteGallery(o.out, "tfcam: "+filepath.Base(filepath.Dir(filepath.Clean(m.Dir)))+"/"+filepath.Base(m.Dir)); err != nil {
 			fmt.Fprintf(log, "warning: gallery: %v\n", err)
 		}
 	}
 	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
 		run.Done, skipped, run.Failed, total, s.shard, storage.WithoutQuery(o.out))
-	if n := st.flat.Load(); n > 0 {
+	if n := st.Flat(); n > 0 {
 		fmt.Fprintf(log, "; %d flat maps (no signal: \"flat\": true in results.jsonl)", n)
 	}
 	if o.gallery && !bucket {
@@ -539,168 +470,6 @@ func (e exitError) Error() string { return e.msg }
 
 // usageError marks a bad command line (exit code 2).
 func usageError(msg string) error { return exitError{2, msg} }
-
-// explainStages are explain's batch run (the explainer) and outputs.
-type explainStages struct {
-	o      explainOptions
-	s      runSettings
-	preset models.Preset
-	e      *explainer.Explainer
-	out    results.Sink
-	rend   *tfimage.Renderer
-	model  string
-	flat   atomic.Int64 // flat maps written
-}
-
-func (x *explainStages) RunBatch(ctx context.Context, batch []*engine.Item) error {
-	res, err := x.e.Explain(ctx, explainer.Batch{Pixels: engine.Pixels(batch), N: len(batch)}, x.s.targets.forBatch(len(batch)))
-	if err != nil {
-		return err
-	}
-	for i, it := range batch {
-		it.Result = res[i]
-		it.Decoded.Pixels = nil
-	}
-	// Lines of the previous batch are written once its files are on disk.
-	return x.out.Sync(ctx)
-}
-
-// write renders and writes one image's files, then marks it done.
-func (x *explainStages) Write(ctx context.Context, it *engine.Item) error {
-	start := time.Now()
-	h, wd := x.e.InputSize()
-	key := it.Input.Key
-	rec := results.Record{Input: it.Input.Path, Key: key, Model: x.model, Layer: x.e.Layer().Name, Seed: x.o.seed,
-		Width: it.Decoded.Width, Height: it.Decoded.Height}
-	for _, p := range it.Result.Predictions {
-		rec.Predictions = append(rec.Predictions, results.Prediction{Class: p.Class, Label: x.preset.Label(p.Class), Score: p.Score})
-	}
-	var maps [][]float32
-	var flat []explainer.Map
-	for _, ms := range it.Result.Maps {
-		for _, mp := range ms {
-			maps = append(maps, mp.Normalized)
-			flat = append(flat, mp)
-		}
-	}
-	files, err := x.rend.Render(ctx, it.Decoded.View, maps)
-	if err != nil {
-		return err
-	}
-	if err := x.out.WriteFile(ctx, key+"/original.jpg", files.Thumbnail); err != nil {
-		return err
-	}
-	rec.Original = key + "/original.jpg"
-	ext := ".jpg"
-	if x.o.overlayFormat == "png" {
-		ext = ".png"
-	}
-	var examples [][]byte
-	for i, mp := range flat {
-		name := safeName(mp.Method)
-		if len(it.Result.Maps) > 1 {
-			name += fmt.Sprintf("-top%d", mp.Rank+1)
-		}
-		rm := results.Map{Method: mp.Method, Options: x.s.options(mp.Method), Class: mp.Class, Label: x.preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score, Flat: mp.Flat}
-		if mp.Flat {
-			x.flat.Add(1)
-		}
-		rel := key + "/" + name
-		if mp.Concepts != nil {
-			if err := x.writeConcepts(ctx, it, mp, rel, &rm); err != nil {
-				return err
-			}
-			rec.Maps = append(rec.Maps, rm)
-			continue
-		}
-		if x.s.save["overlay"] {
-			if err := x.out.WriteFile(ctx, rel+ext, files.Overlays[i]); err != nil {
-				return err
-			}
-			rm.Overlay = rel + ext
-		}
-		if x.s.save["map16"] {
-			if err := x.out.WriteFile(ctx, rel+".map16.png", files.Map16[i]); err != nil {
-				return err
-			}
-			rm.Map16 = rel + ".map16.png"
-		}
-		if x.s.save["npy"] {
-			var buf bytes.Buffer
-			if err := npy.WriteFloat32(&buf, mp.Raw, []int{h, wd}); err != nil {
-				return err
-			}
-			if err := x.out.WriteFile(ctx, rel+".npy", buf.Bytes()); err != nil {
-				return err
-			}
-			rm.NPY = rel + ".npy"
-		}
-		rec.Maps = append(rec.Maps, rm)
-		if x.s.save["tfrecord"] {
-			ex, err := results.MapExample(rec, rm, files.Map16[i], wd, h)
-			if err != nil {
-				return err
-			}
-			examples = append(examples, ex)
-		}
-	}
-	rec.TimingsMS = map[string]float64{
-		"read":    ms(it.Read),
-		"decode":  ms(it.Decode),
-		"explain": ms(it.Run),
-		"encode":  ms(time.Since(start)),
-	}
-	line, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	return x.out.Commit(ctx, line, examples)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// safeName turns a method name into a file name ("gradcam++" → "gradcampp").
-func safeName(s string) string { return strings.ReplaceAll(s, "+", "p") }
-
-// writeGallery builds index.html from every results file in out (all
-// shards), so that resumed and sharded runs show everything finished.
-func writeGallery(out, model string) error {
-	files, err := filepath.Glob(filepath.Join(out, "results*.jsonl"))
-	if err != nil {
-		return err
-	}
-	var images []render.GalleryImage
-	for _, path := range files {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<16), 1<<24)
-		for sc.Scan() {
-			var rec results.Record
-			if json.Unmarshal(sc.Bytes(), &rec) != nil {
-				continue // a line cut short by a crash
-			}
-			gi := render.GalleryImage{Input: rec.Input, Original: rec.Original}
-			for _, p := range rec.Predictions {
-				gi.Predictions = append(gi.Predictions, render.GalleryPrediction{Label: p.Label, Score: p.Score})
-			}
-			for _, mp := range rec.Maps {
-				if mp.Overlay != "" {
-					gi.Maps = append(gi.Maps, render.GalleryMap{Method: mp.Method, Class: fmt.Sprintf("%s (%d)", mp.Label, mp.Class), Overlay: mp.Overlay})
-				}
-			}
-			images = append(images, gi)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	sort.SliceStable(images, func(i, j int) bool { return images[i].Input < images[j].Input })
-	return render.WriteGallery(out, "tfcam: "+filepath.Base(filepath.Dir(filepath.Clean(model)))+"/"+filepath.Base(model), images, 200)
-}
 
 // mapSlice applies f to each element.
 func mapSlice[T, U any](xs []T, f func(T) U) []U {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -9,7 +10,7 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-func runLayers(args []string) error {
+func runLayers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("layers", flag.ContinueOnError)
 	var f modelFlags
 	f.register(fs)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,7 +15,9 @@ import (
 type command struct {
 	name    string
 	summary string
-	run     func(args []string) error
+	// run runs the command; ctx is cancelled by the first SIGINT or
+	// SIGTERM (interruptContext).
+	run func(ctx context.Context, args []string) error
 }
 
 func commands() []command {
@@ -48,7 +51,10 @@ func main() {
 	}
 	for _, c := range commands() {
 		if c.name == os.Args[1] {
-			os.Exit(exitCode(c.name, c.run(os.Args[2:])))
+			ctx, stop := interruptContext()
+			err := c.run(ctx, os.Args[2:])
+			stop()
+			os.Exit(exitCode(c.name, err))
 		}
 	}
 	fmt.Fprintf(os.Stderr, "tfcam: unknown command %q\n\n", os.Args[1])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -10,7 +11,7 @@ import (
 )
 
 // runMerge is `tfcam merge`: one index of every shard's results.
-func runMerge(args []string) error {
+func runMerge(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	to := fs.String("to", "-", "where to write the merged lines: a file, or - for stdout")
 	check := fs.Bool("check", false, "also check that every file a line names exists (one request per file in a bucket)")
@@ -33,8 +34,6 @@ Flags:
 	if fs.NArg() != 1 {
 		return usageError("merge takes one explain output (folder or URL)")
 	}
-	ctx, stop := interruptContext()
-	defer stop()
 	var w io.Writer = os.Stdout
 	if *to != "-" {
 		f, err := os.Create(*to)

@@ -74,7 +74,7 @@ type explainFlags struct {
 	tokens    string
 	// target is --target (explain only); the zero value explains the
 	// class scores.
-	target targetSpec
+	target tfcam.Target
 }
 
 func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
@@ -148,34 +148,31 @@ func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, er
 
 // explainer loads the model and builds an explainer on it: the layer is the
 // flag's, else the preset's; probs explains probabilities instead of logits.
-// The caller closes the model.
-func (f *modelFlags) explainer(x explainFlags, cfg explainer.Config) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
-	m, preset, err := f.load()
+// ctx bounds the target's resolution (an embedding reference runs the
+// model). The caller closes the model.
+func (f *modelFlags) explainer(ctx context.Context, x explainFlags, cfg explainer.Config) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
+	m, err := f.open()
 	if err != nil {
-		return nil, preset, "", nil, err
+		return nil, models.Preset{}, "", nil, err
 	}
 	fail := func(err error) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
 		m.Close()
-		return nil, preset, "", nil, err
+		return nil, m.Preset, "", nil, err
 	}
-	pre, err := f.pixelPreset(preset)
-	if err != nil {
+	if cfg, err = x.config(m.Preset, cfg); err != nil {
 		return fail(err)
 	}
-	if cfg, err = x.config(preset, cfg); err != nil {
-		return fail(err)
+	if cfg.Objective, err = x.target.Objective(ctx, m); err != nil {
+		return fail(targetError(err))
 	}
-	if cfg.Objective, err = x.target.objective(context.Background(), m, pre); err != nil {
-		return fail(err)
-	}
-	e, err := explainer.New(m, cfg)
+	e, err := m.Explainer(cfg)
 	if errors.Is(err, explainer.ErrObjective) {
 		return fail(fmt.Errorf("--target: %w; choose the model output it fits with --output KEY (see `tfcam layers`)", err))
 	}
 	if err != nil {
 		return fail(tokensHint(err))
 	}
-	return m, preset, pre, e, nil
+	return m.TF, m.Preset, m.Preprocess, e, nil
 }
 
 // config completes cfg with the explainer flags: the layer is the flag's,

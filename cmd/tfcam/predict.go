@@ -23,7 +23,7 @@ import (
 	"github.com/tfcam/tfcam/tfimage"
 )
 
-func runPredict(args []string) error {
+func runPredict(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	var f modelFlags
 	f.register(fs)
@@ -43,8 +43,6 @@ func runPredict(args []string) error {
 	if err := checkRunFlags(*batch, *workers, f.threads, 0, 256); err != nil {
 		return err
 	}
-	ctx, stop := interruptContext()
-	defer stop()
 	var bad badPaths
 	images, err := inputs.ExpandFiles(ctx, fs.Args(), os.Stdin, bad.add)
 	if err != nil {

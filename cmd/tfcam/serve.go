@@ -19,6 +19,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/serve"
@@ -119,7 +120,7 @@ Flags:
 	}
 }
 
-func runServe(args []string) error {
+func runServe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var o serveOptions
 	o.modelFlags.register(fs)
@@ -152,8 +153,6 @@ func runServe(args []string) error {
 	if fs.NArg() > 0 {
 		return usageError(fmt.Sprintf("unexpected arguments %q: tfcam serve takes flags only", fs.Args()))
 	}
-	ctx, stop := interruptContext()
-	defer stop()
 	return serveRun(ctx, o, os.Stderr, nil)
 }
 
@@ -280,7 +279,7 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 	if err != nil {
 		return err
 	}
-	targets := make([]targetSpec, len(entries))
+	targets := make([]tfcam.Target, len(entries))
 	for i, mc := range entries {
 		if _, err := explainer.ParseMethods(mc.Method); err != nil {
 			return usageError(fmt.Sprintf("model %q: method: %v", mc.Name, err))
@@ -306,7 +305,8 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 		}
 		cfg, err := x.config(m.Preset, explainer.Config{})
 		if err == nil {
-			cfg.Objective, err = targets[i].objective(ctx, m.TF, m.Preprocess)
+			cfg.Objective, err = targets[i].Objective(ctx, m)
+			err = targetError(err)
 		}
 		if err != nil {
 			m.Close()

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/tfcam/tfcam/explainer"
@@ -13,49 +12,13 @@ import (
 
 const tokensUsage = "how a transformer's token layer [N,T,C] lies on the image: drop=P (prefix tokens: class, distillation, registers; 0 = none) and grid=ROWSxCOLS, each auto (detected from the patch embedding, or T−P a square) by default, e.g. drop=1,grid=14x14"
 
-// parseTokens reads --tokens: "auto" or comma-separated drop=N|auto and
-// grid=RxC|auto.
+// parseTokens reads --tokens (tfgraph.ParseTokens).
 func parseTokens(s string) (tfgraph.Tokens, error) {
-	var t tfgraph.Tokens
-	s = strings.TrimSpace(s)
-	if s == "" || s == "auto" {
-		return t, nil
+	t, err := tfgraph.ParseTokens(s)
+	if errors.Is(err, tfgraph.ErrTokens) {
+		return t, usageError("--" + err.Error())
 	}
-	bad := func(why string) (tfgraph.Tokens, error) {
-		return tfgraph.Tokens{}, usageError(fmt.Sprintf("--tokens %q: %s (want e.g. drop=1,grid=14x14, each auto or a value)", s, why))
-	}
-	seen := map[string]bool{}
-	for _, kv := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
-		k, v = strings.ToLower(strings.TrimSpace(k)), strings.ToLower(strings.TrimSpace(v))
-		if !ok || seen[k] {
-			return bad(fmt.Sprintf("%q is not a new key=value", kv))
-		}
-		seen[k] = true
-		switch {
-		case v == "auto" && (k == "drop" || k == "grid"):
-		case k == "drop":
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 {
-				return bad("drop takes a count of prefix tokens ≥ 0 or auto")
-			}
-			t.Drop = n
-			if n == 0 {
-				t.Drop = tfgraph.NoPrefix
-			}
-		case k == "grid":
-			r, c, ok := strings.Cut(v, "x")
-			rows, err1 := strconv.Atoi(r)
-			cols, err2 := strconv.Atoi(c)
-			if !ok || err1 != nil || err2 != nil || rows <= 0 || cols <= 0 {
-				return bad("grid takes ROWSxCOLS or auto")
-			}
-			t.Grid = [2]int{rows, cols}
-		default:
-			return bad(fmt.Sprintf("unknown key %q (keys: drop, grid)", k))
-		}
-	}
-	return t, nil
+	return t, err
 }
 
 // tokensHint adds the --tokens hint to a token-grid error.

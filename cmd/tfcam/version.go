@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"strings"
@@ -12,7 +13,7 @@ import (
 // -ldflags "-X main.Version=...".
 var Version = "0.1.0-dev"
 
-func runVersion(args []string) error {
+func runVersion(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
 	if err := fs.Parse(args); err != nil {
 		return flagError(err)
