@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -78,20 +77,19 @@ func OpenBucket(ctx context.Context, raw string, s inputs.Shard, withRecords boo
 			loc.Close()
 			return nil, err
 		}
-		if !strings.HasSuffix(o.Key, ".jsonl") {
-			continue
+		name, ok := partName(o.Key, d.results, ".jsonl")
+		if !ok {
+			continue // an image's output folder that happens to lie here
 		}
-		parts[strings.TrimSuffix(path.Base(o.Key), ".jsonl")] = true
+		parts[name] = true
 		data, err := loc.Read(ctx, o.Key, 0)
 		if err != nil {
 			loc.Close()
 			return nil, err
 		}
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 1<<16), 1<<26)
-		for sc.Scan() {
+		for line := range lines(data) {
 			var rec struct{ Key string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Key != "" {
+			if json.Unmarshal(line, &rec) == nil && rec.Key != "" {
 				d.done[rec.Key] = redo == nil || !redo(rec.Key)
 			}
 		}
@@ -103,7 +101,9 @@ func OpenBucket(ctx context.Context, raw string, s inputs.Shard, withRecords boo
 				loc.Close()
 				return nil, err
 			}
-			if !parts[strings.TrimSuffix(path.Base(o.Key), ".tfrecord")] {
+			// Only tfcam's own parts: an input key may put an image's
+			// output folder under maps/ ("maps/a.png/gradcam.jpg").
+			if name, ok := partName(o.Key, d.records, ".tfrecord"); ok && !parts[name] {
 				orphans = append(orphans, o.Key)
 			}
 		}
@@ -115,6 +115,18 @@ func OpenBucket(ctx context.Context, raw string, s inputs.Shard, withRecords boo
 		}
 	}
 	return d, nil
+}
+
+// partName is the part name of key when it is one of tfcam's parts: a
+// file directly in folder with the suffix. Images' outputs are always in
+// folders of their own (key/file), and never end in .jsonl or .tfrecord
+// there, so none is taken for a part.
+func partName(key, folder, suffix string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, folder)
+	if !ok || strings.Contains(rest, "/") || !strings.HasSuffix(rest, suffix) || rest == suffix {
+		return "", false
+	}
+	return strings.TrimSuffix(rest, suffix), true
 }
 
 // IsDone reports whether key has a line in the shard's parts.

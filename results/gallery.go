@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -22,15 +21,13 @@ func WriteGallery(out, title string) error {
 	}
 	var images []render.GalleryImage
 	for _, path := range files {
-		f, err := os.Open(path)
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<16), 1<<24)
-		for sc.Scan() {
+		for line := range lines(data) {
 			var rec Record
-			if json.Unmarshal(sc.Bytes(), &rec) != nil {
+			if json.Unmarshal(line, &rec) != nil {
 				continue // a line cut short by a crash
 			}
 			gi := render.GalleryImage{Input: rec.Input, Original: rec.Original}
@@ -43,10 +40,6 @@ func WriteGallery(out, title string) error {
 				}
 			}
 			images = append(images, gi)
-		}
-		f.Close()
-		if err := sc.Err(); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	sort.SliceStable(images, func(i, j int) bool { return images[i].Input < images[j].Input })

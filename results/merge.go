@@ -2,7 +2,6 @@ package results
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -45,18 +44,16 @@ func Merge(ctx context.Context, out string, check bool, w io.Writer) (MergeStats
 			return st, err
 		}
 		st.Files++
-		sc := bufio.NewScanner(bytes.NewReader(data))
-		sc.Buffer(make([]byte, 1<<16), 1<<26)
-		for sc.Scan() {
+		for line := range lines(data) {
 			var rec Record
-			if json.Unmarshal(sc.Bytes(), &rec) != nil || rec.Key == "" {
+			if json.Unmarshal(line, &rec) != nil || rec.Key == "" {
 				st.Bad++ // a line cut short by a crash
 				continue
 			}
 			if _, seen := last[rec.Key]; seen {
 				st.Replaced++
 			}
-			last[rec.Key] = append([]byte(nil), sc.Bytes()...)
+			last[rec.Key] = line
 		}
 	}
 	keys := make([]string, 0, len(last))

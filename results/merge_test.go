@@ -84,3 +84,25 @@ func TestMerge(t *testing.T) {
 		check(t, s.URL("out", "run/"))
 	})
 }
+
+// TestMergeLongBadLine: a line of any length that is not a record (a run
+// of NULs a power cut left) is one unreadable line; the lines after it
+// are merged.
+func TestMergeLongBadLine(t *testing.T) {
+	dir := t.TempDir()
+	var b bytes.Buffer
+	b.WriteString(`{"key":"a.png"}` + "\n")
+	b.Write(make([]byte, 70<<20))                                      // longer than any scanner buffer tfcam used
+	b.WriteString("\n" + `{"key":"b.png"}` + "\n" + `{"key":"c.png"}`) // no final newline
+	if err := os.WriteFile(filepath.Join(dir, "results.jsonl"), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	st, err := Merge(t.Context(), dir, false, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Images != 3 || st.Bad != 1 || strings.Count(out.String(), "\n") != 3 {
+		t.Errorf("merged %+v:\n%.200s; want 3 images, 1 unreadable line", st, out.String())
+	}
+}

@@ -1,5 +1,10 @@
 package results
 
+import (
+	"bytes"
+	"iter"
+)
+
 // Record is one image's line in results.jsonl (and, in serve, one
 // image of an answer).
 type Record struct {
@@ -61,4 +66,27 @@ type Concept struct {
 	// Labels are the concept's top classes with the probability the
 	// model's head gives the concept.
 	Labels []Prediction `json:"labels,omitempty"`
+}
+
+// lines yields the lines of a results file held in memory, whatever
+// their length (a line cut short by a crash, or a run of NULs a power cut
+// left, is one bad line, never the end of the file); the last line may
+// lack its newline. Empty lines are skipped.
+func lines(data []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for len(data) > 0 {
+			line := data
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				line, data = data[:i], data[i+1:]
+			} else {
+				data = nil
+			}
+			if len(line) == 0 {
+				continue
+			}
+			if !yield(line) {
+				return
+			}
+		}
+	}
 }

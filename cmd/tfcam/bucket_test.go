@@ -18,8 +18,6 @@ import (
 
 	"github.com/tfcam/tfcam/results"
 
-	"github.com/tfcam/tfcam/inputs"
-
 	"github.com/tfcam/tfcam/internal/fakes3"
 	"github.com/tfcam/tfcam/internal/fixture"
 )
@@ -248,35 +246,6 @@ func map16Diff(t *testing.T, a, b []byte) int {
 		most = max(most, va-vb, vb-va)
 	}
 	return most
-}
-
-// TestBucketOutResume checks what a resumed run reads from an output
-// bucket: the keys of every results part are done (but those to redo),
-// and a TFRecord part whose results part never appeared (a kill between
-// the two writes) is deleted.
-func TestBucketOutResume(t *testing.T) {
-	s := fakes3.Start(t)
-	s.CreateBucket(t, "out")
-	s.Put(t, "out", "run/results/00001-a.jsonl", []byte(`{"key":"a.png"}`+"\n"+`{"key":"b.png"}`+"\n"))
-	s.Put(t, "out", "run/results/00002-b.jsonl", []byte(`{"key":"c.png"}`+"\n"+`{"key":"b.png"}`+"\n"))
-	s.Put(t, "out", "run/maps/00001-a.tfrecord", []byte("records of a, b"))
-	s.Put(t, "out", "run/maps/00002-b.tfrecord", []byte("records of c, b"))
-	s.Put(t, "out", "run/maps/00003-c.tfrecord", []byte("orphan"))
-	s.Put(t, "out", "run/results-00001-of-00002/00004-d.jsonl", []byte(`{"key":"other-shard.png"}`+"\n"))
-	d, err := results.OpenBucket(t.Context(), s.URL("out", "run/"), inputs.Shard{Index: 0, Count: 1}, true, 0, func(k string) bool { return k == "c.png" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	for k, want := range map[string]bool{"a.png": true, "b.png": true, "c.png": false, "other-shard.png": false, "new.png": false} {
-		if got := d.IsDone(k); got != want {
-			t.Errorf("IsDone(%s) = %v, want %v", k, got, want)
-		}
-	}
-	got := strings.Join(filter(s.Keys(t, "out"), "run/maps/", ""), " ")
-	if want := "run/maps/00001-a.tfrecord run/maps/00002-b.tfrecord"; got != want {
-		t.Errorf("TFRecord parts %q, want %q (the orphan deleted, the others kept)", got, want)
-	}
 }
 
 // BenchmarkBucketThroughput compares `tfcam explain` (gradcam, default

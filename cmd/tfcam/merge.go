@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/tfcam/tfcam/internal/atomicfile"
 	"github.com/tfcam/tfcam/results"
 )
 
@@ -34,16 +35,19 @@ Flags:
 	if fs.NArg() != 1 {
 		return usageError("merge takes one explain output (folder or URL)")
 	}
-	var w io.Writer = os.Stdout
-	if *to != "-" {
-		f, err := os.Create(*to)
-		if err != nil {
+	var st results.MergeStats
+	var err error
+	if *to == "-" {
+		st, err = results.Merge(ctx, fs.Arg(0), *check, os.Stdout)
+	} else {
+		// Through a temporary file, renamed over --to once complete: --to
+		// may be one of the files merged (OUT/results.jsonl), which must
+		// be read before it is replaced.
+		err = atomicfile.Write(*to, func(w io.Writer) error {
+			st, err = results.Merge(ctx, fs.Arg(0), *check, w)
 			return err
-		}
-		defer f.Close()
-		w = f
+		}, atomicfile.Options{})
 	}
-	st, err := results.Merge(ctx, fs.Arg(0), *check, w)
 	if err != nil {
 		return err
 	}

@@ -67,3 +67,20 @@ func TestForceAndLock(t *testing.T) {
 		t.Errorf("second run on a held --out: %v", err)
 	}
 }
+
+// TestMergeToItsInput: `merge --to OUT/results.jsonl OUT` reads the file
+// before replacing it: the index keeps every image (once).
+func TestMergeToItsInput(t *testing.T) {
+	dir := t.TempDir()
+	res := filepath.Join(dir, "results.jsonl")
+	lines := `{"key":"a.png"}` + "\n" + `{"key":"b.png"}` + "\n" + `{"key":"a.png","layer":"x"}` + "\n"
+	if err := os.WriteFile(res, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := runMerge(t.Context(), []string{"--to", res, dir}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(readJSONL(t, res)); n != 2 {
+		t.Errorf("%s holds %d lines after merging into itself, want 2", res, n)
+	}
+}
