@@ -113,7 +113,7 @@ func ParseTarget(spec string) (Target, error) {
 }
 
 // Objective resolves t on model m; the zero Target is the class scores
-// (the zero Objective). A reference image is decoded as m's inputs are.
+// (a nil Objective: explainer.ClassScores). A reference image is decoded as m's inputs are.
 func (t Target) Objective(ctx context.Context, m *Model) (explainer.Objective, error) {
 	switch t.kind {
 	case "region":
@@ -122,7 +122,7 @@ func (t Target) Objective(ctx context.Context, m *Model) (explainer.Objective, e
 		}
 		mask, h, w, err := readMask(t.maskFile)
 		if err != nil {
-			return explainer.Objective{}, fmt.Errorf("%w region:mask=%s: %v", ErrTarget, t.maskFile, err)
+			return nil, fmt.Errorf("%w region:mask=%s: %v", ErrTarget, t.maskFile, err)
 		}
 		return explainer.RegionMask(mask, h, w), nil
 	case "regression":
@@ -133,31 +133,31 @@ func (t Target) Objective(ctx context.Context, m *Model) (explainer.Objective, e
 		if strings.HasSuffix(strings.ToLower(t.ref), ".npy") {
 			a, err := npy.ReadFile(t.ref)
 			if err != nil || a.F32 == nil {
-				return explainer.Objective{}, fmt.Errorf("%w embedding:ref=%s: want a float32 .npy vector (%v)", ErrTarget, t.ref, err)
+				return nil, fmt.Errorf("%w embedding:ref=%s: want a float32 .npy vector (%v)", ErrTarget, t.ref, err)
 			}
 			return explainer.Embedding(a.F32, t.layer), nil
 		}
 		dec, err := m.Decoder(0)
 		if err != nil {
-			return explainer.Objective{}, err
+			return nil, err
 		}
 		defer dec.Close()
 		data, err := imagefile.ReadFile(t.ref, 256<<20)
 		if err != nil {
-			return explainer.Objective{}, fmt.Errorf("%w embedding:ref=%s: %v", ErrTarget, t.ref, err)
+			return nil, fmt.Errorf("%w embedding:ref=%s: %v", ErrTarget, t.ref, err)
 		}
 		img, err := dec.Decode(ctx, data, t.ref)
 		if err != nil {
-			return explainer.Objective{}, fmt.Errorf("%w embedding:ref=%s: %v", ErrTarget, t.ref, err)
+			return nil, fmt.Errorf("%w embedding:ref=%s: %v", ErrTarget, t.ref, err)
 		}
 		img.Release()
 		emb, err := explainer.EmbeddingOf(ctx, m.TF, t.layer, explainer.Batch{Pixels: img.Pixels, N: 1})
 		if err != nil {
-			return explainer.Objective{}, fmt.Errorf("target embedding:ref=%s: %w", t.ref, err)
+			return nil, fmt.Errorf("target embedding:ref=%s: %w", t.ref, err)
 		}
 		return explainer.Embedding(emb[0], t.layer), nil
 	}
-	return explainer.Objective{}, nil
+	return nil, nil
 }
 
 // readMask reads a region mask: a 2-D .npy array (nonzero counts) or an

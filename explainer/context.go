@@ -92,8 +92,8 @@ func (c *Context) onCopies(o *Ops, images, targets tf.Output, needs Needs) (Tens
 		return Tensors{}, err
 	}
 	var param []tf.Output
-	if c.e.obj.param.Op != nil {
-		param = append(param, tileRows(&Ops{s: c.e.root.SubScope("objective_param")}, c.e.obj.param, images))
+	if c.e.obj.Param.Op != nil {
+		param = append(param, tileRows(&Ops{s: c.e.root.SubScope("objective_param")}, c.e.obj.Param, images))
 	}
 	scores, err := c.objective(cp, param)
 	if err != nil {
@@ -312,16 +312,16 @@ func (c *Context) objectiveOn(from, to tf.Output) (tf.Output, error) {
 // copy-major rows of rows, to xs (before chunked splits them), when the
 // objective has one.
 func (c *Context) withParam(xs []tf.Output, rows tf.Output) []tf.Output {
-	if c.e.obj.param.Op == nil {
+	if c.e.obj.Param.Op == nil {
 		return xs
 	}
-	return append(xs, tileRows(&Ops{s: c.e.root.SubScope("objective_param")}, c.e.obj.param, rows))
+	return append(xs, tileRows(&Ops{s: c.e.root.SubScope("objective_param")}, c.e.obj.Param, rows))
 }
 
 // objective is the objective's scores S [M, classes] on copy cp; param
 // holds the row-aligned parameter when the objective has one (withParam).
 func (c *Context) objective(cp *tfgraph.Copy, param []tf.Output) (tf.Output, error) {
-	base, err := cp.Twin(c.e.obj.base)
+	base, err := cp.Twin(c.e.obj.Base)
 	if err != nil {
 		return tf.Output{}, err
 	}
@@ -329,7 +329,7 @@ func (c *Context) objective(cp *tfgraph.Copy, param []tf.Output) (tf.Output, err
 	if len(param) > 0 {
 		p = param[0]
 	}
-	return c.e.obj.scores(&Ops{s: c.e.root.SubScope("objective_copy")}, base, p), nil
+	return c.e.obj.Scores(&Ops{s: c.e.root.SubScope("objective_copy")}, base, p), nil
 }
 
 // Probabilities are the model's outputs for a batch of images: [M,
@@ -395,8 +395,8 @@ func (c *Context) MaskedSums(o *Ops, n int, masks func(o *Ops, j tf.Output) tf.O
 		// The objective's scores (the class scores, or S of a target beyond
 		// one class, its per-image parameter taken from each copy's image).
 		var param []tf.Output
-		if c.e.obj.param.Op != nil {
-			param = append(param, op.GatherV2(o.Scope(), c.e.obj.param, i, constant(o.s, int32(0))))
+		if c.e.obj.Param.Op != nil {
+			param = append(param, op.GatherV2(o.Scope(), c.e.obj.Param, i, constant(o.s, int32(0))))
 		}
 		scores, err := c.objective(cp, param)
 		if err != nil {

@@ -39,7 +39,7 @@ type Config struct {
 	// Objective turns the model's output into the scores whose columns
 	// are explained (a region of a segmentation output, a regression
 	// output, similarity to a reference embedding, a class against
-	// another); the zero value is the class scores.
+	// another; your own: see Objective); nil is the class scores (ClassScores).
 	Objective Objective
 	// Predictions is how many top predictions each result lists (default 5).
 	Predictions int
@@ -79,7 +79,7 @@ type Explainer struct {
 	skipped []*NotApplicableError
 	needs   Needs
 	root    *op.Scope
-	obj     *objectiveGraph
+	obj     *ObjectiveGraph
 	scores  tf.Output // [N,classes] explained scores (the objective's S)
 	rank    tf.Output // [N,classes] what top-k orders by
 	// Graph tensors shared by all targets.
@@ -252,20 +252,24 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 		e.needs.GuidedInputGrad = e.needs.GuidedInputGrad || n.GuidedInputGrad
 	}
 	e.root = op.NewScopeWithGraph(model.Graph).SubScope(fmt.Sprintf("tfcam_explain_%d", explainerCount.Add(1)))
-	if e.obj, err = cfg.Objective.build(e); err != nil {
+	if cfg.Objective == nil {
+		cfg.Objective = ClassScores()
+		e.cfg.Objective = cfg.Objective
+	}
+	if e.obj, err = buildObjective(cfg.Objective, e); err != nil {
 		return nil, err
 	}
-	e.nClasses = e.obj.cols
+	e.nClasses = e.obj.Cols
 	if cfg.Objective.IsClass() {
 		// Unchanged graphs for class scores: the inlined tensor itself.
-		e.scores, e.rank = e.obj.base, e.obj.base
+		e.scores, e.rank = e.obj.Base, e.obj.Base
 	} else {
 		so := &Ops{s: e.root.SubScope("objective_scores")}
-		e.scores = e.obj.scores(so, e.obj.base, e.obj.param)
-		if e.obj.reach && e.obj.base != fw.Output {
+		e.scores = e.obj.Scores(so, e.obj.Base, e.obj.Param)
+		if e.obj.Reach && e.obj.Base != fw.Output {
 			e.scores = so.Add(e.scores, so.Mul(so.Const(0), op.Sum(so.Scope(), e.float32Of(fw.Output), constant(so.s, []int32{1, 2}))))
 		}
-		e.rank = e.obj.rank(so, e.scores)
+		e.rank = e.obj.Rank(so, e.scores)
 		// graft panics on outputs of failed ops: check before using them.
 		if err := e.root.Err(); err != nil {
 			return nil, fmt.Errorf("explainer: building target %s: %w", cfg.Objective, err)

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-
-	tf "github.com/wamuir/graft/tensorflow"
-	"github.com/wamuir/graft/tensorflow/op"
 
 	"github.com/tfcam/tfcam/tfgraph"
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
 )
 
 // Objective says what a column of the explained scores is: a transform of
@@ -17,105 +15,95 @@ import (
 // "the thing to explain". Every method explains column Targets of S, so
 // each works unchanged under every objective: the gradient methods through
 // the score's gradient, the perturbation methods by re-scoring their copies
-// through the same transform. The zero value is the model's class scores
-// (Config.Score), as before objectives existed.
+// through the same transform. A nil Config.Objective is ClassScores: the
+// model's class scores (Config.Score).
 //
 // Ranking (Top1, TopK, and Result.Predictions' order) follows the
-// objective: see each constructor.
-type Objective struct {
-	kind objectiveKind
-	// Region: the mask at its own size (nil: the model's prediction).
-	mask         []float32
-	maskH, maskW int
-	// Regression: +1 explains the output by default, −1 its negative.
-	sign int
-	// Embedding: the reference vector and the layer (""; the output).
-	ref   []float32
-	layer string
-	// Contrast: the contrast class d.
-	contrast int
+// objective: see each constructor. Each objective is one file
+// (objective_*.go); an embedder adds one by implementing the interface.
+type Objective interface {
+	// String names the objective as the CLI's --target spells it.
+	String() string
+	// IsClass reports whether S is the model's class scores themselves
+	// (ClassScores): the explainer then reads the inlined scores unchanged.
+	IsClass() bool
+	// Build resolves the objective on a model (the score kind, the
+	// output's shape): what S is computed from and how. It returns an
+	// *ObjectiveError when the objective does not fit the model.
+	Build(b *ObjectiveBuild) (*ObjectiveGraph, error)
 }
 
-type objectiveKind int
-
-const (
-	classObjective objectiveKind = iota
-	regionObjective
-	regressionObjective
-	embeddingObjective
-	contrastObjective
-)
-
-// ClassScores is the zero Objective: column c of S is class c's logit or
-// probability (Config.Score).
-func ClassScores() Objective { return Objective{} }
-
-// Region explains a segmentation output [N,H',W',C]: S[n,c] = Σ_{y,x}
-// out[n,y,x,c]·M[n,y,x,c], where M is 1 on the pixels the model's own
-// argmax over classes assigns to c (pytorch-grad-cam's
-// SemanticSegmentationTarget with the predicted mask). The mask comes from
-// the image's own forward pass and is held fixed: the copies a perturbation
-// method scores (Score-CAM's masked images) are scored with the original
-// image's mask, as pytorch-grad-cam does (it computes the mask once, from
-// the original prediction). The top-1 class is the one covering the most
-// pixels (ties: the lowest index); Prediction.Score is S.
-func Region() Objective { return Objective{kind: regionObjective} }
-
-// RegionMask explains a segmentation output with a fixed mask, the same
-// for every image and class: S[n,c] = Σ_{y,x} out[n,y,x,c]·M[y,x]. mask
-// is h×w row-major, nonzero where it counts; New resizes it
-// (nearest-neighbour) to the output's H'×W'. The top-1 class is the one
-// the model predicts on the most pixels inside the mask.
-func RegionMask(mask []float32, h, w int) Objective {
-	return Objective{kind: regionObjective, mask: mask, maskH: h, maskW: w}
+// ObjectiveBuild is what an Objective's Build reads: the model's forward
+// pass and the explainer's settings, and helpers to build S's graph.
+type ObjectiveBuild struct {
+	// Forward is the inlined forward pass (its Output, Logits, Layer).
+	Forward *tfgraph.Forward
+	// Score is Config.Score: logits or probabilities.
+	Score tfgraph.ScoreKind
+	e     *Explainer
 }
 
-// Regression explains a single output [N] or [N,1]: S = [y, −y], column 0
-// the output, column 1 its negative. sign +1 makes column 0 the default
-// (Top1) target, −1 column 1; Classes picks either explicitly.
-func Regression(sign int) Objective { return Objective{kind: regressionObjective, sign: sign} }
+// Ops returns graph helpers in a sub-scope of the explainer's graph.
+func (b *ObjectiveBuild) Ops(name string) *Ops { return &Ops{s: b.e.root.SubScope(name)} }
 
-// Embedding explains similarity to a reference: S[n,0] = cos(e_n, ref),
-// where e_n is the model's output [N,D] or, when layer is not "", that
-// layer's output flattened (pytorch-grad-cam's
-// SimilarityToConceptTarget; cosine with ‖·‖‖·‖ floored at 1e-8 as in
-// torch.nn.CosineSimilarity). ref's length must be e_n's; EmbeddingOf
-// computes one from an image. S has one column.
-func Embedding(ref []float32, layer string) Objective {
-	return Objective{kind: embeddingObjective, ref: ref, layer: layer}
-}
+// Float32 casts a tensor of a mixed-precision model to float32 (x itself
+// when it is float32).
+func (b *ObjectiveBuild) Float32(x tf.Output) tf.Output { return b.e.float32Of(x) }
 
-// Contrast explains class c against a fixed class d: S[:,c] = y_c − y_d on
-// the class scores (Config.Score; logits by default): "why a husky and not
-// a wolf". Ranking is by y (the same order as y − y_d).
-func Contrast(d int) Objective { return Objective{kind: contrastObjective, contrast: d} }
-
-// String names the objective as the CLI's --target spells it.
-func (o Objective) String() string {
-	switch o.kind {
-	case regionObjective:
-		if o.mask != nil {
-			return fmt.Sprintf("region:mask=%dx%d", o.maskH, o.maskW)
-		}
-		return "region"
-	case regressionObjective:
-		if o.sign < 0 {
-			return "regression:sign=-1"
-		}
-		return "regression"
-	case embeddingObjective:
-		if o.layer != "" {
-			return fmt.Sprintf("embedding:layer=%s", o.layer)
-		}
-		return "embedding"
-	case contrastObjective:
-		return fmt.Sprintf("contrast:class=%d", o.contrast)
+// ClassScores is the tensor the class scores are read from: the logits
+// under Score Logits, else the model's output.
+func (b *ObjectiveBuild) ClassScores() tf.Output {
+	if b.Score == tfgraph.Logits {
+		out, _ := b.Forward.Logits()
+		return out
 	}
-	return "class"
+	return b.Forward.Output
 }
 
-// IsClass reports the zero objective (the model's class scores).
-func (o Objective) IsClass() bool { return o.kind == classObjective }
+// Misfit is the *ObjectiveError of objective o on tensor t, which needs
+// want.
+func (b *ObjectiveBuild) Misfit(o Objective, t tf.Output, want string) error {
+	shape, _ := t.Shape().ToSlice()
+	return &ObjectiveError{Objective: o.String(), Tensor: t.Op.Name(), Shape: shape, Want: want}
+}
+
+// ObjectiveGraph is an objective built on one model: the inlined tensor
+// it reads (twinned in forward copies), its transform into S, and the
+// original image's per-image parameters.
+type ObjectiveGraph struct {
+	// Base is the inlined tensor S is computed from.
+	Base tf.Output
+	// Cols is S's number of columns.
+	Cols int
+	// Param is the original batch's per-image parameter [N,...] (the
+	// predicted region mask), or nil; for copies it is tiled over their
+	// copy-major rows before they are split into chunks, so that every
+	// row keeps its own image's parameter.
+	Param tf.Output
+	// Scores maps Base (or a copy's twin of it, [M,...] with M = j·N
+	// copy-major rows) and Param row-aligned with it to S [M, Cols].
+	Scores func(o *Ops, base, param tf.Output) tf.Output
+	// Reach: S must also read the model's output (times zero) when it is
+	// computed from logits under the output's softmax. TensorFlow's C++
+	// gradient builder otherwise refuses the 4-D segmentation softmax left
+	// hanging off the logits ("Cannot compute the partial derivative for
+	// node .../Softmax as it's unreachable from the output node(s)"),
+	// which it does not for a [N,C] head.
+	Reach bool
+	// Rank orders the columns of the original batch [N, Cols] (top-k).
+	Rank func(o *Ops, s tf.Output) tf.Output
+}
+
+// identityRank ranks S's columns by S.
+func identityRank(_ *Ops, s tf.Output) tf.Output { return s }
+
+// buildObjective resolves ob (nil: ClassScores) on e's model.
+func buildObjective(ob Objective, e *Explainer) (*ObjectiveGraph, error) {
+	if ob == nil {
+		ob = ClassScores()
+	}
+	return ob.Build(&ObjectiveBuild{Forward: e.fw, Score: e.cfg.Score, e: e})
+}
 
 // ErrObjective is wrapped by every ObjectiveError.
 var ErrObjective = errors.New("target does not fit the model's output")
@@ -139,174 +127,6 @@ func (e *ObjectiveError) Error() string {
 
 // Unwrap returns ErrObjective.
 func (e *ObjectiveError) Unwrap() error { return ErrObjective }
-
-// objectiveGraph is an objective built on one model: the inlined tensor
-// it reads (twinned in forward copies), its transform into S, and the
-// original image's per-image parameters.
-type objectiveGraph struct {
-	base tf.Output // inlined tensor S is computed from (float32 after float32Of)
-	cols int
-	// param is the original batch's per-image parameter [N,...] (the
-	// predicted region mask), or nil; for copies it is tiled over their
-	// copy-major rows (tileRows) before they are split into chunks, so
-	// that every row keeps its own image's parameter.
-	param tf.Output
-	// scores maps base (or a copy's twin of it, [M,...] with M = j·N
-	// copy-major rows) and param row-aligned with it to S [M, cols].
-	scores func(o *Ops, base, param tf.Output) tf.Output
-	// reach: S must also read the model's output (times zero) when it is
-	// computed from logits under the output's softmax. TensorFlow's C++
-	// gradient builder otherwise refuses the 4-D segmentation softmax left
-	// hanging off the logits ("Cannot compute the partial derivative for
-	// node .../Softmax as it's unreachable from the output node(s)"),
-	// which it does not for a [N,C] head.
-	reach bool
-	// rank orders the columns of the original batch [N, cols] (top-k).
-	rank func(o *Ops, s tf.Output) tf.Output
-}
-
-// build resolves the objective on e's model (the score kind, the output's
-// shape) and returns its graph pieces, or an *ObjectiveError.
-func (ob Objective) build(e *Explainer) (*objectiveGraph, error) {
-	fw := e.fw
-	bad := func(t tf.Output, want string) error {
-		shape, _ := t.Shape().ToSlice()
-		return &ObjectiveError{Objective: ob.String(), Tensor: t.Op.Name(), Shape: shape, Want: want}
-	}
-	classScores := func() tf.Output {
-		if e.cfg.Score == tfgraph.Logits {
-			out, _ := fw.Logits()
-			return out
-		}
-		return fw.Output
-	}
-	identityRank := func(_ *Ops, s tf.Output) tf.Output { return s }
-	switch ob.kind {
-	case classObjective:
-		scores, n, err := fw.Scores(e.cfg.Score)
-		if err != nil {
-			return nil, err
-		}
-		return &objectiveGraph{base: scores, cols: n, scores: func(_ *Ops, b, _ tf.Output) tf.Output { return e.float32Of(b) }, rank: identityRank}, nil
-	case regionObjective:
-		base := classScores()
-		shape, err := base.Shape().ToSlice()
-		if err != nil || len(shape) != 4 || shape[1] <= 0 || shape[2] <= 0 || shape[3] <= 0 {
-			return nil, bad(base, "a segmentation output [N,H',W',classes] with known H', W' and classes")
-		}
-		h, w, c := int(shape[1]), int(shape[2]), int(shape[3])
-		s := e.root.SubScope("objective")
-		o := &Ops{s: s}
-		// The predicted mask from the original pass, without a gradient
-		// (detached).
-		orig := e.float32Of(base)
-		pred := op.OneHot(o.Scope(), op.ArgMax(o.Scope(), orig, constant(s, int32(3)), op.ArgMaxOutputType(tf.Int32)), constant(s, int32(c)), o.Const(1), o.Const(0))
-		pred = detached(o, pred) // [N,H',W',C]
-		var fixed tf.Output      // [1,H',W',1] or nil
-		if ob.mask != nil {
-			m, err := resizeNearest(ob.mask, ob.maskH, ob.maskW, h, w)
-			if err != nil {
-				return nil, err
-			}
-			fixed = op.Const(s.SubScope("mask"), reshape4(m, h, w))
-		}
-		g := &objectiveGraph{base: base, cols: c,
-			scores: func(o *Ops, b, p tf.Output) tf.Output {
-				mask := fixed
-				if mask.Op == nil {
-					mask = p
-				}
-				return op.Sum(o.Scope(), o.Mul(e.float32Of(b), mask), constant(o.s, []int32{1, 2}))
-			},
-			reach: true,
-			rank: func(o *Ops, _ tf.Output) tf.Output {
-				m := pred
-				if fixed.Op != nil {
-					m = o.Mul(pred, fixed)
-				}
-				return op.Sum(o.Scope(), m, constant(o.s, []int32{1, 2}))
-			}}
-		if fixed.Op == nil {
-			g.param = pred
-		}
-		return g, nil
-	case regressionObjective:
-		base := fw.Output
-		shape, err := base.Shape().ToSlice()
-		if err != nil || !(len(shape) == 1 || (len(shape) == 2 && shape[1] == 1)) {
-			return nil, bad(base, "a single output per image, [N] or [N,1] (choose the output with tfgraph.LoadOptions.Output)")
-		}
-		if ob.sign != 1 && ob.sign != -1 {
-			return nil, &ObjectiveError{Objective: ob.String(), Tensor: base.Op.Name(), Shape: shape, Want: fmt.Sprintf("sign +1 or -1, not %d", ob.sign)}
-		}
-		first := []float32{1, 0}
-		if ob.sign < 0 {
-			first = []float32{0, 1}
-		}
-		return &objectiveGraph{base: base, cols: 2,
-			scores: func(o *Ops, b, _ tf.Output) tf.Output {
-				y := op.Reshape(o.Scope(), e.float32Of(b), constant(o.s, []int32{-1, 1}))
-				return op.ConcatV2(o.Scope(), []tf.Output{y, op.Neg(o.Scope(), y)}, constant(o.s, int32(1)))
-			},
-			rank: func(o *Ops, s tf.Output) tf.Output {
-				return o.Add(op.ZerosLike(o.Scope(), s), constant(o.s, first))
-			}}, nil
-	case embeddingObjective:
-		base := fw.Output
-		if ob.layer != "" {
-			l, err := fw.Layer(ob.layer)
-			if err != nil {
-				return nil, err
-			}
-			base = l.Output
-		}
-		d, err := flatSize(base)
-		if err != nil {
-			return nil, bad(base, "a per-image output or layer [N,...] of known size")
-		}
-		if len(ob.ref) != d {
-			shape, _ := base.Shape().ToSlice()
-			return nil, &ObjectiveError{Objective: ob.String(), Tensor: base.Op.Name(), Shape: shape,
-				Want: fmt.Sprintf("a reference vector of its %d values per image, not %d", d, len(ob.ref))}
-		}
-		ref := constant(e.root.SubScope("objective_ref"), ob.ref)
-		refNorm := float32(0)
-		for _, v := range ob.ref {
-			refNorm += v * v
-		}
-		refNorm = float32(math.Sqrt(float64(refNorm)))
-		return &objectiveGraph{base: base, cols: 1,
-			scores: func(o *Ops, b, _ tf.Output) tf.Output {
-				x := op.Reshape(o.Scope(), e.float32Of(b), constant(o.s, []int32{-1, int32(d)}))
-				one := constant(o.s, []int32{1})
-				dot := op.Sum(o.Scope(), o.Mul(x, ref), one, op.SumKeepDims(true))
-				norm := op.Sqrt(o.Scope(), op.Sum(o.Scope(), o.Square(x), one, op.SumKeepDims(true)))
-				den := op.Maximum(o.Scope(), o.Mul(norm, o.Const(refNorm)), o.Const(1e-8))
-				return op.RealDiv(o.Scope(), dot, den)
-			},
-			rank: identityRank}, nil
-	case contrastObjective:
-		base := classScores()
-		shape, err := base.Shape().ToSlice()
-		if err != nil || len(shape) != 2 || shape[1] <= 0 {
-			return nil, bad(base, "class scores [N, classes]")
-		}
-		if ob.contrast < 0 || ob.contrast >= int(shape[1]) {
-			return nil, &ObjectiveError{Objective: ob.String(), Tensor: base.Op.Name(), Shape: shape,
-				Want: fmt.Sprintf("a contrast class in [0, %d)", shape[1])}
-		}
-		d := int32(ob.contrast)
-		return &objectiveGraph{base: base, cols: int(shape[1]),
-			scores: func(o *Ops, b, _ tf.Output) tf.Output {
-				y := e.float32Of(b)
-				yd := op.StridedSlice(o.Scope(), y, constant(o.s, []int32{0, d}), constant(o.s, []int32{0, d + 1}), constant(o.s, []int32{1, 1}),
-					op.StridedSliceBeginMask(1), op.StridedSliceEndMask(1)) // [M,1]
-				return o.Sub(y, yd)
-			},
-			rank: identityRank}, nil
-	}
-	return nil, fmt.Errorf("explainer: unknown objective %d", ob.kind)
-}
 
 // detached returns x's value through a per-run stack (push, then pop
 // after it), so that no data edge leads from the model to the result.
