@@ -250,14 +250,31 @@ func (s *Server) newModel(mc Model) (*model, error) {
 	return m, nil
 }
 
-// parseMethodSet parses a method list ("gradcam,hirescam").
+// parseMethodSet parses a method list ("gradcam,hirescam") into its
+// canonical form: each method once (its first occurrence), spelled with
+// every setting (explainer.Options), so that "gradcam,gradcam",
+// "GradCAM" and "gradcam:" are one list and use one explainer, not one
+// of --max-method-lists each.
 func parseMethodSet(spec string) (*methodSet, error) {
-	spec = strings.ToLower(strings.TrimSpace(spec))
-	ms, err := explainer.ParseMethods(spec)
+	ms, err := explainer.ParseMethods(strings.ToLower(strings.TrimSpace(spec)))
 	if err != nil {
 		return nil, err
 	}
-	return &methodSet{spec: spec, methods: ms}, nil
+	var uniq []explainer.Method
+	var canon []string
+	seen := map[string]bool{}
+	for _, m := range ms {
+		c := m.Name()
+		if opts := explainer.Options(m); len(opts) > 0 {
+			c += ":" + strings.Join(opts, ":")
+		}
+		if !seen[c] {
+			seen[c] = true
+			uniq = append(uniq, m)
+			canon = append(canon, c)
+		}
+	}
+	return &methodSet{spec: strings.Join(canon, ","), methods: uniq}, nil
 }
 
 // explainerFor returns the explainer of a method set, building it the

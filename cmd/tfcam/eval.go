@@ -421,11 +421,11 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	if sum.Interrupted {
-		return exitError{signalExitCode(), "interrupted; nothing written (the metrics need every image)"}
+		return exitError{code: signalExitCode(), msg: "interrupted; nothing written (the metrics need every image)"}
 	}
 	failed, results := sum.Failed+len(bad), st.Results()
 	if len(results) == 0 {
-		return exitError{1, fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
+		return exitError{code: 1, msg: fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
 	}
 	var names []string
 	for _, mt := range e.Methods() {
@@ -481,7 +481,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		}
 	}
 	if failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(images), len(images)-failed)}
+		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(images), len(images)-failed)}
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func TestEvalTargets(t *testing.T) {
 		{"road refused", "region", "output_0", "top1", "10,50", "", 2, "--road with --target region"},
 		{"random logit refused", "regression", "output_1", "top1", "none", "params,logit", 2, "--sanity logit with --target regression"},
 		{"column out of range", "regression", "output_1", "2", "none", "", 2, "--target regression scores 2 classes (0..1)"},
-		{"target misfits output", "region", "output_1", "top1", "none", "", 1, "choose the model output it fits with --output"},
+		{"target misfits output", "region", "output_1", "top1", "none", "", 2, "choose the model output it fits with --output"}, // a configuration error
 		{"unknown target", "nope", "", "top1", "none", "", 2, `--target "nope"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -441,9 +442,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	fmt.Fprintln(log)
 	switch {
 	case run.Interrupted:
-		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.Done)}
+		return exitError{code: signalExitCode(), msg: fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.Done)}
 	case run.Failed > 0:
-		return exitError{1, fmt.Sprintf("%d of %d images failed (see the messages above)", run.Failed, total)}
+		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above)", run.Failed, total)}
 	}
 	return nil
 }
@@ -462,14 +463,30 @@ func deviceNote(m *tfgraph.Model) string {
 
 // exitError carries a process exit code with its message.
 type exitError struct {
-	code int
-	msg  string
+	code  int
+	msg   string
+	cause error // for errors.Is/As through a configuration error
 }
 
 func (e exitError) Error() string { return e.msg }
 
+func (e exitError) Unwrap() error { return e.cause }
+
 // usageError marks a bad command line (exit code 2).
-func usageError(msg string) error { return exitError{2, msg} }
+func usageError(msg string) error { return exitError{code: 2, msg: msg} }
+
+// configError marks what goes wrong while a command starts — opening the
+// model, its preset and labels, the layer, the target — as exit code 2:
+// the configuration is wrong, and retrying cannot help (the Kubernetes
+// Job template fails an index at once on exit 2 and retries exit 1). A
+// cancelled context stays what it is.
+func configError(err error) error {
+	var ee exitError
+	if err == nil || errors.As(err, &ee) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return exitError{code: 2, msg: err.Error(), cause: err}
+}
 
 // mapSlice applies f to each element.
 func mapSlice[T, U any](xs []T, f func(T) U) []U {

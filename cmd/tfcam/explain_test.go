@@ -424,3 +424,44 @@ func TestExplainTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigErrorsExit2: what is wrong at start-up — the model path, the
+// labels, the signature, the tags, the layer, a size the model does not
+// take — is a configuration error, exit code 2 (not retried by the
+// Kubernetes Job template), in explain and serve alike.
+func TestConfigErrorsExit2(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 1)
+	notModel := filepath.Join(dir, "a_file.txt")
+	os.WriteFile(notModel, []byte("x"), 0o644)
+	shapes := explainOpts("").model
+	for _, c := range []struct {
+		name string
+		set  func(f *modelFlags, x *explainFlags)
+	}{
+		{"no such model", func(f *modelFlags, _ *explainFlags) { f.model = filepath.Join(dir, "nonexistent") }},
+		{"a file as model", func(f *modelFlags, _ *explainFlags) { f.model = notModel }},
+		{"no such labels", func(f *modelFlags, _ *explainFlags) { f.labels = filepath.Join(dir, "nonexistent.txt") }},
+		{"no such signature", func(f *modelFlags, _ *explainFlags) { f.signature = "nope" }},
+		{"no such tags", func(f *modelFlags, _ *explainFlags) { f.tags = "nope" }},
+		{"no such layer", func(_ *modelFlags, x *explainFlags) { x.layer = "no_such_layer" }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := explainOpts(filepath.Join(dir, "out"))
+			o.model = shapes
+			c.set(&o.modelFlags, &o.explainFlags)
+			err := explainRun(context.Background(), o, paths, nil, io.Discard)
+			var ee exitError
+			if !errors.As(err, &ee) || ee.code != 2 {
+				t.Errorf("explain: %v, want exit code 2", err)
+			}
+			so := serveOptions{modelFlags: o.modelFlags, explainFlags: o.explainFlags, method: "gradcam", class: "top1",
+				addr: "127.0.0.1:0", maxBatch: 4, batchTimeout: time.Millisecond, requestTimeout: time.Second, maxBodyMB: 1,
+				workers: 1, overlaySize: 64, colormap: "jet", alpha: 0.5, quality: 90, maxMethodLists: 4}
+			err = serveRun(t.Context(), so, io.Discard, func(string) { t.Error("serve started") })
+			if !errors.As(err, &ee) || ee.code != 2 {
+				t.Errorf("serve: %v, want exit code 2", err)
+			}
+		})
+	}
+}

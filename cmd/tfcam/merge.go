@@ -60,7 +60,7 @@ Flags:
 		fmt.Fprintf(os.Stderr, "missing: %s\n", m)
 	}
 	if len(st.Missing) > 0 {
-		return exitError{1, fmt.Sprintf("%d files named by results are missing", len(st.Missing))}
+		return exitError{code: 1, msg: fmt.Sprintf("%d files named by results are missing", len(st.Missing))}
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func (f *modelFlags) open() (*tfcam.Model, error) {
 	}
 	if f.labels != "" {
 		if o.Labels, err = models.ReadLabels(f.labels); err != nil {
-			return nil, err
+			return nil, configError(fmt.Errorf("--labels: %w", err))
 		}
 	}
 	if f.preprocess != "" {
@@ -120,15 +120,15 @@ func (f *modelFlags) open() (*tfcam.Model, error) {
 	var choice *tfgraph.OutputChoiceError
 	switch {
 	case errors.As(err, &choice):
-		return nil, fmt.Errorf("%w; on the command line: --output KEY (or \"output\" in the model's %s)", err, models.PresetFile)
+		return nil, configError(fmt.Errorf("%w; on the command line: --output KEY (or \"output\" in the model's %s)", err, models.PresetFile))
 	case errors.Is(err, tfgraph.ErrInputChoice):
-		return nil, fmt.Errorf("%w; on the command line: --input KEY (or \"input\" in the model's %s)", err, models.PresetFile)
+		return nil, configError(fmt.Errorf("%w; on the command line: --input KEY (or \"input\" in the model's %s)", err, models.PresetFile))
 	case errors.Is(err, tfcam.ErrAnySize):
 		return nil, usageError(fmt.Sprintf("%v; give one with --size WIDTHxHEIGHT (e.g. --size 224), or input_size in its %s", err, models.PresetFile))
 	case errors.Is(err, imagefile.ErrPreprocess):
-		return nil, fmt.Errorf("%w (in the model's %s; override it with --preprocess)", err, models.PresetFile)
+		return nil, configError(fmt.Errorf("%w (in the model's %s; override it with --preprocess)", err, models.PresetFile))
 	}
-	return m, err
+	return m, configError(err)
 }
 
 // load opens the model; the caller closes it.
@@ -157,7 +157,7 @@ func (f *modelFlags) explainer(ctx context.Context, x explainFlags, cfg explaine
 	}
 	fail := func(err error) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
 		m.Close()
-		return nil, m.Preset, "", nil, err
+		return nil, m.Preset, "", nil, configError(err)
 	}
 	if cfg, err = x.config(m.Preset, cfg); err != nil {
 		return fail(err)

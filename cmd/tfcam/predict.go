@@ -73,10 +73,10 @@ func runPredict(ctx context.Context, args []string) error {
 	}
 	sum.Failed += len(bad)
 	if sum.Interrupted {
-		return exitError{signalExitCode(), fmt.Sprintf("interrupted after %d images", sum.Done)}
+		return exitError{code: signalExitCode(), msg: fmt.Sprintf("interrupted after %d images", sum.Done)}
 	}
 	if sum.Failed > 0 {
-		return exitError{1, fmt.Sprintf("%d of %d images failed", sum.Failed, len(images)+len(bad))}
+		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed", sum.Failed, len(images)+len(bad))}
 	}
 	return nil
 }

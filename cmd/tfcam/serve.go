@@ -316,10 +316,10 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 	}
 	srv, err := serve.New(so, models)
 	if errors.Is(err, explainer.ErrObjective) {
-		return fmt.Errorf("target: %w; choose the model output it fits with --output KEY (\"output\" in --config; see `tfcam layers`)", err)
+		err = fmt.Errorf("target: %w; choose the model output it fits with --output KEY (\"output\" in --config; see `tfcam layers`)", err)
 	}
 	if err != nil {
-		return err
+		return configError(err) // a layer, method list or class the model cannot take
 	}
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {

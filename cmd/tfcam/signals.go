@@ -52,7 +52,7 @@ func signalExitCode() int {
 // errors pass through.
 func interruptedError(err error) error {
 	if errors.Is(err, context.Canceled) {
-		return exitError{signalExitCode(), "interrupted while finding the inputs; nothing was started: run the same command again to resume"}
+		return exitError{code: signalExitCode(), msg: "interrupted while finding the inputs; nothing was started: run the same command again to resume"}
 	}
 	return err
 }
