@@ -42,12 +42,17 @@ type Outputs struct {
 // engine's Stages. Renderer must render Explainer's maps per image (its
 // Maps: methods × classes explained) and, with Outputs.TFRecord, Map16.
 type Job struct {
+	// Explainer computes the maps of a batch in one graph run.
 	Explainer *explainer.Explainer
 	// Class is the class explained in each image.
-	Class    explainer.Class
+	Class explainer.Class
+	// Renderer encodes an image's maps (overlays, 16-bit PNGs) and its
+	// thumbnail in one run.
 	Renderer *tfimage.Renderer
-	Sink     results.Sink
-	Outputs  Outputs
+	// Sink stores the files and, last, each image's results line.
+	Sink results.Sink
+	// Outputs are the files written per map.
+	Outputs Outputs
 	// Preset gives the labels of the records.
 	Preset models.Preset
 	// Model is the model's name in the records; Seed the explainer's.
@@ -63,7 +68,6 @@ func (x *Job) Flat() int64 { return x.flat.Load() }
 
 // RunBatch explains a batch in one graph run, then makes the previous
 // batch's lines as durable as their files (Sink.Sync).
-
 func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
 	res, err := x.Explainer.Explain(ctx, explainer.Batch{Pixels: engine.Pixels(batch), N: len(batch)}, x.Class.Targets(len(batch)))
 	if err != nil {

@@ -67,6 +67,10 @@ func (x *Job) Results() []ImageResult {
 	return slices.Clone(x.results)
 }
 
+// RunBatch explains a batch in one run and scores every method's maps
+// on it: pointing, the perturbation metrics, ROAD, sanity checks and
+// max-sensitivity as configured, keeping each image's results and the
+// report's examples.
 func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
 	h, w := x.Explainer.InputSize()
 	pixels := engine.Pixels(batch)

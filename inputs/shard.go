@@ -87,4 +87,5 @@ func (s Shard) Owns(key string) bool {
 	return int(h.Sum64()%uint64(s.Count)) == s.Index
 }
 
+// String is "index/count", as --shard takes it.
 func (s Shard) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
