@@ -8,8 +8,9 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/tfcam/tfcam/internal/graftcheck"
 	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/tfcam/tfcam/internal/graftcheck"
 )
 
 // This file holds everything package cgo knows about graft's private types.

@@ -8,8 +8,9 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/tfcam/tfcam/internal/graftcheck"
 	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/tfcam/tfcam/internal/graftcheck"
 )
 
 // TestGraftTensorLayout asserts, on its own, the facts about graft's

@@ -8,10 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tfcam/tfcam/inputs"
-
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfimage"
 )
@@ -23,7 +22,7 @@ import (
 //	Stages.Write)
 //
 // Channels between the steps are bounded, so memory is bounded by
-// --batch and --workers whatever the number of images, and every step runs
+// Engine.Batch and Engine.Workers whatever the number of images, and every step runs
 // while the others do: the next batch is decoded while one runs, and the
 // previous one is written.
 

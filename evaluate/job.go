@@ -14,13 +14,14 @@ import (
 	"strconv"
 	"sync"
 
+	tf "github.com/wamuir/graft/tensorflow"
+
 	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/internal/atomicfile"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
-	tf "github.com/wamuir/graft/tensorflow"
 )
 
 // Job is `tfcam eval` as the batch engine's Stages: it explains each batch

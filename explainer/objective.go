@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tfcam/tfcam/tfgraph"
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // Objective says what a column of the explained scores is: a transform of

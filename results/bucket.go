@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/tfcam/tfcam/inputs"
-
 	"github.com/tfcam/tfcam/internal/tfrecord"
 	"github.com/tfcam/tfcam/storage"
 )

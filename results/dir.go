@@ -13,10 +13,9 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/tfcam/tfcam/inputs"
-
 	"golang.org/x/sys/unix"
 
+	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/internal/atomicfile"
 	"github.com/tfcam/tfcam/internal/tfrecord"
 )

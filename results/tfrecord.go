@@ -1,9 +1,8 @@
 package results
 
 import (
-	"google.golang.org/protobuf/proto"
-
 	expb "github.com/wamuir/graft/tensorflow/core/example/example_protos_go_proto"
+	"google.golang.org/protobuf/proto"
 )
 
 // MapExample is one map as a tf.train.Example, the record tfcam writes to

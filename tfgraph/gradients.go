@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/tfcam/tfcam/internal/graphops"
 	tf "github.com/wamuir/graft/tensorflow"
 	attrpb "github.com/wamuir/graft/tensorflow/core/framework/attr_value_go_proto"
 	graphpb "github.com/wamuir/graft/tensorflow/core/framework/graph_go_proto"
 	nodepb "github.com/wamuir/graft/tensorflow/core/framework/node_def_go_proto"
 	"github.com/wamuir/graft/tensorflow/op"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/tfcam/tfcam/internal/graphops"
 )
 
 // ScoreKind says which per-class value is explained.

@@ -5,8 +5,9 @@ import (
 	"reflect"
 	"unsafe"
 
-	"github.com/tfcam/tfcam/internal/graftcheck"
 	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/tfcam/tfcam/internal/graftcheck"
 )
 
 // This file holds everything package tfgraph knows about graft's private

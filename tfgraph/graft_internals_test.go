@@ -7,9 +7,10 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/tfcam/tfcam/internal/graftcheck"
 	tf "github.com/wamuir/graft/tensorflow"
 	"github.com/wamuir/graft/tensorflow/op"
+
+	"github.com/tfcam/tfcam/internal/graftcheck"
 )
 
 // TestGraftOperationLayout asserts, on its own, the facts about graft's

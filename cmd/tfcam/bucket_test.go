@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfcam/tfcam/results"
-
 	"github.com/tfcam/tfcam/internal/fakes3"
 	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/results"
 )
 
 // TestBucketToBucket runs `tfcam explain` from one S3 bucket to another

@@ -13,11 +13,9 @@ import (
 
 	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/engine"
-
-	"github.com/tfcam/tfcam/inputs"
-
 	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/tfimage"
 )
 

@@ -14,17 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tfcam/tfcam"
-	"github.com/tfcam/tfcam/results"
-
-	"github.com/tfcam/tfcam/engine"
-
-	"github.com/tfcam/tfcam/inputs"
-
 	"golang.org/x/term"
 
+	"github.com/tfcam/tfcam"
+	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"

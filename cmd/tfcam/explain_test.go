@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tfcam/tfcam/results"
-
 	"github.com/tfcam/tfcam/internal/fixture"
 	"github.com/tfcam/tfcam/internal/npy"
+	"github.com/tfcam/tfcam/results"
 )
 
 // writeShapesImages writes n evaluation images of the shapes fixture as PNG

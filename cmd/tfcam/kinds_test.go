@@ -14,9 +14,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tfcam/tfcam/results"
-
 	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/results"
 )
 
 // runCLI runs this test binary as the tfcam command (see TestMain) and

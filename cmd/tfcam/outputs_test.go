@@ -8,9 +8,8 @@ import (
 	"testing"
 
 	"github.com/tfcam/tfcam/inputs"
-	"github.com/tfcam/tfcam/results"
-
 	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/results"
 )
 
 // TestTFRecordReadByTensorFlow writes maps with --save tfrecord and reads

@@ -12,13 +12,10 @@ import (
 	"sort"
 	"sync"
 
-	"github.com/tfcam/tfcam/results"
-
 	"github.com/tfcam/tfcam/engine"
-
 	"github.com/tfcam/tfcam/inputs"
-
 	"github.com/tfcam/tfcam/models"
+	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
 )
