@@ -29,6 +29,10 @@ func (b Box) ToMap(iw, ih, mw, mh int) Rect {
 	return Rect{float64(b.X0) * sx, float64(b.Y0) * sy, float64(b.X1+1) * sx, float64(b.Y1+1) * sy}
 }
 
+// maxPixelIndex bounds a box's coordinates: no image tfcam decodes is
+// that large, and larger values would overflow the box's arithmetic.
+const maxPixelIndex = 1 << 24
+
 // ParseBoxes reads a boxes file: CSV with the header image,x0,y0,x1,y1,
 // one box per row, several rows for an image with several boxes. Columns
 // may come in any order; other columns are ignored. name is used in errors.
@@ -70,8 +74,8 @@ func ParseBoxes(r io.Reader, name string) (map[string][]Box, error) {
 			if j >= len(rec) {
 				return nil, fmt.Errorf("boxes file %s, line %d: no %s value", name, line, k)
 			}
-			if v[i], err = strconv.Atoi(strings.TrimSpace(rec[j])); err != nil || v[i] < 0 {
-				return nil, fmt.Errorf("boxes file %s, line %d: %s = %q is not a pixel index (an integer >= 0)", name, line, k, rec[j])
+			if v[i], err = strconv.Atoi(strings.TrimSpace(rec[j])); err != nil || v[i] < 0 || v[i] > maxPixelIndex {
+				return nil, fmt.Errorf("boxes file %s, line %d: %s = %q is not a pixel index (an integer in 0..%d)", name, line, k, rec[j], maxPixelIndex)
 			}
 		}
 		b := Box{v[0], v[1], v[2], v[3]}

@@ -141,6 +141,8 @@ func TestParseBoxes(t *testing.T) {
 		{"negative", "image,x0,y0,x1,y1\na.png,-1,2,3,4\n", nil, "not a pixel index"},
 		{"inverted box", "image,x0,y0,x1,y1\na.png,5,2,3,4\n", nil, "is empty"},
 		{"empty image", "image,x0,y0,x1,y1\n,1,2,3,4\n", nil, "empty image name"},
+		{"overflowing coordinate", "image,x0,y0,x1,y1\na.png,0,0,9223372036854775807,4\n", nil, "not a pixel index"},
+		{"beyond any image", "image,x0,y0,x1,y1\na.png,0,0,16777217,4\n", nil, "not a pixel index"},
 	}
 	for _, c := range cases {
 		got, err := ParseBoxes(strings.NewReader(c.in), "boxes.csv")

@@ -63,6 +63,15 @@ func (e badRequest) Error() string { return e.msg }
 
 func badf(format string, a ...any) error { return badRequest{fmt.Sprintf(format, a...)} }
 
+// clip shortens what a client sent, quoted back in an error, to 200
+// bytes: a 10 MB method string is not echoed.
+func clip(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return s[:200] + fmt.Sprintf("… (%d bytes)", len(s))
+}
+
 // infer answers :explain and :predict.
 func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict bool) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.RequestTimeout)
@@ -228,6 +237,9 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, m *model, p
 		if err := dec.Decode(&req); err != nil {
 			return nil, settings{}, badf("JSON body: %v (want {\"instances\": [{\"b64\": \"...\"}], \"method\": ..., \"class\": ...})", err)
 		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, settings{}, badf("JSON body: more after the request object (send one JSON object)")
+		}
 		if len(req.Instances) == 0 {
 			return nil, settings{}, badf("no instances: want {\"instances\": [{\"b64\": \"<base64 JPEG or PNG>\"}]}")
 		}
@@ -289,7 +301,7 @@ func (m *model) settings(req requestBody, predict bool) (settings, error) {
 	if req.Method != "" {
 		set, err := parseMethodSet(req.Method)
 		if err != nil {
-			return st, badf("method: %v", err)
+			return st, badf("method: %v", clip(err.Error()))
 		}
 		if !m.hasSet(set.spec) {
 			return st, badf("method %q: model %q already serves %d method lists (the server's --max-method-lists); use one of those (see GET /v1/models/%s)", set.spec, m.name, m.maxSets, m.name)

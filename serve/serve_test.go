@@ -541,6 +541,13 @@ func TestRequestErrors(t *testing.T) {
 		{"unknown verb", "POST", "/v1/models/shapes:classify", "image/png", img, auth, 404, ":classify"},
 		{"GET explain", "GET", "/v1/models/shapes:explain", "", nil, auth, 405, "use POST"},
 		{"unknown path", "GET", "/v2/x", "", nil, auth, 404, "openapi.json"},
+		{"scheme in lower case", "POST", "/v1/models/shapes:explain", "image/png", img, []string{"Authorization", "bearer s3cret"}, 200, ""},
+		{"scheme in upper case", "POST", "/v1/models/shapes:explain", "image/png", img, []string{"Authorization", "BEARER s3cret"}, 200, ""},
+		{"token case matters", "POST", "/v1/models/shapes:explain", "image/png", img, []string{"Authorization", "Bearer S3CRET"}, 401, "bearer token"},
+		{"no scheme", "POST", "/v1/models/shapes:explain", "image/png", img, []string{"Authorization", "s3cret"}, 401, "bearer token"},
+		{"trailing garbage", "POST", "/v1/models/shapes:explain", "application/json",
+			[]byte(`{"instances": [{"b64": "` + base64.StdEncoding.EncodeToString(img) + `"}]} {"x": 1}`), auth, 400, "more after"},
+		{"huge method not echoed", "POST", "/v1/models/shapes:explain?method=" + strings.Repeat("x", 100000), "image/png", img, auth, 400, "bytes)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -559,7 +566,10 @@ func TestRequestErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			if a.code != tt.code || !strings.Contains(a.err.Error, tt.want) {
-				t.Errorf("%d %s, want %d with %q", a.code, a.body, tt.code, tt.want)
+				t.Errorf("%d %.300s, want %d with %q", a.code, a.body, tt.code, tt.want)
+			}
+			if a.code != http.StatusOK && len(a.body) > 2000 {
+				t.Errorf("answer of %d bytes: a request's text echoed back", len(a.body))
 			}
 		})
 	}

@@ -329,3 +329,24 @@ func TestEvalSanity(t *testing.T) {
 		t.Errorf("sanity.png: %v", err)
 	}
 }
+
+// TestEvalBoxOutsideImage: a box that lies wholly outside its image is
+// an error for that image (reported, the image fails), not a pointing
+// game silently lost; the other images are scored.
+func TestEvalBoxOutsideImage(t *testing.T) {
+	dir := t.TempDir()
+	rows := shapesEvalSubset(t, dir, 3)
+	boxes := "image,x0,y0,x1,y1\n" + rows[0] + "\n" + rows[1] + "\n002.png,5000,5000,5010,5010\n"
+	os.WriteFile(filepath.Join(dir, "boxes.csv"), []byte(boxes), 0o644)
+	o := evalOpts()
+	o.boxes, o.road, o.sensN = filepath.Join(dir, "boxes.csv"), "none", 0
+	var stdout, log bytes.Buffer
+	err := evalRun(context.Background(), o, []string{filepath.Join(dir, "imgs")}, nil, &stdout, &log)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "1 of 3 images failed") {
+		t.Fatalf("error %v, want exit 1 for the image with the outside box; log:\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "002.png: box 5000,5000,5010,5010 lies outside the image") {
+		t.Errorf("log does not name the box:\n%s", log.String())
+	}
+}
