@@ -73,6 +73,16 @@ func (x *Job) Results() []ImageResult {
 // max-sensitivity as configured, keeping each image's results and the
 // report's examples.
 func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
+	// Boxes are checked against the images before anything runs: an
+	// image whose box lies wholly outside it fails (alone, on the
+	// engine's retry), rather than losing its pointing game silently.
+	for _, it := range batch {
+		for _, bx := range x.Boxes[it.Input.Path] {
+			if bx.X0 >= it.Decoded.Width || bx.Y0 >= it.Decoded.Height {
+				return fmt.Errorf("%s: box %d,%d,%d,%d lies outside the image (%dx%d); check the boxes file", it.Input.Path, bx.X0, bx.Y0, bx.X1, bx.Y1, it.Decoded.Width, it.Decoded.Height)
+			}
+		}
+	}
 	h, w := x.Explainer.InputSize()
 	pixels := engine.Pixels(batch)
 	targets := explainer.Top1()
@@ -138,9 +148,6 @@ func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
 			if bs := x.Boxes[it.Input.Path]; len(bs) > 0 {
 				var rects []Rect
 				for _, bx := range bs {
-					if bx.X0 >= it.Decoded.Width || bx.Y0 >= it.Decoded.Height {
-						return fmt.Errorf("%s: box %d,%d,%d,%d lies outside the image (%dx%d); check the boxes file", it.Input.Path, bx.X0, bx.Y0, bx.X1, bx.Y1, it.Decoded.Width, it.Decoded.Height)
-					}
 					rects = append(rects, bx.ToMap(it.Decoded.Width, it.Decoded.Height, w, h))
 				}
 				p := Point(m, w, h, rects, x.Tolerance)

@@ -231,9 +231,8 @@ func (s *Server) newModel(mc Model) (*model, error) {
 		m.layers = fw.Layers()
 	}
 	h, w := e.InputSize()
-	_, _, c := m.tf.InputSize()
 	m.h, m.w = h, w
-	if m.dec, err = tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.opened.Preprocess, ViewSize: s.opts.OverlaySize}); err != nil {
+	if m.dec, err = m.opened.Decoder(s.opts.OverlaySize); err != nil {
 		return nil, err
 	}
 	m.rend = &renderers{base: tfimage.RenderOptions{MapWidth: w, MapHeight: h,

@@ -34,18 +34,16 @@ func demoModel(t *testing.T) string {
 func TestDemoModelRecognisesPhotos(t *testing.T) {
 	dir := demoModel(t)
 	f := modelFlags{model: filepath.Join(dir, "model"), device: "auto"}
-	m, preset, err := f.load()
+	opened, err := f.open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	defer opened.Close()
+	m, preset := opened.TF, opened.Preset
 	if len(preset.Labels) != 1000 || preset.Layer != "top_activation" {
 		t.Fatalf("preset: %d labels, layer %q", len(preset.Labels), preset.Layer)
 	}
-	pre, err := f.pixelPreset(preset)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pre := opened.Preprocess
 	e, err := explainer.New(m, explainer.Config{Layer: preset.Layer, Methods: []explainer.Method{explainer.GradCAM{}}})
 	if err != nil {
 		t.Fatal(err)

@@ -23,11 +23,12 @@ func runLayers(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, preset, err := f.load()
+	opened, err := f.open()
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer opened.Close()
+	m, preset := opened.TF, opened.Preset
 	fw, err := m.Inline()
 	if err != nil {
 		return err

@@ -131,21 +131,6 @@ func (f *modelFlags) open() (*tfcam.Model, error) {
 	return m, configError(err)
 }
 
-// load opens the model; the caller closes it.
-func (f *modelFlags) load() (*tfgraph.Model, models.Preset, error) {
-	m, err := f.open()
-	if err != nil {
-		return nil, models.Preset{}, err
-	}
-	return m.TF, m.Preset, nil
-}
-
-// pixelPreset is the preprocessing Open resolved (flag, then model preset,
-// raw for a uint8 or encoded-image input, then unit).
-func (f *modelFlags) pixelPreset(preset models.Preset) (imagefile.Preprocess, error) {
-	return imagefile.Preprocess(preset.Preprocess), nil
-}
-
 // explainer loads the model and builds an explainer on it: the layer is the
 // flag's, else the preset's; probs explains probabilities instead of logits.
 // ctx bounds the target's resolution (an embedding reference runs the

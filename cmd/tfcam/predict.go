@@ -17,7 +17,6 @@ import (
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/tfgraph"
-	"github.com/tfcam/tfcam/tfimage"
 )
 
 func runPredict(ctx context.Context, args []string) error {
@@ -45,22 +44,17 @@ func runPredict(ctx context.Context, args []string) error {
 	if err != nil {
 		return interruptedError(err)
 	}
-	m, preset, err := f.load()
+	m, err := f.open()
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	pre, err := f.pixelPreset(preset)
-	if err != nil {
-		return err
-	}
-	h, w, c := m.InputSize()
-	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre})
+	dec, err := m.Decoder(0)
 	if err != nil {
 		return err
 	}
 	defer dec.Close()
-	st := &predictStages{m: m, preset: preset, top: *top, json: *asJSON, w: os.Stdout}
+	st := &predictStages{m: m.TF, preset: m.Preset, top: *top, json: *asJSON, w: os.Stdout}
 	p := &engine.Engine{Decoder: dec, Batch: *batch, Workers: *workers, Writers: 1, MaxBytes: 256 << 20,
 		Progress: newProgress(os.Stderr, isTerminal(os.Stderr), len(images))}
 	bad.report(os.Stderr)
