@@ -67,9 +67,13 @@ $(TF_STAMP): $(VENV_STAMP) scripts/link_tf.sh
 	bash scripts/link_tf.sh $(VENV) $(TF_DIR)
 	@touch $@
 
-$(GO_STAMP): go.mod go.sum
+# internal/fakes3/server is a module of its own (the fake S3 the storage and
+# bucket tests run as a program, so gofakes3 stays out of tfcam's go.mod);
+# the tests build it on demand, from these modules.
+$(GO_STAMP): go.mod go.sum internal/fakes3/server/go.mod internal/fakes3/server/go.sum
 	@mkdir -p $(TF_DIR)
 	go mod download
+	cd internal/fakes3/server && go mod download
 	@touch $@
 
 $(FIXTURE_STAMP): $(TF_STAMP) $(FIXTURE_SRC)

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// TestREADMEExample: the README's Go section is ExampleOpen as compiled
-// and run here, so the README's code cannot rot.
+// TestREADMEExample: the README's Go section is ExampleModel_ExplainInto
+// as compiled and run here, so the README's code cannot rot.
 func TestREADMEExample(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
@@ -17,17 +17,17 @@ func TestREADMEExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, ok := strings.Cut(string(readme), "<!-- example:begin ExampleOpen -->\n```go\n")
+	_, block, ok := strings.Cut(string(readme), "<!-- example:begin ExampleModel_ExplainInto -->\n```go\n")
 	block, _, ok2 := strings.Cut(block, "```\n<!-- example:end -->")
 	if !ok || !ok2 {
-		t.Fatal("README.md has no ExampleOpen block (<!-- example:begin ExampleOpen --> ```go ... ``` <!-- example:end -->)")
+		t.Fatal("README.md has no ExampleModel_ExplainInto block (<!-- example:begin ExampleModel_ExplainInto --> ```go ... ``` <!-- example:end -->)")
 	}
-	_, fn, ok := strings.Cut(string(src), "// Explain one photo in memory")
+	_, fn, ok := strings.Cut(string(src), "// Explain a folder of photos into a results folder")
 	fn, _, ok2 = strings.Cut(fn, "\n}\n")
 	if !ok || !ok2 {
-		t.Fatal("example_test.go: ExampleOpen not found after its doc comment")
+		t.Fatal("example_test.go: ExampleModel_ExplainInto not found after its doc comment")
 	}
-	if want := "// Explain one photo in memory" + fn + "\n}\n"; block != want {
-		t.Errorf("README.md's Go example differs from ExampleOpen in example_test.go; copy the function (with its doc comment) into the README.\nREADME:\n%s\nexample_test.go:\n%s", block, want)
+	if want := "// Explain a folder of photos into a results folder" + fn + "\n}\n"; block != want {
+		t.Errorf("README.md's Go example differs from ExampleModel_ExplainInto in example_test.go; copy the function (with its doc comment) into the README.\nREADME:\n%s\nexample_test.go:\n%s", block, want)
 	}
 }

@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[AblationCAM]{
+var _ = Register(Spec[AblationCAM]{
 	Name: "ablationcam", Family: FamilyMore, Order: 30,
 	Summary: "w_k = (y − y_k)/y, channel k zeroed, only the layers after the target re-run",
 	Notes:   "not at a layer a residual connection bypasses (left out with a warning)",
@@ -17,7 +17,7 @@ var _ = register(Spec[AblationCAM]{
 // to zero. The ablated activations are fed to a copy of the layers after
 // the target (not the whole model), all K channels of all images as one
 // batch of K·N.
-type AblationCAM struct{ layerMethod }
+type AblationCAM struct{}
 
 // Name implements Method.
 func (AblationCAM) Name() string { return "ablationcam" }
@@ -25,8 +25,8 @@ func (AblationCAM) Name() string { return "ablationcam" }
 // Needs implements Method.
 func (AblationCAM) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (AblationCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (AblationCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	k := int(t.A.Shape().Size(3))
 	// keep[j] is all ones but channel j: [K,1,1,1,K].
@@ -46,5 +46,5 @@ func (AblationCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	y := op.ExpandDims(o.Scope(), c.Selected, constant(o.s, int32(0)))                 // [1,N]
 	w := op.Transpose(o.Scope(), o.Div(o.Sub(y, yk), y), constant(o.s, []int32{1, 0})) // [N,K]
 	w = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1)))
-	return o.WeightedSum(w, t.A), nil
+	return w, nil
 }

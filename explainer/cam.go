@@ -9,7 +9,7 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-var _ = register(Spec[CAM]{
+var _ = Register(Spec[CAM]{
 	Name: "cam", Family: FamilyMore, Order: 20,
 	Summary: "CAM: w = Dense kernel column",
 	Notes:   "GAP + Dense heads only (elsewhere left out with a warning, see below)",
@@ -19,7 +19,7 @@ var _ = register(Spec[CAM]{
 // whose target layer feeds global average pooling and then the Dense
 // classifier: w_k = W[k, c], the Dense kernel's weight from channel k to the
 // class. Other heads are refused with an error naming the layer.
-type CAM struct{ layerMethod }
+type CAM struct{}
 
 // Name implements Method.
 func (CAM) Name() string { return "cam" }
@@ -27,8 +27,8 @@ func (CAM) Name() string { return "cam" }
 // Needs implements Method.
 func (CAM) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (CAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (CAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	kernel, err := t.Ctx.DenseHead()
 	if errors.Is(err, tfgraph.ErrNoDenseHead) {
 		// Grad-CAM equals CAM on exactly the heads CAM takes; elsewhere
@@ -42,5 +42,5 @@ func (CAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	cols := op.Gather(o.Scope(), op.Transpose(o.Scope(), kernel, constant(o.s, []int32{1, 0})), t.Ctx.Targets)
 	w := op.Reshape(o.Scope(), cols, o.shapeWithLead(cols, -1))
 	w = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1)))
-	return o.WeightedSum(w, t.A), nil
+	return w, nil
 }

@@ -7,14 +7,14 @@ import (
 
 // conceptOutputs upsamples and normalises a concept method's maps and
 // ranks its concepts' classes; nil when the method handed none.
-func (e *Explainer) conceptOutputs(cg conceptGraph) *conceptOut {
-	if cg.n == 0 {
+func (e *Explainer) conceptOutputs(cg ConceptMaps, n int) *conceptOut {
+	if n == 0 {
 		return nil
 	}
-	out := &conceptOut{n: cg.n, norm: e.normalise(e.upsample(cg.maps)), low: e.normalise(cg.maps)}
-	if cg.probs.Op != nil {
+	out := &conceptOut{n: n, norm: e.normalise(e.upsample(cg.Maps)), low: e.normalise(cg.Maps)}
+	if cg.Probs.Op != nil {
 		o := &Ops{s: e.root.SubScope("concept_labels")}
-		out.probs, out.classes = op.TopKV2(o.Scope(), cg.probs, constant(o.s, int32(e.nPredicts)))
+		out.probs, out.classes = op.TopKV2(o.Scope(), cg.Probs, constant(o.s, int32(e.nPredicts)))
 	}
 	return out
 }
@@ -84,12 +84,36 @@ func (e *Explainer) takeConcepts(rs *rankSet, results []Result, floats [][]float
 	}
 }
 
-// ConceptMethod is implemented by methods whose result is several concept
-// maps per image (Map.Concepts) besides their one map:
-// DeepFeatureFactorization. Callers that write files per map use it to
-// write the concepts instead.
+// ConceptMethod is a method whose result is several concept maps per
+// image (Map.Concepts): DeepFeatureFactorization. The explainer derives
+// its one map, Map.Normalized, as the strength of each position's
+// strongest concept (the maximum over the min–max normalised concept
+// maps). Callers that write files per map use ConceptCount to write the
+// concepts instead.
 type ConceptMethod interface {
 	Method
 	// ConceptCount is the number of concept maps per image.
 	ConceptCount() int
+	// BuildConcepts appends the method's ops and returns its concepts.
+	BuildConcepts(o *Ops, t Tensors) (ConceptMaps, error)
+}
+
+// ConceptMaps is what a ConceptMethod builds.
+type ConceptMaps struct {
+	// Maps are the concept maps at the layer's resolution, float32
+	// [N·n,h,w] for n = ConceptCount(), image-major: concept c of image i
+	// is row i·n+c.
+	Maps tf.Output
+	// Probs are the concepts' class probabilities [N,n,classes], or zero
+	// (Op nil) when the concepts have no labels.
+	Probs tf.Output
+}
+
+// strongest is the map of a concept method: per position, the maximum of
+// its n min–max normalised concept maps [N·n,h,w] → [N,h,w].
+func strongest(o *Ops, maps tf.Output, n int) tf.Output {
+	shape := op.Shape(o.Scope(), maps, op.ShapeOutType(tf.Int32))
+	spatial := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{1}), constant(o.s, []int32{3}), constant(o.s, []int32{1}))
+	perImage := op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{-1, int32(n)}), spatial}, constant(o.s, int32(0)))
+	return op.Max(o.Scope(), op.Reshape(o.Scope(), o.g().MinMax(maps, normEps), perImage), constant(o.s, int32(1)))
 }

@@ -40,28 +40,6 @@ type Context struct {
 	// the objective's scores of the images the Context explains, copies
 	// of the batch (onCopies); unset, the batch's own.
 	layerOut, scores tf.Output
-	// concepts receives a concept method's parts (setConcepts).
-	concepts *conceptGraph
-}
-
-// conceptGraph is what a method with several maps per image (concepts:
-// DeepFeatureFactorization) hands the explainer besides its one map.
-type conceptGraph struct {
-	// maps are the concept maps at the layer's resolution, float32
-	// [N·n,h,w], image-major: concept c of image i is row i·n+c.
-	maps tf.Output
-	// probs are the concepts' class probabilities [N,n,classes]; zero
-	// (Op nil) when the concepts have no labels.
-	probs tf.Output
-	n     int
-}
-
-// setConcepts hands the explainer n concept maps per image and their class
-// probabilities (see conceptGraph).
-func (c *Context) setConcepts(maps, probs tf.Output, n int) {
-	if c.concepts != nil {
-		*c.concepts = conceptGraph{maps: maps, probs: probs, n: n}
-	}
 }
 
 // layerOutput is the target layer's output (the model's tensor, tokens

@@ -8,7 +8,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[CosineCAM]{
+var _ = Register(Spec[CosineCAM]{
 	Name: "cosinecam", Family: FamilyMore, Order: 80,
 	Summary: "Cosine-CAM: tetutaro's definition: spectral clustering of the Grad-CAM-weighted channels into the k-means elbow's number of groups (kneed's, in the graph; ⌈log₂K⌉+3 forward passes per image), group masks' logit gain over a blurred input",
 	Notes:   "deterministic k-means instead of k-means++, cosine features at the layer's resolution: see `explainer/cosinecam.go`",
@@ -95,8 +95,8 @@ func (m CosineCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	maps, feats := cosineFeatures(o, t.A, t.G)
 	assign, n, chosen := cosineGroups(o, feats, m.Groups, m.Iterations)
 	c.probe("cosinecam/groups", chosen)
-	c.probe("cosinecam/labels", labelsOf(o, assign))
-	groups := t.Upsample(clusterLayerMaps(o, clusterMeans(o, maps, assign), h, w)) // [n·N,H,W]
+	c.probe("cosinecam/labels", o.g().ClusterLabels(assign))
+	groups := t.Upsample(o.g().ClusterMaps(o.g().ClusterMeans(maps, assign), h, w)) // [n·N,H,W]
 	axes := constant(o.s, []int32{1, 2})
 	lo := op.Min(o.Scope(), groups, axes)
 	hi := op.Max(o.Scope(), groups, axes)
@@ -134,7 +134,7 @@ func cosineLayout(groups, k int) (slots int, fixed bool) {
 // of a [N,h,w,K] and g as rows [N,K,h·w], and their clustering features:
 // the rows centred by the image's mean over all maps and L2-normalised.
 func cosineFeatures(o *Ops, a, g tf.Output) (maps, feats tf.Output) {
-	maps = channelRows(o, o.Mul(o.SpatialMean(g), a))
+	maps = o.g().ChannelRows(o.Mul(o.SpatialMean(g), a))
 	centred := o.Sub(maps, op.Mean(o.Scope(), maps, constant(o.s, []int32{1, 2}), op.MeanKeepDims(true)))
 	norm := op.Sqrt(o.Scope(), op.Sum(o.Scope(), o.Square(centred), constant(o.s, int32(2)), op.SumKeepDims(true)))
 	return maps, o.Div(centred, norm)
@@ -151,13 +151,13 @@ func cosineGroups(o *Ops, feats tf.Output, groups, iters int) (tf.Output, int, t
 	emb := spectralEmbedding(o, feats, slots)
 	if fixed {
 		count := o.Add(op.ZerosLike(o.Scope(), op.Sum(o.Scope(), feats, constant(o.s, []int32{1, 2}))), o.Const(float32(slots)))
-		return kmeans(o, emb, slots, iters), slots, count
+		return o.g().KMeans(emb, slots, iters), slots, count
 	}
 	chosen := cosineElbow(o, feats, slots, iters) // [N]
 	var assign tf.Output
 	for n := 3; n <= slots; n++ {
 		cols := op.Slice(o.Scope(), emb, constant(o.s, []int32{0, 0, 0}), constant(o.s, []int32{-1, -1, int32(n)}))
-		a := kmeans(o, cols, n, iters)
+		a := o.g().KMeans(cols, n, iters)
 		if n < slots {
 			a = op.Pad(o.Scope(), a, constant(o.s, [][]int32{{0, 0}, {0, 0}, {0, int32(slots - n)}}))
 		}
@@ -181,7 +181,7 @@ func cosineElbow(o *Ops, feats tf.Output, maxGroups, iters int) tf.Output {
 	var ys []tf.Output
 	for n := 3; n < maxGroups; n++ {
 		xs = append(xs, float64(n))
-		ys = append(ys, kmeansInertia(o, feats, n, iters))
+		ys = append(ys, o.g().KMeansInertia(feats, n, iters))
 	}
 	return kneedleConvexDecreasing(o, xs, op.Pack(o.Scope(), ys, op.PackAxis(1)), float32(maxGroups))
 }
@@ -250,12 +250,12 @@ func pairwiseSqDistances(o *Ops, x tf.Output) tf.Output {
 	p, dim := int(x.Shape().Size(1)), int(x.Shape().Size(2))
 	chunk := max(1, pairChunk/(p*p))
 	if chunk >= dim {
-		return sqDistances(o, x, x)
+		return o.g().SqDistances(x, x)
 	}
 	var sum tf.Output
 	for s := 0; s < dim; s += chunk {
 		part := op.Slice(o.Scope(), x, constant(o.s, []int32{0, 0, int32(s)}), constant(o.s, []int32{-1, -1, int32(min(chunk, dim-s))}))
-		d := sqDistances(o, part, part)
+		d := o.g().SqDistances(part, part)
 		if s == 0 {
 			sum = d
 		} else {

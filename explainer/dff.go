@@ -9,7 +9,7 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-var _ = register(Spec[DeepFeatureFactorization]{
+var _ = Register(Spec[DeepFeatureFactorization]{
 	Name: "dff", Family: FamilyMore, Order: 190,
 	Summary: "Deep Feature Factorization: NMF of the activations into concept maps, each concept labelled by the model's head (Map.Concepts)",
 	Notes:   "pytorch-grad-cam's DeepFeatureFactorization with batch size 1: each image factorised on its own (pytorch-grad-cam factorises the whole batch at once), Lee–Seung multiplicative updates (scikit-learn's solver='mu') from scikit-learn's random init drawn with `--seed` instead of its coordinate descent; labels from the layers after the target on a map filled with each concept; checked against numpy and scikit-learn NMF(solver='mu'), not the library (no torch here)",
@@ -75,7 +75,6 @@ const dffEpsilon = 1.1920928955078125e-07
 // layer (a residual connection bypasses it), the concepts come without
 // labels.
 type DeepFeatureFactorization struct {
-	layerMethod
 	// Concepts is the number of NMF components (0: the default, 5).
 	Concepts int
 	// Iterations is the number of multiplicative updates (0: the default, 200).
@@ -88,26 +87,24 @@ func (DeepFeatureFactorization) Name() string { return "dff" }
 // Needs implements Method.
 func (DeepFeatureFactorization) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (m DeepFeatureFactorization) Build(o *Ops, t Tensors) (tf.Output, error) {
+// BuildConcepts implements ConceptMethod.
+func (m DeepFeatureFactorization) BuildConcepts(o *Ops, t Tensors) (ConceptMaps, error) {
 	m = Resolve(m)
 	n := int32(m.Concepts)
-	flat, _ := positions(o, t.A)                                                                       // [N,P,K]
+	flat, _ := o.g().Positions(t.A)                                                                    // [N,P,K]
 	x := op.Transpose(o.Scope(), op.Cast(o.Scope(), flat, tf.Double), constant(o.s, []int32{0, 2, 1})) // [N,K,P]
 	offset := op.Min(o.Scope(), x, constant(o.s, int32(2)), op.MinKeepDims(true))                      // [N,K,1]
 	x = o.Sub(x, offset)
 	w, h := nmf(o, x, n, m.Iterations, t.Ctx.Seed)
 	concepts := o.Add(w, offset) // [N,K,n]
 
-	// Concept maps [N,n,h,w] and their normalised maximum [N,h,w].
+	// Concept maps [N·n,h,w].
 	shape := op.Shape(o.Scope(), t.A, op.ShapeOutType(tf.Int32))
 	spatial := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{1}), constant(o.s, []int32{3}), constant(o.s, []int32{1}))
 	byConcept := op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{-1}), spatial}, constant(o.s, int32(0)))
 	maps := op.Cast(o.Scope(), op.Reshape(o.Scope(), h, byConcept), tf.Float) // [N·n,h,w]
-	perImage := op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{-1, n}), spatial}, constant(o.s, int32(0)))
-	strongest := op.Max(o.Scope(), op.Reshape(o.Scope(), o.g().MinMax(maps, normEps), perImage), constant(o.s, int32(1)))
 	if err := o.s.Err(); err != nil {
-		return tf.Output{}, err
+		return ConceptMaps{}, err
 	}
 
 	// Labels: the layers after the target on maps filled with each concept.
@@ -118,7 +115,7 @@ func (m DeepFeatureFactorization) Build(o *Ops, t Tensors) (tf.Output, error) {
 	tiles := op.ConcatV2(o.Scope(), []tf.Output{constant(o.s, []int32{1}), spatial, constant(o.s, []int32{1})}, constant(o.s, int32(0)))
 	filled := op.Tile(o.Scope(), vecs, tiles) // [n·N,h,w,K], copy-major
 	if err := o.s.Err(); err != nil {
-		return tf.Output{}, err
+		return ConceptMaps{}, err
 	}
 	var probs tf.Output
 	scores, err := c.TailScores(m, filled)
@@ -127,16 +124,15 @@ func (m DeepFeatureFactorization) Build(o *Ops, t Tensors) (tf.Output, error) {
 	case errors.As(err, &na):
 		// Concept maps without labels.
 	case err != nil:
-		return tf.Output{}, err
+		return ConceptMaps{}, err
 	default:
 		probs = op.Transpose(o.Scope(), c.Split(o, scores, m.Concepts), constant(o.s, []int32{1, 0, 2})) // [N,n,C]
 		if c.e.cfg.Objective.IsClass() && c.e.cfg.Score == tfgraph.Logits {
 			probs = op.Softmax(o.Scope(), probs)
 		}
 	}
-	c.setConcepts(maps, probs, m.Concepts)
 	c.probe("dff.w", concepts)
-	return strongest, nil
+	return ConceptMaps{Maps: maps, Probs: probs}, nil
 }
 
 // nmf factorises each x [N,K,P] (non-negative, float64) as w [N,K,n] ·

@@ -20,24 +20,39 @@
 //
 // A method is one file, explainer/<name>.go (plus its tests and the
 // docs/methods.md row, which is generated: see below). Nothing else in the package
-// lists methods. The file holds:
+// lists methods. What its author must know:
 //
-//  1. The doc comment of the type: the formula, the paper, and how the
-//     peers' variants differ (read gradcam.go, scorecam.go).
-//  2. The type, a struct whose exported int, float, string and bool fields
+//  1. Its kind, which says what it returns; the explainer does the rest
+//     (ReLU, upsampling, normalisation, eigen_smooth, aug_smooth, budget):
+//     a WeightMethod returns weights w on the layer's activations A
+//     ([N,1,1,K] per channel or [N,h,w,K] per position) and the map is
+//     Σ_k (w⊙A)_k; a MapMethod returns its map (InputResolution says at
+//     which size; embed layerMethod for the layer's); a ConceptMethod
+//     returns several concept maps per image (ConceptMaps).
+//  2. Tensors (A, the gradients G, Upsample) and the Context, which runs
+//     copies of the model inside the same graph (Scores, Probabilities,
+//     TailScores, InputGradient, LayerGradient, NoisyCopies…), all
+//     copy-major; Ops, the graph ops (internal/graphops holds the shared
+//     numerics: principal components, k-means, channel masks, blur).
+//  3. The type, a struct whose exported int, float, string and bool fields
 //     are its options (a method spec "name:key=value" sets them, in any
-//     case). A zero field means the option's default. Embed layerMethod
-//     for maps at the layer's resolution, or define InputResolution()
-//     true; define Signed() true for attributions that keep their sign.
-//  3. Name, Needs and Build (the Method interface). Build starts with
-//     m = Resolve(m) when the method has options: Resolve fills zero fields
+//     case). A zero field means the option's default. Define Signed() true
+//     for attributions that keep their sign. Its Weights/Build starts
+//     with m = Resolve(m) when it has options: Resolve fills zero fields
 //     with the defaults declared in the registration, the only place a
 //     default is written.
-//  4. Its registration, a package-level variable (below).
+//  4. Its registration (Register), a package-level variable (below),
+//     with its Cost when it runs copies of the model.
+//  5. The doc comment of the type: the formula, the paper, how the peers'
+//     variants differ (read gradcam.go, scorecam.go), and what it costs.
+//
+// The registry is open: an embedder registers a method of its own with
+// Register, and it is parsed, listed, validated and budgeted like
+// tfcam's (see TestMethodOfYourOwn).
 //
 // The registration, for a method with two options and copies:
 //
-//	var _ = register(Spec[MyCAM]{
+//	var _ = Register(Spec[MyCAM]{
 //		Name: "mycam", Family: FamilyMore, Order: 90,
 //		Summary: "w_k = …",                  // docs/methods.md "what", --help
 //		Notes:   "= pytorch-grad-cam MyCAM", // docs/methods.md "variant notes"
@@ -67,15 +82,15 @@
 // leaves Cost nil.
 //
 // The shared options eigen_smooth and aug_smooth (Smoothed, smooth.go)
-// need nothing in the method's file: a layer-resolution method takes
-// eigen_smooth when its Build ends with one Ops.WeightedSum or
-// Ops.ChannelSum over the layer's channels (which eigen_smooth turns into
-// a principal component), and aug_smooth when it reads its images,
-// targets and scores through Tensors and the Context (Input, Targets,
-// Selected, ClassScores, ScoreGradient, …), never the explainer's own
-// tensors. A method whose map is already a principal component sets
-// Spec.NoEigenSmooth to say so; signed attributions, input-gradient
-// methods and guided backpropagation take neither.
+// need nothing in the method's file: every WeightMethod takes
+// eigen_smooth (a principal component of w⊙A replaces the sum over
+// channels), and a layer-resolution method takes aug_smooth when it reads
+// its images, targets and scores through Tensors and the Context (Input,
+// Targets, Selected, ClassScores, ScoreGradient, …), never the
+// explainer's own tensors. A weight method whose map is already a
+// principal component sets Spec.NoEigenSmooth to say so; signed
+// attributions, input-gradient methods and guided backpropagation take
+// neither.
 //
 // Then add the method's parity test (reference_test.go's tables) and
 // regenerate the method table in docs/methods.md and check --help:

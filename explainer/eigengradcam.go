@@ -2,7 +2,7 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[EigenGradCAM]{
+var _ = Register(Spec[EigenGradCAM]{
 	Name: "eigengradcam", Family: FamilyMore, Order: 100,
 	Summary:       "first principal component of g⊙A",
 	Notes:         "pytorch-grad-cam's EigenGradCAM; EigenCAM's sign (correlates with the mean of g⊙A over channels, i.e. HiResCAM's map) instead of the SVD routine's; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
@@ -24,5 +24,5 @@ func (EigenGradCAM) Needs() Needs { return Needs{LayerGrad: true} }
 
 // Build implements Method.
 func (EigenGradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
-	return firstComponent(o, o.Mul(t.G, t.A)), nil
+	return o.g().FirstComponent(o.Mul(t.G, t.A)), nil
 }

@@ -407,10 +407,8 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			if k == 1 && r == 0 {
 				ctx.copies = &copies
 			}
-			var cg conceptGraph
-			ctx.concepts = &cg
 			mt.Ctx = &ctx
-			mp, err := m.Build(mo, mt)
+			mp, cg, nc, err := buildMap(m, mo, mt, false)
 			var na *NotApplicableError
 			if errors.As(err, &na) && k == 1 {
 				// Found while New builds the first graph: leave the
@@ -428,7 +426,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 				mp = mo.Relu(mp)
 			}
 			raw, low := mp, tf.Output{}
-			if !m.InputResolution() {
+			if !inputResolution(m) {
 				raw, low = e.upsample(mp), e.normalise(mp)
 			}
 			norm := e.normalise(raw)
@@ -439,7 +437,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			norms = append(norms, norm)
 			lows = append(lows, low)
 			flats = append(flats, e.flatness(raw))
-			concepts = append(concepts, e.conceptOutputs(cg))
+			concepts = append(concepts, e.conceptOutputs(cg, nc))
 			applied = append(applied, m)
 			if len(copies) > 0 {
 				built = append(built, builtCopies{m, copies})
@@ -622,7 +620,7 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 				}
 				if low != nil {
 					size := lhw
-					if m.InputResolution() {
+					if inputResolution(m) {
 						size = hw
 					}
 					mp.LowRes = low[j][i*size : (i+1)*size]

@@ -7,7 +7,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[FinerCAM]{
+var _ = Register(Spec[FinerCAM]{
 	Name: "finercam", Family: FamilyMore, Order: 150,
 	Summary: "Grad-CAM of Σ_j p_j(y_c − α·y_j)/(Σ_j p_j + 1e-9) over the classes j with scores nearest y_c, p = softmax(y)",
 	Notes:   "= pytorch-grad-cam's FinerCAM with its default base (Grad-CAM) and FinerWeightedTarget, the gradient through p too; one more backward pass; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
@@ -32,7 +32,6 @@ var _ = register(Spec[FinerCAM]{
 // it likely. Models with fewer than Compare+1 classes compare with all
 // the others.
 type FinerCAM struct {
-	layerMethod
 	// Alpha is α, how strongly the neighbours' scores are subtracted (0: the
 	// registered default, pytorch-grad-cam's).
 	Alpha float64
@@ -46,8 +45,8 @@ func (FinerCAM) Name() string { return "finercam" }
 // Needs implements Method.
 func (FinerCAM) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (m FinerCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (m FinerCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	m = Resolve(m)
 	c := t.Ctx
 	alpha, compare := m.Alpha, m.Compare
@@ -74,5 +73,5 @@ func (m FinerCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	if err != nil {
 		return tf.Output{}, err
 	}
-	return o.WeightedSum(o.SpatialMean(g), t.A), nil
+	return o.SpatialMean(g), nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-var _ = register(Spec[FullGrad]{
+var _ = Register(Spec[FullGrad]{
 	Name: "fullgrad", Family: FamilyInput, Order: 80,
 	Summary: "FullGrad: Σ_c ψ(|x·∂y/∂x|) + Σ over every bias b added to a feature map z of upsampled Σ_k ψ(|b·∂y/∂z|), ψ = per-channel min–max",
 	Notes: "pytorch-grad-cam 1.5's post-processing (formula checked in Go: torch does not run here); bias sites are convolution biases, " +

@@ -2,7 +2,7 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[GradCAM]{
+var _ = Register(Spec[GradCAM]{
 	Name: "gradcam", Family: FamilyGradient, Order: 10,
 	Summary: "Grad-CAM: w = mean(g)",
 	Notes:   "= tf-keras-vis Gradcam, Xplique GradCAM",
@@ -10,7 +10,7 @@ var _ = register(Spec[GradCAM]{
 
 // GradCAM is Grad-CAM (Selvaraju et al. 2017): channel weights are the
 // spatial mean of the gradients, w_k = mean_ij g_ijk; the map is Σ_k w_k A_k.
-type GradCAM struct{ layerMethod }
+type GradCAM struct{}
 
 // Name implements Method.
 func (GradCAM) Name() string { return "gradcam" }
@@ -18,7 +18,7 @@ func (GradCAM) Name() string { return "gradcam" }
 // Needs implements Method.
 func (GradCAM) Needs() Needs { return Needs{LayerGrad: true} }
 
-// Build implements Method.
-func (GradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
-	return o.WeightedSum(o.SpatialMean(t.G), t.A), nil
+// Weights implements WeightMethod.
+func (GradCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
+	return o.SpatialMean(t.G), nil
 }

@@ -1,8 +1,11 @@
 package explainer
 
-import tf "github.com/wamuir/graft/tensorflow"
+import (
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
+)
 
-var _ = register(Spec[GradCAMElementWise]{
+var _ = Register(Spec[GradCAMElementWise]{
 	Name: "gradcam-elementwise", Family: FamilyMore, Order: 110,
 	Summary: "ReLU(Σ_k ReLU(g⊙A))",
 	Notes:   "= pytorch-grad-cam's GradCAMElementWise formula; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
@@ -12,7 +15,7 @@ var _ = register(Spec[GradCAMElementWise]{
 // a ReLU on each channel's product before the sum, Σ_k ReLU(g_k ⊙ A_k), so
 // negative evidence of one channel does not cancel positive evidence of
 // another (LayerCAM clips the gradient instead, ReLU(g) ⊙ A).
-type GradCAMElementWise struct{ layerMethod }
+type GradCAMElementWise struct{}
 
 // Name implements Method.
 func (GradCAMElementWise) Name() string { return "gradcam-elementwise" }
@@ -20,7 +23,10 @@ func (GradCAMElementWise) Name() string { return "gradcam-elementwise" }
 // Needs implements Method.
 func (GradCAMElementWise) Needs() Needs { return Needs{LayerGrad: true} }
 
-// Build implements Method.
-func (GradCAMElementWise) Build(o *Ops, t Tensors) (tf.Output, error) {
-	return o.ChannelSum(o.Relu(o.Mul(t.G, t.A))), nil
+// Weights implements WeightMethod.
+func (GradCAMElementWise) Weights(o *Ops, t Tensors) (tf.Output, error) {
+	// ReLU(g⊙A) as weights on A: g where g·A > 0, else 0 (the same
+	// products, so the same map to the last bit).
+	positive := op.Greater(o.Scope(), o.Mul(t.G, t.A), o.Const(0))
+	return o.Where(positive, t.G, op.ZerosLike(o.Scope(), t.G)), nil
 }

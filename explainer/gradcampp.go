@@ -2,14 +2,14 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[GradCAMPlusPlus]{
+var _ = Register(Spec[GradCAMPlusPlus]{
 	Name: "gradcam++", Family: FamilyGradient, Order: 20,
 	Summary: "Grad-CAM++: α = g²/(2g²+ΣA·g³), w = Σα·ReLU(g)",
 	Notes:   "the paper's exponential-score form (pytorch-grad-cam's, without its 1e-7)",
 	Options: []Option{{Name: "normalizealpha", Default: false, Doc: "true: gradcam++norm"}},
 })
 
-var _ = register(Spec[GradCAMPlusPlus]{
+var _ = Register(Spec[GradCAMPlusPlus]{
 	Name: "gradcam++norm", Family: FamilyGradient, Order: 30,
 	Summary: "the same with α divided by its spatial sum",
 	Notes:   "= tf-keras-vis GradcamPlusPlus",
@@ -32,7 +32,6 @@ var _ = register(Spec[GradCAMPlusPlus]{
 // NormalizeAlpha selects tf-keras-vis's variant, which further divides α by
 // its spatial sum per channel: α_ijk /= Σ_ab α_abk.
 type GradCAMPlusPlus struct {
-	layerMethod
 	NormalizeAlpha bool
 }
 
@@ -47,8 +46,8 @@ func (m GradCAMPlusPlus) Name() string {
 // Needs implements Method.
 func (GradCAMPlusPlus) Needs() Needs { return Needs{LayerGrad: true} }
 
-// Build implements Method.
-func (m GradCAMPlusPlus) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (m GradCAMPlusPlus) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	g2 := o.Square(t.G)
 	g3 := o.Mul(g2, t.G)
 	denom := o.Add(o.Mul(o.Const(2), g2), o.Mul(o.SpatialSum(t.A), g3))
@@ -57,5 +56,5 @@ func (m GradCAMPlusPlus) Build(o *Ops, t Tensors) (tf.Output, error) {
 		alpha = o.Div(alpha, o.SpatialSum(alpha))
 	}
 	w := o.SpatialSum(o.Mul(alpha, o.Relu(t.G)))
-	return o.WeightedSum(w, t.A), nil
+	return w, nil
 }

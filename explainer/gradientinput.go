@@ -2,7 +2,7 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[GradientInput]{
+var _ = Register(Spec[GradientInput]{
 	Name: "gradient-input", Family: FamilyInput, Order: 40,
 	Summary: "x ⊙ dy/dx, summed over channels, signed",
 	Notes:   "= Xplique GradientInput (its channel mean: the same normalised map); one forward + backward pass",

@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[GradientSHAP]{
+var _ = Register(Spec[GradientSHAP]{
 	Name: "gradient-shap", Family: FamilyInput, Order: 70,
 	Summary: "GradientSHAP: mean over draws of (x − x′)⊙dy/dx at x′ + α(x − x′), x′ from a baseline distribution, α uniform, summed over channels, signed",
 	Notes:   "Captum's GradientShap (its defaults: 5 samples, no input noise); baselines uniform noise over the image's range (default), zero or blur, where Captum samples a tensor of baselines the caller gives; seeded. Checked against a GradientTape reference of Captum's formula (no PyTorch here)",
@@ -72,7 +72,7 @@ func (m GradientSHAP) Build(o *Ops, t Tensors) (tf.Output, error) {
 	}
 	inputs := c.Repeat(o, x, n)
 	if m.Noise > 0 {
-		inputs = noisyCopies(o, c, x, n, m.Noise, 8)
+		inputs = c.NoisyCopies(o, x, n, m.Noise, 8)
 	}
 	// α per draw, the same for every image: [n·N,1,1,1].
 	alpha := c.Uniform(o, lo, n, 9)

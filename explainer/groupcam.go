@@ -7,7 +7,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[GroupCAM]{
+var _ = Register(Spec[GroupCAM]{
 	Name: "groupcam", Family: FamilyMore, Order: 60,
 	Summary: "Group-CAM: channel groups, Grad-CAM-weighted, 70th-percentile threshold, masked vs blurred input",
 	Notes:   "official code's variant",
@@ -84,42 +84,6 @@ func (m GroupCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		return tf.Output{}, err
 	}
 	return weightedMasks(o, c, scores, masks, g), nil
-}
-
-// maskedGains runs the n masked copies x·M + base·(1−M) (masks [n·N,H,W],
-// copy-major) and base itself through the model as one batch and returns
-// f(masked)_c − f(base)_c as [n,N]: f the model's output, or the explained
-// score when explained is true.
-func maskedGains(o *Ops, c *Context, x, base, masks tf.Output, n int, explained bool) (tf.Output, error) {
-	m4 := op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3)))
-	masked := o.Add(o.Mul(c.Repeat(o, x, n), m4), o.Mul(c.Repeat(o, base, n), o.Sub(o.Const(1), m4)))
-	return gainsOver(o, c, masked, base, n, explained)
-}
-
-// gainsOver runs n copies of each image [n·N,...] and a baseline per image
-// [N,...] as one batch and returns, per copy, the class's score on the copy
-// minus its score on the baseline: [n,N]. The score is the probability, or
-// the explained score when explained.
-func gainsOver(o *Ops, c *Context, copies, base tf.Output, n int, explained bool) (tf.Output, error) {
-	batch := op.ConcatV2(o.Scope(), []tf.Output{copies, base}, constant(o.s, int32(0)))
-	run := c.Probabilities
-	if explained {
-		run = c.Scores
-	}
-	out, err := run(batch)
-	if err != nil {
-		return tf.Output{}, err
-	}
-	sel := c.Split(o, c.Select(o, out, c.Repeat(o, c.Targets, n+1)), n+1) // [n+1,N]
-	gains := op.Slice(o.Scope(), sel, constant(o.s, []int32{0, 0}), constant(o.s, []int32{int32(n), -1}))
-	ref := op.Slice(o.Scope(), sel, constant(o.s, []int32{int32(n), 0}), constant(o.s, []int32{1, -1}))
-	return o.Sub(gains, ref), nil
-}
-
-// weightedMasks is Σ_j w_j M_j for weights [n,N] and masks [n·N,H,W]: [N,H,W].
-func weightedMasks(o *Ops, c *Context, weights, masks tf.Output, n int) tf.Output {
-	wt := op.Reshape(o.Scope(), weights, constant(o.s, []int32{int32(n), -1, 1, 1}))
-	return op.Sum(o.Scope(), o.Mul(wt, c.Split(o, masks, n)), constant(o.s, int32(0)))
 }
 
 // ascendingAt returns column i (0-based, ascending order) of each row of x

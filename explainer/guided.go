@@ -2,13 +2,13 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[GuidedBackprop]{
+var _ = Register(Spec[GuidedBackprop]{
 	Name: "guided-backprop", Family: FamilyGradient, Order: 80,
 	Summary: "input gradient with guided ReLUs, max over channels",
 	Notes:   "= Xplique GuidedBackprop (plain-ReLU models)",
 })
 
-var _ = register(Spec[GuidedGradCAM]{
+var _ = Register(Spec[GuidedGradCAM]{
 	Name: "guided-gradcam", Family: FamilyGradient, Order: 90,
 	Summary: "guided backprop ⊙ upsampled Grad-CAM",
 })
@@ -50,7 +50,7 @@ func (GuidedGradCAM) InputResolution() bool { return true }
 
 // Build implements Method.
 func (GuidedGradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
-	cam, err := GradCAM{}.Build(o, t)
+	cam, _, _, err := buildMap(GradCAM{}, o, t, false)
 	if err != nil {
 		return tf.Output{}, err
 	}

@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[IntegratedGradients]{
+var _ = Register(Spec[IntegratedGradients]{
 	Name: "integrated-gradients", Family: FamilyInput, Order: 30,
 	Summary: "path integral from a baseline, trapezoid rule",
 	Notes:   "= Xplique IntegratedGradients (zero baseline)",
@@ -80,11 +80,4 @@ func (m IntegratedGradients) Build(o *Ops, t Tensors) (tf.Output, error) {
 	ends := o.Add(op.Gather(o.Scope(), split, constant(o.s, int32(0))), op.Gather(o.Scope(), split, constant(o.s, int32(steps-1))))
 	avg := o.Mul(o.Sub(total, o.Mul(ends, o.Const(0.5))), o.Const(1/float32(steps-1)))
 	return o.ChannelSum(o.Mul(diff, avg)), nil
-}
-
-// gaussianBlur blurs each channel of x [N,H,W,C] with a Gaussian of σ =
-// max(H,W)/32 px, radius 3σ (separable, reflect padding).
-func gaussianBlur(o *Ops, x tf.Output) tf.Output {
-	sigma := float64(max(x.Shape().Size(1), x.Shape().Size(2))) / 32
-	return o.GaussianBlur(x, sigma)
 }

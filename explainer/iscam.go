@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[ISCAM]{
+var _ = Register(Spec[ISCAM]{
 	Name: "iscam", Family: FamilyMore, Order: 56,
 	Summary: "IS-CAM: SS-CAM's weights with the mask scaled by a_s = Σ_{p≤s} p/S, s = 1…S, instead of noise",
 	Notes:   "torch-cam's ISCAM (its default: 10 samples; its cumulative scales, up to 5.5); samples·K forward passes. Checked against the formula as torch-cam's source defines it",
@@ -22,7 +22,6 @@ var _ = register(Spec[ISCAM]{
 // torch-cam's: 10 samples. Masks as SSCAM's (Score-CAM's). Cost: Samples·K
 // forward passes per image.
 type ISCAM struct {
-	layerMethod
 	// Samples is the number of scales per channel.
 	Samples int
 }
@@ -33,8 +32,8 @@ func (ISCAM) Name() string { return "iscam" }
 // Needs implements Method.
 func (ISCAM) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (m ISCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (m ISCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	n := Resolve(m).Samples
 	k := int(t.A.Shape().Size(3))
@@ -45,12 +44,12 @@ func (m ISCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		acc += float64(s+1) / float64(n)
 		scales[s] = float32(acc)
 	}
-	masks := op.ExpandDims(o.Scope(), c.Split(o, channelMasks(o, t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
+	masks := op.ExpandDims(o.Scope(), c.Split(o, o.g().ChannelMasks(t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
 	scale := op.Reshape(o.Scope(), constant(o.s, scales), constant(o.s, []int32{int32(n), 1, 1, 1, 1}))
 	scaled := op.Reshape(o.Scope(), o.Mul(scale, masks), constant(o.s, []int32{-1, h, w})) // [n·K·N,H,W]
 	wt, err := softmaxScoreWeights(o, c, scaled, n, k)
 	if err != nil {
 		return tf.Output{}, err
 	}
-	return o.WeightedSum(wt, t.A), nil
+	return wt, nil
 }

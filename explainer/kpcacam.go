@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[KPCACAM]{
+var _ = Register(Spec[KPCACAM]{
 	Name: "kpcacam", Family: FamilyMore, Order: 140,
 	Summary: "first kernel-PCA component of the per-position activation vectors (centred per channel)",
 	Notes:   "pytorch-grad-cam's KPCA_CAM: scikit-learn KernelPCA, sigmoid kernel tanh(γ·x·y+1), γ = 1/channels, kernel centred in feature space, eigenvector·√eigenvalue; computed in float64; EigenCAM's sign instead of scikit-learn's; checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
@@ -47,7 +47,7 @@ func (KPCACAM) Needs() Needs { return Needs{} }
 // Build implements Method.
 func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	m = Resolve(m)
-	flat, spatial := positions(o, t.A)
+	flat, spatial := o.g().Positions(t.A)
 	// In float64: the kernel's variation can be far below float32's
 	// resolution of tanh(γ·x·y + 1) ≈ tanh(1) (EfficientNet's activations
 	// of 1e-3 make γ·x·y ~ 1e-6), and the centring subtracts nearly equal
@@ -86,5 +86,5 @@ func (m KPCACAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		op.StridedSliceBeginMask(1), op.StridedSliceEndMask(3)) // [N,1]
 	proj := o.Mul(top, op.ExpandDims(o.Scope(), op.Sqrt(o.Scope(), o.Relu(lambda)), constant(o.s, int32(2))))
 	proj = op.Cast(o.Scope(), proj, tf.Float)
-	return op.Reshape(o.Scope(), orient(o, proj, flat), spatial), nil
+	return op.Reshape(o.Scope(), o.g().Orient(proj, flat), spatial), nil
 }

@@ -2,7 +2,7 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[LayerCAM]{
+var _ = Register(Spec[LayerCAM]{
 	Name: "layercam", Family: FamilyGradient, Order: 60,
 	Summary: "ReLU(Σ_k ReLU(g)⊙A)",
 	Notes:   "= tf-keras-vis Layercam",
@@ -10,7 +10,7 @@ var _ = register(Spec[LayerCAM]{
 
 // LayerCAM (Jiang et al. 2021): positive gradients weight each activation
 // element-wise, Σ_k ReLU(g_k) ⊙ A_k.
-type LayerCAM struct{ layerMethod }
+type LayerCAM struct{}
 
 // Name implements Method.
 func (LayerCAM) Name() string { return "layercam" }
@@ -18,7 +18,7 @@ func (LayerCAM) Name() string { return "layercam" }
 // Needs implements Method.
 func (LayerCAM) Needs() Needs { return Needs{LayerGrad: true} }
 
-// Build implements Method.
-func (LayerCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
-	return o.ChannelSum(o.Mul(o.Relu(t.G), t.A)), nil
+// Weights implements WeightMethod.
+func (LayerCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
+	return o.Relu(t.G), nil
 }

@@ -46,21 +46,78 @@ func isSigned(m Method) bool {
 	return ok && s.Signed()
 }
 
-// Method is one explanation method. Build appends its ops and returns the
-// map before the shared ReLU: [N,h,w] at the layer's resolution, or [N,H,W]
-// at the input's when InputResolution is true.
+// Method is one explanation method: a name and the tensors it reads.
+// Every method is also exactly one of three kinds, which say what it
+// builds; the explainer does the rest (ReLU unless Signed, upsampling,
+// normalisation, eigen_smooth and aug_smooth):
+//
+//   - a WeightMethod returns weights w on the layer's activations A; the
+//     map is Σ_k (w⊙A)_k, or under eigen_smooth the first principal
+//     component of w⊙A (most class-activation methods: Grad-CAM, Score-CAM…);
+//   - a MapMethod returns its map (Eigen-CAM, attributions, perturbations);
+//   - a ConceptMethod returns several concept maps per image (DFF).
+//
+// Validate (and so New and ParseMethods) refuses a Method of none or
+// several kinds.
 type Method interface {
 	// Name is the identifier used on the command line ("gradcam").
 	Name() string
-	// Needs lists the tensors Build reads.
+	// Needs lists the tensors the method reads.
 	Needs() Needs
-	// InputResolution reports whether Build's map is already at input size.
+}
+
+// WeightMethod is a class-activation method given by its weights on the
+// target layer's activations: the explainer builds the map from them.
+type WeightMethod interface {
+	Method
+	// Weights appends the method's ops and returns w, float32: channel
+	// weights [N,1,1,K] (Grad-CAM's w_k), or weights per position
+	// [N,h,w,K] (HiRes-CAM's g). The map is Σ_k w_k A_k at the layer's
+	// resolution (eigen_smooth: the first principal component of w⊙A).
+	Weights(o *Ops, t Tensors) (tf.Output, error)
+}
+
+// MapMethod is a method that builds its map itself.
+type MapMethod interface {
+	Method
+	// InputResolution reports whether Build's map is at the input's size
+	// [N,H,W] rather than the layer's [N,h,w].
 	InputResolution() bool
-	// Build appends the method's ops.
+	// Build appends the method's ops and returns its map before the
+	// shared ReLU.
 	Build(o *Ops, t Tensors) (tf.Output, error)
 }
 
-// layerMethod is embedded by methods that work at the target layer.
+// kinds names the kinds m is of (WeightMethod, MapMethod, ConceptMethod).
+func kinds(m Method) []string {
+	var k []string
+	if _, ok := m.(WeightMethod); ok {
+		k = append(k, "WeightMethod")
+	}
+	if _, ok := m.(MapMethod); ok {
+		k = append(k, "MapMethod")
+	}
+	if _, ok := m.(ConceptMethod); ok {
+		k = append(k, "ConceptMethod")
+	}
+	return k
+}
+
+// checkKind refuses a method that is not exactly one kind.
+func checkKind(m Method) error {
+	if k := kinds(m); len(k) != 1 {
+		return fmt.Errorf("explainer: method %s (%T) must implement exactly one of WeightMethod, MapMethod and ConceptMethod; it implements %d %v", m.Name(), m, len(k), k)
+	}
+	return nil
+}
+
+// inputResolution reports whether m's map is at the input's size.
+func inputResolution(m Method) bool {
+	mm, ok := m.(MapMethod)
+	return ok && mm.InputResolution()
+}
+
+// layerMethod is embedded by map methods that work at the target layer.
 type layerMethod struct{}
 
 func (layerMethod) InputResolution() bool { return false }

@@ -8,7 +8,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[Occlusion]{
+var _ = Register(Spec[Occlusion]{
 	Name: "occlusion", Family: FamilyMore, Order: 170,
 	Summary: "Σ over the patches covering a pixel of y(x) − y(x with the patch occluded), signed",
 	Notes:   "= Xplique Occlusion (its defaults: 3-px patches, stride 3, value 0); one forward pass per patch: ⌈(H−size+1)/stride⌉·⌈(W−size+1)/stride⌉ (2,809 at 160 px)",

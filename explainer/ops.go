@@ -14,10 +14,6 @@ import (
 // wrapper of the graph ops the package shares with package evaluate.
 type Ops struct {
 	s *op.Scope
-	// eigen, when not nil, turns ChannelSum and WeightedSum into the first
-	// principal component of their summand and counts them (eigen_smooth,
-	// see Smoothed).
-	eigen *int
 }
 
 // g is o's shared implementation.
@@ -59,15 +55,8 @@ func (o *Ops) SpatialMean(x tf.Output) tf.Output { return o.g().SpatialMean(x) }
 // SpatialSum sums over h and w, keeping them as size 1: [N,1,1,K].
 func (o *Ops) SpatialSum(x tf.Output) tf.Output { return o.g().SpatialSum(x) }
 
-// ChannelSum sums over the last axis: [N,h,w,K] → [N,h,w]. Under
-// eigen_smooth it is x's first principal component instead (Smoothed).
-func (o *Ops) ChannelSum(x tf.Output) tf.Output {
-	if o.eigen != nil {
-		*o.eigen++
-		return firstComponent(o, x)
-	}
-	return o.g().ChannelSum(x)
-}
+// ChannelSum sums over the last axis: [N,h,w,K] → [N,h,w].
+func (o *Ops) ChannelSum(x tf.Output) tf.Output { return o.g().ChannelSum(x) }
 
 // ChannelMean averages over the last axis: [N,h,w,K] → [N,h,w].
 func (o *Ops) ChannelMean(x tf.Output) tf.Output {
@@ -77,11 +66,6 @@ func (o *Ops) ChannelMean(x tf.Output) tf.Output {
 
 // ChannelMaxAbs is max_c |x_c|: [N,H,W,C] → [N,H,W].
 func (o *Ops) ChannelMaxAbs(x tf.Output) tf.Output { return o.g().ChannelMaxAbs(x) }
-
-// WeightedSum is Σ_k w_k A_k for weights [N,1,1,K]: the CAM of those
-// weights. Under eigen_smooth it is the first principal component of w⊙A
-// instead (Smoothed).
-func (o *Ops) WeightedSum(w, a tf.Output) tf.Output { return o.ChannelSum(o.Mul(w, a)) }
 
 // Where is x where cond is true, else y.
 func (o *Ops) Where(cond, x, y tf.Output) tf.Output { return o.g().Where(cond, x, y) }

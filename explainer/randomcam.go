@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[RandomCAM]{
+var _ = Register(Spec[RandomCAM]{
 	Name: "randomcam", Family: FamilyMore, Order: 130,
 	Summary: "w_k uniform in [−1,1]: the sanity baseline",
 	Notes:   "seeded (`--seed`): one draw per seed for every image and batch (pytorch-grad-cam draws anew per image); checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
@@ -20,7 +20,7 @@ const randomCAMStream = 15
 // Config.Seed alone — the same draw for every image, class and batch, so a
 // map is reproducible and does not depend on the batch the image is in
 // (pytorch-grad-cam draws anew for every image and call).
-type RandomCAM struct{ layerMethod }
+type RandomCAM struct{}
 
 // Name implements Method.
 func (RandomCAM) Name() string { return "randomcam" }
@@ -28,11 +28,11 @@ func (RandomCAM) Name() string { return "randomcam" }
 // Needs implements Method.
 func (RandomCAM) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (RandomCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (RandomCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	shape := op.Shape(o.Scope(), t.A, op.ShapeOutType(tf.Int32))
 	k := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{3}), constant(o.s, []int32{4}), constant(o.s, []int32{1}))
 	u := op.StatelessRandomUniform(o.Scope(), k, constant(o.s, []int64{t.Ctx.Seed, randomCAMStream}))
 	w := o.Sub(o.Mul(o.Const(2), u), o.Const(1)) // [K], 2u − 1
-	return o.WeightedSum(w, t.A), nil
+	return w, nil
 }

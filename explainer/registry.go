@@ -99,10 +99,10 @@ type Geometry struct {
 	Classes int
 }
 
-// Spec is everything about one registered method except its Build, which
-// is a method of M: a method's file declares it in a package-level
-// variable, `var _ = register(Spec[GradCAM]{...})`, and nothing else in
-// the package lists methods.
+// Spec is everything about one registered method except what it builds
+// (its Weights, Build or BuildConcepts, methods of M): a method's file
+// declares it in a package-level variable, `var _ = Register(Spec[GradCAM]{...})`,
+// and nothing else in the package lists methods.
 type Spec[M Method] struct {
 	// Name is the method's name on the command line; it must be what
 	// Proto.Name() returns.
@@ -159,18 +159,28 @@ var registry struct {
 	sorted []*spec // nil until first listed after a registration
 }
 
-// register adds a method to the registry. It panics on a spec that
-// contradicts itself (a Name that Proto does not return, a duplicate name
-// or order, an option without a field): those are programming errors found
-// by any test run, since registration happens at package initialisation.
-func register[M Method](s Spec[M]) struct{} {
+// Register adds a method to the registry, as image.RegisterFormat adds a
+// format: the registry is open, and a method an embedder registers (from
+// an init function or a package-level variable) is parsed by ParseMethods,
+// listed by Methods and Registry, validated from its Options and budgeted
+// from its Cost like tfcam's own. Embedders' methods take orders of 1000
+// and up within their family; tfcam's stay below. Register panics on a
+// spec that contradicts itself (a Proto that is not exactly one kind of
+// method, a Name that Proto does not return, a duplicate name or order,
+// an option without a field): programming errors that any run of the
+// program finds, since registration happens at initialisation.
+// Registering is safe for concurrent use; register before parsing.
+func Register[M Method](s Spec[M]) struct{} {
+	if err := checkKind(s.Proto); err != nil {
+		panic(err.Error())
+	}
 	if got := s.Proto.Name(); got != s.Name {
-		panic(fmt.Sprintf("explainer: register %q: Proto.Name() is %q", s.Name, got))
+		panic(fmt.Sprintf("explainer: Register %q: Proto.Name() is %q", s.Name, got))
 	}
 	typ := reflect.TypeOf(s.Proto)
 	for _, o := range s.Options {
 		if _, ok := optionField(typ, o.Name); !ok {
-			panic(fmt.Sprintf("explainer: register %q: option %q has no exported field of %v", s.Name, o.Name, typ))
+			panic(fmt.Sprintf("explainer: Register %q: option %q has no exported field of %v", s.Name, o.Name, typ))
 		}
 	}
 	sp := &spec{name: s.Name, summary: s.Summary, notes: s.Notes, family: s.Family, order: s.Order,
@@ -197,6 +207,14 @@ func register[M Method](s Spec[M]) struct{} {
 	registry.byName[s.Name] = sp
 	registry.sorted = nil
 	return struct{}{}
+}
+
+// unregister removes the method named name (tests of Register only).
+func unregister(name string) {
+	registry.Lock()
+	defer registry.Unlock()
+	delete(registry.byName, name)
+	registry.sorted = nil
 }
 
 // specs lists the registered methods in registry order.
@@ -347,9 +365,13 @@ type Coster interface {
 
 // Validate checks m's option values: ParseMethods calls it on every spec,
 // New on every configured method, so a method built in Go is checked too.
-// It returns an *OptionError for the first value the method cannot take.
-// Methods not registered are not checked.
+// It refuses a method that is not exactly one of WeightMethod, MapMethod
+// and ConceptMethod, and returns an *OptionError for the first value the
+// method cannot take. The options of methods not registered are not checked.
 func Validate(m Method) error {
+	if err := checkKind(m); err != nil {
+		return err
+	}
 	if sm, ok := m.(Smoothed); ok {
 		return sm.validate()
 	}

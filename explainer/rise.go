@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[RISE]{
+var _ = Register(Spec[RISE]{
 	Name: "rise", Family: FamilyMore, Order: 180,
 	Summary: "RISE: Σ_j y(x⊙M_j)·M_j / Σ_j M_j over random binary grid masks, upsampled bilinearly to (1 + 1/grid)× and shifted at random, signed",
 	Notes:   "seeded; = Xplique Rise (its defaults) fed the same masks and shifts (its per-pixel ÷ Σ M; tfcam's raw map is Xplique's minus y(x), for float32 precision); the paper's ÷ N·p as `variant=expected`",

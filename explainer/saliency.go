@@ -2,7 +2,7 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[Saliency]{
+var _ = Register(Spec[Saliency]{
 	Name: "saliency", Family: FamilyInput, Order: 10,
 	Summary: "max_c |dy/dx|",
 	Notes:   "= Xplique Saliency",

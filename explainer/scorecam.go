@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[ScoreCAM]{
+var _ = Register(Spec[ScoreCAM]{
 	Name: "scorecam", Family: FamilyMore, Order: 40,
 	Summary: "w_k = class probability on the image masked by channel k",
 	Notes:   "official code / tf-keras-vis variant (`variant=prob`); pytorch-grad-cam's softmax over channels as `variant=softmax`; the paper's baseline form w_k = p(x∘H_k) − p(x_b) as `baseline=zero` or `baseline=blur`; with `upsample=corners` (aligned-corner masks) = tf-keras-vis Scorecam",
@@ -14,7 +14,7 @@ var _ = register(Spec[ScoreCAM]{
 	Cost:    ScoreCAM.cost,
 })
 
-var _ = register(Spec[ScoreCAM]{
+var _ = Register(Spec[ScoreCAM]{
 	Name: "faster-scorecam", Family: FamilyMore, Order: 50,
 	Summary: "Score-CAM on the `topn` channels of largest spatial variance",
 	Notes:   "with `upsample=corners` = tf-keras-vis Scorecam max_N=10 (one image per call)",
@@ -54,7 +54,6 @@ var _ = register(Spec[ScoreCAM]{
 // images run as one batch: K·N forward passes, so on wide layers use TopN or
 // a small --batch.
 type ScoreCAM struct {
-	layerMethod
 	// Variant is "prob" or "softmax" ("": the registered default, prob).
 	Variant string
 	// Baseline is "", "none", "zero" or "blur".
@@ -108,8 +107,8 @@ func (m ScoreCAM) cost(g Geometry) Cost {
 	return Cost{Copies: k}
 }
 
-// Build implements Method.
-func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (m ScoreCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	m = Resolve(m)
 	c := t.Ctx
 	a := t.A
@@ -130,15 +129,17 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 			return op.Squeeze(o.Scope(), up, op.SqueezeAxis([]int64{3}))
 		}
 	}
+	var chosen tf.Output // the TopN channels of each image, one-hot
 	if m.TopN > 0 && m.TopN < k {
 		// Per image, the TopN channels by spatial variance: [N,h,w,TopN].
 		mean := o.SpatialMean(a)
 		variance := op.Squeeze(o.Scope(), o.SpatialMean(o.Square(o.Sub(a, mean))), op.SqueezeAxis([]int64{1, 2}))
 		_, idx := op.TopKV2(o.Scope(), variance, constant(o.s, int32(m.TopN)))
 		a = op.Transpose(o.Scope(), op.GatherV2(o.Scope(), op.Transpose(o.Scope(), a, constant(o.s, []int32{0, 3, 1, 2})), idx, constant(o.s, int32(1)), op.GatherV2BatchDims(1)), constant(o.s, []int32{0, 2, 3, 1}))
+		chosen = op.OneHot(o.Scope(), idx, constant(o.s, int32(k)), o.Const(1), o.Const(0)) // [N,TopN,K]
 		k = m.TopN
 	}
-	mask := channelMasks(o, a, upsample)
+	mask := o.g().ChannelMasks(a, upsample)
 	masked := o.Mul(c.Repeat(o, c.Input, k), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
 	targets := c.Repeat(o, c.Targets, k)
 	var wt tf.Output
@@ -165,34 +166,9 @@ func (m ScoreCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		wt = op.Transpose(o.Scope(), op.Softmax(o.Scope(), logits), constant(o.s, []int32{1, 0}))
 	}
 	wt = op.Transpose(o.Scope(), wt, constant(o.s, []int32{1, 0})) // [N,K]
-	wt = op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), wt, constant(o.s, int32(1))), constant(o.s, int32(1)))
-	return o.WeightedSum(wt, a), nil
-}
-
-// channelMasks are Score-CAM's masks: each channel of a [N,h,w,K],
-// upsampled to the input and min–max scaled to [0,1], as [K·N,H,W],
-// copy-major (channel k of image i at k·N+i).
-func channelMasks(o *Ops, a tf.Output, upsample func(tf.Output) tf.Output) tf.Output {
-	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{3, 0, 1, 2})) // [K,N,h,w]
-	h, w := int32(a.Shape().Size(1)), int32(a.Shape().Size(2))
-	up := upsample(op.Reshape(o.Scope(), perChannel, constant(o.s, []int32{-1, h, w}))) // [K·N,H,W]
-	return o.MinMax(up)
-}
-
-// softmaxScoreWeights runs the model on the image times each of r·K·N
-// masks [r·K·N,H,W] (group g of channel k of image i at (g·K+k)·N+i),
-// averages the explained score over the r groups and returns its softmax
-// over channels as CAM weights [N,1,1,K]: the weighting of torch-cam's
-// Score-CAM family (its subtraction of the unmasked score cancels in the
-// softmax).
-func softmaxScoreWeights(o *Ops, c *Context, masks tf.Output, r, k int) (tf.Output, error) {
-	masked := o.Mul(c.Repeat(o, c.Input, r*k), op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3))))
-	scores, err := c.Scores(masked)
-	if err != nil {
-		return tf.Output{}, err
+	if chosen.Op != nil {
+		// The TopN weights back at their channels, 0 at the others.
+		wt = op.Sum(o.Scope(), o.Mul(chosen, op.ExpandDims(o.Scope(), wt, constant(o.s, int32(2)))), constant(o.s, int32(1)))
 	}
-	sel := op.Reshape(o.Scope(), c.Select(o, scores, c.Repeat(o, c.Targets, r*k)), constant(o.s, []int32{int32(r), int32(k), -1}))
-	mean := op.Transpose(o.Scope(), op.Mean(o.Scope(), sel, constant(o.s, int32(0))), constant(o.s, []int32{1, 0})) // [N,K]
-	w := op.Softmax(o.Scope(), mean)
-	return op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1))), nil
+	return op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), wt, constant(o.s, int32(1))), constant(o.s, int32(1))), nil
 }

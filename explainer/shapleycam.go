@@ -8,7 +8,7 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-var _ = register(Spec[ShapleyCAM]{
+var _ = Register(Spec[ShapleyCAM]{
 	Name: "shapleycam", Family: FamilyMore, Order: 160,
 	Summary: "w = mean(g − ½·H·A), H·A a Hessian-vector product (a second gradient through the first)",
 	Notes:   "= pytorch-grad-cam's ShapleyCAM formula; = Grad-CAM where the score is piecewise linear in the layer (ReLU nets, logits); max-pools above the layer rewritten for the second gradient (checked at vgg's block2_conv2); left out with a warning where the model's gradient has an op TensorFlow cannot differentiate twice (a ViT's StridedSliceGrad, depthwise-conv backprop); checked against pytorch-grad-cam 1.5.x's formula, not the library (no torch here)",
@@ -28,7 +28,7 @@ var _ = register(Spec[ShapleyCAM]{
 // writes the activations' and max-pooling's out; StridedSliceGrad, as in
 // Keras ViTs' class token, and depthwise-convolution backprop remain): there ShapleyCAM does not apply and is left out with a
 // NotApplicableError.
-type ShapleyCAM struct{ layerMethod }
+type ShapleyCAM struct{}
 
 // Name implements Method.
 func (ShapleyCAM) Name() string { return "shapleycam" }
@@ -36,8 +36,8 @@ func (ShapleyCAM) Name() string { return "shapleycam" }
 // Needs implements Method.
 func (ShapleyCAM) Needs() Needs { return Needs{LayerGrad: true} }
 
-// Build implements Method.
-func (ShapleyCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (ShapleyCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	hv, err := t.Ctx.LayerHessianProduct(o)
 	if errors.Is(err, tfgraph.ErrNoGradient) {
 		return tf.Output{}, t.Ctx.notApplicable(ShapleyCAM{}, "its Hessian-vector product is a gradient of the gradient, and the model's gradient uses an op TensorFlow cannot differentiate again",
@@ -47,5 +47,5 @@ func (ShapleyCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 		return tf.Output{}, err
 	}
 	w := o.SpatialMean(o.Sub(t.G, o.Mul(o.Const(0.5), hv)))
-	return o.WeightedSum(w, t.A), nil
+	return w, nil
 }

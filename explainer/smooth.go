@@ -94,7 +94,7 @@ func (s Smoothed) Needs() Needs {
 }
 
 // InputResolution implements Method: aug_smooth's mean is at input size.
-func (s Smoothed) InputResolution() bool { return s.AugSmooth || s.Method.InputResolution() }
+func (s Smoothed) InputResolution() bool { return s.AugSmooth || inputResolution(s.Method) }
 
 // Cost is the smoothed method's: under aug_smooth, the 6 augmented copies
 // of each image and the method's own copies of each of them.
@@ -160,11 +160,13 @@ func smoothRefusal(m Method, sp *spec, opt string) string {
 	if opt != "eigen_smooth" {
 		return ""
 	}
-	switch {
+	switch _, weights := m.(WeightMethod); {
 	case sp != nil && sp.noEigenSmooth != "":
 		return sp.noEigenSmooth
-	case m.InputResolution():
+	case inputResolution(m):
 		return m.Name() + " builds its map at the input's resolution, not as a sum over the layer's channels that a principal component could replace"
+	case !weights:
+		return m.Name() + " builds its own map, not weights on the layer's activations whose sum over channels a principal component could replace"
 	}
 	return ""
 }
@@ -227,7 +229,7 @@ func (s Smoothed) Build(o *Ops, t Tensors) (tf.Output, error) {
 	if !isSigned(s.Method) {
 		mp = o.Relu(mp)
 	}
-	if !s.Method.InputResolution() {
+	if !inputResolution(s.Method) {
 		mp = t.Upsample(mp)
 	}
 	mp = o.g().MinMax(mp, normEps)
@@ -246,20 +248,8 @@ func (s Smoothed) Build(o *Ops, t Tensors) (tf.Output, error) {
 }
 
 // buildOnce builds the method, under eigen_smooth with its channel sum
-// replaced by the first principal component (Ops.ChannelSum and
-// WeightedSum, which every weighted-activation method ends with).
+// replaced by the first principal component of w⊙A (buildMap).
 func (s Smoothed) buildOnce(o *Ops, t Tensors) (tf.Output, error) {
-	if !s.EigenSmooth {
-		return s.Method.Build(o, t)
-	}
-	eo := &Ops{s: o.s, eigen: new(int)}
-	mp, err := s.Method.Build(eo, t)
-	if err != nil {
-		return mp, err
-	}
-	if *eo.eigen != 1 {
-		return tf.Output{}, t.Ctx.notApplicable(s, fmt.Sprintf("eigen_smooth replaces the map's one sum over the layer's channels (Ops.WeightedSum or ChannelSum), but %s's Build made %d", s.Name(), *eo.eigen),
-			"leave eigen_smooth out for this method", nil)
-	}
-	return mp, nil
+	mp, _, _, err := buildMap(s.Method, o, t, s.EigenSmooth)
+	return mp, err
 }

@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[SmoothGrad]{
+var _ = Register(Spec[SmoothGrad]{
 	Name: "smoothgrad", Family: FamilyInput, Order: 20,
 	Summary: "mean gradient over noisy copies",
 	Notes:   "seeded; = Xplique SmoothGrad fed the same noise (reduced by max |·| over channels)",
@@ -64,20 +64,10 @@ func (m SmoothGrad) Build(o *Ops, t Tensors) (tf.Output, error) {
 // (noise as SmoothGrad's, stream 1: SmoothGrad, SquareGrad and VarGrad see
 // the same copies for a seed), split by copy: [n,N,H,W,C].
 func noisyGradients(o *Ops, c *Context, n int, noise float32) (tf.Output, error) {
-	noisy := noisyCopies(o, c, c.Input, n, noise, 1)
+	noisy := c.NoisyCopies(o, c.Input, n, noise, 1)
 	g, err := c.InputGradient(o, noisy, c.Repeat(o, c.Targets, n))
 	if err != nil {
 		return tf.Output{}, err
 	}
 	return c.Split(o, g, n), nil
-}
-
-// noisyCopies is n copies of x [N,...] plus Gaussian noise of standard
-// deviation noise·(max − min) of each image.
-func noisyCopies(o *Ops, c *Context, x tf.Output, n int, noise float32, stream int64) tf.Output {
-	axes := constant(o.s, []int32{1, 2, 3})
-	span := o.Sub(op.Max(o.Scope(), x, axes, op.MaxKeepDims(true)), op.Min(o.Scope(), x, axes, op.MinKeepDims(true)))
-	sigma := c.Repeat(o, o.Mul(span, o.Const(noise)), n)
-	copies := c.Repeat(o, x, n)
-	return o.Add(copies, o.Mul(c.Normal(o, x, n, stream), sigma))
 }

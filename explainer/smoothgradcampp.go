@@ -2,7 +2,7 @@ package explainer
 
 import tf "github.com/wamuir/graft/tensorflow"
 
-var _ = register(Spec[SmoothGradCAMPlusPlus]{
+var _ = Register(Spec[SmoothGradCAMPlusPlus]{
 	Name: "smoothgradcam++", Family: FamilyMore, Order: 10,
 	Summary: "Grad-CAM++ with gradient powers averaged over noisy copies",
 	Notes:   "seeded",
@@ -19,7 +19,6 @@ var _ = register(Spec[SmoothGradCAMPlusPlus]{
 // D_p the mean over copies of g^p, A the activations of the image itself.
 // Options and defaults as SmoothGrad's (noiseOptions). Seeded: Config.Seed.
 type SmoothGradCAMPlusPlus struct {
-	layerMethod
 	// Samples is the number of noisy copies; 0: the registered default.
 	Samples int
 	// Noise is σ as a fraction of each image's value range (0: the registered default;
@@ -33,12 +32,12 @@ func (SmoothGradCAMPlusPlus) Name() string { return "smoothgradcam++" }
 // Needs implements Method.
 func (SmoothGradCAMPlusPlus) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (m SmoothGradCAMPlusPlus) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (m SmoothGradCAMPlusPlus) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	m = Resolve(m)
 	n, noise := m.Samples, max(m.Noise, 0)
 	c := t.Ctx
-	noisy := noisyCopies(o, c, c.Input, n, noise, 3)
+	noisy := c.NoisyCopies(o, c.Input, n, noise, 3)
 	_, g, err := c.LayerGradient(o, noisy, c.Repeat(o, c.Targets, n))
 	if err != nil {
 		return tf.Output{}, err
@@ -48,5 +47,5 @@ func (m SmoothGradCAMPlusPlus) Build(o *Ops, t Tensors) (tf.Output, error) {
 	d2 := c.MeanOfCopies(o, g2, n)
 	d3 := c.MeanOfCopies(o, o.Mul(g2, g), n)
 	alpha := o.Div(d2, o.Add(o.Mul(o.Const(2), d2), o.Mul(o.SpatialSum(t.A), d3)))
-	return o.WeightedSum(o.SpatialSum(o.Mul(alpha, o.Relu(d1))), t.A), nil
+	return o.SpatialSum(o.Mul(alpha, o.Relu(d1))), nil
 }

@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[SquareGrad]{
+var _ = Register(Spec[SquareGrad]{
 	Name: "squaregrad", Family: FamilyInput, Order: 50,
 	Summary: "mean over noisy copies of the squared input gradient, channel mean",
 	Notes:   "seeded, SmoothGrad's copies (σ a fraction of the range, where Xplique's is absolute); = Xplique SquareGrad fed the same noise",

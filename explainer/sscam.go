@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[SSCAM]{
+var _ = Register(Spec[SSCAM]{
 	Name: "sscam", Family: FamilyMore, Order: 54,
 	Summary: "SS-CAM: w = softmax over channels of the mean class logit on the image times Score-CAM's mask plus Gaussian noise",
 	Notes:   "torch-cam's SSCAM (its defaults: 35 samples, σ = 2); masks upsampled then min–max scaled as tfcam's Score-CAM (torch-cam scales, then upsamples); seeded; samples·K forward passes. Checked against the formula as torch-cam's source defines it (no PyTorch here)",
@@ -29,7 +29,6 @@ var _ = register(Spec[SSCAM]{
 // the sample and the channel, not the image. Cost: Samples·K forward passes
 // per image (8,960 at K = 256 with the defaults).
 type SSCAM struct {
-	layerMethod
 	// Samples is the number of noisy masks per channel.
 	Samples int
 	// Noise is the noise's standard deviation on masks in [0,1] (negative:
@@ -43,19 +42,19 @@ func (SSCAM) Name() string { return "sscam" }
 // Needs implements Method.
 func (SSCAM) Needs() Needs { return Needs{} }
 
-// Build implements Method.
-func (m SSCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
+// Weights implements WeightMethod.
+func (m SSCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	m = Resolve(m)
 	n, noise := m.Samples, max(m.Noise, 0)
 	k := int(t.A.Shape().Size(3))
 	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
-	masks := op.ExpandDims(o.Scope(), c.Split(o, channelMasks(o, t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
+	masks := op.ExpandDims(o.Scope(), c.Split(o, o.g().ChannelMasks(t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
 	delta := op.StatelessRandomNormal(o.Scope(), constant(o.s, []int32{int32(n), int32(k), 1, h, w}), constant(o.s, []int64{c.Seed, 6}))
 	noisy := op.Reshape(o.Scope(), o.Add(masks, o.Mul(delta, o.Const(noise))), constant(o.s, []int32{-1, h, w})) // [n·K·N,H,W]
 	wt, err := softmaxScoreWeights(o, c, noisy, n, k)
 	if err != nil {
 		return tf.Output{}, err
 	}
-	return o.WeightedSum(wt, t.A), nil
+	return wt, nil
 }

@@ -5,7 +5,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 )
 
-var _ = register(Spec[VarGrad]{
+var _ = Register(Spec[VarGrad]{
 	Name: "vargrad", Family: FamilyInput, Order: 60,
 	Summary: "unbiased variance over noisy copies of the input gradient, channel mean",
 	Notes:   "as `squaregrad`; = Xplique VarGrad fed the same noise",

@@ -249,7 +249,7 @@ func map16Diff(t *testing.T, a, b []byte) int {
 
 // BenchmarkBucketThroughput compares `tfcam explain` (gradcam, default
 // outputs, the shapes model) from files to a folder with the same job from
-// an S3 bucket to an S3 bucket (gofakes3 on 127.0.0.1, in this process),
+// an S3 bucket to an S3 bucket (the fake-S3 program on 127.0.0.1, internal/fakes3),
 // on 200 JPEGs of 1024×768: images/s of each, start-up included in both.
 // Run: make bench-bucket.
 func BenchmarkBucketThroughput(b *testing.B) {

@@ -7,16 +7,13 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/tfcam/tfcam"
-	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/evaluate"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/inputs"
-	"github.com/tfcam/tfcam/tfimage"
 )
 
 // evalOptions are the flags of `tfcam eval`.
@@ -342,54 +339,49 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			fmt.Fprintf(log, "note: %d of %d inputs have no boxes; the pointing games use the other %d\n", len(images)-len(boxes), len(images), len(boxes))
 		}
 	}
-	sanity := s.sanity.Params || s.sanity.Logit
 	// The sanity checks compare raw maps (signed where the method is).
 	o.explainFlags.target = s.target
-	m, _, pre, e, err := o.explainer(ctx, o.explainFlags, explainer.Config{Methods: s.methods, Raw: sanity})
+	opened, e, err := o.explainer(ctx, o.explainFlags, explainer.Config{Methods: s.methods, Raw: s.sanity.Params || s.sanity.Logit})
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	defer opened.Close()
 	if s.class >= e.Classes() {
 		if !e.Objective().IsClass() {
 			return usageError(fmt.Sprintf("--class %d: --target %s scores %d classes (0..%d)", s.class, e.Objective(), e.Classes(), e.Classes()-1))
 		}
 		return usageError(fmt.Sprintf("--class %d: the model has %d classes (0..%d)", s.class, e.Classes(), e.Classes()-1))
 	}
-	var ev *evaluate.Evaluator // nil: a non-class target, no perturbation metrics
-	if e.Objective().IsClass() {
-		if ev, err = evaluate.New(m, evaluate.Config{Steps: o.steps, Baseline: s.baseline, BlurSigma: o.blurSigma, RunImages: o.runImages}); err != nil {
-			return err
-		}
-	} else {
+	viewSize := 0
+	if o.out != "" {
+		viewSize = evaluate.ExampleSize // the report's example maps
+	}
+	dec, err := opened.Decoder(viewSize)
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	run, err := evaluate.NewRun(ctx, evaluate.RunConfig{Model: opened.TF, Explainer: e, Decoder: dec, Images: images, Boxes: boxes,
+		TopK1: s.class < 0, Class: s.class,
+		Metrics:   evaluate.Config{Steps: o.steps, Baseline: s.baseline, BlurSigma: o.blurSigma, RunImages: o.runImages},
+		Tolerance: o.tolerance, ROAD: s.road, ROADNoise: o.roadNoise, Sanity: s.sanity, SanityImages: o.sanImages,
+		Sensitivity: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR}, Seed: uint64(o.explainFlags.seed),
+		Examples: o.out != "", Batch: o.batch, Workers: o.workers, Progress: newProgress(log, isTerminal(log), len(images)),
+		MethodSpec: o.methods, BoxesName: o.boxes})
+	if err != nil {
+		return err
+	}
+	if !run.Perturbs() {
 		fmt.Fprintf(log, "note: --target %s: Average Drop, Increase in Confidence, deletion and insertion score class probabilities, not what these maps explain; they are not run\n", e.Objective())
 	}
-	var road *evaluate.ROAD
-	if s.road != nil {
-		if road, err = evaluate.NewROAD(m, evaluate.ROADConfig{Percentages: s.road, Noise: o.roadNoise, Seed: uint64(o.explainFlags.seed), RunImages: o.runImages}); err != nil {
-			return err
-		}
-	}
-	var san *evaluate.Sanity
-	if sanity {
-		if san, err = evaluate.NewSanity(ctx, m, e.Classes(), s.sanity); err != nil {
-			return err
-		}
-	}
-	h, w := e.InputSize()
-	_, _, c := m.InputSize()
-	tol := evaluate.ScaleTolerance(o.tolerance, w, h)
-	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %d steps, baseline %s, %s\n",
-		len(images), m.Dir, e.Layer().Name, methodList(e), pre, o.steps, s.baseline, deviceNote(m))
+	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %s, %s\n",
+		len(images), opened.TF.Dir, e.Layer().Name, methodList(e), opened.Preprocess, run, deviceNote(opened.TF))
 	reportSkipped(log, e)
-	sanImages := len(images)
-	if o.sanImages > 0 {
-		sanImages = min(o.sanImages, len(images))
-	}
-	if san != nil {
-		on := fmt.Sprintf("on all %d images", sanImages)
-		if sanImages < len(images) {
-			on = fmt.Sprintf("on the first %d of %d images (--sanity-images)", sanImages, len(images))
+	if san := run.Sanity(); san != nil {
+		n := run.SanityImages()
+		on := fmt.Sprintf("on all %d images", n)
+		if n < len(images) {
+			on = fmt.Sprintf("on the first %d of %d images (--sanity-images)", n, len(images))
 		}
 		if s.sanity.Params {
 			fmt.Fprintf(log, "sanity: %d layers with weights, randomised from the top in %d steps (%s first), %s\n", len(san.Layers()), len(san.Cuts()), san.Layers()[0], on)
@@ -397,79 +389,22 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 			fmt.Fprintf(log, "sanity: random logit %s\n", on)
 		}
 	}
-
-	viewSize := 0
-	if o.out != "" {
-		viewSize = evaluate.ExampleSize // the report's example maps
-	}
-	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre, ViewSize: viewSize})
-	if err != nil {
-		return err
-	}
-	defer dec.Close()
-	st := &evaluate.Job{Explainer: e, Evaluator: ev, ROAD: road, Sanity: san, SanityImages: sanImages, Class: s.class, Boxes: boxes, Tolerance: tol,
-		Sensitivity: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR, Seed: uint64(o.explainFlags.seed)}, Channels: c}
-	if o.out != "" {
-		st.ExampleImages = evaluate.ExampleImages
-	}
-	p := &engine.Engine{Decoder: dec, Batch: o.batch, Workers: o.workers, MaxBytes: 256 << 20,
-		Progress: newProgress(log, isTerminal(log), len(images))}
-	sum, err := p.Run(ctx, slices.Values(images), st)
+	rep, sum, err := run.Do(ctx)
 	if err != nil {
 		return err
 	}
 	if sum.Interrupted {
 		return exitError{code: signalExitCode(), msg: "interrupted; nothing written (the metrics need every image)"}
 	}
-	failed, results := sum.Failed+len(bad), st.Results()
-	if len(results) == 0 {
+	failed := sum.Failed + len(bad)
+	if rep == nil {
 		return exitError{code: 1, msg: fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
-	}
-	var names []string
-	for _, mt := range e.Methods() {
-		names = append(names, mt.Name())
-	}
-	rep := &evaluate.Report{
-		Settings: evaluate.Settings{Model: m.Dir, Layer: e.Layer().Name, Class: o.class, Steps: o.steps, Baseline: string(s.baseline),
-			Tolerance: tol, Boxes: o.boxes, MethodSpec: o.methods},
-		Fractions: evaluate.Fractions(o.steps), Methods: evaluate.Summarize(names, results), Images: results,
-	}
-	if ev != nil {
-		rep.Counts = ev.Counts()
-	} else {
-		rep.Settings.Target = e.Objective().String()
-		rep.Settings.Steps, rep.Settings.Baseline, rep.Fractions = 0, "", nil
-	}
-	for i, mt := range e.Methods() {
-		cost := e.Cost(mt)
-		rep.Methods[i].Passes = 1 + cost.Copies + cost.TailCopies
-	}
-	if o.sensN > 0 {
-		rep.Settings.SensitivitySamples, rep.Settings.SensitivityRadius = o.sensN, o.sensR
-	}
-	if road != nil || o.sensN > 0 || san != nil {
-		rep.Settings.Seed = uint64(o.explainFlags.seed)
-	}
-	if san != nil {
-		rep.Settings.SanityImages = sanImages
-	}
-	if san != nil && s.sanity.Params {
-		rep.Settings.SanityLayers, rep.Settings.SanityCuts = san.Layers(), san.Cuts()
-	}
-	if road != nil {
-		rep.Settings.ROADPercentages, rep.Settings.ROADNoise = s.road, o.roadNoise
-		for i := range rep.Methods {
-			rep.Methods[i].ROAD = evaluate.SummarizeROAD(s.road, rep.Methods[i].Method, results)
-		}
-	}
-	if s.baseline == evaluate.Blur {
-		rep.Settings.BlurSigma = ev.Config().BlurSigma
 	}
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}
 	if o.out != "" {
-		names, err := rep.WriteFiles(o.out, st.Examples())
+		names, err := rep.WriteFiles(o.out, run.Examples())
 		if err != nil {
 			return err
 		}

@@ -10,21 +10,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/term"
 
 	"github.com/tfcam/tfcam"
-	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/render"
-	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfgraph"
-	"github.com/tfcam/tfcam/tfimage"
 )
 
 // explainOptions are the flags of `tfcam explain`.
@@ -275,27 +270,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	if err != nil {
 		return err
 	}
-	// Object-store prefixes are listed as the run goes (a bucket of
-	// millions of keys starts at once); everything else is expanded now.
-	var streams, rest []string
-	for _, a := range args {
-		if inputs.IsPrefixURL(a) {
-			streams = append(streams, a)
-		} else {
-			rest = append(rest, a)
-		}
-	}
-	var bad badPaths
-	images, err := inputs.Expand(ctx, rest, stdin, bad.add)
-	if err != nil {
-		return interruptedError(err)
-	}
-	if s.shard.Index != 0 {
-		bad = nil // reported by shard 0
-	}
 	x := o.explainFlags
 	x.target = s.target
-	m, preset, pre, e, err := o.explainer(ctx, x, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
+	m, e, err := o.explainer(ctx, x, explainer.Config{Methods: s.methods, Raw: s.save["npy"]})
 	if err != nil {
 		return err
 	}
@@ -307,141 +284,41 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		}
 		return err
 	}
-	// Keep only this shard's images, and skip finished ones unless --force.
-	var mine []inputs.Input
-	for _, in := range images {
-		if s.shard.Owns(in.Key) {
-			mine = append(mine, in)
-		}
-	}
-	var redo func(string) bool
-	if o.force {
-		keys := map[string]bool{}
-		for _, in := range mine {
-			keys[in.Key] = true
-		}
-		// A listed prefix's keys are not known in advance: with one,
-		// every image of the shard's results is redone.
-		redo = func(k string) bool { return keys[k] || len(streams) > 0 }
-	}
-	var out results.Sink
-	bucket := storage.IsURL(o.out) && !strings.HasPrefix(o.out, "file://")
-	if bucket {
-		out, err = results.OpenBucket(ctx, o.out, s.shard, s.save["tfrecord"], o.flushEvery, redo)
-	} else {
-		o.out = strings.TrimPrefix(o.out, "file://")
-		out, err = results.OpenDir(o.out, s.shard, o.durable, s.save["tfrecord"], redo)
-	}
-	if err != nil {
-		return err
-	}
-	closeOut := sync.OnceValue(out.Close) // early returns close it too
-	defer closeOut()
-	total, skipped := len(mine)+len(bad), 0
-	var todo []inputs.Input
-	for _, in := range mine {
-		if out.IsDone(in.Key) {
-			skipped++
-			continue
-		}
-		todo = append(todo, in)
-	}
-	h, w := e.InputSize()
-	_, _, c := m.InputSize()
-	listing := ""
-	if len(streams) > 0 {
-		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(mapSlice(streams, storage.WithoutQuery), ", "))
-	}
-	fmt.Fprintf(log, "tfcam explain: %d images%s (shard %s: %d, %d already done), model %s, layer %s, methods %s, preprocess %s, %s\n",
-		len(images), listing, s.shard, total, skipped, m.Dir, e.Layer().Name, methodList(e), pre, deviceNote(m))
-	reportSkipped(log, e)
-	bad.report(log)
-
-	viewSize := o.overlaySize
-	if viewSize == 0 {
-		viewSize = 1 << 15 // the original's size (within TensorFlow's limits)
-	}
-	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: pre, ViewSize: viewSize})
-	if err != nil {
-		return err
-	}
-	defer dec.Close()
-	nmaps := len(e.Methods()) * max(s.class.TopK, 1)
-	rend, err := tfimage.NewRenderer(tfimage.RenderOptions{Maps: nmaps, MapWidth: w, MapHeight: h,
-		Overlay: s.save["overlay"], Colormap: s.colormap, Alpha: o.alpha, Quality: o.quality, PNG: o.overlayFormat == "png",
-		Map16: s.save["map16"] || s.save["tfrecord"], Thumbnail: 512})
-	if err != nil {
-		return err
-	}
-	defer rend.Close()
-	st := &tfcam.Job{Explainer: e, Class: s.class, Renderer: rend, Sink: out, Preset: preset, Model: m.Dir, Seed: o.seed,
+	prog := newProgress(log, isTerminal(log), 0)
+	opts := tfcam.ExplainOptions{Class: s.class, Colormap: s.colormap, Alpha: o.alpha, Quality: o.quality, OverlaySize: o.overlaySize,
 		Outputs: tfcam.Outputs{Overlay: s.save["overlay"], OverlayPNG: o.overlayFormat == "png", ConceptAlpha: o.alpha,
-			Map16: s.save["map16"], NPY: s.save["npy"], TFRecord: s.save["tfrecord"]}}
-	prog := newProgress(log, isTerminal(log), len(todo))
-	p := &engine.Engine{Decoder: dec, Batch: o.batch, Workers: o.workers, MaxBytes: int64(o.maxFileMB) << 20, Progress: prog}
-	var listed, listedDone, listedBad atomic.Int64
-	all := func(yield func(inputs.Input) bool) {
-		for _, in := range todo {
-			if !yield(in) {
-				return
+			Map16: s.save["map16"], NPY: s.save["npy"], TFRecord: s.save["tfrecord"]},
+		Batch: o.batch, Workers: o.workers, MaxFileBytes: int64(o.maxFileMB) << 20, Shard: s.shard, Force: o.force,
+		Durable: o.durable, FlushEvery: o.flushEvery, Gallery: o.gallery, Seed: o.seed, Stdin: stdin, Progress: prog,
+		Planned: func(p tfcam.ExplainPlan) {
+			fmt.Fprintf(log, "tfcam explain: %s, model %s, layer %s, methods %s, preprocess %s, %s\n",
+				p, m.TF.Dir, e.Layer().Name, methodList(e), m.Preprocess, deviceNote(m.TF))
+			reportSkipped(log, e)
+			for _, b := range p.Bad {
+				fmt.Fprintf(log, "skipped %s: %v\n", b.Path, b.Err)
 			}
-		}
-		defer prog.counting(false)
-		report := func(path string, err error) {
-			listedBad.Add(1)
-			prog.Note("skipped %s: %v", storage.WithoutQuery(path), err)
-		}
-		for _, raw := range streams {
-			for in := range inputs.StreamPrefix(ctx, raw, report) {
-				if !s.shard.Owns(in.Key) {
-					continue
-				}
-				if err := inputs.CheckKey(in.Key); err != nil {
-					report(in.Path, err)
-					continue
-				}
-				listed.Add(1)
-				if out.IsDone(in.Key) {
-					listedDone.Add(1)
-					continue
-				}
-				prog.grow(1)
-				if !yield(in) {
-					return
-				}
-			}
-		}
-	}
-	prog.counting(len(streams) > 0)
-	run, err := p.Run(ctx, all, st)
+			prog.Grow(p.Total - p.Skipped - len(p.Bad))
+		}}
+	run, err := m.ExplainInto(ctx, e, o.out, args, opts)
 	if err != nil {
-		return err
+		return interruptedError(err)
 	}
-	total += int(listed.Load() + listedBad.Load())
-	skipped += int(listedDone.Load())
-	run.Failed += len(bad) + int(listedBad.Load())
-	if err := closeOut(); err != nil {
-		return err
-	}
-	if o.gallery && !bucket {
-		if err := results.WriteGallery(o.out, "tfcam: "+filepath.Base(filepath.Dir(filepath.Clean(m.Dir)))+"/"+filepath.Base(m.Dir)); err != nil {
-			fmt.Fprintf(log, "warning: gallery: %v\n", err)
-		}
-	}
+	bucket := storage.IsURL(o.out) && !strings.HasPrefix(o.out, "file://")
+	out := strings.TrimPrefix(o.out, "file://")
 	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
-		run.Done, skipped, run.Failed, total, s.shard, storage.WithoutQuery(o.out))
-	if n := st.Flat(); n > 0 {
-		fmt.Fprintf(log, "; %d flat maps (no signal: \"flat\": true in results.jsonl)", n)
+		run.Done, run.Skipped, run.Failed, run.Total, s.shard, storage.WithoutQuery(out))
+	if run.Flat > 0 {
+		fmt.Fprintf(log, "; %d flat maps (no signal: \"flat\": true in results.jsonl)", run.Flat)
 	}
 	if o.gallery && !bucket {
-		fmt.Fprintf(log, " (open %s)", filepath.Join(o.out, "index.html"))
+		fmt.Fprintf(log, " (open %s)", filepath.Join(out, "index.html"))
 	}
 	fmt.Fprintln(log)
 	switch {
 	case run.Interrupted:
 		return exitError{code: signalExitCode(), msg: fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.Done)}
 	case run.Failed > 0:
-		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above)", run.Failed, total)}
+		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above)", run.Failed, run.Total)}
 	}
 	return nil
 }

@@ -135,14 +135,14 @@ func (f *modelFlags) open() (*tfcam.Model, error) {
 // flag's, else the preset's; probs explains probabilities instead of logits.
 // ctx bounds the target's resolution (an embedding reference runs the
 // model). The caller closes the model.
-func (f *modelFlags) explainer(ctx context.Context, x explainFlags, cfg explainer.Config) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
+func (f *modelFlags) explainer(ctx context.Context, x explainFlags, cfg explainer.Config) (*tfcam.Model, *explainer.Explainer, error) {
 	m, err := f.open()
 	if err != nil {
-		return nil, models.Preset{}, "", nil, err
+		return nil, nil, err
 	}
-	fail := func(err error) (*tfgraph.Model, models.Preset, imagefile.Preprocess, *explainer.Explainer, error) {
+	fail := func(err error) (*tfcam.Model, *explainer.Explainer, error) {
 		m.Close()
-		return nil, m.Preset, "", nil, configError(err)
+		return nil, nil, configError(err)
 	}
 	if cfg, err = x.config(m.Preset, cfg); err != nil {
 		return fail(err)
@@ -157,7 +157,7 @@ func (f *modelFlags) explainer(ctx context.Context, x explainFlags, cfg explaine
 	if err != nil {
 		return fail(tokensHint(err))
 	}
-	return m.TF, m.Preset, m.Preprocess, e, nil
+	return m, e, nil
 }
 
 // config completes cfg with the explainer flags: the layer is the flag's,

@@ -20,19 +20,19 @@ type progress struct {
 	start    time.Time
 	last     time.Time
 	interval time.Duration
-	// more: total grows while a listing is read (grow), so no ETA yet.
+	// more: total grows while a listing is read (Grow), so no ETA yet.
 	more bool
 }
 
-// grow adds n images to the total (found by a listing during the run).
-func (p *progress) grow(n int) {
+// Grow adds n images to the total (found by a listing during the run).
+func (p *progress) Grow(n int) {
 	p.mu.Lock()
 	p.total += n
 	p.mu.Unlock()
 }
 
-// counting says whether a listing is still adding to the total.
-func (p *progress) counting(on bool) {
+// Listing says whether a listing is still adding to the total.
+func (p *progress) Listing(on bool) {
 	p.mu.Lock()
 	p.more = on
 	p.mu.Unlock()

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,8 +14,6 @@ import (
 	"runtime"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
@@ -49,33 +45,6 @@ type serveOptions struct {
 	quality         int
 	maxMethodLists  int
 	shutdownTimeout time.Duration
-}
-
-// modelConfig is one model of a --config file (JSON, or YAML for .yaml
-// and .yml); fields are the flags of the same names.
-type modelConfig struct {
-	Name          string `json:"name"`
-	Model         string `json:"model"`
-	Tags          string `json:"tags"`
-	Signature     string `json:"signature"`
-	Preprocess    string `json:"preprocess"`
-	Labels        string `json:"labels"`
-	Size          string `json:"size"`
-	Layer         string `json:"layer"`
-	Probabilities bool   `json:"probabilities"`
-	Seed          int64  `json:"seed"`
-	MaxTensorMB   int    `json:"max_tensor_mb"`
-	Tokens        string `json:"tokens"`
-	Method        string `json:"method"`
-	Class         string `json:"class"`
-	// Output and Target are --output and --target: what the model's maps
-	// explain (see targetUsage), fixed per model.
-	Output string `json:"output"`
-	Target string `json:"target"`
-}
-
-type serveConfig struct {
-	Models []modelConfig `json:"models"`
 }
 
 func serveUsage(fs *flag.FlagSet) func() {
@@ -209,52 +178,21 @@ func (o serveOptions) resolve() (serve.Options, error) {
 }
 
 // entries are the models to load: the --config file's, or --model's.
-func (o serveOptions) entries() ([]modelConfig, error) {
+func (o serveOptions) entries() ([]serve.ModelConfig, error) {
 	if o.config == "" {
 		name := o.name
 		if name == "" {
 			name = defaultModelName(o.model)
 		}
-		return []modelConfig{{Name: name, Model: o.model, Tags: o.tags, Signature: o.signature, Preprocess: o.preprocess,
+		return []serve.ModelConfig{{Name: name, Model: o.model, Tags: o.tags, Signature: o.signature, Preprocess: o.preprocess,
 			Labels: o.labels, Size: o.size, Layer: o.layer, Probabilities: o.probs, Seed: o.seed, MaxTensorMB: o.maxTensor,
 			Tokens: o.tokens, Method: o.method, Class: o.class, Output: o.output, Target: o.target}}, nil
 	}
-	data, err := os.ReadFile(o.config)
+	models, err := serve.ReadConfig(o.config)
 	if err != nil {
-		return nil, usageError(fmt.Sprintf("--config: %v", err))
+		return nil, usageError("--config " + strings.TrimPrefix(err.Error(), serve.ErrConfig.Error()+": "))
 	}
-	if ext := strings.ToLower(filepath.Ext(o.config)); ext == ".yaml" || ext == ".yml" {
-		if data, err = yaml.YAMLToJSON(data); err != nil {
-			return nil, usageError(fmt.Sprintf("--config %s: %v", o.config, err))
-		}
-	}
-	var cfg serveConfig
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, usageError(fmt.Sprintf("--config %s: %v", o.config, err))
-	}
-	if len(cfg.Models) == 0 {
-		return nil, usageError(fmt.Sprintf("--config %s lists no models: want models: [{name: NAME, model: DIR}, ...]", o.config))
-	}
-	for i, mc := range cfg.Models {
-		if mc.Name == "" || mc.Model == "" {
-			return nil, usageError(fmt.Sprintf("--config %s: model %d needs a name and a model directory", o.config, i))
-		}
-		if mc.MaxTensorMB < 0 || mc.MaxTensorMB > 8192 {
-			return nil, usageError(fmt.Sprintf("--config %s: model %q: max_tensor_mb %d: want 0 (1024) or 1..8192", o.config, mc.Name, mc.MaxTensorMB))
-		}
-		if _, err := parseTokens(mc.Tokens); err != nil {
-			return nil, usageError(fmt.Sprintf("--config %s: model %q: tokens: %v", o.config, mc.Name, err))
-		}
-		if _, err := parseTarget(mc.Target); err != nil {
-			return nil, usageError(fmt.Sprintf("--config %s: model %q: target: %v", o.config, mc.Name, strings.TrimPrefix(err.Error(), "--target ")))
-		}
-		if mc.Method == "" {
-			cfg.Models[i].Method = "gradcam"
-		}
-	}
-	return cfg.Models, nil
+	return models, nil
 }
 
 // defaultModelName names a model after its directory: ".../shapes/model"

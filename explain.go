@@ -1,0 +1,290 @@
+package tfcam
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tfcam/tfcam/engine"
+	"github.com/tfcam/tfcam/explainer"
+	"github.com/tfcam/tfcam/inputs"
+	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/results"
+	"github.com/tfcam/tfcam/storage"
+	"github.com/tfcam/tfcam/tfimage"
+)
+
+// ExplainOptions are the settings of Model.ExplainInto, the fields of
+// `tfcam explain`'s flags; DefaultExplainOptions has that command's
+// defaults.
+type ExplainOptions struct {
+	// Class is the class explained in each image: Class{TopK: 1} is the
+	// top-1 (the default), Class{} class 0.
+	Class explainer.Class
+	// Outputs are the files written per map (the results line always is).
+	Outputs Outputs
+	// Colormap, Alpha (0..1) and Quality (JPEG, 1..100) make the overlays.
+	Colormap render.Colormap
+	Alpha    float64
+	Quality  int
+	// OverlaySize is the longest side of overlays in pixels (0: the
+	// original's size; images are never enlarged).
+	OverlaySize int
+	// Batch is the most images per graph run, Workers the goroutines that
+	// read, decode and encode; MaxFileBytes skips larger files.
+	Batch, Workers int
+	MaxFileBytes   int64
+	// Shard is the part of the inputs this run explains (Count 0 or 1:
+	// all of them).
+	Shard inputs.Shard
+	// Force redoes images whose outputs already exist; without it they
+	// are skipped (a rerun resumes).
+	Force bool
+	// Durable syncs a folder's files to disk before their images are
+	// marked done (power-loss safe, not only crash safe).
+	Durable bool
+	// FlushEvery is how often a bucket's results are stored as a part (0:
+	// a part per batch).
+	FlushEvery time.Duration
+	// Gallery writes index.html into a results folder (not a bucket).
+	Gallery bool
+	// Seed is the explainer's Config.Seed, recorded in every line.
+	Seed int64
+	// Stdin is read for the input "-" (a list of paths).
+	Stdin io.Reader
+	// Progress, when not nil, is told about every image finished or
+	// skipped; if it also implements Lister, about the images a bucket
+	// listing adds as the run goes.
+	Progress engine.Progress
+	// Planned, when not nil, is called once the inputs are expanded and
+	// the results opened, before the first image is read.
+	Planned func(ExplainPlan)
+}
+
+// DefaultExplainOptions are `tfcam explain`'s defaults: overlays (JPEG,
+// jet, α 0.5, quality 90, at most 512 px) and 16-bit maps, top-1, batches
+// of 32 on workers goroutines, files up to 256 MiB, a gallery.
+func DefaultExplainOptions(workers int) ExplainOptions {
+	return ExplainOptions{Outputs: Outputs{Overlay: true, Map16: true, ConceptAlpha: 0.5},
+		Colormap: render.Jet, Alpha: 0.5, Quality: 90, OverlaySize: 512,
+		Class: explainer.Class{TopK: 1}, Batch: 32, Workers: max(workers, 1), MaxFileBytes: 256 << 20, Shard: inputs.Shard{Count: 1},
+		FlushEvery: 15 * time.Second, Gallery: true}
+}
+
+// Lister is implemented by a Progress that shows images found by a
+// listing during the run.
+type Lister interface {
+	// Listing says whether a listing is still adding images.
+	Listing(on bool)
+	// Grow adds n images to the total.
+	Grow(n int)
+}
+
+// ExplainPlan is what a run is about to do.
+type ExplainPlan struct {
+	// Images is the number of inputs expanded before the run (besides
+	// bucket prefixes, listed as it goes: Streams).
+	Images  int
+	Streams []string
+	// Shard is this run's shard, Total its images (with the bad ones),
+	// Skipped those already done.
+	Shard          inputs.Shard
+	Total, Skipped int
+	// Bad are the inputs skipped by expansion (missing, unreadable,
+	// duplicate keys), reported by shard 0 only.
+	Bad []BadInput
+}
+
+// BadInput is an input that expansion or a listing skipped, and why.
+type BadInput struct {
+	Path string
+	Err  error
+}
+
+// ExplainSummary is what a run did.
+type ExplainSummary struct {
+	engine.Summary
+	// Total are the shard's images, Skipped those already done.
+	Total, Skipped int
+	// Flat counts maps without signal ("flat": true in their lines).
+	Flat int64
+}
+
+// ExplainInto explains the images named by args — files, folders, globs,
+// @lists, "-" (a list on o.Stdin), object-store objects and prefixes — with
+// e, an explainer of m, into the results folder or bucket URL out, as
+// `tfcam explain` does: per image and map the files of o.Outputs, then its
+// results line; images already done are skipped (a rerun resumes); a bad
+// image is counted in Summary.Failed and the run goes on. The error is for
+// what stops the whole run: the results cannot be opened or written, ctx
+// was cancelled while the inputs were expanded. A run interrupted by ctx
+// returns with Summary.Interrupted set and what was done kept.
+func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out string, args []string, o ExplainOptions) (ExplainSummary, error) {
+	var sum ExplainSummary
+	if o.Shard.Count == 0 {
+		o.Shard.Count = 1
+	}
+	if err := o.Class.Check(e.Classes()); err != nil {
+		return sum, err
+	}
+	// Object-store prefixes are listed as the run goes (a bucket of
+	// millions of keys starts at once); everything else is expanded now.
+	var streams, rest []string
+	for _, a := range args {
+		if inputs.IsPrefixURL(a) {
+			streams = append(streams, a)
+		} else {
+			rest = append(rest, a)
+		}
+	}
+	var bad []BadInput
+	images, err := inputs.Expand(ctx, rest, o.Stdin, func(path string, err error) { bad = append(bad, BadInput{path, err}) })
+	if err != nil {
+		return sum, err
+	}
+	if o.Shard.Index != 0 {
+		bad = nil // reported by shard 0
+	}
+	var mine []inputs.Input
+	for _, in := range images {
+		if o.Shard.Owns(in.Key) {
+			mine = append(mine, in)
+		}
+	}
+	var redo func(string) bool
+	if o.Force {
+		keys := map[string]bool{}
+		for _, in := range mine {
+			keys[in.Key] = true
+		}
+		// A listed prefix's keys are not known in advance: with one,
+		// every image of the shard's results is redone.
+		redo = func(k string) bool { return keys[k] || len(streams) > 0 }
+	}
+	var sink results.Sink
+	bucket := storage.IsURL(out) && !strings.HasPrefix(out, "file://")
+	if bucket {
+		sink, err = results.OpenBucket(ctx, out, o.Shard, o.Outputs.TFRecord, o.FlushEvery, redo)
+	} else {
+		out = strings.TrimPrefix(out, "file://")
+		sink, err = results.OpenDir(out, o.Shard, o.Durable, o.Outputs.TFRecord, redo)
+	}
+	if err != nil {
+		return sum, err
+	}
+	closeSink := sync.OnceValue(sink.Close) // early returns close it too
+	defer closeSink()
+	sum.Total = len(mine) + len(bad)
+	var todo []inputs.Input
+	for _, in := range mine {
+		if sink.IsDone(in.Key) {
+			sum.Skipped++
+			continue
+		}
+		todo = append(todo, in)
+	}
+	if o.Planned != nil {
+		o.Planned(ExplainPlan{Images: len(images), Streams: streams, Shard: o.Shard, Total: sum.Total, Skipped: sum.Skipped, Bad: bad})
+	}
+
+	h, w := e.InputSize()
+	viewSize := o.OverlaySize
+	if viewSize == 0 {
+		viewSize = 1 << 15 // the original's size (within TensorFlow's limits)
+	}
+	dec, err := m.Decoder(viewSize)
+	if err != nil {
+		return sum, err
+	}
+	defer dec.Close()
+	rend, err := tfimage.NewRenderer(tfimage.RenderOptions{Maps: len(e.Methods()) * max(o.Class.TopK, 1), MapWidth: w, MapHeight: h,
+		Overlay: o.Outputs.Overlay, Colormap: o.Colormap, Alpha: o.Alpha, Quality: o.Quality, PNG: o.Outputs.OverlayPNG,
+		Map16: o.Outputs.Map16 || o.Outputs.TFRecord, Thumbnail: 512})
+	if err != nil {
+		return sum, err
+	}
+	defer rend.Close()
+	job := &Job{Explainer: e, Class: o.Class, Renderer: rend, Sink: sink, Preset: m.Preset, Model: m.TF.Dir, Seed: o.Seed, Outputs: o.Outputs}
+	prog := o.Progress
+	lister, _ := prog.(Lister)
+	eng := &engine.Engine{Decoder: dec, Batch: o.Batch, Workers: o.Workers, MaxBytes: o.MaxFileBytes, Progress: prog}
+	var listed, listedDone, listedBad atomic.Int64
+	all := func(yield func(inputs.Input) bool) {
+		for _, in := range todo {
+			if !yield(in) {
+				return
+			}
+		}
+		if lister != nil {
+			defer lister.Listing(false)
+		}
+		report := func(path string, err error) {
+			listedBad.Add(1)
+			if prog != nil {
+				prog.Note("skipped %s: %v", storage.WithoutQuery(path), err)
+			}
+		}
+		for _, raw := range streams {
+			for in := range inputs.StreamPrefix(ctx, raw, report) {
+				if !o.Shard.Owns(in.Key) {
+					continue
+				}
+				if err := inputs.CheckKey(in.Key); err != nil {
+					report(in.Path, err)
+					continue
+				}
+				listed.Add(1)
+				if sink.IsDone(in.Key) {
+					listedDone.Add(1)
+					continue
+				}
+				if lister != nil {
+					lister.Grow(1)
+				}
+				if !yield(in) {
+					return
+				}
+			}
+		}
+	}
+	if lister != nil {
+		lister.Listing(len(streams) > 0)
+	}
+	run, err := eng.Run(ctx, all, job)
+	if err != nil {
+		return sum, err
+	}
+	sum.Summary = run
+	sum.Total += int(listed.Load() + listedBad.Load())
+	sum.Skipped += int(listedDone.Load())
+	sum.Failed += len(bad) + int(listedBad.Load())
+	sum.Flat = job.Flat()
+	if err := closeSink(); err != nil {
+		return sum, err
+	}
+	if o.Gallery && !bucket {
+		title := "tfcam: " + filepath.Base(filepath.Dir(filepath.Clean(m.TF.Dir))) + "/" + filepath.Base(m.TF.Dir)
+		if err := results.WriteGallery(out, title); err != nil && prog != nil {
+			prog.Note("warning: gallery: %v", err)
+		}
+	}
+	return sum, nil
+}
+
+// String is the plan as the line `tfcam explain` starts with.
+func (p ExplainPlan) String() string {
+	listing := ""
+	if len(p.Streams) > 0 {
+		var s []string
+		for _, raw := range p.Streams {
+			s = append(s, storage.WithoutQuery(raw))
+		}
+		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(s, ", "))
+	}
+	return fmt.Sprintf("%d images%s (shard %s: %d, %d already done)", p.Images, listing, p.Shard, p.Total, p.Skipped)
+}
