@@ -38,6 +38,9 @@ type Options struct {
 	Preprocess imagefile.Preprocess
 	// Labels are the class names (default: the preset's).
 	Labels []string
+	// MaxDecodeBytes is the decoders' memory budget per image (0:
+	// tfimage.DefaultMaxBytes; see tfimage.DecodeOptions.MaxBytes).
+	MaxDecodeBytes int64
 }
 
 // ErrAnySize is returned by Open for a model that takes images of any
@@ -59,6 +62,8 @@ type Model struct {
 	Preset models.Preset
 	// Preprocess is the pixel preprocessing its inputs get.
 	Preprocess imagefile.Preprocess
+	// MaxDecodeBytes is Options.MaxDecodeBytes, the decoders' budget.
+	MaxDecodeBytes int64
 }
 
 // Open loads the SavedModel in dir. Errors say what to set: a
@@ -106,7 +111,7 @@ func Open(dir string, o Options) (*Model, error) {
 		return nil, err
 	}
 	preset.Preprocess = string(pre)
-	return &Model{TF: m, Preset: preset, Preprocess: pre}, nil
+	return &Model{TF: m, Preset: preset, Preprocess: pre, MaxDecodeBytes: o.MaxDecodeBytes}, nil
 }
 
 // Close releases the model.
@@ -125,5 +130,5 @@ func (m *Model) Explainer(cfg explainer.Config) (*explainer.Explainer, error) {
 // (0: no view, as predict needs). Close it when done.
 func (m *Model) Decoder(viewSize int) (*tfimage.Decoder, error) {
 	h, w, c := m.TF.InputSize()
-	return tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.Preprocess, ViewSize: viewSize})
+	return tfimage.NewDecoder(tfimage.DecodeOptions{Width: w, Height: h, Channels: c, Preprocess: m.Preprocess, ViewSize: viewSize, MaxBytes: m.MaxDecodeBytes})
 }

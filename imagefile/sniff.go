@@ -333,3 +333,32 @@ func article(word string) string {
 	}
 	return "a"
 }
+
+// PNGHasAlpha reports whether PNG data may carry transparency: a colour
+// type with alpha (grey+alpha, RGBA), or a tRNS chunk (a transparent
+// colour or palette entries) before the image data. Data it cannot parse
+// counts as having alpha, the path that is right for every PNG.
+func PNGHasAlpha(data []byte) bool {
+	const sig = "\x89PNG\r\n\x1a\n"
+	if len(data) < 33 || string(data[:8]) != sig || string(data[12:16]) != "IHDR" {
+		return true
+	}
+	if ct := data[25]; ct == 4 || ct == 6 {
+		return true
+	}
+	for p := 8; p+8 <= len(data); {
+		n := int64(data[p])<<24 | int64(data[p+1])<<16 | int64(data[p+2])<<8 | int64(data[p+3])
+		switch string(data[p+4 : p+8]) {
+		case "tRNS":
+			return true
+		case "IDAT", "IEND":
+			return false
+		}
+		next := int64(p) + 12 + n
+		if n < 0 || next > int64(len(data)) {
+			return true
+		}
+		p = int(next)
+	}
+	return true
+}

@@ -80,6 +80,15 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict
 	if predict {
 		endpoint = "predict"
 	}
+	// Admission: the body's memory is charged before it is read.
+	body := s.opts.MaxBodyBytes
+	if r.ContentLength > 0 && r.ContentLength < body {
+		body = r.ContentLength
+	}
+	if !s.charge(w, 3*body, "its body") {
+		return
+	}
+	defer s.uncharge(3 * body)
 	images, set, err := s.readRequest(w, r, m, predict)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -119,6 +128,19 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict
 			return
 		}
 	}
+
+	// The decoded inputs and views are held until the answer is written.
+	var held int64
+	for _, d := range decs {
+		held += 4 * int64(len(d.Pixels))
+		if d.View != nil {
+			held += int64(d.ViewWidth) * int64(d.ViewHeight) * 3
+		}
+	}
+	if !s.charge(w, held, fmt.Sprintf("its %d decoded images", len(decs))) {
+		return
+	}
+	defer s.uncharge(held)
 
 	jobs := make([]*job, len(decs))
 	for i, d := range decs {
@@ -201,6 +223,31 @@ func (s *Server) abandoned(w http.ResponseWriter, r *http.Request, ctx context.C
 		s.opts.RequestTimeout, m.b.depth(), m.name))
 }
 
+// charge takes n bytes of the in-flight budget for the request, or
+// answers it 429 (413 when n is more than the whole budget) and returns
+// false. The caller releases n when the request is answered.
+func (s *Server) charge(w http.ResponseWriter, n int64, what string) bool {
+	if s.inflight.TryAcquire(n) {
+		s.inflightUsed.Add(n)
+		return true
+	}
+	limit := s.opts.MaxInflightBytes
+	if n > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the request needs %d MiB for %s, more than the server's in-flight memory budget of %d MiB (its --max-inflight-mb): send fewer or smaller images", n>>20, what, limit>>20))
+		return false
+	}
+	s.metrics.shed.Inc()
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusTooManyRequests, fmt.Errorf("the server is busy: %d MiB for %s do not fit in what its in-flight memory budget (%d MiB, --max-inflight-mb) has left; retry later", n>>20, what, limit>>20))
+	return false
+}
+
+// uncharge returns n bytes to the in-flight budget.
+func (s *Server) uncharge(n int64) {
+	s.inflightUsed.Add(-n)
+	s.inflight.Release(n)
+}
+
 func (s *Server) acquire(ctx context.Context) error {
 	select {
 	case s.decode <- struct{}{}:
@@ -260,7 +307,43 @@ func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, m *model, p
 		return nil, settings{}, badf("%d instances: at most %d per request (the server's --max-queue)", len(images), s.opts.MaxQueue)
 	}
 	set, err := m.settings(req, predict)
-	return images, set, err
+	if err != nil {
+		return images, set, err
+	}
+	if k := set.class.TopK; !predict && k > s.opts.MaxTopK {
+		return nil, set, badf("class top%d: at most top%d per request (the server's --max-top-k): each class is a backward pass and a map per method", k, s.opts.MaxTopK)
+	}
+	if cost := m.requestCost(set, len(images), predict); cost > s.opts.MaxRequestCost {
+		return nil, set, badf("the request costs %d passes through the model (%d images × %d classes × %s), over the server's limit of %d (its --max-request-cost): send fewer images or classes, or cheaper method settings",
+			cost, len(images), max(set.class.TopK, 1), m.perImage(set), s.opts.MaxRequestCost)
+	}
+	return images, set, nil
+}
+
+// requestCost is what explaining (or predicting) n images with st costs,
+// in passes through the model: per image and class, the pass the
+// methods share plus each method's copies (Options.MaxRequestCost).
+func (m *model) requestCost(st settings, n int, predict bool) int64 {
+	if predict {
+		return int64(n)
+	}
+	per := int64(1)
+	for _, mt := range st.set.methods {
+		c := m.defE.Cost(mt)
+		per += int64(c.Copies) + int64(c.TailCopies)
+	}
+	return int64(n) * int64(max(st.class.TopK, 1)) * per
+}
+
+// perImage spells a method list's passes per image and class.
+func (m *model) perImage(st settings) string {
+	parts := []string{"1 shared"}
+	for _, mt := range st.set.methods {
+		if c := m.defE.Cost(mt); c.Copies+c.TailCopies > 0 {
+			parts = append(parts, fmt.Sprintf("%d for %s", c.Copies+c.TailCopies, mt.Name()))
+		}
+	}
+	return "(" + strings.Join(parts, " + ") + ")"
 }
 
 // queryRequest reads the settings of a raw-image request from its query.

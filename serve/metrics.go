@@ -18,9 +18,11 @@ type metrics struct {
 	runs     *prometheus.CounterVec   // model
 	queue    *prometheus.GaugeVec     // model
 	images   *prometheus.CounterVec   // model, endpoint
+	shed     prometheus.Counter       // requests refused for memory
+	inflight prometheus.GaugeFunc     // bytes held by requests
 }
 
-func newMetrics(reg *prometheus.Registry) *metrics {
+func newMetrics(reg *prometheus.Registry, inflight func() float64) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tfcam_serve_requests_total",
 			Help: "HTTP requests to the model endpoints, by model, endpoint (explain, predict, status) and status code (499: the client went away)."},
@@ -40,8 +42,12 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Images waiting for a batch."}, []string{"model"}),
 		images: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tfcam_serve_images_total",
 			Help: "Images answered; its rate is images per second."}, []string{"model", "endpoint"}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{Name: "tfcam_serve_shed_total",
+			Help: "Requests answered 429 because their memory did not fit in the in-flight budget (--max-inflight-mb)."}),
+		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tfcam_serve_inflight_bytes",
+			Help: "Memory charged to the requests being answered (bodies, decoded images), of the in-flight budget."}, inflight),
 	}
-	reg.MustRegister(m.requests, m.latency, m.batch, m.runTime, m.runs, m.queue, m.images,
+	reg.MustRegister(m.requests, m.latency, m.batch, m.runTime, m.runs, m.queue, m.images, m.shed, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

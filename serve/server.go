@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
@@ -55,6 +56,29 @@ type Options struct {
 	Colormap render.Colormap
 	Alpha    *float64
 	Quality  int
+	// MaxInflightBytes bounds the memory the requests being answered
+	// hold (default 1 GiB): each is charged its body three times over
+	// (the bytes, the parsed JSON, the decoded images) before it is read,
+	// then its decoded model inputs and views; a request that does not
+	// fit in what is left is answered 429 (413 when it could never fit),
+	// instead of growing the server. With the decoders' own budget
+	// (tfcam.Options.MaxDecodeBytes, Workers images at once), the server's
+	// memory is bounded by MaxInflightBytes + Workers × MaxDecodeBytes
+	// above its models'.
+	MaxInflightBytes int64
+	// MaxRequestCost bounds what one request may cost, in passes through
+	// the model (each about the work of predicting one image): per image
+	// and explained class, the forward and backward pass the methods
+	// share plus each method's copies of the model (its registered Cost:
+	// Score-CAM one per channel, RISE one per mask). Dearer requests are
+	// answered 400 before anything runs (default 4096: RISE at its
+	// defaults on one image, Score-CAM on 3 images of a 1280-channel
+	// layer; a :predict costs one pass per image).
+	MaxRequestCost int64
+	// MaxTopK bounds the classes a request may explain per image
+	// (class=topK; default 20): each is a backward pass and a map per
+	// method in the answer.
+	MaxTopK int
 	// MaxMethodSets bounds the distinct method lists a model builds
 	// graphs for (default 16): each adds to the model's graph for good.
 	MaxMethodSets int
@@ -98,6 +122,15 @@ func (o *Options) defaults() error {
 	if o.MaxMethodSets == 0 {
 		o.MaxMethodSets = 16
 	}
+	if o.MaxInflightBytes == 0 {
+		o.MaxInflightBytes = 1 << 30
+	}
+	if o.MaxRequestCost == 0 {
+		o.MaxRequestCost = 4096
+	}
+	if o.MaxTopK == 0 {
+		o.MaxTopK = 20
+	}
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
@@ -108,7 +141,7 @@ func (o *Options) defaults() error {
 		return fmt.Errorf("serve: batch timeout %v: want 0 or more", o.BatchTimeout)
 	case o.MaxQueue < o.MaxBatch:
 		return fmt.Errorf("serve: max queue %d: want at least max batch (%d)", o.MaxQueue, o.MaxBatch)
-	case o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.Workers < 1:
+	case o.RequestTimeout < 0 || o.MaxBodyBytes < 0 || o.Workers < 1 || o.MaxInflightBytes < 0 || o.MaxRequestCost < 0 || o.MaxTopK < 0:
 		return fmt.Errorf("serve: request timeout, body limit and workers must be positive")
 	case o.OverlaySize < 1 || o.OverlaySize > 16384:
 		return fmt.Errorf("serve: overlay size %d: want 1..16384", o.OverlaySize)
@@ -143,6 +176,10 @@ type Server struct {
 	metrics *metrics
 	ready   atomic.Bool
 	decode  chan struct{} // Workers tokens
+	// inflight holds MaxInflightBytes: what the requests being answered
+	// may hold (see Options.MaxInflightBytes).
+	inflight     *semaphore.Weighted
+	inflightUsed atomic.Int64
 	// testPanic, when set, is called by every API handler (tests make it
 	// panic).
 	testPanic func()
@@ -159,6 +196,7 @@ type model struct {
 	b        *batcher
 	def      *methodSet
 	defClass explainer.Class
+	defE     *explainer.Explainer // the default list's: costs of any list
 	classes  int
 	h, w     int // model input size: the maps'
 	layer    tfgraph.Layer
@@ -183,8 +221,8 @@ func New(opts Options, ms []Model) (*Server, error) {
 		return nil, fmt.Errorf("serve: no models")
 	}
 	s := &Server{opts: opts, models: map[string]*model{}, reg: prometheus.NewRegistry(),
-		decode: make(chan struct{}, opts.Workers)}
-	s.metrics = newMetrics(s.reg)
+		decode: make(chan struct{}, opts.Workers), inflight: semaphore.NewWeighted(opts.MaxInflightBytes)}
+	s.metrics = newMetrics(s.reg, func() float64 { return float64(s.inflightUsed.Load()) })
 	for _, mc := range ms {
 		if !validName.MatchString(mc.Name) {
 			s.Close()
@@ -220,7 +258,7 @@ func (s *Server) newModel(mc Model) (*model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.def, m.classes, m.layer = def, e.Classes(), e.Layer()
+	m.def, m.defE, m.classes, m.layer = def, e, e.Classes(), e.Layer()
 	if m.defClass, err = explainer.ParseClass(m.Class); err == nil {
 		err = m.defClass.Check(m.classes)
 	}

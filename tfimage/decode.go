@@ -28,7 +28,28 @@ type DecodeOptions struct {
 	// ViewSize bounds the longest side of the View image that Decode also
 	// returns for overlays; 0 returns none. Images are never enlarged.
 	ViewSize int
+	// MaxBytes bounds the memory one image may take while it is decoded
+	// (0: DefaultMaxBytes): its decoded pixels — a JPEG at the size DCT
+	// scaling decodes it (down to 1/8 per side), any other format at its
+	// full size — times the bytes per pixel of the way it is decoded
+	// (BytesPerPixel). An image over it is refused from its header,
+	// before any pixel memory is taken (imagefile.ErrTooLarge).
+	MaxBytes int64
 }
+
+// DefaultMaxBytes is the decoder's default memory budget per image, 512
+// MiB: an opaque PNG (or a JPEG after DCT scaling) of up to 134
+// megapixels, a PNG with alpha of up to 14.9, an image Go decodes (GIF,
+// BMP, TIFF, WebP, CMYK JPEG) of up to 10.3.
+const DefaultMaxBytes = 512 << 20
+
+// BytesPerPixel is the peak memory per decoded pixel of each way the
+// decoder decodes, budgeted a little above what it measured (peak RSS
+// over the process's, on 16- and 49-megapixel files): TensorFlow
+// resampling an opaque image from its bytes (JPEG, PNG without alpha:
+// measured 3.2), TensorFlow premultiplying a PNG's alpha in float32
+// (measured 31.5), Go's decoders and their copies (measured 46).
+var BytesPerPixel = struct{ Opaque, Alpha, Go int64 }{Opaque: 4, Alpha: 36, Go: 52}
 
 // Decoded is one decoded image.
 type Decoded struct {
@@ -73,6 +94,12 @@ func NewDecoder(opts DecodeOptions) (*Decoder, error) {
 	if opts.ViewSize < 0 {
 		return nil, fmt.Errorf("tfimage: view size %d must be 0 (none) or positive", opts.ViewSize)
 	}
+	if opts.MaxBytes < 0 {
+		return nil, fmt.Errorf("tfimage: memory budget %d must be 0 (the default) or positive", opts.MaxBytes)
+	}
+	if opts.MaxBytes == 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
 	scale, bias, bgr, err := opts.Preprocess.Affine(opts.Channels)
 	if err != nil {
 		return nil, err
@@ -98,10 +125,16 @@ type decodeGraph struct {
 type source int
 
 const (
-	fromJPEG source = iota // string → DecodeJpeg, 3 channels
-	fromPNG                // string → DecodePng, 4 channels
-	fromRGBA               // uint8 [h,w,4] decoded by Go
+	fromJPEG   source = iota // string → DecodeJpeg, 3 channels
+	fromPNG                  // string → DecodePng, 4 channels
+	fromRGBA                 // uint8 [h,w,4] decoded by Go
+	fromPNGRGB               // string → DecodePng, 3 channels: a PNG without alpha
 )
+
+// opaque reports whether the source has no alpha channel: its pixels are
+// resampled as they are decoded (uint8), never copied to float32 at full
+// size.
+func (s source) opaque() bool { return s == fromJPEG || s == fromPNGRGB }
 
 // Decode turns one file's bytes into a model input and a view. name is
 // used in errors only. Errors are imagefile's (ErrCorrupt, ErrTruncated,
@@ -112,17 +145,28 @@ func (d *Decoder) Decode(ctx context.Context, data []byte, name string) (*Decode
 		return nil, err
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err == nil && (format == "jpeg" || format == "png") && cfg.Width > 0 && cfg.Height > 0 &&
-		cfg.Width <= imagefile.MaxPixels/cfg.Height {
-		orient := 1
-		if format == "jpeg" {
-			orient = max(imagefile.Orientation(data), 1)
+	orient := 1
+	if err == nil && format == "jpeg" {
+		orient = max(imagefile.Orientation(data), 1)
+	}
+	tfPath := err == nil && (format == "jpeg" || format == "png") && cfg.Width > 0 && cfg.Height > 0 &&
+		cfg.Width <= imagefile.MaxPixels/cfg.Height
+	if err == nil && cfg.Width > 0 && cfg.Height > 0 {
+		// The budget, from the header, before any pixel is decoded.
+		if err := d.checkBudget(data, name, format, cfg.Width, cfg.Height, orient, tfPath); err != nil {
+			return nil, err
 		}
+	}
+	if tfPath {
 		if dec, err := d.decodeTF(data, format, cfg.Width, cfg.Height, orient); err == nil {
 			return dec, nil
 		}
 		// CMYK JPEGs, odd PNGs, data TensorFlow rejects: Go's decoders
-		// read them or say precisely what is wrong.
+		// read them or say precisely what is wrong, at full size and
+		// with their own copies: within the budget only as Go decodes.
+		if err := d.checkBudget(data, name, format, cfg.Width, cfg.Height, orient, false); err != nil {
+			return nil, err
+		}
 	}
 	img, err := imagefile.DecodeBytes(data, name)
 	if err != nil {
@@ -139,20 +183,11 @@ func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Dec
 	}
 	vw, vh := d.viewSize(W, H)
 	src, ratio := fromPNG, 1
-	if format == "jpeg" {
-		src = fromJPEG
-		// The largest DCT scaling that keeps the decoded image at least as
-		// large as the model input and the view, in the file's own axes.
-		needW, needH := max(d.opts.Width, vw), max(d.opts.Height, vh)
-		if orient >= 5 {
-			needW, needH = needH, needW
-		}
-		for _, r := range []int{8, 4, 2} {
-			if ceilDiv(w0, r) >= needW && ceilDiv(h0, r) >= needH {
-				ratio = r
-				break
-			}
-		}
+	switch {
+	case format == "jpeg":
+		src, ratio = fromJPEG, d.jpegRatio(w0, h0, orient)
+	case !imagefile.PNGHasAlpha(data):
+		src = fromPNGRGB
 	}
 	g, err := d.graph(src, ratio, orient, chooseViewResize(ceilDiv(W, ratio), ceilDiv(H, ratio), vw, vh))
 	if err != nil {
@@ -169,6 +204,52 @@ func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Dec
 	}
 	dec.Width, dec.Height, dec.Format, dec.TensorFlow = W, H, format, true
 	return dec, nil
+}
+
+// checkBudget refuses an image of w×h pixels whose decoding, by
+// TensorFlow's kernels (tf) or by Go's, would take more than MaxBytes.
+func (d *Decoder) checkBudget(data []byte, name, format string, w, h, orient int, tf bool) error {
+	ratio, bpp, how := 1, BytesPerPixel.Go, "Go's decoder"
+	switch {
+	case tf && format == "jpeg":
+		ratio, bpp, how = d.jpegRatio(w, h, orient), BytesPerPixel.Opaque, "JPEG"
+	case tf && imagefile.PNGHasAlpha(data):
+		bpp, how = BytesPerPixel.Alpha, "PNG with alpha"
+	case tf:
+		bpp, how = BytesPerPixel.Opaque, "opaque PNG"
+	}
+	pw, ph := int64(ceilDiv(w, ratio)), int64(ceilDiv(h, ratio))
+	need := pw * ph * bpp
+	if need <= d.opts.MaxBytes {
+		return nil
+	}
+	at := ""
+	if ratio > 1 {
+		at = fmt.Sprintf(" (decoded at 1/%d: %d×%d)", ratio, pw, ph)
+	}
+	return fmt.Errorf("imagefile: %q: %w: %d×%d pixels%s; decoding it (%s) takes about %d MB, over the decoder's budget of %d MB: downscale it, or raise the budget",
+		name, imagefile.ErrTooLarge, w, h, at, how, need>>20, d.opts.MaxBytes>>20)
+}
+
+// jpegRatio is the largest DCT scaling (1, 2, 4 or 8) that keeps a JPEG
+// of w0×h0 pixels (EXIF orientation orient) decoded at least as large as
+// the model input and the view, in the file's own axes.
+func (d *Decoder) jpegRatio(w0, h0, orient int) int {
+	W, H := w0, h0
+	if orient >= 5 { // transposed
+		W, H = h0, w0
+	}
+	vw, vh := d.viewSize(W, H)
+	needW, needH := max(d.opts.Width, vw), max(d.opts.Height, vh)
+	if orient >= 5 {
+		needW, needH = needH, needW
+	}
+	for _, r := range []int{8, 4, 2} {
+		if ceilDiv(w0, r) >= needW && ceilDiv(h0, r) >= needH {
+			return r
+		}
+	}
+	return 1
 }
 
 // decodeGo feeds an image decoded (and oriented) by Go to the graph.
@@ -270,20 +351,27 @@ func (d *Decoder) graph(src source, ratio, orient int, vr viewResize) (*decodeGr
 		case fromJPEG:
 			g.contents = op.Placeholder(sc.SubScope("contents"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
 			img = op.DecodeJpeg(o.sc(), g.contents, op.DecodeJpegChannels(3), op.DecodeJpegRatio(int64(ratio)))
-		case fromPNG:
+		case fromPNG, fromPNGRGB:
+			channels := int64(4)
+			if src == fromPNGRGB {
+				channels = 3
+			}
 			g.contents = op.Placeholder(sc.SubScope("contents"), tf.String, op.PlaceholderShape(tf.ScalarShape()))
-			img = op.DecodePng(o.sc(), g.contents, op.DecodePngChannels(4), op.DecodePngDtype(tf.Uint8))
+			img = op.DecodePng(o.sc(), g.contents, op.DecodePngChannels(channels), op.DecodePngDtype(tf.Uint8))
 		default:
 			g.contents = op.Placeholder(sc.SubScope("contents"), tf.Uint8, op.PlaceholderShape(tf.MakeShape(-1, -1, 4)))
 			img = g.contents
 		}
 		g.viewSize = op.Placeholder(sc.SubScope("view_size"), tf.Int32, op.PlaceholderShape(tf.MakeShape(2)))
 		img = orientOps(o, img, orient)
-		x := o.f32(img)
-		// Colour premultiplied by alpha, so that resampling weights colour
-		// by coverage; composited over white after resizing, as ToTensor.
-		rgb, alpha := x, tf.Output{}
-		if src != fromJPEG {
+		// An opaque image is resampled from its bytes (the resize kernels
+		// read any type and compute in float32: the same values as from a
+		// float32 copy, without that copy at full size). Other colour is
+		// premultiplied by alpha, so that resampling weights colour by
+		// coverage; composited over white after resizing, as ToTensor.
+		rgb, alpha := img, tf.Output{}
+		if !src.opaque() {
+			x := o.f32(img)
 			alpha = o.mul(o.slice3(x, 3, 4), o.c(float32(1.0/255)))
 			rgb = o.mul(o.slice3(x, 0, 3), alpha)
 		}
@@ -302,12 +390,12 @@ func (d *Decoder) graph(src source, ratio, orient int, vr viewResize) (*decodeGr
 			viewOf = o.bilinear
 		}
 		switch {
-		case vr == viewSame && src == fromJPEG:
+		case vr == viewSame && src.opaque():
 			g.view = img // already upright RGB at the view's size
 		case vr == viewSame:
 			// Composited over white at its own size: no resampling.
 			g.view = o.toUint8(o.add(rgb, o.mul(o.c(float32(255)), o.sub(o.c(float32(1)), alpha))))
-		case src == fromJPEG:
+		case src.opaque():
 			// The view is only looked at: a box or bilinear filter is
 			// enough, and several times cheaper than the triangle filter.
 			g.view = o.toUint8(viewOf(img, g.viewSize))

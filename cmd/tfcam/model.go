@@ -15,6 +15,7 @@ import (
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/tfgraph"
+	"github.com/tfcam/tfcam/tfimage"
 )
 
 // modelFlags are the flags every command that loads a model takes.
@@ -30,6 +31,7 @@ type modelFlags struct {
 	output     string
 	input      string
 	inputCut   string
+	maxDecode  int // MiB
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -43,6 +45,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.output, "output", "", "signature output key of the class scores to explain, for a signature with several outputs (default: the model preset's, else the only float [N,classes] output); with --target, the output the target reads (a segmentation [N,H,W,C] or regression [N,1] output)")
 	fs.StringVar(&f.input, "input", "", "signature input key of the image batch, for a signature with several inputs whose others have defaults (default: the model preset's, else the only [N,H,W,C] input)")
 	fs.StringVar(&f.inputCut, "input-tensor", "", "for a model taking encoded images (string input): the node whose output is its decoded float32 image batch [N,H,W,C], where tfcam feeds its own decoded images (default: found automatically; names as `tfcam layers --all` lists them)")
+	fs.IntVar(&f.maxDecode, "max-decode-mb", tfimage.DefaultMaxBytes>>20, "memory one image may take while it is decoded, in MiB: larger images are skipped with an error (a JPEG counts at the size DCT scaling decodes it; see docs/cli.md)")
 	fs.StringVar(&f.size, "size", "", "for models that take images of any size: the size to run them at, WIDTHxHEIGHT or N for NxN (default: the model preset's input_size)")
 }
 
@@ -92,6 +95,10 @@ func (f *modelFlags) open() (*tfcam.Model, error) {
 		return nil, usageError("--model is required")
 	}
 	o := tfcam.Options{Signature: f.signature, Threads: f.threads, Output: f.output, Input: f.input, InputTensor: f.inputCut}
+	if f.maxDecode < 0 || f.maxDecode > 1<<20 {
+		return nil, usageError(fmt.Sprintf("--max-decode-mb %d: want 1..1048576 MiB", f.maxDecode))
+	}
+	o.MaxDecodeBytes = int64(f.maxDecode) << 20
 	o.Device = tfgraph.Device(strings.ToLower(f.device))
 	if o.Device == "auto" {
 		o.Device = tfgraph.DeviceAuto

@@ -36,6 +36,9 @@ type serveOptions struct {
 	maxQueue        int
 	requestTimeout  time.Duration
 	maxBodyMB       int
+	maxInflightMB   int
+	maxCost         int64
+	maxTopK         int
 	workers         int
 	tokenFile       string
 	tlsCert, tlsKey string
@@ -105,6 +108,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.IntVar(&o.maxQueue, "max-queue", 0, "most images waiting per model; more are answered 429 (0: 8×--max-batch)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "longest time from a request's arrival to its answer (504 after)")
 	fs.IntVar(&o.maxBodyMB, "max-body-mb", 32, "largest request body in MiB (413 above)")
+	fs.Int64Var(&o.maxCost, "max-request-cost", 4096, "most passes through the model one request may cost (images × classes × (1 + each method's copies: Score-CAM one per channel, RISE one per mask)); dearer requests are answered 400 before anything runs")
+	fs.IntVar(&o.maxTopK, "max-top-k", 20, "most classes a request may explain per image (class=topK)")
+	fs.IntVar(&o.maxInflightMB, "max-inflight-mb", 1024, "memory the requests being answered may hold, in MiB (bodies ×3, decoded images): a request that does not fit is answered 429; with --max-decode-mb × --workers, the bound on the server's memory above its models'")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "images decoded and rendered at once (1..1024)")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding a bearer token every request but /healthz and /readyz must send")
 	fs.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key serves HTTPS")
@@ -153,6 +159,10 @@ func (o serveOptions) resolve() (serve.Options, error) {
 		return so, usageError(fmt.Sprintf("--request-timeout %v: want more than 0", o.requestTimeout))
 	case o.maxBodyMB < 1 || o.maxBodyMB > 4096:
 		return so, usageError(fmt.Sprintf("--max-body-mb %d: want 1..4096", o.maxBodyMB))
+	case o.maxCost < 0 || o.maxTopK < 0:
+		return so, usageError(fmt.Sprintf("--max-request-cost %d --max-top-k %d: want positive values (0: the defaults)", o.maxCost, o.maxTopK))
+	case o.maxInflightMB < 0 || o.maxInflightMB > 1<<20:
+		return so, usageError(fmt.Sprintf("--max-inflight-mb %d: want 1..1048576 (0: 1024)", o.maxInflightMB))
 	case o.maxMethodLists < 1:
 		return so, usageError(fmt.Sprintf("--max-method-lists %d: want at least 1", o.maxMethodLists))
 	case (o.tlsCert == "") != (o.tlsKey == ""):
@@ -160,7 +170,7 @@ func (o serveOptions) resolve() (serve.Options, error) {
 	}
 	alpha := o.alpha
 	so = serve.Options{MaxBatch: o.maxBatch, BatchTimeout: o.batchTimeout, MaxQueue: o.maxQueue,
-		RequestTimeout: o.requestTimeout, MaxBodyBytes: int64(o.maxBodyMB) << 20, Workers: o.workers,
+		RequestTimeout: o.requestTimeout, MaxBodyBytes: int64(o.maxBodyMB) << 20, MaxInflightBytes: int64(o.maxInflightMB) << 20, MaxRequestCost: o.maxCost, MaxTopK: o.maxTopK, Workers: o.workers,
 		OverlaySize: o.overlaySize, Colormap: cm, Alpha: &alpha, Quality: o.quality, MaxMethodSets: o.maxMethodLists}
 	if o.batchTimeout == 0 {
 		so.BatchTimeout = time.Nanosecond // 0 means the default to the package
@@ -234,7 +244,7 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 		}
 	}()
 	for i, mc := range entries {
-		f := modelFlags{model: mc.Model, tags: mc.Tags, signature: mc.Signature, device: o.device,
+		f := modelFlags{model: mc.Model, tags: mc.Tags, signature: mc.Signature, device: o.device, maxDecode: o.maxDecode,
 			preprocess: mc.Preprocess, labels: mc.Labels, threads: o.threads, size: mc.Size, output: mc.Output}
 		x := explainFlags{layer: mc.Layer, probs: mc.Probabilities, seed: mc.Seed, maxTensor: mc.MaxTensorMB, tokens: mc.Tokens}
 		m, err := f.open()

@@ -1,0 +1,102 @@
+package tfimage
+
+import (
+	"context"
+	"errors"
+	"image"
+	"strings"
+	"testing"
+
+	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/internal/fixture"
+)
+
+// TestDecodeBudget: an image is refused from its header exactly when its
+// decoded pixels × the bytes per pixel of the way it is decoded exceed
+// MaxBytes — a JPEG counted at the size DCT scaling decodes it — and
+// decoded at the budget itself.
+func TestDecodeBudget(t *testing.T) {
+	const W, H = 64, 48 // model input; no view
+	cases := []struct {
+		name, format string
+		w, h         int
+		alpha        bool
+		need         int64 // bytes the budget charges
+	}{
+		{"opaque png", "png", 300, 200, false, 300 * 200 * BytesPerPixel.Opaque},
+		{"png with alpha", "png", 120, 100, true, 120 * 100 * BytesPerPixel.Alpha},
+		{"paletted png (tRNS-free) is opaque", "png-paletted", 120, 100, false, 120 * 100 * BytesPerPixel.Opaque},
+		{"jpeg at 1/8", "jpeg", 800, 640, false, 100 * 80 * BytesPerPixel.Opaque},
+		{"jpeg at 1/2: the model needs 64x48", "jpeg", 200, 150, false, 100 * 75 * BytesPerPixel.Opaque},
+		{"gif by Go", "gif", 120, 100, false, 120 * 100 * BytesPerPixel.Go},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := encodeAs(t, tc.format, scene(tc.w, tc.h, tc.alpha))
+			for _, budget := range []int64{tc.need, tc.need - 1} {
+				d, err := NewDecoder(DecodeOptions{Width: W, Height: H, Channels: 3, Preprocess: imagefile.Unit, MaxBytes: budget})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := d.Decode(context.Background(), data, tc.name)
+				got.Release()
+				d.Close()
+				switch {
+				case budget == tc.need && err != nil:
+					t.Errorf("budget %d (exactly what it needs): %v", budget, err)
+				case budget < tc.need && !errors.Is(err, imagefile.ErrTooLarge):
+					t.Errorf("budget %d (1 byte short): error %v, want ErrTooLarge", budget, err)
+				case budget < tc.need && !strings.Contains(err.Error(), tc.name) && !strings.Contains(err.Error(), "budget"):
+					t.Errorf("budget %d: the error %q names neither the image nor the budget", budget, err)
+				}
+			}
+		})
+	}
+}
+
+// TestDecodeOpaquePNG: a PNG without alpha is resampled from its bytes
+// (3 channels, no float32 copy); its model input equals that of the same
+// pixels stored with an opaque alpha channel (the premultiplying path) to
+// within float32 rounding of that path (alpha 255·(1/255) and a
+// resampled alpha of 1−ε composited over white: ~1e-5 of a level).
+func TestDecodeOpaquePNG(t *testing.T) {
+	img := scene(200, 150, false)
+	rgb := encodeAs(t, "png", img) // Go writes an all-opaque NRGBA as RGB
+	if imagefile.PNGHasAlpha(rgb) {
+		t.Fatal("Go's PNG of an opaque image has alpha: the test needs an RGB PNG")
+	}
+	rgba := pngWithAlphaChannel(t, img)
+	if !imagefile.PNGHasAlpha(rgba) {
+		t.Fatal("the RGBA PNG has no alpha")
+	}
+	d, err := NewDecoder(DecodeOptions{Width: 64, Height: 48, Channels: 3, Preprocess: imagefile.Raw, ViewSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	a, err := d.Decode(context.Background(), rgb, "rgb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Release()
+	b, err := d.Decode(context.Background(), rgba, "rgba")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Release()
+	if _, most := diff(a.Pixels, b.Pixels, 1); most > 1e-3 {
+		t.Errorf("opaque path vs alpha path: max %g levels apart", most)
+	}
+}
+
+// pngWithAlphaChannel writes img as an 8-bit RGBA PNG (colour type 6)
+// even when it is opaque, which Go's encoder would write as RGB.
+func pngWithAlphaChannel(t *testing.T, img *image.NRGBA) []byte {
+	t.Helper()
+	b := img.Bounds()
+	data, err := fixture.RawPNG(b.Dx(), b.Dy(), 6, func(y int) []byte { return img.Pix[y*img.Stride : y*img.Stride+4*b.Dx()] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
