@@ -213,6 +213,10 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	prog := o.Progress
 	lister, _ := prog.(Lister)
 	eng := &engine.Engine{Decoder: dec, Batch: o.Batch, Workers: o.Workers, MaxBytes: o.MaxFileBytes, Progress: prog}
+	// The listing stops with the run when the store is gone (Halt).
+	listCtx, halt := context.WithCancelCause(ctx)
+	defer halt(nil)
+	eng.Halt = halt
 	var listed, listedDone, listedBad atomic.Int64
 	all := func(yield func(inputs.Input) bool) {
 		for _, in := range todo {
@@ -230,7 +234,7 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 			}
 		}
 		for _, raw := range streams {
-			for in := range inputs.StreamPrefix(ctx, raw, report) {
+			for in := range inputs.StreamPrefix(listCtx, raw, report) {
 				if !o.Shard.Owns(in.Key) {
 					continue
 				}

@@ -66,9 +66,15 @@ type Job struct {
 // (explainer.Map.Flat).
 func (x *Job) Flat() int64 { return x.flat.Load() }
 
-// RunBatch explains a batch in one graph run, then makes the previous
-// batch's lines as durable as their files (Sink.Sync).
+// RunBatch makes the previous batch's lines as durable as their files
+// (Sink.Sync), then explains the batch in one graph run.
 func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
+	// Lines of the previous batch are written once its files are on
+	// disk; first, so that a store that fails it fails this batch before
+	// its run (and its retries fail with the store's error).
+	if err := x.Sink.Sync(ctx); err != nil {
+		return err
+	}
 	res, err := x.Explainer.Explain(ctx, explainer.Batch{Pixels: engine.Pixels(batch), N: len(batch)}, x.Class.Targets(len(batch)))
 	if err != nil {
 		return err
@@ -77,8 +83,7 @@ func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
 		it.Result = res[i]
 		it.Decoded.Pixels = nil
 	}
-	// Lines of the previous batch are written once its files are on disk.
-	return x.Sink.Sync(ctx)
+	return nil
 }
 
 // Write renders and writes one image's files, then marks it done.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"iter"
 	"sync"
 	"time"
@@ -40,6 +41,8 @@ type Item struct {
 	Read, Decode, Run time.Duration
 	// Result is what Stages.RunBatch filled in.
 	Result explainer.Result
+
+	readFailed bool // Err is from reading it, not decoding it
 }
 
 // Release frees the item's C memory; the engine calls it once the item
@@ -89,9 +92,33 @@ type Engine struct {
 	MaxBytes int64
 	// Progress is told of every image (default: nothing).
 	Progress Progress
+	// StoreDown stops a run whose reads and writes all fail, as they do
+	// when the object store or the disk is gone, instead of failing every
+	// image after its retries for as long as the inputs last.
+	StoreDown StoreDown
+	// Halt, when set, is called once if the run stops early (StoreDown),
+	// with the reason: cancel there what feeds the run (a bucket listing
+	// blocked on the store) — Run returns when the feeding returns.
+	Halt func(error)
 
 	objects storage.Pool
 }
+
+// StoreDown says when a run stops for failing reads and writes: once
+// Failures of them in a row (reads of inputs that exist, writes of
+// outputs; not undecodable images or failed batches) have failed over at
+// least After with no image done since, Run stops feeding images, lets
+// those in flight finish, and returns ErrStoreDown. A shorter outage
+// costs the images that failed in it (a rerun redoes them). The zero
+// value is 5 failures over 60 s; Failures < 0 never stops.
+type StoreDown struct {
+	Failures int
+	After    time.Duration
+}
+
+// ErrStoreDown is returned by Run when reads and writes kept failing
+// (see StoreDown).
+var ErrStoreDown = errors.New("engine: every read and write failed")
 
 // Summary counts a run's outcome.
 type Summary struct {
@@ -136,6 +163,42 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 		prog.Note("%s %s: %v", what, it.Input.Path, err)
 		prog.Add(0, 1)
 	}
+	// The breaker: reads and writes failing in a row since the last image
+	// done stop the feeding (runCtx) with ErrStoreDown.
+	down := p.StoreDown
+	if down.Failures == 0 {
+		down.Failures = 5
+	}
+	if down.After == 0 {
+		down.After = time.Minute
+	}
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	lastOK, inRow := time.Now(), 0
+	var firstErr error
+	ioFailed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if inRow == 0 {
+			firstErr = err
+		}
+		inRow++
+		if down.Failures > 0 && inRow >= down.Failures && time.Since(lastOK) >= down.After {
+			err := fmt.Errorf("%w: %d reads and writes in a row over %v, none done since (the first: %v); the store or disk seems gone — run again to resume once it is back",
+				ErrStoreDown, inRow, time.Since(lastOK).Round(time.Second), firstErr)
+			if context.Cause(runCtx) == nil && p.Halt != nil {
+				p.Halt(err)
+			}
+			stop(err)
+		}
+	}
+	ok := func() {
+		mu.Lock()
+		sum.Done++
+		lastOK, inRow = time.Now(), 0
+		mu.Unlock()
+		prog.Add(1, 0)
+	}
 
 	// Read and decode on worker goroutines. Batches are formed in input
 	// order, so images decoded ahead of a slow one wait; the window bounds
@@ -151,12 +214,12 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 			i++
 			select {
 			case window <- struct{}{}:
-			case <-ctx.Done():
+			case <-runCtx.Done():
 				return
 			}
 			select {
 			case jobs <- &Item{Seq: i - 1, Input: in}:
-			case <-ctx.Done():
+			case <-runCtx.Done():
 				return
 			}
 		}
@@ -167,7 +230,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 		go func() {
 			defer dwg.Done()
 			for it := range jobs {
-				p.decode(ctx, it)
+				p.decode(runCtx, it)
 				decoded <- it
 			}
 		}()
@@ -186,17 +249,21 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 		go func() {
 			defer wwg.Done()
 			for it := range written {
-				// Started batches finish even after Ctrl-C.
+				// Started batches finish even after Ctrl-C; not once the
+				// store is down (they would each wait out their retries).
+				if errors.Is(context.Cause(runCtx), ErrStoreDown) {
+					it.Release()
+					fail(it, "not written", ErrStoreDown)
+					continue
+				}
 				err := st.Write(context.WithoutCancel(ctx), it)
 				it.Release()
 				if err != nil {
+					ioFailed(err)
 					fail(it, "failed", err)
 					continue
 				}
-				mu.Lock()
-				sum.Done++
-				mu.Unlock()
-				prog.Add(1, 0)
+				ok()
 			}
 		}()
 	}
@@ -207,7 +274,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 		if len(batch) == 0 {
 			return
 		}
-		ok := p.runBatch(ctx, st, batch, fail)
+		ok := p.runBatch(ctx, runCtx, st, batch, fail)
 		for _, it := range ok {
 			written <- it
 		}
@@ -216,7 +283,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 	pending := map[int]*Item{}
 	next := 0
 	for it := range decoded {
-		if ctx.Err() != nil {
+		if runCtx.Err() != nil {
 			// Ctrl-C: a batch that has started finishes; images decoded
 			// since are left for the next run.
 			it.Release()
@@ -232,6 +299,9 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 			next++
 			<-window
 			if it.Err != nil {
+				if it.readFailed {
+					ioFailed(it.Err)
+				}
 				fail(it, "skipped", it.Err)
 				it.Release()
 				continue
@@ -242,7 +312,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 			}
 		}
 	}
-	if ctx.Err() == nil {
+	if runCtx.Err() == nil {
 		flush()
 	}
 	for _, it := range batch {
@@ -255,6 +325,9 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 	wwg.Wait()
 	prog.Finish()
 	sum.Interrupted = ctx.Err() != nil
+	if err := context.Cause(runCtx); errors.Is(err, ErrStoreDown) {
+		return sum, err
+	}
 	return sum, nil
 }
 
@@ -270,6 +343,9 @@ func (p *Engine) decode(ctx context.Context, it *Item) {
 	it.Read = time.Since(start)
 	if err != nil {
 		it.Err = err
+		// A file or object that is not there, or not an image file, is
+		// the input's fault; anything else is the store's or the disk's.
+		it.readFailed = !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) && !errors.Is(err, storage.ErrNotFound) && !imagefile.IsImageError(err)
 		return
 	}
 	start = time.Now()
@@ -291,8 +367,11 @@ func (p *Engine) read(ctx context.Context, path string) ([]byte, error) {
 
 // runBatch runs a batch with RetryAlone and returns the items that
 // succeeded, each with its share of the batch's time.
-func (p *Engine) runBatch(ctx context.Context, st Stages, batch []*Item, fail func(*Item, string, error)) []*Item {
+func (p *Engine) runBatch(ctx, runCtx context.Context, st Stages, batch []*Item, fail func(*Item, string, error)) []*Item {
 	return RetryAlone(batch, func(b []*Item) error {
+		if err := context.Cause(runCtx); errors.Is(err, ErrStoreDown) {
+			return ErrStoreDown // no retries once the store is down
+		}
 		start := time.Now()
 		if err := st.RunBatch(context.WithoutCancel(ctx), b); err != nil {
 			return err

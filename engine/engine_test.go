@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/inputs"
@@ -212,5 +213,70 @@ func TestRunCancelled(t *testing.T) {
 func TestRunChecksSettings(t *testing.T) {
 	if _, err := (&engine.Engine{}).Run(context.Background(), slices.Values([]inputs.Input(nil)), &recorder{}); err == nil {
 		t.Error("Batch 0 accepted")
+	}
+}
+
+// failingSink fails the writes of the images up to and including index
+// until (every write when until is -1), as a store that is gone does.
+type failingSink struct {
+	recorder
+	until int
+}
+
+func (f *failingSink) Write(ctx context.Context, it *engine.Item) error {
+	if f.until == -1 || it.Seq <= f.until {
+		return errors.New("connection refused")
+	}
+	return f.recorder.Write(ctx, it)
+}
+
+// TestRunStoreDown: reads and writes failing in a row stop a run
+// (ErrStoreDown) after StoreDown.Failures of them over StoreDown.After,
+// with only the images already in flight finished; a shorter run of
+// failures, or one within After, is survived; an undecodable or missing
+// input never counts (it is the input's fault, not the store's).
+func TestRunStoreDown(t *testing.T) {
+	dec, err := tfimage.NewDecoder(tfimage.DecodeOptions{Width: 4, Height: 4, Channels: 3, Preprocess: "raw", ViewSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	const n, batch, workers = 60, 2, 1
+	ins := images(t, n, -1)
+	// One image, then files that are not there.
+	broken := images(t, 1, -1)
+	for i := 1; i < n; i++ {
+		broken = append(broken, inputs.Input{Path: broken[0].Path + fmt.Sprintf(".missing%d", i), Key: fmt.Sprintf("m%d", i)})
+	}
+	cases := []struct {
+		name     string
+		in       []inputs.Input
+		until    int // writes fail up to this image (-1: all; -2: none)
+		down     engine.StoreDown
+		stops    bool
+		done     int
+		failedLE int
+	}{
+		{"every write fails: stops", ins, -1, engine.StoreDown{Failures: 5, After: time.Nanosecond}, true, 0, 5 + 5*batch + workers},
+		{"the first 7 fail, then it is back", ins, 6, engine.StoreDown{Failures: 10, After: time.Nanosecond}, false, n - 7, 7},
+		{"failures within After", ins, -1, engine.StoreDown{Failures: 5, After: time.Hour}, false, 0, n},
+		{"off", ins, -1, engine.StoreDown{Failures: -1}, false, 0, n},
+		{"missing inputs are not the store's fault", broken, -2, engine.StoreDown{Failures: 5, After: time.Nanosecond}, false, 1, n - 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &failingSink{until: tc.until}
+			e := &engine.Engine{Decoder: dec, Batch: batch, Workers: workers, Writers: 1, MaxBytes: 1 << 20, StoreDown: tc.down}
+			sum, err := e.Run(context.Background(), slices.Values(tc.in), st)
+			if stopped := errors.Is(err, engine.ErrStoreDown); stopped != tc.stops || (err != nil && !stopped) {
+				t.Fatalf("error %v, want ErrStoreDown %v", err, tc.stops)
+			}
+			if tc.stops && !strings.Contains(err.Error(), "connection refused") {
+				t.Errorf("error %q does not say what failed", err)
+			}
+			if sum.Done != tc.done || sum.Failed > tc.failedLE || (!tc.stops && sum.Done+sum.Failed != len(tc.in)) {
+				t.Errorf("summary %+v: want %d done, at most %d failed, all %d seen unless stopped", sum, tc.done, tc.failedLE, len(tc.in))
+			}
+		})
 	}
 }

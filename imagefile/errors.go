@@ -123,3 +123,15 @@ func startsLike(data []byte) string {
 	}
 	return ""
 }
+
+// IsImageError reports whether err says what is wrong with an image or
+// its file (one of the errors above) rather than with reading it: a
+// batch job skips such an image and goes on.
+func IsImageError(err error) bool {
+	for _, e := range []error{ErrEmpty, ErrTruncated, ErrUnsupported, ErrCorrupt, ErrUnsupportedFeature, ErrTooLarge, ErrNotRegular, ErrFileTooLarge} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}

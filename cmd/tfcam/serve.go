@@ -274,7 +274,7 @@ func serveRun(ctx context.Context, o serveOptions, log io.Writer, ready func(add
 		srv.Close()
 		return usageError(fmt.Sprintf("--addr %s: %v", o.addr, err))
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: serve.ErrorLog(log, time.Minute),
 		ReadTimeout: o.requestTimeout, IdleTimeout: 120 * time.Second}
 	scheme := "http"
 	if o.tlsCert != "" {
