@@ -230,6 +230,9 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkVariablesPresent(dir, mg); err != nil {
+		return nil, err
+	}
 	config, err := sessionConfig(opts)
 	if err != nil {
 		return nil, err
@@ -282,6 +285,33 @@ func Load(dir string, opts LoadOptions) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// ErrMissingVariables is returned by Load for a SavedModel whose graph has
+// variables but whose folder has no variables/ to restore them from.
+var ErrMissingVariables = errors.New("the SavedModel has variables but no variables/ folder")
+
+// checkVariablesPresent refuses a SavedModel whose graph restores
+// variables from a variables/ folder that is not there (saved_model.pb
+// copied alone): TensorFlow loads it and then fails every run on an
+// uninitialised variable.
+func checkVariablesPresent(dir string, mg *corepb.MetaGraphDef) error {
+	if mg.GetSaverDef().GetRestoreOpName() == "" {
+		return nil
+	}
+	vars := 0
+	for _, n := range mg.GetGraphDef().GetNode() {
+		if op := n.GetOp(); op == "VarHandleOp" || op == "VariableV2" {
+			vars++
+		}
+	}
+	if vars == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "variables", "variables.index")); err == nil {
+		return nil
+	}
+	return fmt.Errorf("tfgraph: %s: %w (%d variables in its graph, no variables/variables.index): it was copied without its variables; copy the whole SavedModel folder", dir, ErrMissingVariables, vars)
 }
 
 // checkVariablesRestored catches SavedModels whose serving function reads

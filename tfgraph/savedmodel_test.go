@@ -2,6 +2,8 @@ package tfgraph
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -56,6 +58,15 @@ func TestPredictMatchesPython(t *testing.T) {
 
 func TestLoadErrors(t *testing.T) {
 	f := fixture.Load(t, "resnet")
+	// saved_model.pb copied without its variables/ folder.
+	novars := t.TempDir()
+	pb, err := os.ReadFile(filepath.Join(f.ModelDir, "saved_model.pb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(novars, "saved_model.pb"), pb, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name string
 		dir  string
@@ -69,6 +80,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad device", f.ModelDir, LoadOptions{Device: "tpu"}, `unknown device "tpu"`},
 		{"keras 3 tf.saved_model.save", fixture.Bad(t, "bad_keras_tfsave"), LoadOptions{}, "model.export("},
 		{"no gpu", f.ModelDir, LoadOptions{Device: DeviceGPU}, "TensorFlow sees none"},
+		{"saved_model.pb without variables/", novars, LoadOptions{}, "copy the whole SavedModel folder"},
 		{"other size for a fixed-size model", f.ModelDir, LoadOptions{InputSize: [2]int{48, 40}}, "takes images of height 32 and width 32, not height 48 and width 40 as asked"},
 		{"negative size", fixture.Load(t, "open_size").ModelDir, LoadOptions{InputSize: [2]int{-1, 48}}, "both must be positive"},
 	}

@@ -398,7 +398,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	}
 	failed := sum.Failed + len(bad)
 	if rep == nil {
-		return exitError{code: 1, msg: fmt.Sprintf("all %d images failed (see the messages above)", len(images))}
+		return exitError{code: 1, msg: fmt.Sprintf("all %d images failed (see the messages above)", len(images)+len(bad))}
 	}
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
@@ -414,7 +414,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		}
 	}
 	if failed > 0 {
-		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(images), len(images)-failed)}
+		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above); the table covers the other %d", failed, len(images)+len(bad), len(images)-sum.Failed)}
 	}
 	return nil
 }

@@ -350,3 +350,18 @@ func TestEvalBoxOutsideImage(t *testing.T) {
 		t.Errorf("log does not name the box:\n%s", log.String())
 	}
 }
+
+// TestEvalCountsSkippedInputs: an input skipped before the run (missing)
+// counts among the images, in the failure message as in its total.
+func TestEvalCountsSkippedInputs(t *testing.T) {
+	dir := t.TempDir()
+	shapesEvalSubset(t, dir, 3)
+	o := evalOpts()
+	o.road, o.sensN = "none", 0
+	var stdout, log bytes.Buffer
+	err := evalRun(context.Background(), o, []string{filepath.Join(dir, "imgs"), filepath.Join(dir, "gone.png")}, nil, &stdout, &log)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "1 of 4 images failed") || !strings.Contains(err.Error(), "covers the other 3") {
+		t.Fatalf("error %v, want exit 1: 1 of 4 images failed, the table covering the other 3; log:\n%s", err, log.String())
+	}
+}
