@@ -16,8 +16,17 @@ import (
 // The batcher merges the images of concurrent requests into one graph run,
 // like TF Serving's batcher: a batch leaves the queue when it holds
 // MaxBatch images or when its oldest image has waited BatchTimeout. One
-// goroutine per model runs the batches, so the model's graph is only ever
-// extended (new method sets, new top-k counts) from that goroutine.
+// goroutine per lane runs its batches. The two lanes may extend the
+// model's graph at once (new method sets, new top-k counts): each
+// explainer appends under its own root scope (numbered atomically) and
+// its own lock, TensorFlow's graph takes its own lock per op, and the
+// model's inlined forward pass they share is built when the model opens.
+//
+// Each model has two lanes, two batchers: requests whose methods cost
+// more than Options.CheapPasses per image (Score-CAM, RISE, Integrated
+// Gradients… — minutes per batch on a large layer) queue and run in the
+// dear lane, so that the cheap ones (the gradient family) keep flowing
+// while a dear batch runs; each lane runs one batch at a time.
 //
 // Images that ask for different things (methods, top-k) are split into
 // groups inside a batch, each group one Explain call; explicit classes
@@ -67,6 +76,7 @@ type batcher struct {
 	done    chan struct{}
 
 	runs atomic.Int64 // graph runs (Explain or Predict calls)
+	size atomic.Int64 // len(queue), read without the lock (metrics)
 }
 
 func newBatcher(m *model, maxBatch, maxQueue int, timeout time.Duration) *batcher {
@@ -99,7 +109,8 @@ func (b *batcher) enqueue(jobs []*job) error {
 		j.done = make(chan struct{})
 	}
 	b.queue = append(b.queue, jobs...)
-	b.m.metrics.queue.Set(float64(len(b.queue)))
+	b.size.Store(int64(len(b.queue)))
+	b.m.setQueueGauge()
 	b.poke()
 	return nil
 }
@@ -110,7 +121,8 @@ func (b *batcher) withdraw(jobs []*job) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.queue = slices.DeleteFunc(b.queue, func(q *job) bool { return slices.Contains(jobs, q) })
-	b.m.metrics.queue.Set(float64(len(b.queue)))
+	b.size.Store(int64(len(b.queue)))
+	b.m.setQueueGauge()
 }
 
 // depth is the number of images waiting.
@@ -160,8 +172,9 @@ func (b *batcher) next() ([]*job, bool) {
 			take := min(n, b.maxBatch)
 			batch := slices.Clone(b.queue[:take])
 			b.queue = slices.Delete(b.queue, 0, take)
-			b.m.metrics.queue.Set(float64(len(b.queue)))
+			b.size.Store(int64(len(b.queue)))
 			b.mu.Unlock()
+			b.m.setQueueGauge()
 			return batch, true
 		}
 		closed := b.closed

@@ -153,7 +153,8 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict
 		}
 		jobs[i] = j
 	}
-	if err := m.b.enqueue(jobs); err != nil {
+	lane := m.lane(set, predict)
+	if err := lane.enqueue(jobs); err != nil {
 		if errors.Is(err, ErrQueueFull) {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusTooManyRequests, fmt.Errorf("%v; retry later", err))
@@ -167,7 +168,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict
 		select {
 		case <-j.done:
 		case <-ctx.Done():
-			m.b.withdraw(jobs)
+			lane.withdraw(jobs)
 			s.abandoned(w, r, ctx, m)
 			return
 		}
@@ -220,7 +221,7 @@ func (s *Server) abandoned(w http.ResponseWriter, r *http.Request, ctx context.C
 		return
 	}
 	writeError(w, http.StatusGatewayTimeout, fmt.Errorf("no answer within %v (the server's --request-timeout; %d images queued for model %q)",
-		s.opts.RequestTimeout, m.b.depth(), m.name))
+		s.opts.RequestTimeout, m.depth(), m.name))
 }
 
 // charge takes n bytes of the in-flight budget for the request, or

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tfcam/tfcam/internal/fixture"
 )
@@ -189,5 +190,59 @@ func TestRequestCost(t *testing.T) {
 				t.Errorf("a refused request ran")
 			}
 		})
+	}
+}
+
+// TestDearLane: while a dear request (RISE: 65 passes per image, over
+// CheapPasses) is held in its run, a cheap one (Grad-CAM) is answered:
+// the dear lane never holds up the cheap one. The outcome does not depend
+// on timing: the dear run is held until the cheap answer is in (a
+// 2-minute context is only a hang guard).
+func TestDearLane(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	s := startServer(t, Options{MaxBatch: 4, BatchTimeout: time.Millisecond, RequestTimeout: 3 * time.Minute}, func(s *Server) {
+		s.models["shapes"].testRun = func(jobs []*job) error {
+			if jobs[0].spec != nil && strings.HasPrefix(jobs[0].spec.spec, "rise") {
+				<-release
+			}
+			return nil
+		}
+	})
+	t.Cleanup(unblock) // before the server's cleanup, which waits for the run
+	img := base64.StdEncoding.EncodeToString(shapesImages(t, 1)[0])
+	url := s.url + "/v1/models/shapes:explain"
+	body := func(method string) []byte {
+		return []byte(fmt.Sprintf(`{"instances": [{"b64": %q}], "method": %q}`, img, method))
+	}
+	dear := make(chan answer, 1)
+	go func() {
+		a, err := post(t, context.Background(), url, "application/json", body("rise:samples=64"))
+		if err != nil {
+			t.Error(err)
+		}
+		dear <- a
+	}()
+	m := s.models["shapes"]
+	waitFor(t, "the dear request to run", func() bool {
+		m.dear.mu.Lock()
+		defer m.dear.mu.Unlock()
+		return m.dear.running
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard
+	defer cancel()
+	a, err := post(t, ctx, url, "application/json", body("gradcam"))
+	if err != nil || a.code != http.StatusOK {
+		t.Fatalf("a cheap request while a dear one runs: %d %v %q, want 200 (not held up)", a.code, err, a.err.Error)
+	}
+	select {
+	case <-dear:
+		t.Fatal("the dear request was answered while its run was held")
+	default:
+	}
+	unblock()
+	if a := <-dear; a.code != http.StatusOK {
+		t.Errorf("the dear request: %d %q", a.code, a.err.Error)
 	}
 }

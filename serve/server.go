@@ -75,6 +75,12 @@ type Options struct {
 	// defaults on one image, Score-CAM on 3 images of a 1280-channel
 	// layer; a :predict costs one pass per image).
 	MaxRequestCost int64
+	// CheapPasses is the most passes per image (classes × (1 + the
+	// methods' copies)) of a request that runs in a model's cheap lane;
+	// dearer ones run in its dear lane, one batch at a time beside the
+	// cheap lane's, so they never hold up the gradient family (default
+	// 8).
+	CheapPasses int64
 	// MaxTopK bounds the classes a request may explain per image
 	// (class=topK; default 20): each is a backward pass and a map per
 	// method in the answer.
@@ -130,6 +136,9 @@ func (o *Options) defaults() error {
 	}
 	if o.MaxTopK == 0 {
 		o.MaxTopK = 20
+	}
+	if o.CheapPasses == 0 {
+		o.CheapPasses = 8
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -188,22 +197,25 @@ type Server struct {
 // model is a served model with its decoder, renderers and batcher.
 type model struct {
 	Model
-	name     string
-	opened   *tfcam.Model
-	tf       *tfgraph.Model
-	dec      *tfimage.Decoder
-	rend     *renderers
-	b        *batcher
-	def      *methodSet
-	defClass explainer.Class
-	defE     *explainer.Explainer // the default list's: costs of any list
-	classes  int
-	h, w     int // model input size: the maps'
-	layer    tfgraph.Layer
-	layers   []tfgraph.Layer
-	metrics  modelMetrics
-	maxSets  int
-	testRun  func([]*job) error
+	name   string
+	opened *tfcam.Model
+	tf     *tfgraph.Model
+	dec    *tfimage.Decoder
+	rend   *renderers
+	b      *batcher // the cheap lane (and :predict)
+	dear   *batcher // the dear lane (see Options.CheapPasses)
+	// cheapPasses is Options.CheapPasses.
+	cheapPasses int64
+	def         *methodSet
+	defClass    explainer.Class
+	defE        *explainer.Explainer // the default list's: costs of any list
+	classes     int
+	h, w        int // model input size: the maps'
+	layer       tfgraph.Layer
+	layers      []tfgraph.Layer
+	metrics     modelMetrics
+	maxSets     int
+	testRun     func([]*job) error
 
 	mu   sync.Mutex // explainers: built on the batcher's goroutine, listed by status
 	sets map[string]*explainer.Explainer
@@ -284,6 +296,8 @@ func (s *Server) newModel(mc Model) (*model, error) {
 		}
 	}
 	m.b = newBatcher(m, s.opts.MaxBatch, s.opts.MaxQueue, s.opts.BatchTimeout)
+	m.dear = newBatcher(m, s.opts.MaxBatch, s.opts.MaxQueue, s.opts.BatchTimeout)
+	m.cheapPasses = s.opts.CheapPasses
 	return m, nil
 }
 
@@ -348,9 +362,29 @@ func (m *model) hasSet(spec string) bool {
 	return ok || len(m.sets) < m.maxSets
 }
 
+// lane is the batcher a request with settings st runs in.
+func (m *model) lane(st settings, predict bool) *batcher {
+	if !predict && m.requestCost(st, 1, false) > m.cheapPasses {
+		return m.dear
+	}
+	return m.b
+}
+
+// depth is the images waiting in both lanes.
+func (m *model) depth() int { return int(m.b.size.Load() + m.dear.size.Load()) }
+
+// setQueueGauge sets the model's queue gauge to both lanes' images.
+func (m *model) setQueueGauge() {
+	if m.b != nil && m.dear != nil {
+		m.metrics.queue.Set(float64(m.depth()))
+	}
+}
+
 func (m *model) close() {
-	if m.b != nil {
-		m.b.close()
+	for _, b := range []*batcher{m.b, m.dear} {
+		if b != nil {
+			b.close()
+		}
 	}
 	if m.dec != nil {
 		m.dec.Close()
@@ -377,7 +411,7 @@ func (s *Server) Close() {
 // requests when the batcher merges them.
 func (s *Server) Runs(name string) int64 {
 	if m, ok := s.models[name]; ok {
-		return m.b.runs.Load()
+		return m.b.runs.Load() + m.dear.runs.Load()
 	}
 	return 0
 }

@@ -39,6 +39,7 @@ type serveOptions struct {
 	maxInflightMB   int
 	maxCost         int64
 	maxTopK         int
+	cheapPasses     int64
 	workers         int
 	tokenFile       string
 	tlsCert, tlsKey string
@@ -109,6 +110,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "longest time from a request's arrival to its answer (504 after)")
 	fs.IntVar(&o.maxBodyMB, "max-body-mb", 32, "largest request body in MiB (413 above)")
 	fs.Int64Var(&o.maxCost, "max-request-cost", 4096, "most passes through the model one request may cost (images × classes × (1 + each method's copies: Score-CAM one per channel, RISE one per mask)); dearer requests are answered 400 before anything runs")
+	fs.Int64Var(&o.cheapPasses, "cheap-passes", 8, "requests costing more passes per image than this (classes × (1 + the methods' copies)) run in each model's dear lane, beside the cheap one, so they never hold up the gradient family")
 	fs.IntVar(&o.maxTopK, "max-top-k", 20, "most classes a request may explain per image (class=topK)")
 	fs.IntVar(&o.maxInflightMB, "max-inflight-mb", 1024, "memory the requests being answered may hold, in MiB (bodies ×3, decoded images): a request that does not fit is answered 429; with --max-decode-mb × --workers, the bound on the server's memory above its models'")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "images decoded and rendered at once (1..1024)")
@@ -159,7 +161,7 @@ func (o serveOptions) resolve() (serve.Options, error) {
 		return so, usageError(fmt.Sprintf("--request-timeout %v: want more than 0", o.requestTimeout))
 	case o.maxBodyMB < 1 || o.maxBodyMB > 4096:
 		return so, usageError(fmt.Sprintf("--max-body-mb %d: want 1..4096", o.maxBodyMB))
-	case o.maxCost < 0 || o.maxTopK < 0:
+	case o.maxCost < 0 || o.maxTopK < 0 || o.cheapPasses < 0:
 		return so, usageError(fmt.Sprintf("--max-request-cost %d --max-top-k %d: want positive values (0: the defaults)", o.maxCost, o.maxTopK))
 	case o.maxInflightMB < 0 || o.maxInflightMB > 1<<20:
 		return so, usageError(fmt.Sprintf("--max-inflight-mb %d: want 1..1048576 (0: 1024)", o.maxInflightMB))
@@ -170,7 +172,7 @@ func (o serveOptions) resolve() (serve.Options, error) {
 	}
 	alpha := o.alpha
 	so = serve.Options{MaxBatch: o.maxBatch, BatchTimeout: o.batchTimeout, MaxQueue: o.maxQueue,
-		RequestTimeout: o.requestTimeout, MaxBodyBytes: int64(o.maxBodyMB) << 20, MaxInflightBytes: int64(o.maxInflightMB) << 20, MaxRequestCost: o.maxCost, MaxTopK: o.maxTopK, Workers: o.workers,
+		RequestTimeout: o.requestTimeout, MaxBodyBytes: int64(o.maxBodyMB) << 20, MaxInflightBytes: int64(o.maxInflightMB) << 20, MaxRequestCost: o.maxCost, MaxTopK: o.maxTopK, CheapPasses: o.cheapPasses, Workers: o.workers,
 		OverlaySize: o.overlaySize, Colormap: cm, Alpha: &alpha, Quality: o.quality, MaxMethodSets: o.maxMethodLists}
 	if o.batchTimeout == 0 {
 		so.BatchTimeout = time.Nanosecond // 0 means the default to the package
