@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"image"
+	"image/color"
 	"strings"
 	"testing"
 
@@ -99,4 +100,61 @@ func pngWithAlphaChannel(t *testing.T, img *image.NRGBA) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestDecodeLowBitPNG: 1-, 2- and 4-bit PNGs, with transparency or
+// without, decode to the model input of the same picture stored as an
+// 8-bit RGBA PNG. TensorFlow's decoder asked for an alpha channel fills
+// low-bit ones without transparency with a wrong alpha (the picture came
+// out near-white: a black-and-white cat was a "matchstick"); they are
+// decoded as RGB, without alpha.
+func TestDecodeLowBitPNG(t *testing.T) {
+	const w, h = 96, 64
+	black, white, clear := color.NRGBA{0, 0, 0, 255}, color.NRGBA{255, 255, 255, 255}, color.NRGBA{0, 0, 0, 0}
+	grey := func(v uint8) color.NRGBA { return color.NRGBA{v, v, v, 255} }
+	cases := []struct {
+		name string
+		pal  color.Palette // its size sets the bit depth Go writes
+	}{
+		{"1-bit", color.Palette{black, white}},
+		{"1-bit with transparency", color.Palette{clear, white}},
+		{"2-bit", color.Palette{black, grey(85), grey(170), white}},
+		{"2-bit with transparency", color.Palette{clear, grey(85), grey(170), white}},
+		{"4-bit", color.Palette{black, grey(40), grey(80), grey(120), grey(160), white}},
+	}
+	d, err := NewDecoder(DecodeOptions{Width: 32, Height: 24, Channels: 3, Preprocess: imagefile.Raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pal := image.NewPaletted(image.Rect(0, 0, w, h), tc.pal)
+			deep := image.NewNRGBA(pal.Rect)
+			for y := range h {
+				for x := range w {
+					i := uint8((x/8 + y/8) % len(tc.pal)) // a checkerboard of the palette
+					pal.SetColorIndex(x, y, i)
+					deep.Set(x, y, tc.pal[i])
+				}
+			}
+			low, full := encodeAs(t, "png", pal), pngWithAlphaChannel(t, deep)
+			if depth := low[24]; depth >= 8 {
+				t.Fatalf("Go wrote a %d-bit PNG; the test needs fewer bits", depth)
+			}
+			a, err := d.Decode(context.Background(), low, tc.name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Release()
+			b, err := d.Decode(context.Background(), full, "8-bit")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Release()
+			if mean, most := diff(a.Pixels, b.Pixels, 1); most > 1 {
+				t.Errorf("%d-bit PNG vs the same picture in 8-bit RGBA: mean %.2f, max %.0f levels apart", low[24], mean, most)
+			}
+		})
+	}
 }

@@ -187,6 +187,9 @@ func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Dec
 	case format == "jpeg":
 		src, ratio = fromJPEG, d.jpegRatio(w0, h0, orient)
 	case !imagefile.PNGHasAlpha(data):
+		// Also the fix for 1-, 2- and 4-bit PNGs without transparency,
+		// which TensorFlow's decoder, asked for an alpha channel, fills
+		// with a wrong alpha (the picture came out near-white).
 		src = fromPNGRGB
 	}
 	g, err := d.graph(src, ratio, orient, chooseViewResize(ceilDiv(W, ratio), ceilDiv(H, ratio), vw, vh))
