@@ -16,6 +16,7 @@ import (
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/storage"
+	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
 )
 
@@ -179,6 +180,10 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	}
 	closeSink := sync.OnceValue(sink.Close) // early returns close it too
 	defer closeSink()
+	// A rerun resumes only with the settings the results were made with.
+	if err := results.CheckSettings(ctx, out, m.settings(e, o), o.Force); err != nil {
+		return sum, err
+	}
 	sum.Total = len(mine) + len(bad)
 	var todo []inputs.Input
 	for _, in := range mine {
@@ -291,4 +296,40 @@ func (p ExplainPlan) String() string {
 		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(s, ", "))
 	}
 	return fmt.Sprintf("%d images%s (shard %s: %d, %d already done)", p.Images, listing, p.Shard, p.Total, p.Skipped)
+}
+
+// settings are what the outputs of explaining with e and o depend on
+// (results.Settings).
+func (m *Model) settings(e *explainer.Explainer, o ExplainOptions) results.Settings {
+	dir := m.TF.Dir
+	if abs, err := filepath.Abs(dir); err == nil && !storage.IsURL(dir) {
+		dir = abs
+	}
+	cfg := e.Config()
+	s := results.Settings{Model: dir, Layer: e.Layer().Name, Class: o.Class.String(), Target: e.Objective().String(),
+		Score: "logits", Preprocess: string(m.Preprocess), Seed: cfg.Seed}
+	if cfg.Score == tfgraph.Probabilities {
+		s.Score = "probabilities"
+	}
+	h, w := e.InputSize()
+	s.InputSize = fmt.Sprintf("%dx%d", w, h)
+	for _, mt := range e.Methods() {
+		s.Methods = append(s.Methods, strings.Join(append([]string{mt.Name()}, methodOptions(e, mt.Name())...), ":"))
+	}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{o.Outputs.Overlay, "overlay"}, {o.Outputs.Map16, "map16"}, {o.Outputs.NPY, "npy"}, {o.Outputs.TFRecord, "tfrecord"}} {
+		if f.on {
+			s.Outputs = append(s.Outputs, f.name)
+		}
+	}
+	if o.Outputs.Overlay {
+		format := "jpeg"
+		if o.Outputs.OverlayPNG {
+			format = "png"
+		}
+		s.Overlay = fmt.Sprintf("%s %s alpha %g quality %d size %d", format, o.Colormap, o.Alpha, o.Quality, o.OverlaySize)
+	}
+	return s
 }

@@ -319,6 +319,10 @@ func (e *Explainer) Classes() int { return e.nClasses }
 // Objective is the configured objective.
 func (e *Explainer) Objective() Objective { return e.cfg.Objective }
 
+// Config is the explainer's configuration, defaults filled in (the
+// objective, the layer as resolved is Layer).
+func (e *Explainer) Config() Config { return e.cfg }
+
 // LayerSize is the target layer's spatial size (the LowRes map size).
 func (e *Explainer) LayerSize() (h, w int) { return e.lh, e.lw }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/render"
+	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/storage"
 	"github.com/tfcam/tfcam/tfgraph"
 )
@@ -300,6 +301,10 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 			prog.Grow(p.Total - p.Skipped - len(p.Bad))
 		}}
 	run, err := m.ExplainInto(ctx, e, o.out, args, opts)
+	var other *results.SettingsError
+	if errors.As(err, &other) {
+		return exitError{code: 2, cause: err, msg: err.Error() + ": explain into another --out, or add --force to redo these images with these settings (images not among them keep the old ones)"}
+	}
 	if err != nil {
 		return interruptedError(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -462,5 +463,43 @@ func TestConfigErrorsExit2(t *testing.T) {
 				t.Errorf("serve: %v, want exit code 2", err)
 			}
 		})
+	}
+}
+
+// TestExplainOtherSettings: explaining into an --out made with other
+// settings (another method) is refused with exit 2 naming the change,
+// before any image is explained; --force redoes the images with the new
+// settings; the same settings again resume.
+func TestExplainOtherSettings(t *testing.T) {
+	dir := t.TempDir()
+	paths := writeShapesImages(t, dir, 2)
+	out := filepath.Join(dir, "out")
+	o := explainOpts(out)
+	o.methods, o.save = "gradcam", "map16"
+	var log bytes.Buffer
+	if err := explainRun(context.Background(), o, paths, nil, &log); err != nil {
+		t.Fatal(err)
+	}
+	o.methods = "layercam"
+	err := explainRun(context.Background(), o, paths, nil, &log)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 2 || !strings.Contains(err.Error(), "methods [gradcam] → [layercam]") || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("other method on the same --out: %v, want exit 2 naming the change and --force", err)
+	}
+	key := filepath.Base(paths[0])
+	if _, err := os.Stat(filepath.Join(out, key, "layercam.map16.png")); err == nil {
+		t.Error("the refused run wrote a layercam map")
+	}
+	o.force = true
+	if err := explainRun(context.Background(), o, paths, nil, &log); err != nil {
+		t.Fatalf("--force: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, key, "layercam.map16.png")); err != nil {
+		t.Errorf("--force wrote no layercam map: %v", err)
+	}
+	o.force = false
+	log.Reset()
+	if err := explainRun(context.Background(), o, paths, nil, &log); err != nil || !strings.Contains(log.String(), "2 skipped (already done)") {
+		t.Errorf("the same settings again: %v, want both skipped:\n%s", err, log.String())
 	}
 }
