@@ -99,6 +99,9 @@ type ExplainPlan struct {
 	// Bad are the inputs skipped by expansion (missing, unreadable,
 	// duplicate keys), reported by shard 0 only.
 	Bad []BadInput
+	// OwnOutputs are the files left out because they lie under the
+	// results (ExplainSummary.OwnOutputs).
+	OwnOutputs int
 }
 
 // BadInput is an input that expansion or a listing skipped, and why.
@@ -112,6 +115,9 @@ type ExplainSummary struct {
 	engine.Summary
 	// Total are the shard's images, Skipped those already done.
 	Total, Skipped int
+	// OwnOutputs counts the inputs left out because they lie under out:
+	// tfcam's own outputs of an earlier run (--out inside an input folder).
+	OwnOutputs int
 	// Flat counts maps without signal ("flat": true in their lines).
 	Flat int64
 }
@@ -151,8 +157,15 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	if o.Shard.Index != 0 {
 		bad = nil // reported by shard 0
 	}
+	// tfcam's own outputs are never inputs: with --out inside an input
+	// folder, a rerun would explain the maps of the last one.
+	own := underOut(out)
 	var mine []inputs.Input
 	for _, in := range images {
+		if own(in.Path) {
+			sum.OwnOutputs++
+			continue
+		}
 		if o.Shard.Owns(in.Key) {
 			mine = append(mine, in)
 		}
@@ -194,7 +207,7 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 		todo = append(todo, in)
 	}
 	if o.Planned != nil {
-		o.Planned(ExplainPlan{Images: len(images), Streams: streams, Shard: o.Shard, Total: sum.Total, Skipped: sum.Skipped, Bad: bad})
+		o.Planned(ExplainPlan{Images: len(images) - sum.OwnOutputs, Streams: streams, Shard: o.Shard, Total: sum.Total, Skipped: sum.Skipped, Bad: bad, OwnOutputs: sum.OwnOutputs})
 	}
 
 	h, w := e.InputSize()
@@ -240,7 +253,7 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 		}
 		for _, raw := range streams {
 			for in := range inputs.StreamPrefix(listCtx, raw, report) {
-				if !o.Shard.Owns(in.Key) {
+				if !o.Shard.Owns(in.Key) || own(in.Path) {
 					continue
 				}
 				if err := inputs.CheckKey(in.Key); err != nil {
@@ -295,7 +308,11 @@ func (p ExplainPlan) String() string {
 		}
 		listing = fmt.Sprintf(" + the images under %s, listed as the run goes", strings.Join(s, ", "))
 	}
-	return fmt.Sprintf("%d images%s (shard %s: %d, %d already done)", p.Images, listing, p.Shard, p.Total, p.Skipped)
+	own := ""
+	if p.OwnOutputs > 0 {
+		own = fmt.Sprintf("; %d files under the results, tfcam's own outputs, left out", p.OwnOutputs)
+	}
+	return fmt.Sprintf("%d images%s (shard %s: %d, %d already done%s)", p.Images, listing, p.Shard, p.Total, p.Skipped, own)
 }
 
 // settings are what the outputs of explaining with e and o depend on
@@ -332,4 +349,26 @@ func (m *Model) settings(e *explainer.Explainer, o ExplainOptions) results.Setti
 		s.Overlay = fmt.Sprintf("%s %s alpha %g quality %d size %d", format, o.Colormap, o.Alpha, o.Quality, o.OverlaySize)
 	}
 	return s
+}
+
+// underOut returns a test of whether an input path lies under the results
+// out: a folder (compared as absolute paths) or a bucket URL (compared
+// without their queries).
+func underOut(out string) func(path string) bool {
+	if storage.IsURL(out) && !strings.HasPrefix(out, "file://") {
+		prefix := strings.TrimSuffix(storage.WithoutQuery(out), "/") + "/"
+		return func(p string) bool { return strings.HasPrefix(storage.WithoutQuery(p), prefix) }
+	}
+	root, err := filepath.Abs(strings.TrimPrefix(out, "file://"))
+	if err != nil {
+		return func(string) bool { return false }
+	}
+	root += string(filepath.Separator)
+	return func(p string) bool {
+		if storage.IsURL(p) {
+			return false
+		}
+		abs, err := filepath.Abs(p)
+		return err == nil && strings.HasPrefix(abs, root)
+	}
 }

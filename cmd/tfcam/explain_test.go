@@ -503,3 +503,26 @@ func TestExplainOtherSettings(t *testing.T) {
 		t.Errorf("the same settings again: %v, want both skipped:\n%s", err, log.String())
 	}
 }
+
+// TestExplainOutInsideInputs: with --out inside the input folder, a rerun
+// (the way to resume) does not take tfcam's own outputs for inputs: the
+// same images are found, all already done, and no maps/maps/… appear.
+func TestExplainOutInsideInputs(t *testing.T) {
+	dir := t.TempDir()
+	writeShapesImages(t, dir, 2)
+	out := filepath.Join(dir, "maps")
+	o := explainOpts(out)
+	o.methods, o.save = "gradcam", "overlay,map16"
+	for run := 1; run <= 2; run++ {
+		var log bytes.Buffer
+		if err := explainRun(context.Background(), o, []string{dir}, nil, &log); err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, log.String())
+		}
+		if run == 2 && (!strings.Contains(log.String(), "2 skipped (already done)") || !strings.Contains(log.String(), "tfcam's own outputs, left out")) {
+			t.Errorf("rerun: want the 2 images skipped as done and the outputs left out:\n%s", log.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "maps")); err == nil {
+		t.Error("maps/maps exists: the rerun explained its own outputs")
+	}
+}
