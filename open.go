@@ -43,6 +43,10 @@ type Options struct {
 	MaxDecodeBytes int64
 }
 
+// ErrLabels is returned by Open when the labels (Options.Labels or the
+// preset's labels.txt) do not name exactly the model's classes.
+var ErrLabels = errors.New("the labels do not match the model's classes")
+
 // ErrAnySize is returned by Open for a model that takes images of any
 // size when neither Options.InputSize nor its preset gives one.
 var ErrAnySize = errors.New("takes images of any size")
@@ -92,6 +96,12 @@ func Open(dir string, o Options) (*Model, error) {
 		// A uint8 input, and the decoded batch of an encoded one
 		// (decode_jpeg then resize or cast), take pixel values 0..255.
 		preset.Preprocess = string(imagefile.Raw)
+	}
+	// Labels for a class output: exactly one per class (an off-by-one
+	// file would name every class wrongly).
+	if sh := m.Output.Shape; len(preset.Labels) > 0 && len(sh) == 2 && sh[1] > 1 && int64(len(preset.Labels)) != sh[1] {
+		m.Close()
+		return nil, fmt.Errorf("tfcam: model %s: %w: %d labels for its %d classes (output %q); fix the labels file, one class name per line in class order", dir, ErrLabels, len(preset.Labels), sh[1], m.Output.Key)
 	}
 	h, w, c := m.InputSize()
 	if (h <= 0 || w <= 0) && (c == 1 || c == 3) {
