@@ -1,6 +1,7 @@
 package tfcam
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -56,6 +57,9 @@ type ExplainOptions struct {
 	Gallery bool
 	// Seed is the explainer's Config.Seed, recorded in every line.
 	Seed int64
+	// Target is the target e explains, recorded in every line when it
+	// is not the class scores (zero: the objective's own name).
+	Target Target
 	// Stdin is read for the input "-" (a list of paths).
 	Stdin io.Reader
 	// Progress, when not nil, is told about every image finished or
@@ -228,6 +232,9 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	}
 	defer rend.Close()
 	job := &Job{Explainer: e, Class: o.Class, Renderer: rend, Sink: sink, Preset: m.Preset, Model: m.TF.Dir, Seed: o.Seed, Outputs: o.Outputs}
+	if !o.Target.IsClass() {
+		job.Target = o.Target.String()
+	}
 	prog := o.Progress
 	lister, _ := prog.(Lister)
 	eng := &engine.Engine{Decoder: dec, Batch: o.Batch, Workers: o.Workers, MaxBytes: o.MaxFileBytes, Progress: prog}
@@ -323,7 +330,7 @@ func (m *Model) settings(e *explainer.Explainer, o ExplainOptions) results.Setti
 		dir = abs
 	}
 	cfg := e.Config()
-	s := results.Settings{Model: dir, Layer: e.Layer().Name, Class: o.Class.String(), Target: e.Objective().String(),
+	s := results.Settings{Model: dir, Layer: e.Layer().Name, Class: o.Class.String(), Target: cmp.Or(o.Target.String(), e.Objective().String()),
 		Score: "logits", Preprocess: string(m.Preprocess), Seed: cfg.Seed}
 	if cfg.Score == tfgraph.Probabilities {
 		s.Score = "probabilities"

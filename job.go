@@ -2,6 +2,7 @@ package tfcam
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -58,6 +59,10 @@ type Job struct {
 	// Model is the model's name in the records; Seed the explainer's.
 	Model string
 	Seed  int64
+	// Target is the target spec recorded when the explainer's objective
+	// is not the class scores ("embedding:ref=cat.png"; empty: the
+	// objective's own name).
+	Target string
 
 	flat atomic.Int64 // flat maps written
 }
@@ -93,8 +98,13 @@ func (x *Job) Write(ctx context.Context, it *engine.Item) error {
 	key := it.Input.Key
 	rec := results.Record{Input: it.Input.Path, Key: key, Model: x.Model, Layer: x.Explainer.Layer().Name, Seed: x.Seed,
 		Width: it.Decoded.Width, Height: it.Decoded.Height}
+	if ob := x.Explainer.Objective(); !ob.IsClass() {
+		rec.Target = cmp.Or(x.Target, ob.String())
+	}
+	rec.PredictionScore, rec.MapScore = ScoreNames(x.Explainer)
+	label := x.label()
 	for _, p := range it.Result.Predictions {
-		rec.Predictions = append(rec.Predictions, results.Prediction{Class: p.Class, Label: x.Preset.Label(p.Class), Score: p.Score})
+		rec.Predictions = append(rec.Predictions, results.Prediction{Class: p.Class, Label: label(p.Class), Score: p.Score})
 	}
 	var maps [][]float32
 	var flat []explainer.Map
@@ -123,7 +133,7 @@ func (x *Job) Write(ctx context.Context, it *engine.Item) error {
 			name += fmt.Sprintf("-top%d", mp.Rank+1)
 		}
 		rm := results.Map{Explanation: results.Explanation{Method: mp.Method, Options: methodOptions(x.Explainer, mp.Method), Class: mp.Class,
-			Label: x.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Flat: mp.Flat}
+			Label: label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Flat: mp.Flat}
 		if mp.Flat {
 			x.flat.Add(1)
 		}
@@ -281,4 +291,9 @@ func methodOptions(e *explainer.Explainer, name string) []string {
 		return set
 	}
 	return nil
+}
+
+// label names a column of the explained scores (Model.Labeler).
+func (x *Job) label() func(int) string {
+	return (&Model{Preset: x.Preset}).Labeler(x.Explainer)
 }

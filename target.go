@@ -11,6 +11,7 @@ import (
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/internal/npy"
+	"github.com/tfcam/tfcam/tfgraph"
 )
 
 // Target is what the explained scores are, as `--target` and serve's
@@ -30,6 +31,34 @@ type Target struct {
 
 // IsClass reports whether t is the model's class scores.
 func (t Target) IsClass() bool { return t.kind == "" }
+
+// String is t as a spec ParseTarget reads back: "class",
+// "embedding:ref=cat.png", "region:mask=m.npy", "contrast:class=3".
+func (t Target) String() string {
+	switch t.kind {
+	case "":
+		return "class"
+	case "region":
+		if t.maskFile != "" {
+			return "region:mask=" + t.maskFile
+		}
+		return "region"
+	case "regression":
+		if t.sign < 0 {
+			return "regression:sign=-1"
+		}
+		return "regression"
+	case "embedding":
+		s := "embedding:ref=" + t.ref
+		if t.layer != "" {
+			s += ":layer=" + t.layer
+		}
+		return s
+	case "contrast":
+		return fmt.Sprintf("contrast:class=%d", t.contrast)
+	}
+	return t.kind
+}
 
 // Kind is t's kind as written: "" (class scores), region, regression,
 // embedding or contrast.
@@ -194,4 +223,35 @@ func maskOf(img image.Image) ([]float32, int, int, error) {
 		}
 	}
 	return out, h, w, nil
+}
+
+// Labeler returns how the records of explanations by e name a column of
+// the explained scores: the class's label under the class scores; under
+// a contrast "A − D" (the explained class against the contrast class);
+// under any other target the target and the column ("embedding:… column
+// 0"), never a class name its scores are not about.
+func (m *Model) Labeler(e *explainer.Explainer) func(col int) string {
+	ob := e.Objective()
+	if ob.IsClass() {
+		return m.Preset.Label
+	}
+	var d int
+	if _, err := fmt.Sscanf(ob.String(), "contrast:class=%d", &d); err == nil {
+		return func(c int) string { return m.Preset.Label(c) + " − " + m.Preset.Label(d) }
+	}
+	return func(c int) string { return fmt.Sprintf("%s column %d", ob, c) }
+}
+
+// ScoreNames say what the scores of e's results are: its predictions'
+// (the model's output under the class scores, else the target's score)
+// and its maps' (the explained logit or probability, else the target's
+// score).
+func ScoreNames(e *explainer.Explainer) (predictions, maps string) {
+	if !e.Objective().IsClass() {
+		return "target score", "target score"
+	}
+	if e.Config().Score == tfgraph.Probabilities {
+		return "model output", "probability"
+	}
+	return "model output", "logit"
 }

@@ -13,6 +13,15 @@ type Record struct {
 	Model       string             `json:"model"`
 	Layer       string             `json:"layer"`
 	Seed        int64              `json:"seed,omitempty"`
+	// Target is what was explained when not the class scores
+	// ("embedding:ref=…", "region", "contrast:class=3"); labels then name
+	// the target's columns, not classes.
+	Target string `json:"target,omitempty"`
+	// PredictionScore and MapScore say what predictions[].score and
+	// maps[].score are: "model output" (the model's own, probabilities
+	// when it ends in a softmax), "logit", "probability" or "target score".
+	PredictionScore string `json:"prediction_score,omitempty"`
+	MapScore        string `json:"map_score,omitempty"`
 	Predictions []Prediction       `json:"predictions"`
 	Maps        []Map              `json:"maps"`
 	Original    string             `json:"original,omitempty"`

@@ -486,11 +486,12 @@ func (m *model) predictResult(scores []float32, top int) result {
 // explainResult renders one image's maps.
 func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Result, view *tf.Tensor, st settings) (result, error) {
 	var out result
+	label := m.opened.Labeler(m.defE) // one objective per model
 	for i, p := range res.Predictions {
 		if i == st.top {
 			break
 		}
-		out.Predictions = append(out.Predictions, results.Prediction{Class: p.Class, Label: m.opened.Preset.Label(p.Class), Score: p.Score})
+		out.Predictions = append(out.Predictions, results.Prediction{Class: p.Class, Label: label(p.Class), Score: p.Score})
 	}
 	h, w := m.h, m.w
 	var norms [][]float32
@@ -498,9 +499,9 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 		for _, mp := range ms {
 			if out.Class == nil {
 				c := mp.Class
-				out.Class, out.Label = &c, m.opened.Preset.Label(c)
+				out.Class, out.Label = &c, label(c)
 			}
-			mi := mapInfo{Explanation: results.Explanation{Method: mp.Method, Class: mp.Class, Label: m.opened.Preset.Label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Width: w, Height: h}
+			mi := mapInfo{Explanation: results.Explanation{Method: mp.Method, Class: mp.Class, Label: label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Width: w, Height: h}
 			if st.float {
 				for y := range h {
 					mi.Values = append(mi.Values, mp.Normalized[y*w:(y+1)*w])

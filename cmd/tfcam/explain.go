@@ -290,7 +290,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		Outputs: tfcam.Outputs{Overlay: s.save["overlay"], OverlayPNG: o.overlayFormat == "png", ConceptAlpha: o.alpha,
 			Map16: s.save["map16"], NPY: s.save["npy"], TFRecord: s.save["tfrecord"]},
 		Batch: o.batch, Workers: o.workers, MaxFileBytes: int64(o.maxFileMB) << 20, Shard: s.shard, Force: o.force,
-		Durable: o.durable, FlushEvery: o.flushEvery, Gallery: o.gallery, Seed: o.seed, Stdin: stdin, Progress: prog,
+		Durable: o.durable, FlushEvery: o.flushEvery, Gallery: o.gallery, Seed: o.seed, Target: s.target, Stdin: stdin, Progress: prog,
 		Planned: func(p tfcam.ExplainPlan) {
 			fmt.Fprintf(log, "tfcam explain: %s, model %s, layer %s, methods %s, preprocess %s, %s\n",
 				p, m.TF.Dir, e.Layer().Name, methodList(e), m.Preprocess, deviceNote(m.TF))

@@ -393,6 +393,12 @@ func TestExplainTargets(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, r := range recs {
+				// What was explained, and what the scores are: not a class.
+				if !strings.HasPrefix(r.Target, "embedding:ref=") || r.PredictionScore != "target score" || r.MapScore != "target score" ||
+					!strings.Contains(r.Maps[0].Label, "column 0") || !strings.Contains(r.Predictions[0].Label, "column 0") {
+					t.Errorf("%s: target %q, scores %q/%q, labels %q/%q: want the target named, its column labelled, no class name",
+						r.Input, r.Target, r.PredictionScore, r.MapScore, r.Predictions[0].Label, r.Maps[0].Label)
+				}
 				s := r.Maps[0].Score
 				self := r.Input == paths[0]
 				if self && math.Abs(float64(s)-1) > 1e-6 || !self && s > 1-1e-6 {
@@ -479,6 +485,12 @@ func TestExplainOtherSettings(t *testing.T) {
 	var log bytes.Buffer
 	if err := explainRun(context.Background(), o, paths, nil, &log); err != nil {
 		t.Fatal(err)
+	}
+	// Under the class scores: no target, class labels, named scores.
+	for _, r := range readJSONL(t, filepath.Join(out, "results.jsonl")) {
+		if r.Target != "" || r.PredictionScore != "model output" || r.MapScore != "logit" || strings.Contains(r.Maps[0].Label, "column") {
+			t.Errorf("%s: target %q, scores %q/%q, label %q", r.Input, r.Target, r.PredictionScore, r.MapScore, r.Maps[0].Label)
+		}
 	}
 	o.methods = "layercam"
 	err := explainRun(context.Background(), o, paths, nil, &log)
