@@ -8,11 +8,11 @@ import (
 // Record is one image's line in results.jsonl (and, in serve, one
 // image of an answer).
 type Record struct {
-	Input       string             `json:"input"`
-	Key         string             `json:"key"`
-	Model       string             `json:"model"`
-	Layer       string             `json:"layer"`
-	Seed        int64              `json:"seed,omitempty"`
+	Input string `json:"input"`
+	Key   string `json:"key"`
+	Model string `json:"model"`
+	Layer string `json:"layer"`
+	Seed  int64  `json:"seed,omitempty"`
 	// Target is what was explained when not the class scores
 	// ("embedding:ref=…", "region", "contrast:class=3"); labels then name
 	// the target's columns, not classes.
@@ -20,14 +20,14 @@ type Record struct {
 	// PredictionScore and MapScore say what predictions[].score and
 	// maps[].score are: "model output" (the model's own, probabilities
 	// when it ends in a softmax), "logit", "probability" or "target score".
-	PredictionScore string `json:"prediction_score,omitempty"`
-	MapScore        string `json:"map_score,omitempty"`
-	Predictions []Prediction       `json:"predictions"`
-	Maps        []Map              `json:"maps"`
-	Original    string             `json:"original,omitempty"`
-	Width       int                `json:"width"`
-	Height      int                `json:"height"`
-	TimingsMS   map[string]float64 `json:"timings_ms"`
+	PredictionScore string             `json:"prediction_score,omitempty"`
+	MapScore        string             `json:"map_score,omitempty"`
+	Predictions     []Prediction       `json:"predictions"`
+	Maps            []Map              `json:"maps"`
+	Original        string             `json:"original,omitempty"`
+	Width           int                `json:"width"`
+	Height          int                `json:"height"`
+	TimingsMS       map[string]float64 `json:"timings_ms"`
 }
 
 // Prediction is one class of the model's top predictions.
