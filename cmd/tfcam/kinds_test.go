@@ -179,6 +179,9 @@ func TestStringInputPredict(t *testing.T) {
 	if err != nil {
 		t.Fatalf("predict: %v\n%s", err, stderr)
 	}
+	if !strings.Contains(stderr, "preprocess raw") { // a JPEG-string input takes 0..255 pixels
+		t.Errorf("predict does not say which preprocessing ran:\n%s", stderr)
+	}
 	lines := readPredictLines(t, stdout)
 	if len(lines) != len(serving) || len(serving) == 0 {
 		t.Fatalf("%d predictions for %d JPEGs:\n%s", len(lines), len(serving), stdout)
