@@ -192,7 +192,8 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 			stop(err)
 		}
 	}
-	ok := func() {
+	// wrote counts an image written: the breaker starts over.
+	wrote := func() {
 		mu.Lock()
 		sum.Done++
 		lastOK, inRow = time.Now(), 0
@@ -263,7 +264,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 					fail(it, "failed", err)
 					continue
 				}
-				ok()
+				wrote()
 			}
 		}()
 	}
