@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/png"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,7 +65,9 @@ type Job struct {
 	// objective's own name).
 	Target string
 
-	flat atomic.Int64 // flat maps written
+	flat      atomic.Int64 // flat maps written
+	labelOnce sync.Once
+	labeler   func(int) string
 }
 
 // Flat counts the maps written so far that have no signal
@@ -293,7 +296,9 @@ func methodOptions(e *explainer.Explainer, name string) []string {
 	return nil
 }
 
-// label names a column of the explained scores (Model.Labeler).
+// label names a column of the explained scores (Model.Labeler), made
+// once per Job, not per image.
 func (x *Job) label() func(int) string {
-	return (&Model{Preset: x.Preset}).Labeler(x.Explainer)
+	x.labelOnce.Do(func() { x.labeler = (&Model{Preset: x.Preset}).Labeler(x.Explainer) })
+	return x.labeler
 }

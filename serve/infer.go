@@ -486,7 +486,7 @@ func (m *model) predictResult(scores []float32, top int) result {
 // explainResult renders one image's maps.
 func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Result, view *tf.Tensor, st settings) (result, error) {
 	var out result
-	label := m.opened.Labeler(m.defE) // one objective per model
+	label := m.label
 	for i, p := range res.Predictions {
 		if i == st.top {
 			break

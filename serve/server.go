@@ -209,6 +209,7 @@ type model struct {
 	def         *methodSet
 	defClass    explainer.Class
 	defE        *explainer.Explainer // the default list's: costs of any list
+	label       func(int) string     // names a column of the scores (tfcam.Model.Labeler)
 	classes     int
 	h, w        int // model input size: the maps'
 	layer       tfgraph.Layer
@@ -271,6 +272,7 @@ func (s *Server) newModel(mc Model) (*model, error) {
 		return nil, err
 	}
 	m.def, m.defE, m.classes, m.layer = def, e, e.Classes(), e.Layer()
+	m.label = m.opened.Labeler(e) // one objective per model
 	if m.defClass, err = explainer.ParseClass(m.Class); err == nil {
 		err = m.defClass.Check(m.classes)
 	}

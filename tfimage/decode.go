@@ -151,20 +151,21 @@ func (d *Decoder) Decode(ctx context.Context, data []byte, name string) (*Decode
 	}
 	tfPath := err == nil && (format == "jpeg" || format == "png") && cfg.Width > 0 && cfg.Height > 0 &&
 		cfg.Width <= imagefile.MaxPixels/cfg.Height
+	alpha := format == "png" && imagefile.PNGHasAlpha(data) // read once: the budget and the decode path
 	if err == nil && cfg.Width > 0 && cfg.Height > 0 {
 		// The budget, from the header, before any pixel is decoded.
-		if err := d.checkBudget(data, name, format, cfg.Width, cfg.Height, orient, tfPath); err != nil {
+		if err := d.checkBudget(name, format, alpha, cfg.Width, cfg.Height, orient, tfPath); err != nil {
 			return nil, err
 		}
 	}
 	if tfPath {
-		if dec, err := d.decodeTF(data, format, cfg.Width, cfg.Height, orient); err == nil {
+		if dec, err := d.decodeTF(data, format, alpha, cfg.Width, cfg.Height, orient); err == nil {
 			return dec, nil
 		}
 		// CMYK JPEGs, odd PNGs, data TensorFlow rejects: Go's decoders
 		// read them or say precisely what is wrong, at full size and
 		// with their own copies: within the budget only as Go decodes.
-		if err := d.checkBudget(data, name, format, cfg.Width, cfg.Height, orient, false); err != nil {
+		if err := d.checkBudget(name, format, alpha, cfg.Width, cfg.Height, orient, false); err != nil {
 			return nil, err
 		}
 	}
@@ -176,7 +177,7 @@ func (d *Decoder) Decode(ctx context.Context, data []byte, name string) (*Decode
 }
 
 // decodeTF decodes JPEG or PNG data with TensorFlow's kernels.
-func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Decoded, error) {
+func (d *Decoder) decodeTF(data []byte, format string, alpha bool, w0, h0, orient int) (*Decoded, error) {
 	W, H := w0, h0
 	if orient >= 5 { // transposed
 		W, H = h0, w0
@@ -186,7 +187,7 @@ func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Dec
 	switch {
 	case format == "jpeg":
 		src, ratio = fromJPEG, d.jpegRatio(w0, h0, orient)
-	case !imagefile.PNGHasAlpha(data):
+	case !alpha:
 		// Also the fix for 1-, 2- and 4-bit PNGs without transparency,
 		// which TensorFlow's decoder, asked for an alpha channel, fills
 		// with a wrong alpha (the picture came out near-white).
@@ -209,14 +210,15 @@ func (d *Decoder) decodeTF(data []byte, format string, w0, h0, orient int) (*Dec
 	return dec, nil
 }
 
-// checkBudget refuses an image of w×h pixels whose decoding, by
-// TensorFlow's kernels (tf) or by Go's, would take more than MaxBytes.
-func (d *Decoder) checkBudget(data []byte, name, format string, w, h, orient int, tf bool) error {
+// checkBudget refuses an image of w×h pixels (a PNG with alpha when
+// alpha) whose decoding, by TensorFlow's kernels (tf) or by Go's, would
+// take more than MaxBytes.
+func (d *Decoder) checkBudget(name, format string, alpha bool, w, h, orient int, tf bool) error {
 	ratio, bpp, how := 1, BytesPerPixel.Go, "Go's decoder"
 	switch {
 	case tf && format == "jpeg":
 		ratio, bpp, how = d.jpegRatio(w, h, orient), BytesPerPixel.Opaque, "JPEG"
-	case tf && imagefile.PNGHasAlpha(data):
+	case tf && alpha:
 		bpp, how = BytesPerPixel.Alpha, "PNG with alpha"
 	case tf:
 		bpp, how = BytesPerPixel.Opaque, "opaque PNG"
