@@ -68,6 +68,10 @@ type Model struct {
 	Preprocess imagefile.Preprocess
 	// MaxDecodeBytes is Options.MaxDecodeBytes, the decoders' budget.
 	MaxDecodeBytes int64
+
+	// dir and opts are what Open was given (Reopen).
+	dir  string
+	opts Options
 }
 
 // Open loads the SavedModel in dir. Errors say what to set: a
@@ -121,7 +125,21 @@ func Open(dir string, o Options) (*Model, error) {
 		return nil, err
 	}
 	preset.Preprocess = string(pre)
-	return &Model{TF: m, Preset: preset, Preprocess: pre, MaxDecodeBytes: o.MaxDecodeBytes}, nil
+	return &Model{TF: m, Preset: preset, Preprocess: pre, MaxDecodeBytes: o.MaxDecodeBytes, dir: dir, opts: o}, nil
+}
+
+// ErrNotReopenable is returned by Reopen for a Model not made by Open.
+var ErrNotReopenable = errors.New("tfcam: model was not opened by Open; it cannot be reopened")
+
+// Reopen loads the same SavedModel again with the same Options, into a
+// new graph and session: a copy whose graph holds none of the ops that
+// explainers built on m added (TensorFlow cannot remove ops from a
+// graph; a long-lived server replaces the graph instead). m stays open.
+func (m *Model) Reopen() (*Model, error) {
+	if m.dir == "" {
+		return nil, ErrNotReopenable
+	}
+	return Open(m.dir, m.opts)
 }
 
 // Close releases the model.

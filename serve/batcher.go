@@ -246,8 +246,13 @@ func (b *batcher) runOnce(jobs []*job) (err error) {
 	// The run finishes even if every client left: TensorFlow cannot be
 	// stopped mid-run, and the next batch waits for it anyway.
 	ctx := context.Background()
+	g, e, err := b.m.use(jobs[0].spec)
+	if err != nil {
+		return err
+	}
+	defer b.m.release(g)
 	if jobs[0].spec == nil {
-		out, classes, err := b.m.tf.Predict(ctx, pixels, n)
+		out, classes, err := g.tm.TF.Predict(ctx, pixels, n)
 		if err != nil {
 			return err
 		}
@@ -255,10 +260,6 @@ func (b *batcher) runOnce(jobs []*job) (err error) {
 			j.scores = slices.Clone(out[i*classes : (i+1)*classes])
 		}
 		return nil
-	}
-	e, err := b.m.explainerFor(jobs[0].spec)
-	if err != nil {
-		return err
 	}
 	// A group asks for one top-k, or for one class per image (each
 	// image's own).

@@ -388,7 +388,7 @@ func (m *model) settings(req requestBody, predict bool) (settings, error) {
 			return st, badf("method: %v", clip(err.Error()))
 		}
 		if !m.hasSet(set.spec) {
-			return st, badf("method %q: model %q already serves %d method lists (the server's --max-method-lists); use one of those (see GET /v1/models/%s)", set.spec, m.name, m.maxSets, m.name)
+			return st, badf("method %q: model %q built 2 × %d method lists (the server's --max-method-lists) into its graph and cannot load a fresh one; use a loaded list (see GET /v1/models/%s)", set.spec, m.name, m.maxSets, m.name)
 		}
 		st.set = set
 	}

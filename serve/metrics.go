@@ -19,6 +19,8 @@ type metrics struct {
 	queue    *prometheus.GaugeVec     // model
 	images   *prometheus.CounterVec   // model, endpoint
 	shed     prometheus.Counter       // requests refused for memory
+	evicted  *prometheus.CounterVec   // model
+	graphs   *prometheus.CounterVec   // model
 	inflight prometheus.GaugeFunc     // bytes held by requests
 }
 
@@ -44,10 +46,14 @@ func newMetrics(reg *prometheus.Registry, inflight func() float64) *metrics {
 			Help: "Images answered; its rate is images per second."}, []string{"model", "endpoint"}),
 		shed: prometheus.NewCounter(prometheus.CounterOpts{Name: "tfcam_serve_shed_total",
 			Help: "Requests answered 429 because their memory did not fit in the in-flight budget (--max-inflight-mb)."}),
+		evicted: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tfcam_serve_method_lists_evicted_total",
+			Help: "Method lists dropped, least recently used first, to keep --max-method-lists live."}, []string{"model"}),
+		graphs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tfcam_serve_graph_reloads_total",
+			Help: "Fresh graphs loaded because the current one held ops of 2 × --max-method-lists lists."}, []string{"model"}),
 		inflight: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tfcam_serve_inflight_bytes",
 			Help: "Memory charged to the requests being answered (bodies, decoded images), of the in-flight budget."}, inflight),
 	}
-	reg.MustRegister(m.requests, m.latency, m.batch, m.runTime, m.runs, m.queue, m.images, m.shed, m.inflight,
+	reg.MustRegister(m.requests, m.latency, m.batch, m.runTime, m.runs, m.queue, m.images, m.shed, m.evicted, m.graphs, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -58,6 +64,8 @@ type modelMetrics struct {
 	runs           prometheus.Counter
 	queue          prometheus.Gauge
 	images         *prometheus.CounterVec // endpoint
+	evicted        prometheus.Counter
+	graphs         prometheus.Counter
 }
 
 func (m *metrics) forModel(name string) modelMetrics {
@@ -67,6 +75,8 @@ func (m *metrics) forModel(name string) modelMetrics {
 		runs:    m.runs.WithLabelValues(name),
 		queue:   m.queue.WithLabelValues(name),
 		images:  m.images.MustCurryWith(prometheus.Labels{"model": name}),
+		evicted: m.evicted.WithLabelValues(name),
+		graphs:  m.graphs.WithLabelValues(name),
 	}
 }
 

@@ -499,7 +499,7 @@ func TestBatchFailureStaysPerImage(t *testing.T) {
 // TestRequestErrors are the answers to bad requests, each with its status
 // and a message that says what is wrong.
 func TestRequestErrors(t *testing.T) {
-	s := startServer(t, Options{MaxBodyBytes: 64 << 10, Token: "s3cret", MaxMethodSets: 2}, nil)
+	s := startServer(t, Options{MaxBodyBytes: 64 << 10, Token: "s3cret"}, nil)
 	img := shapesImages(t, 1)[0]
 	var big bytes.Buffer
 	jpeg.Encode(&big, noise(400, 400), &jpeg.Options{Quality: 100})
@@ -532,8 +532,6 @@ func TestRequestErrors(t *testing.T) {
 		{"bad method", "POST", "/v1/models/shapes:explain?method=gradcan", "image/png", img, auth, 400, "gradcan"},
 		{"class out of range", "POST", "/v1/models/shapes:explain?class=4", "image/png", img, auth, 400, "0..3"},
 		{"top-k beyond classes", "POST", "/v1/models/shapes:explain?class=top5", "image/png", img, auth, 400, "1..4"},
-		{"too many method lists", "POST", "/v1/models/shapes:explain?method=gradcam,hirescam", "image/png", img, auth, 200, ""},
-		{"one list too many", "POST", "/v1/models/shapes:explain?method=xgradcam", "image/png", img, auth, 400, "max-method-lists"},
 		{"bad output", "POST", "/v1/models/shapes:explain?output=jpeg", "image/png", img, auth, 400, "output"},
 		{"bad content type", "POST", "/v1/models/shapes:explain", "text/plain", img, auth, 400, "Content-Type"},
 		{"unknown model", "POST", "/v1/models/nope:explain", "image/png", img, auth, 404, `no model "nope"`},

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,8 +84,9 @@ type Options struct {
 	// (class=topK; default 20): each is a backward pass and a map per
 	// method in the answer.
 	MaxTopK int
-	// MaxMethodSets bounds the distinct method lists a model builds
-	// graphs for (default 16): each adds to the model's graph for good.
+	// MaxMethodSets bounds the method lists a model keeps built (default
+	// 16), least recently used evicted first; a graph that holds ops of
+	// twice as many is replaced by a fresh load (see graph).
 	MaxMethodSets int
 	// Log receives one line per failed batch, recovered panic and
 	// lifecycle event (default: discarded).
@@ -218,8 +218,14 @@ type model struct {
 	maxSets     int
 	testRun     func([]*job) error
 
-	mu   sync.Mutex // explainers: built on the batcher's goroutine, listed by status
-	sets map[string]*explainer.Explainer
+	// reopen loads the model again into a fresh graph (graphs.go); nil
+	// when it cannot be.
+	reopen func() (*tfcam.Model, error)
+	// buildMu serialises explainer builds and graph replacements.
+	buildMu sync.Mutex
+	mu      sync.Mutex // g, tick and g's fields: read by both lanes and status
+	g       *graph
+	tick    uint64 // uses, for least-recently-used eviction
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -258,8 +264,8 @@ func New(opts Options, ms []Model) (*Server, error) {
 }
 
 func (s *Server) newModel(mc Model) (*model, error) {
-	m := &model{Model: mc, name: mc.Name, opened: mc.Model, tf: mc.Model.TF, sets: map[string]*explainer.Explainer{},
-		maxSets: s.opts.MaxMethodSets, metrics: s.metrics.forModel(mc.Name)}
+	m := &model{Model: mc, name: mc.Name, opened: mc.Model, tf: mc.Model.TF, g: newGraph(mc.Model, false),
+		maxSets: s.opts.MaxMethodSets, metrics: s.metrics.forModel(mc.Name), reopen: mc.Model.Reopen}
 	if m.Method == "" {
 		m.Method = "gradcam"
 	}
@@ -267,11 +273,13 @@ func (s *Server) newModel(mc Model) (*model, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := m.explainerFor(def)
+	m.def = def // before use: eviction spares it
+	g, e, err := m.use(def)
 	if err != nil {
 		return nil, err
 	}
-	m.def, m.defE, m.classes, m.layer = def, e, e.Classes(), e.Layer()
+	m.release(g)
+	m.defE, m.classes, m.layer = e, e.Classes(), e.Layer()
 	m.label = m.opened.Labeler(e) // one objective per model
 	if m.defClass, err = explainer.ParseClass(m.Class); err == nil {
 		err = m.defClass.Check(m.classes)
@@ -330,40 +338,6 @@ func parseMethodSet(spec string) (*methodSet, error) {
 	return &methodSet{spec: strings.Join(canon, ","), methods: uniq}, nil
 }
 
-// explainerFor returns the explainer of a method set, building it the
-// first time (on the batcher's goroutine, or in New before it starts).
-func (m *model) explainerFor(ms *methodSet) (*explainer.Explainer, error) {
-	m.mu.Lock()
-	e, ok := m.sets[ms.spec]
-	full := len(m.sets) >= m.maxSets
-	m.mu.Unlock()
-	if ok {
-		return e, nil
-	}
-	if full {
-		return nil, fmt.Errorf("%w: model %q already has %d method lists", errTooManySets, m.name, m.maxSets)
-	}
-	cfg := m.Config
-	cfg.Methods = ms.methods
-	e, err := m.opened.Explainer(cfg)
-	if err != nil {
-		return nil, err
-	}
-	m.mu.Lock()
-	m.sets[ms.spec] = e
-	m.mu.Unlock()
-	return e, nil
-}
-
-// hasSet reports whether a request for spec can run: its explainer
-// exists, or there is room for another.
-func (m *model) hasSet(spec string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, ok := m.sets[spec]
-	return ok || len(m.sets) < m.maxSets
-}
-
 // lane is the batcher a request with settings st runs in.
 func (m *model) lane(st settings, predict bool) *batcher {
 	if !predict && m.requestCost(st, 1, false) > m.cheapPasses {
@@ -390,6 +364,10 @@ func (m *model) close() {
 	}
 	if m.dec != nil {
 		m.dec.Close()
+	}
+	// The runs are over: a graph the server loaded goes with them.
+	if m.g != nil {
+		m.replace(newGraph(m.opened, false))
 	}
 	if m.rend != nil {
 		m.rend.close()
@@ -576,12 +554,7 @@ func (s *Server) status(m *model) statusBody {
 	for _, me := range explainer.Registry() {
 		st.Methods = append(st.Methods, me.Name())
 	}
-	m.mu.Lock()
-	for k := range m.sets {
-		st.Loaded = append(st.Loaded, k)
-	}
-	m.mu.Unlock()
-	slices.Sort(st.Loaded)
+	st.Loaded = m.loaded()
 	return st
 }
 

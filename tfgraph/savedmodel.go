@@ -578,7 +578,10 @@ func (m *Model) InputSize() (h, w, c int) {
 	return int(m.Input.Shape[1]), int(m.Input.Shape[2]), int(m.Input.Shape[3])
 }
 
-// Close releases the session. The model must not be used afterwards.
+// ErrClosed is returned by a run on a closed Model.
+var ErrClosed = errors.New("model is closed")
+
+// Close releases the session. A run afterwards returns ErrClosed.
 func (m *Model) Close() error {
 	if m.Session == nil {
 		return nil
@@ -619,6 +622,9 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 // thread, so that any thread TensorFlow starts during the run (the first
 // run builds executors and may start pools) inherits that mask too.
 func (m *Model) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tf.Tensor, error) {
+	if m.Session == nil {
+		return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrClosed)
+	}
 	var res []*tf.Tensor
 	err := cgo.WithoutSignals(func() (err error) {
 		res, err = m.Session.Run(feeds, fetches, nil)

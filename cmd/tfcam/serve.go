@@ -121,7 +121,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&o.colormap, "colormap", "jet", "overlay colours: jet, turbo or viridis")
 	fs.Float64Var(&o.alpha, "alpha", 0.5, "overlay opacity of the map, 0..1")
 	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
-	fs.IntVar(&o.maxMethodLists, "max-method-lists", 16, "distinct method lists a model builds graphs for; requests for more are answered 400")
+	fs.IntVar(&o.maxMethodLists, "max-method-lists", 16, "method lists a model keeps built, least recently used dropped first (its graph is reloaded after twice as many)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 60*time.Second, "on SIGTERM, how long to wait for requests in flight")
 	fs.Usage = serveUsage(fs)
 	if err := fs.Parse(args); err != nil {
