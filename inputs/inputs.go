@@ -309,6 +309,10 @@ func StreamPrefix(ctx context.Context, raw string, bad func(path string, err err
 				continue
 			}
 			n++
+			if o.Err != nil {
+				bad(storage.Join(raw, o.Key), o.Err)
+				continue
+			}
 			if !yield(Input{Path: storage.Join(raw, o.Key), Key: WalkKey(strings.Split(o.Key, "/"))}) {
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/internal/fakes3"
 	"github.com/tfcam/tfcam/internal/fixture"
+	"github.com/tfcam/tfcam/storage"
 )
 
 // tree builds files, folders and links under root: a name ending in '/'
@@ -374,4 +377,26 @@ func FuzzExpandInputs(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStreamPrefixControlKey: an image whose key has a control character
+// is reported by name, and the prefix's other images still stream.
+func TestStreamPrefixControlKey(t *testing.T) {
+	s := fakes3.Start(t)
+	s.CreateBucket(t, "bkt")
+	for _, k := range []string{"a.png", "b\x01.png", "c.png", "notes.txt"} {
+		s.Put(t, "bkt", "in/"+k, []byte("x"))
+	}
+	var keys, bad []string
+	for in := range StreamPrefix(context.Background(), s.URL("bkt", "in/"), func(path string, err error) {
+		if !errors.Is(err, storage.ErrControlKey) || !strings.Contains(path, "b%01.png") {
+			t.Errorf("bad %q: %v, want ErrControlKey for b\\x01.png", path, err)
+		}
+		bad = append(bad, path)
+	}) {
+		keys = append(keys, in.Key)
+	}
+	if !slices.Equal(keys, []string{"a.png", "c.png"}) || len(bad) != 1 {
+		t.Errorf("streamed %q, reported %q; want a.png, c.png and one report", keys, bad)
+	}
 }

@@ -121,7 +121,7 @@ func Source(ctx context.Context, out string) (read func(string) ([]byte, error),
 			loc.Close()
 			return nil, nil, nil, nil, err
 		}
-		if dir := path.Dir(o.Key); strings.HasPrefix(dir, "results") && !strings.Contains(dir, "/") && strings.HasSuffix(o.Key, ".jsonl") {
+		if dir := path.Dir(o.Key); o.Err == nil && strings.HasPrefix(dir, "results") && !strings.Contains(dir, "/") && strings.HasSuffix(o.Key, ".jsonl") {
 			names = append(names, o.Key)
 		}
 	}

@@ -132,21 +132,25 @@ type Object struct {
 	// Key is relative to the location's prefix.
 	Key  string
 	Size int64
+	// Err, when set, says why the object is listed but cannot be read
+	// (ErrControlKey); the listing goes on past it.
+	Err error
 }
 
 // List yields the objects under the prefix (and under sub, a relative
 // folder such as "results/"; "" for all), in key order, a page at a time:
 // a bucket of millions of keys starts at once and is never held in
 // memory. Each page request is retried; a failure ends the sequence with
-// the error.
+// the error. An object that cannot be read comes with its Err set.
 func (l *Location) List(ctx context.Context, sub string) iter.Seq2[Object, error] {
 	return func(yield func(Object, error) bool) {
 		token := blob.FirstPageToken
 		for {
 			var page []*blob.ListObject
 			var next []byte
+			control := map[string]bool{}
 			err := l.retry(ctx, func() (err error) {
-				page, next, err = l.bucket.ListPage(ctx, token, 1000, &blob.ListOptions{Prefix: l.Prefix + sub})
+				page, next, err = l.bucket.ListPage(ctx, token, 1000, listOptions(l.Prefix+sub, control))
 				return err
 			})
 			if err != nil {
@@ -157,7 +161,11 @@ func (l *Location) List(ctx context.Context, sub string) iter.Seq2[Object, error
 				if o.IsDir {
 					continue
 				}
-				if !yield(Object{Key: strings.TrimPrefix(o.Key, l.Prefix), Size: o.Size}, nil) {
+				obj := Object{Key: strings.TrimPrefix(o.Key, l.Prefix), Size: o.Size}
+				if control[o.Key] {
+					obj.Err = fmt.Errorf("%w (%q)", ErrControlKey, obj.Key)
+				}
+				if !yield(obj, nil) {
 					return
 				}
 			}

@@ -18,6 +18,9 @@
 //	PUT  /_fakes3/object?bucket=B&key=K  store the body as B/K
 //	GET  /_fakes3/object?bucket=B&key=K  the object (404 when absent)
 //	GET  /_fakes3/keys?bucket=B          every key of B, sorted (JSON array)
+//
+// ListObjectsV2 is answered by the wrapper itself (listV2), as S3 answers
+// it with and without encoding-type=url; everything else is gofakes3's.
 package main
 
 import (
@@ -30,9 +33,11 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/johannesboyne/gofakes3"
@@ -104,7 +109,84 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>injected fault</Message></Error>`)
 		return
 	}
+	if q := r.URL.Query(); r.Method == http.MethodGet && q.Get("list-type") == "2" {
+		if bucket := strings.Trim(r.URL.Path, "/"); bucket != "" && !strings.Contains(bucket, "/") {
+			s.listV2(w, bucket, q)
+			return
+		}
+	}
 	s.s3.ServeHTTP(w, r)
+}
+
+// listV2 answers ListObjectsV2 as S3 does where gofakes3 does not: with
+// encoding-type=url every key and prefix is URL-encoded (and said so in
+// <EncodingType>); without it keys are written as they are, control
+// characters included — which no XML 1.0 parser accepts, so a client
+// listing such a key without encoding-type=url fails as it does on S3.
+func (s *server) listV2(w http.ResponseWriter, bucket string, q url.Values) {
+	encode := func(k string) string { return xmlText(k) }
+	enc := q.Get("encoding-type")
+	if enc == "url" {
+		encode = func(k string) string { return xmlText(url.QueryEscape(k)) }
+	}
+	maxKeys := 1000
+	if v := q.Get("max-keys"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n < maxKeys {
+			maxKeys = n
+		}
+	}
+	prefix := gofakes3.Prefix{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter")}
+	_, prefix.HasPrefix = q["prefix"]
+	_, prefix.HasDelimiter = q["delimiter"]
+	page := gofakes3.ListBucketPage{MaxKeys: int64(maxKeys)}
+	if t := q.Get("continuation-token"); t != "" {
+		page.Marker, page.HasMarker = t, true
+	}
+	res, err := s.backend.ListBucket(bucket, &prefix, page)
+	if err != nil {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchBucket</Code><Message>%s</Message></Error>`, xmlText(err.Error()))
+		return
+	}
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
+	fmt.Fprintf(&b, "<Name>%s</Name><Prefix>%s</Prefix><MaxKeys>%d</MaxKeys><KeyCount>%d</KeyCount>",
+		xmlText(bucket), encode(prefix.Prefix), maxKeys, len(res.Contents)+len(res.CommonPrefixes))
+	if enc == "url" {
+		b.WriteString("<EncodingType>url</EncodingType>")
+	}
+	if prefix.HasDelimiter {
+		fmt.Fprintf(&b, "<Delimiter>%s</Delimiter>", encode(prefix.Delimiter))
+	}
+	last := ""
+	for _, c := range res.Contents {
+		fmt.Fprintf(&b, "<Contents><Key>%s</Key><LastModified>%s</LastModified><ETag>%s</ETag><Size>%d</Size><StorageClass>STANDARD</StorageClass></Contents>",
+			encode(c.Key), c.LastModified.UTC().Format("2006-01-02T15:04:05.000Z"), xmlText(c.ETag), c.Size)
+		last = c.Key
+	}
+	for _, p := range res.CommonPrefixes {
+		fmt.Fprintf(&b, "<CommonPrefixes><Prefix>%s</Prefix></CommonPrefixes>", encode(p.Prefix))
+		if p.Prefix > last {
+			last = p.Prefix
+		}
+	}
+	fmt.Fprintf(&b, "<IsTruncated>%t</IsTruncated>", res.IsTruncated)
+	if res.IsTruncated {
+		next := res.NextMarker
+		if next == "" {
+			next = last
+		}
+		fmt.Fprintf(&b, "<NextContinuationToken>%s</NextContinuationToken>", xmlText(next))
+	}
+	b.WriteString("</ListBucketResult>")
+	w.Header().Set("Content-Type", "application/xml")
+	io.WriteString(w, b.String())
+}
+
+// xmlText escapes XML's markup characters and nothing else: control
+// characters pass through, as S3 writes them.
+func xmlText(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(s)
 }
 
 func (s *server) control(w http.ResponseWriter, r *http.Request, op string) {
