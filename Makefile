@@ -39,7 +39,7 @@ BENCHTIME ?= 2s
 
 DEMO_METHODS ?= gradcam,gradcam++,hirescam,guided-gradcam
 
-.PHONY: setup test build demo bench bench-e2e bench-serve bench-gpu fixtures clean help image
+.PHONY: setup test build demo bench bench-e2e bench-memory bench-serve bench-gpu fixtures clean help image
 .DEFAULT_GOAL := help
 
 help:
@@ -52,6 +52,7 @@ help:
 	@echo "make bench   images/s per method and batch size vs plain inference and tf-keras-vis (bench-out/table.md)"
 	@echo "make bench-e2e  files → default outputs, images/s: tfcam explain vs tfcam predict (bench-out/e2e.md)"
 	@echo "make image   the container image tfcam:cpu (GPU=1: tfcam:gpu) where Docker exists (deploy/docker)"
+	@echo "make bench-memory  peak RSS, wall and CPU s of every method on EfficientNet-Lite0 (bench-out/memory.md)"
 	@echo "make bench-serve  tfcam serve under load at 1, 8, 64 clients: images/s, p50/p99 vs tfcam explain (bench-out/serve.md)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
@@ -172,6 +173,13 @@ bench: setup
 bench-e2e: build
 	@mkdir -p bench-out
 	bash scripts/bench_e2e.sh $(ROOT)/bin/tfcam $(PY) $(FIXTURES) $(DEMO_MODEL) $(ROOT)/bench-out/e2e | tee bench-out/e2e.md
+
+# Peak RSS, wall and CPU seconds of every method on EfficientNet-Lite0 at
+# the default tensor budget (BENCH_MEMORY_METHODS picks some).
+.PHONY: bench-memory
+bench-memory: build
+	@mkdir -p bench-out
+	bash scripts/bench_memory.sh $(ROOT)/bin/tfcam $(DEMO_MODEL) $(ROOT)/bench-out/memory | tee bench-out/memory.md
 
 # Bucket to bucket (S3 API on 127.0.0.1) against the same job on files.
 .PHONY: bench-bucket

@@ -399,6 +399,53 @@ func (c *Context) MaskedSums(o *Ops, n int, masks func(o *Ops, j tf.Output) tf.O
 	return weighted, coverage, nil
 }
 
+// CopyScores runs the model on n copies of each image and returns each
+// copy's score of its image's target, [n·N] copy-major (copy j of image i
+// at j·N+i): the explained score, or with probs the class probability
+// (the objective's score under a non-class objective, as Probabilities).
+// images builds the copies of rows (copy j, image i), both int32 [m], as
+// [m,H,W,C]. As MaskedSums, the copies are built and scored chunk by chunk
+// (chunked), so that they never exist whole: Score-CAM's K masked images
+// per image, SS-CAM's samples·K.
+func (c *Context) CopyScores(o *Ops, n int, images func(o *Ops, j, i tf.Output) tf.Output, probs bool) (tf.Output, error) {
+	shape := op.Shape(o.Scope(), c.Input, op.ShapeOutType(tf.Int32))
+	count := op.Squeeze(o.Scope(), op.Slice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{1})), op.SqueezeAxis([]int64{0}))
+	rows := op.ExpandDims(o.Scope(), op.Range(o.Scope(), constant(o.s, int32(0)), o.mulInt(count, int32(n)), constant(o.s, int32(1))), constant(o.s, int32(1)))
+	if err := o.s.Err(); err != nil {
+		return tf.Output{}, fmt.Errorf("explainer: %w", err)
+	}
+	c.count(rows, false)
+	out, err := c.chunked([]tf.Output{rows}, func(parts []tf.Output) ([]tf.Output, error) {
+		r := op.Squeeze(o.Scope(), parts[0], op.SqueezeAxis([]int64{1}))
+		j, i := op.FloorDiv(o.Scope(), r, count), op.FloorMod(o.Scope(), r, count)
+		cp, err := c.copyOn(c.e.fw.Input, images(o, j, i))
+		if err != nil {
+			return nil, err
+		}
+		var scores tf.Output
+		if probs && c.e.cfg.Objective.IsClass() {
+			tw, err := cp.Twin(c.e.fw.Output)
+			if err != nil {
+				return nil, err
+			}
+			scores = c.e.float32Of(tw)
+		} else {
+			var param []tf.Output
+			if c.e.obj.Param.Op != nil {
+				param = append(param, op.GatherV2(o.Scope(), c.e.obj.Param, i, constant(o.s, int32(0))))
+			}
+			if scores, err = c.objective(cp, param); err != nil {
+				return nil, err
+			}
+		}
+		return []tf.Output{c.Select(o, scores, op.GatherV2(o.Scope(), c.Targets, i, constant(o.s, int32(0))))}, nil
+	})
+	if err != nil {
+		return tf.Output{}, err
+	}
+	return out[0], nil
+}
+
 // chunkCount is the number of parts chunked splits into.
 func (c *Context) chunkCount() int { return max(1, c.chunks) }
 

@@ -37,17 +37,16 @@ func (m ISCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	n := Resolve(m).Samples
 	k := int(t.A.Shape().Size(3))
-	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
 	scales := make([]float32, n)
 	var acc float64
 	for s := range scales {
 		acc += float64(s+1) / float64(n)
 		scales[s] = float32(acc)
 	}
-	masks := op.ExpandDims(o.Scope(), c.Split(o, o.g().ChannelMasks(t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
-	scale := op.Reshape(o.Scope(), constant(o.s, scales), constant(o.s, []int32{int32(n), 1, 1, 1, 1}))
-	scaled := op.Reshape(o.Scope(), o.Mul(scale, masks), constant(o.s, []int32{-1, h, w})) // [n·K·N,H,W]
-	wt, err := softmaxScoreWeights(o, c, scaled, n, k)
+	wt, err := softmaxScoreWeights(o, c, n, k, func(o *Ops, g, ch, i tf.Output) tf.Output {
+		scale := op.Reshape(o.Scope(), op.GatherV2(o.Scope(), constant(o.s, scales), g, constant(o.s, int32(0))), constant(o.s, []int32{-1, 1, 1}))
+		return o.Mul(scale, channelMaskRows(o, t.A, t.Upsample, ch, i))
+	})
 	if err != nil {
 		return tf.Output{}, err
 	}

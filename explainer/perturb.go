@@ -29,22 +29,65 @@ func (c *Context) NoisyCopies(o *Ops, x tf.Output, n int, noise float32, stream 
 	return o.Add(copies, o.Mul(c.Normal(o, x, n, stream), sigma))
 }
 
-// softmaxScoreWeights runs the model on the image times each of r·K·N
-// masks [r·K·N,H,W] (group g of channel k of image i at (g·K+k)·N+i),
-// averages the explained score over the r groups and returns its softmax
-// over channels as CAM weights [N,1,1,K]: the weighting of torch-cam's
-// Score-CAM family (its subtraction of the unmasked score cancels in the
-// softmax).
-func softmaxScoreWeights(o *Ops, c *Context, masks tf.Output, r, k int) (tf.Output, error) {
-	masked := o.Mul(c.Repeat(o, c.Input, r*k), op.ExpandDims(o.Scope(), masks, constant(o.s, int32(3))))
-	scores, err := c.Scores(masked)
+// softmaxScoreWeights runs the model on the image times r·K masks per
+// image — mask(o, g, k, i) builds, for rows of group g, channel k and image
+// i (int32 [m] each), the masks [m,H,W]; group g of channel k of image i
+// is copy g·K+k — averages the explained score over the r groups and
+// returns its softmax over channels as CAM weights [N,1,1,K]: the
+// weighting of torch-cam's Score-CAM family (its subtraction of the
+// unmasked score cancels in the softmax). Copies and masks are built chunk
+// by chunk (Context.CopyScores).
+func softmaxScoreWeights(o *Ops, c *Context, r, k int, mask func(o *Ops, g, ch, i tf.Output) tf.Output) (tf.Output, error) {
+	kk := constant(o.s, int32(k))
+	scores, err := c.CopyScores(o, r*k, func(o *Ops, j, i tf.Output) tf.Output {
+		m := mask(o, op.FloorDiv(o.Scope(), j, kk), op.FloorMod(o.Scope(), j, kk), i)
+		return o.Mul(op.GatherV2(o.Scope(), c.Input, i, constant(o.s, int32(0))), op.ExpandDims(o.Scope(), m, constant(o.s, int32(3))))
+	}, false)
 	if err != nil {
 		return tf.Output{}, err
 	}
-	sel := op.Reshape(o.Scope(), c.Select(o, scores, c.Repeat(o, c.Targets, r*k)), constant(o.s, []int32{int32(r), int32(k), -1}))
+	sel := op.Reshape(o.Scope(), scores, constant(o.s, []int32{int32(r), int32(k), -1}))
 	mean := op.Transpose(o.Scope(), op.Mean(o.Scope(), sel, constant(o.s, int32(0))), constant(o.s, []int32{1, 0})) // [N,K]
 	w := op.Softmax(o.Scope(), mean)
 	return op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1))), nil
+}
+
+// channelMaskRows are Score-CAM's masks (graphops.ChannelMasks) of channel
+// ch of image i, for rows ch, i (int32 [m]): [m,H,W], built for those rows
+// only.
+func channelMaskRows(o *Ops, a tf.Output, upsample func(tf.Output) tf.Output, ch, i tf.Output) tf.Output {
+	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{0, 3, 1, 2})) // [N,K,h,w]
+	picked := op.GatherNd(o.Scope(), perChannel, op.Pack(o.Scope(), []tf.Output{i, ch}, op.PackAxis(1)))
+	return o.g().ChannelMasks(op.ExpandDims(o.Scope(), picked, constant(o.s, int32(3))), upsample) // [m,H,W]
+}
+
+// normalRows are rows j (int32 [m]) of StatelessRandomNormal([rows,
+// width], seed) — reshaped [m, shape...] with width the product of shape —
+// drawing only the rows from the smallest to the largest j asked, not the
+// others. Philox draws each group of 4 values from its own counter, so row
+// j0's values start at the seed's counter + ⌊j0·width/4⌋, (j0·width mod 4)
+// values into that group (checked bit for bit against the whole draw in
+// TestNormalRows). The 64-bit counter addition does not carry into the
+// counter's high word: it would matter for one seed in 2^64/(j0·width/4).
+func normalRows(o *Ops, seed tf.Output, shape []int32, j tf.Output) tf.Output {
+	width := int64(1)
+	for _, d := range shape {
+		width *= int64(d)
+	}
+	key, counter := op.StatelessRandomGetKeyCounter(o.Scope(), seed)
+	j64 := op.Cast(o.Scope(), j, tf.Int64)
+	j0 := op.Min(o.Scope(), j64, constant(o.s, int32(0)))
+	span := o.Add(o.Sub(op.Max(o.Scope(), j64, constant(o.s, int32(0))), j0), constant(o.s, int64(1)))
+	first := op.Mul(o.Scope(), j0, constant(o.s, width))
+	four := constant(o.s, int64(4))
+	skip, rem := op.FloorDiv(o.Scope(), first, four), op.FloorMod(o.Scope(), first, four)
+	moved := op.Bitcast(o.Scope(), o.Add(op.Bitcast(o.Scope(), counter, tf.Int64),
+		op.Pack(o.Scope(), []tf.Output{skip, constant(o.s, int64(0))})), tf.Uint64)
+	total := o.Add(op.Mul(o.Scope(), span, constant(o.s, width)), rem)
+	draw := op.StatelessRandomNormalV2(o.Scope(), op.Reshape(o.Scope(), total, constant(o.s, []int32{1})), key, moved, constant(o.s, int32(1)))
+	drawn := op.Slice(o.Scope(), draw, op.Reshape(o.Scope(), rem, constant(o.s, []int32{1})), constant(o.s, []int64{-1}))
+	dims := append([]int32{-1}, shape...)
+	return op.GatherV2(o.Scope(), op.Reshape(o.Scope(), drawn, constant(o.s, dims)), o.Sub(j64, j0), constant(o.s, int32(0)))
 }
 
 // maskedGains runs the n masked copies x·M + base·(1−M) (masks [n·N,H,W],

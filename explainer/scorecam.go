@@ -50,9 +50,10 @@ var _ = Register(Spec[ScoreCAM]{
 // with it tfcam reproduces tf-keras-vis's Scorecam).
 //
 // TopN > 0 is Faster-Score-CAM: only the N channels with the largest
-// spatial variance (per image) are scored. All K (or N) masked copies of all
-// images run as one batch: K·N forward passes, so on wide layers use TopN or
-// a small --batch.
+// spatial variance (per image) are scored. Cost: K (or TopN) forward passes
+// per image, one more with a baseline; the masked copies and their masks
+// are built chunk by chunk under the tensor budget, so memory does not grow
+// with K.
 type ScoreCAM struct {
 	// Variant is "prob" or "softmax" ("": the registered default, prob).
 	Variant string
@@ -139,30 +140,34 @@ func (m ScoreCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 		chosen = op.OneHot(o.Scope(), idx, constant(o.s, int32(k)), o.Const(1), o.Const(0)) // [N,TopN,K]
 		k = m.TopN
 	}
-	mask := o.g().ChannelMasks(a, upsample)
-	masked := o.Mul(c.Repeat(o, c.Input, k), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
-	targets := c.Repeat(o, c.Targets, k)
+	// Copy j of image i is image i masked by its channel j, built chunk by
+	// chunk with its mask (Context.CopyScores): K masked images per image
+	// never exist at once.
+	images := func(o *Ops, j, i tf.Output) tf.Output {
+		mask := channelMaskRows(o, a, upsample, j, i)
+		return o.Mul(op.GatherV2(o.Scope(), c.Input, i, constant(o.s, int32(0))), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
+	}
 	var wt tf.Output
 	switch m.Variant {
 	case "prob":
-		if base.Op != nil { // the baseline runs in the same batch
-			var err error
-			if wt, err = gainsOver(o, c, masked, base, k, false); err != nil { // [K,N]
+		probs, err := c.CopyScores(o, k, images, true)
+		if err != nil {
+			return tf.Output{}, err
+		}
+		wt = c.Split(o, probs, k) // [K,N]
+		if base.Op != nil {
+			ref, err := c.Probabilities(base)
+			if err != nil {
 				return tf.Output{}, err
 			}
-			break
+			wt = o.Sub(wt, op.ExpandDims(o.Scope(), c.Select(o, ref, c.Targets), constant(o.s, int32(0))))
 		}
-		probs, err := c.Probabilities(masked)
-		if err != nil {
-			return tf.Output{}, err
-		}
-		wt = c.Split(o, c.Select(o, probs, targets), k) // [K,N]
 	case "softmax":
-		scores, err := c.Scores(masked)
+		scores, err := c.CopyScores(o, k, images, false)
 		if err != nil {
 			return tf.Output{}, err
 		}
-		logits := op.Transpose(o.Scope(), c.Split(o, c.Select(o, scores, targets), k), constant(o.s, []int32{1, 0}))
+		logits := op.Transpose(o.Scope(), c.Split(o, scores, k), constant(o.s, []int32{1, 0}))
 		wt = op.Transpose(o.Scope(), op.Softmax(o.Scope(), logits), constant(o.s, []int32{1, 0}))
 	}
 	wt = op.Transpose(o.Scope(), wt, constant(o.s, []int32{1, 0})) // [N,K]

@@ -2,7 +2,6 @@ package explainer
 
 import (
 	tf "github.com/wamuir/graft/tensorflow"
-	"github.com/wamuir/graft/tensorflow/op"
 )
 
 var _ = Register(Spec[SSCAM]{
@@ -49,10 +48,16 @@ func (m SSCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	n, noise := m.Samples, max(m.Noise, 0)
 	k := int(t.A.Shape().Size(3))
 	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
-	masks := op.ExpandDims(o.Scope(), c.Split(o, o.g().ChannelMasks(t.A, t.Upsample), k), constant(o.s, int32(0))) // [1,K,N,H,W]
-	delta := op.StatelessRandomNormal(o.Scope(), constant(o.s, []int32{int32(n), int32(k), 1, h, w}), constant(o.s, []int64{c.Seed, 6}))
-	noisy := op.Reshape(o.Scope(), o.Add(masks, o.Mul(delta, o.Const(noise))), constant(o.s, []int32{-1, h, w})) // [n·K·N,H,W]
-	wt, err := softmaxScoreWeights(o, c, noisy, n, k)
+	seed := constant(o.s, []int64{c.Seed, 6})
+	wt, err := softmaxScoreWeights(o, c, n, k, func(o *Ops, g, ch, i tf.Output) tf.Output {
+		// δ of sample g, channel ch: row g·K+ch of a [n·K, H·W] draw.
+		masks := channelMaskRows(o, t.A, t.Upsample, ch, i)
+		if noise == 0 {
+			return masks
+		}
+		delta := normalRows(o, seed, []int32{h, w}, o.Add(o.mulInt(g, int32(k)), ch))
+		return o.Add(masks, o.Mul(delta, o.Const(noise)))
+	})
 	if err != nil {
 		return tf.Output{}, err
 	}

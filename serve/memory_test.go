@@ -21,12 +21,7 @@ import (
 // decode to w·h·3 bytes — a decompression bomb.
 func zeroPNG(t *testing.T, w, h int) []byte {
 	t.Helper()
-	row := make([]byte, 3*w)
-	data, err := fixture.RawPNG(w, h, 2, func(int) []byte { return row })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return fixture.ZeroPNG(w, h, 2)
 }
 
 // peakRSS resets the process's peak resident set (Linux: clear_refs 5)
