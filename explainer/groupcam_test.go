@@ -313,20 +313,12 @@ func TestKneedleMatchesKneed(t *testing.T) {
 			xs[i] = float64(i + 3)
 		}
 		knee := kneedleConvexDecreasing(o, xs, ys, -1)
-		g, err := s.Finalize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sess, err := tf.NewSession(g, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sess := newSession(t, s)
 		feed, err := tf.NewTensor(curves)
 		if err != nil {
 			t.Fatal(err)
 		}
 		res, err := sess.Run(map[tf.Output]*tf.Tensor{ys: feed}, []tf.Output{knee}, nil)
-		sess.Close()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,14 +21,7 @@ func TestNormalRows(t *testing.T) {
 		whole := op.StatelessRandomNormal(s, constant(s, append([]int32{rows}, shape...)), seed)
 		j := op.Placeholder(s, tf.Int32, op.PlaceholderShape(tf.MakeShape(-1)))
 		part := normalRows(o, seed, shape, j)
-		g, err := s.Finalize()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sess, err := tf.NewSession(g, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sess := newSession(t, s)
 		for _, js := range [][]int32{{0}, {5}, {11}, {3, 4, 5, 6}, {2, 9, 7}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}} {
 			feed, _ := tf.NewTensor(js)
 			out, err := sess.Run(map[tf.Output]*tf.Tensor{j: feed}, []tf.Output{whole, part}, nil)
@@ -45,7 +38,6 @@ func TestNormalRows(t *testing.T) {
 				t.Errorf("shape %v, rows %v: drawn rows differ from the whole draw's", shape, js)
 			}
 		}
-		sess.Close()
 	}
 }
 
@@ -58,4 +50,20 @@ func flat(v any) []float32 {
 		}
 	}
 	return out
+}
+
+// newSession finalizes s's graph and opens a session on it, closed when
+// the test ends.
+func newSession(t *testing.T, s *op.Scope) *tf.Session {
+	t.Helper()
+	g, err := s.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := tf.NewSession(g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return sess
 }

@@ -131,15 +131,7 @@ func TestFlatness(t *testing.T) {
 	e := &Explainer{root: s}
 	maps := op.Placeholder(s.SubScope("maps"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, 1, 4)))
 	flat := e.flatness(maps)
-	g, err := s.Finalize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := tf.NewSession(g, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
+	sess := newSession(t, s)
 	in := make([][1][4]float32, len(cases))
 	for i, c := range cases {
 		in[i][0] = c.m
