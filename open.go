@@ -66,6 +66,11 @@ type Model struct {
 	Preset models.Preset
 	// Preprocess is the pixel preprocessing its inputs get.
 	Preprocess imagefile.Preprocess
+	// PreprocessFrom says where Preprocess comes from: Options, the
+	// preset, the input's dtype, a scaling the graph does itself, or the
+	// default (unit) when nothing says — then CheckPreprocess can tell
+	// whether another preset suits the model better.
+	PreprocessFrom string
 	// MaxDecodeBytes is Options.MaxDecodeBytes, the decoders' budget.
 	MaxDecodeBytes int64
 
@@ -96,6 +101,7 @@ func Open(dir string, o Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	presetPre := preset.Preprocess != ""
 	if preset.Preprocess == "" && (m.InputKind == tfgraph.InputUint8 || m.InputKind == tfgraph.InputEncoded) {
 		// A uint8 input, and the decoded batch of an encoded one
 		// (decode_jpeg then resize or cast), take pixel values 0..255.
@@ -116,16 +122,38 @@ func Open(dir string, o Options) (*Model, error) {
 		m.Close()
 		return nil, fmt.Errorf("tfcam: model %s %w (input %v)", dir, ErrInputShape, m.Input.Shape)
 	}
-	pre := o.Preprocess
-	if pre == "" {
-		pre = imagefile.Preprocess(cmp.Or(preset.Preprocess, string(imagefile.Unit)))
+	pre, from := o.Preprocess, "Options.Preprocess (--preprocess)"
+	switch {
+	case pre != "":
+	case preset.Preprocess != "" && presetPre:
+		pre, from = imagefile.Preprocess(preset.Preprocess), "the model's preset ("+preset.File+")"
+	case preset.Preprocess != "":
+		pre, from = imagefile.Preprocess(preset.Preprocess), "the model's input: "+inputNote(m)
+	default:
+		pre, from = imagefile.Unit, "the default: nothing says what the model expects"
+		if fw, err := m.Inline(); err == nil {
+			if s, ok := fw.InputScale(); ok && (near(s, 1/255.0) || near(s, 1/127.5)) {
+				pre, from = imagefile.Raw, fmt.Sprintf("the model scales its input by %.6g itself (a Rescaling layer): it takes 0..255", s)
+			}
+		}
 	}
 	if pre, err = imagefile.ParsePreprocess(string(pre)); err != nil {
 		m.Close()
 		return nil, err
 	}
 	preset.Preprocess = string(pre)
-	return &Model{TF: m, Preset: preset, Preprocess: pre, MaxDecodeBytes: o.MaxDecodeBytes, dir: dir, opts: o}, nil
+	return &Model{TF: m, Preset: preset, Preprocess: pre, PreprocessFrom: from, MaxDecodeBytes: o.MaxDecodeBytes, dir: dir, opts: o}, nil
+}
+
+// near reports whether a is within 1 % of b.
+func near(a, b float64) bool { return a > 0.99*b && a < 1.01*b }
+
+// inputNote says why a model's input takes 0..255 pixel values.
+func inputNote(m *tfgraph.Model) string {
+	if m.InputKind == tfgraph.InputEncoded {
+		return "it takes encoded images, decoded to 0..255"
+	}
+	return "it takes uint8 pixels, 0..255"
 }
 
 // ErrNotReopenable is returned by Reopen for a Model not made by Open.

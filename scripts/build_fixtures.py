@@ -191,6 +191,18 @@ def efficientnet_model():
     return keras.Model(inp, out, name="efficientnet_small")
 
 
+def rescaling_model():
+    """A CNN that scales its 0..255 input itself (a Keras Rescaling layer,
+    as keras.applications' EfficientNet and many user models do): tfcam
+    must feed it raw pixels, not [0,1] ones (issue 28)."""
+    inp = keras.Input((32, 32, 3), name="images")
+    x = layers.Rescaling(1.0 / 255, name="rescale")(inp)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    out = layers.Dense(4, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, out, name="rescaling_cnn")
+
+
 def vgg_model():
     inp = keras.Input((32, 32, 3), name="images")
     x = layers.Conv2D(16, 3, padding="same", activation="relu", name="block1_conv1")(inp)
@@ -648,6 +660,7 @@ FIXTURES = {
     "efficientnet": lambda out: build_arch(out, "efficientnet", efficientnet_model, save_keras_export, "top_activation", 4),
     "vgg": lambda out: build_arch(out, "vgg", vgg_model, save_keras_export, "block2_pool", 5),
     "bench_resnet": lambda out: build_arch(out, "bench_resnet", bench_resnet_model, save_keras_export, "conv5_block2_out", 6),
+    "rescaling": lambda out: build_arch(out, "rescaling", rescaling_model, save_keras_export, "conv", 7),
     "open_size": build_open_size,
     "vit": build_vit,
     "tfmodule": build_tfmodule,

@@ -374,8 +374,9 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 	if !run.Perturbs() {
 		fmt.Fprintf(log, "note: --target %s: Average Drop, Increase in Confidence, deletion and insertion score class probabilities, not what these maps explain; they are not run\n", e.Objective())
 	}
-	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, preprocess %s, %s, %s\n",
-		len(images), opened.TF.Dir, e.Layer().Name, methodList(e), opened.Preprocess, run, deviceNote(opened.TF))
+	fmt.Fprintf(log, "tfcam eval: %d images, model %s, layer %s, methods %s, %s, %s, %s\n",
+		len(images), opened.TF.Dir, e.Layer().Name, methodList(e), preprocessNote(opened), run, deviceNote(opened.TF))
+	warnPreprocess(ctx, log, opened, args)
 	reportSkipped(log, e)
 	if san := run.Sanity(); san != nil {
 		n := run.SanityImages()

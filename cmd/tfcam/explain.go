@@ -292,8 +292,9 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		Batch: o.batch, Workers: o.workers, MaxFileBytes: int64(o.maxFileMB) << 20, Shard: s.shard, Force: o.force,
 		Durable: o.durable, FlushEvery: o.flushEvery, Gallery: o.gallery, Seed: o.seed, Target: s.target, Stdin: stdin, Progress: prog,
 		Planned: func(p tfcam.ExplainPlan) {
-			fmt.Fprintf(log, "tfcam explain: %s, model %s, layer %s, methods %s, preprocess %s, %s\n",
-				p, m.TF.Dir, e.Layer().Name, methodList(e), m.Preprocess, deviceNote(m.TF))
+			fmt.Fprintf(log, "tfcam explain: %s, model %s, layer %s, methods %s, %s, %s\n",
+				p, m.TF.Dir, e.Layer().Name, methodList(e), preprocessNote(m), deviceNote(m.TF))
+			warnPreprocess(ctx, log, m, args)
 			reportSkipped(log, e)
 			for _, b := range p.Bad {
 				fmt.Fprintf(log, "skipped %s: %v\n", b.Path, b.Err)

@@ -66,7 +66,7 @@ func runLayers(ctx context.Context, args []string) error {
 	tw.Flush()
 	fmt.Printf("\n* default target layer (%s); choose another with `tfcam explain --layer NAME`\n", def.Name)
 	fmt.Printf("GRID of a token layer: prefix tokens dropped + patch rows x cols (`--tokens`); ? = not detected, give it with --tokens\n")
-	fmt.Printf("preprocessing: %s (the model preset's, else unit; --preprocess to change)\n", opened.Preprocess)
+	fmt.Printf("preprocessing: %s (%s; --preprocess to change)\n", opened.Preprocess, opened.PreprocessFrom)
 	if note := inputNote(m, def); note != "" {
 		fmt.Println(note)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
+	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/models"
 	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
@@ -204,4 +206,26 @@ func inputNote(m *tfgraph.Model, layer tfgraph.Layer) string {
 		notes = append(notes, fmt.Sprintf("layer %q computes in %s: tfcam casts its activations and gradients to float32 and computes the maps in float32", layer.Name, tfgraph.DTypeName(dt)))
 	}
 	return strings.Join(notes, "\n")
+}
+
+// preprocessNote is the preprocessing m is fed and why, for the start-up
+// line of every command.
+func preprocessNote(m *tfcam.Model) string {
+	return fmt.Sprintf("preprocess %s (%s)", m.Preprocess, m.PreprocessFrom)
+}
+
+// warnPreprocess checks, when nothing states what m expects, whether
+// another preprocessing makes it clearly more confident on a few of the
+// images in args, and warns naming it: a wrong preprocessing is otherwise a
+// silently wrong answer.
+func warnPreprocess(ctx context.Context, log io.Writer, m *tfcam.Model, args []string) {
+	if !strings.HasPrefix(m.PreprocessFrom, "the default") {
+		return
+	}
+	c, err := m.CheckPreprocess(ctx, inputs.Sample(args, 4))
+	if err != nil || c.Better == "" {
+		return
+	}
+	fmt.Fprintf(log, "warning: nothing says which preprocessing this model expects (no --preprocess, no tfcam.json), so it is fed %s; %s: if it was trained so, pass --preprocess %s or write {\"preprocess\": %q} into its tfcam.json (docs/preprocessing.md)\n",
+		m.Preprocess, c, c.Better, c.Better)
 }

@@ -46,7 +46,8 @@ func runPredict(ctx context.Context, args []string) error {
 	defer m.Close()
 	// What the model is fed, always said: a wrong preprocessing is
 	// otherwise a silently wrong answer.
-	fmt.Fprintf(os.Stderr, "tfcam predict: %d images, model %s, preprocess %s, %s\n", len(images), m.TF.Dir, m.Preprocess, deviceNote(m.TF))
+	fmt.Fprintf(os.Stderr, "tfcam predict: %d images, model %s, %s, %s\n", len(images), m.TF.Dir, preprocessNote(m), deviceNote(m.TF))
+	warnPreprocess(ctx, os.Stderr, m, fs.Args())
 	bad.report(os.Stderr)
 	sum, err := m.Predict(ctx, slices.Values(images), tfcam.PredictOptions{Top: *top, Batch: *batch, Workers: *workers,
 		Progress: newProgress(os.Stderr, isTerminal(os.Stderr), len(images))},
