@@ -236,6 +236,9 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 		job.Target = o.Target.String()
 	}
 	prog := o.Progress
+	if prog != nil {
+		job.Warn = func(path, w string) { prog.Note("warning: %s: %s", storage.WithoutQuery(path), w) }
+	}
 	lister, _ := prog.(Lister)
 	eng := &engine.Engine{Decoder: dec, Batch: o.Batch, Workers: o.Workers, MaxBytes: o.MaxFileBytes, Progress: prog}
 	// The listing stops with the run when the store is gone (Halt).
@@ -298,7 +301,7 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	}
 	if o.Gallery && !bucket {
 		title := "tfcam: " + filepath.Base(filepath.Dir(filepath.Clean(m.TF.Dir))) + "/" + filepath.Base(m.TF.Dir)
-		if err := results.WriteGallery(out, title); err != nil && prog != nil {
+		if err := results.WriteGallery(out, title, o.Colormap); err != nil && prog != nil {
 			prog.Note("warning: gallery: %v", err)
 		}
 	}

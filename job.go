@@ -53,6 +53,9 @@ type Job struct {
 	Renderer *tfimage.Renderer
 	// Sink stores the files and, last, each image's results line.
 	Sink results.Sink
+	// Warn, when set, is told of each image explained with a warning (it
+	// is in the image's results line too).
+	Warn func(path, warning string)
 	// Outputs are the files written per map.
 	Outputs Outputs
 	// Preset gives the labels of the records.
@@ -105,6 +108,12 @@ func (x *Job) Write(ctx context.Context, it *engine.Item) error {
 		rec.Target = cmp.Or(x.Target, ob.String())
 	}
 	rec.PredictionScore, rec.MapScore = ScoreNames(x.Explainer)
+	if w := it.Decoded.Warning; w != "" {
+		rec.Warnings = append(rec.Warnings, w)
+		if x.Warn != nil {
+			x.Warn(it.Input.Path, w)
+		}
+	}
 	label := x.label()
 	for _, p := range it.Result.Predictions {
 		rec.Predictions = append(rec.Predictions, results.Prediction{Class: p.Class, Label: label(p.Class), Score: p.Score})

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,11 +11,21 @@ import (
 	"github.com/tfcam/tfcam/render"
 )
 
+// galleryPerPage is the number of images to a page of a results folder's
+// gallery.
+const galleryPerPage = 200
+
 // WriteGallery builds the gallery (index.html, titled title) of the
 // results folder out from every results file in it (all shards), so that
 // resumed and sharded runs show everything finished. Lines cut short by a
-// crash are skipped.
-func WriteGallery(out, title string) error {
+// crash are skipped. cmap is the colormap the overlays were made with,
+// drawn as the gallery's legend.
+//
+// Each image shows one row per explained class, its scores named by the
+// line's prediction_score and map_score (lines written before those
+// existed show "score"), and its flat maps marked; maps without an
+// overlay file are left out.
+func WriteGallery(out, title string, cmap render.Colormap) error {
 	files, err := filepath.Glob(filepath.Join(out, "results*.jsonl"))
 	if err != nil {
 		return err
@@ -30,18 +41,26 @@ func WriteGallery(out, title string) error {
 			if json.Unmarshal(line, &rec) != nil {
 				continue // a line cut short by a crash
 			}
-			gi := render.GalleryImage{Input: rec.Input, Original: rec.Original}
-			for _, p := range rec.Predictions {
-				gi.Predictions = append(gi.Predictions, render.GalleryPrediction{Label: p.Label, Score: p.Score})
-			}
-			for _, mp := range rec.Maps {
-				if mp.Overlay != "" {
-					gi.Maps = append(gi.Maps, render.GalleryMap{Method: mp.Method, Class: fmt.Sprintf("%s (%d)", mp.Label, mp.Class), Overlay: mp.Overlay})
-				}
-			}
-			images = append(images, gi)
+			images = append(images, galleryImage(rec))
 		}
 	}
 	sort.SliceStable(images, func(i, j int) bool { return images[i].Input < images[j].Input })
-	return render.WriteGallery(out, title, images, 200)
+	g := render.Gallery{Title: title, Images: images, Colormap: cmap, PerPage: galleryPerPage}
+	return g.Write(out)
+}
+
+// galleryImage is rec as the gallery shows it.
+func galleryImage(rec Record) render.GalleryImage {
+	gi := render.GalleryImage{Input: rec.Input, Original: rec.Original, PredictionScore: rec.PredictionScore}
+	for _, p := range rec.Predictions {
+		gi.Predictions = append(gi.Predictions, render.GalleryPrediction{Label: p.Label, Score: p.Score})
+	}
+	for _, mp := range rec.Maps {
+		if mp.Overlay == "" {
+			continue
+		}
+		gi.Maps = append(gi.Maps, render.GalleryMap{Method: mp.Method, Class: fmt.Sprintf("%s (%d)", mp.Label, mp.Class),
+			Score: mp.Score, ScoreName: cmp.Or(rec.MapScore, "score"), Flat: mp.Flat, Overlay: mp.Overlay})
+	}
+	return gi
 }

@@ -28,6 +28,9 @@ type Record struct {
 	Width           int                `json:"width"`
 	Height          int                `json:"height"`
 	TimingsMS       map[string]float64 `json:"timings_ms"`
+	// Warnings say why the maps may mean nothing although the image was
+	// explained (an image that decoded to one colour throughout).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Prediction is one class of the model's top predictions.

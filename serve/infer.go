@@ -205,6 +205,9 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request, m *model, predict
 			return
 		}
 		resp.Predictions[i].Width, resp.Predictions[i].Height = decs[i].Width, decs[i].Height
+		if w := decs[i].Warning; w != "" {
+			resp.Predictions[i].Warnings = []string{w}
+		}
 	}
 	m.metrics.images.WithLabelValues(endpoint).Add(float64(len(jobs)))
 	writeJSON(w, http.StatusOK, resp)
@@ -447,6 +450,9 @@ type result struct {
 	Width  int       `json:"width"`
 	Height int       `json:"height"`
 	Maps   []mapInfo `json:"maps,omitempty"`
+	// Warnings say why the answer may mean nothing although the image
+	// was explained (it decoded to one colour throughout).
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // mapInfo is one method's map for one class.

@@ -65,6 +65,10 @@ type Decoded struct {
 	// tells whether TensorFlow's kernels decoded it (else Go's decoders).
 	Format     string
 	TensorFlow bool
+	// Warning, when set, says why the result may not be the image: it
+	// decoded to one colour throughout, which a truncated or corrupt file
+	// gives as readily as a blank one.
+	Warning string
 }
 
 // Release frees View. It is safe to call more than once.
@@ -141,6 +145,28 @@ func (s source) opaque() bool { return s == fromJPEG || s == fromPNGRGB }
 // ErrUnsupported, ErrTooLarge, ...): every file TensorFlow rejects is tried
 // with Go's decoders, whose diagnosis is the one reported.
 func (d *Decoder) Decode(ctx context.Context, data []byte, name string) (*Decoded, error) {
+	dec, err := d.decode(ctx, data, name)
+	if err == nil && len(dec.Pixels) > 0 && uniform(dec.Pixels, d.opts.Channels, d.scale) {
+		dec.Warning = fmt.Sprintf("decoded to a single colour throughout (%d×%d): if the file is not blank, it is truncated or corrupt and its explanation means nothing", dec.Width, dec.Height)
+	}
+	return dec, err
+}
+
+// uniform reports whether every pixel of a [H,W,c] image is the same, to
+// within half a level of 0..255 (resampling a flat image in float32 moves
+// its values by an ulp or so); scale is the preprocessing's, per channel.
+func uniform(px []float32, c int, scale [3]float32) bool {
+	for i := c; i < len(px); i++ {
+		k := i % c
+		if d := px[i] - px[k]; d > scale[k]/2 || d < -scale[k]/2 {
+			return false
+		}
+	}
+	return true
+}
+
+// decode is Decode without the single-colour check.
+func (d *Decoder) decode(ctx context.Context, data []byte, name string) (*Decoded, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

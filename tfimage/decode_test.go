@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"github.com/tfcam/tfcam/imagefile"
+	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
 )
 
 // scene is a smooth, asymmetric test picture: gradients plus a bright
@@ -248,3 +250,81 @@ func TestDecodeErrors(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return err != nil && errors.Is(err, target) }
+
+// TestDecodeSingleColour: an image that decodes to one colour throughout
+// carries a Warning (a blank file, or one cut short: libjpeg fills a
+// progressive JPEG's missing scans with grey and says nothing but a log
+// line); any real picture carries none.
+func TestDecodeSingleColour(t *testing.T) {
+	d, err := NewDecoder(DecodeOptions{Width: 16, Height: 16, Channels: 3, Preprocess: imagefile.Unit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	solid := image.NewNRGBA(image.Rect(0, 0, 40, 30))
+	draw.Draw(solid, solid.Bounds(), image.NewUniform(color.NRGBA{90, 140, 200, 255}), image.Point{}, draw.Src)
+	nearly := image.NewNRGBA(image.Rect(0, 0, 40, 30))
+	draw.Draw(nearly, nearly.Bounds(), image.NewUniform(color.NRGBA{90, 140, 200, 255}), image.Point{}, draw.Src)
+	nearly.Set(20, 15, color.NRGBA{255, 255, 255, 255})
+	prog := progressiveJPEG(t, scene(64, 64, false))
+	sos := bytes.Index(prog, []byte{0xff, 0xda})
+	if sos < 0 {
+		t.Fatal("no scan in the progressive JPEG")
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		warn bool
+	}{
+		{"solid PNG", encodeAs(t, "png", solid), true},
+		{"solid JPEG", encodeAs(t, "jpeg", solid), true},
+		{"one white pixel", encodeAs(t, "png", nearly), false},
+		{"a picture", encodeAs(t, "jpeg", scene(64, 64, false)), false},
+		{"progressive JPEG", prog, false},
+		{"progressive JPEG cut in its first scan", prog[:sos+20], true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dec, err := d.Decode(context.Background(), tc.data, tc.name)
+			if err != nil {
+				if tc.warn {
+					t.Logf("refused: %v", err)
+					return // refused outright: not silent either
+				}
+				t.Fatal(err)
+			}
+			defer dec.Release()
+			if (dec.Warning != "") != tc.warn {
+				t.Errorf("warning %q, want one: %v", dec.Warning, tc.warn)
+			}
+		})
+	}
+}
+
+// progressiveJPEG encodes img as a progressive JPEG with TensorFlow's
+// encoder (Go's writes baseline only).
+func progressiveJPEG(t *testing.T, img *image.NRGBA) []byte {
+	t.Helper()
+	s := op.NewScope()
+	b := img.Bounds()
+	pix := make([]uint8, 0, b.Dx()*b.Dy()*3)
+	for i := 0; i < len(img.Pix); i += 4 {
+		pix = append(pix, img.Pix[i:i+3]...)
+	}
+	in := op.Const(s.SubScope("pixels"), pix)
+	shaped := op.Reshape(s, in, op.Const(s.SubScope("shape"), []int32{int32(b.Dy()), int32(b.Dx()), 3}))
+	enc := op.EncodeJpeg(s, shaped, op.EncodeJpegProgressive(true), op.EncodeJpegQuality(90))
+	g, err := s.Finalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := tf.NewSession(g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	out, err := sess.Run(nil, []tf.Output{enc}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []byte(out[0].Value().(string))
+}
