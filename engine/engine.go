@@ -76,6 +76,15 @@ type Progress interface {
 	Finish()
 }
 
+// RunWatcher is a Progress that also wants to know when a graph run starts
+// and ends, to show signs of life during a long one (a perturbation
+// method's batch can run for minutes).
+type RunWatcher interface {
+	// Running is called with the batch's image count as its run starts,
+	// and with 0 when it ends.
+	Running(images int)
+}
+
 // Engine holds the settings of a run. The zero values of Workers and
 // Writers mean one goroutine each; Batch must be at least 1.
 type Engine struct {
@@ -127,7 +136,14 @@ type Summary struct {
 	Done, Failed int
 	// Interrupted: ctx was cancelled before every image was fed.
 	Interrupted bool
+	// FailedPaths are the paths of the failed images, in the order they
+	// failed, at most MaxFailedPaths of them (Failed counts them all).
+	FailedPaths []string
 }
+
+// MaxFailedPaths bounds Summary.FailedPaths: a run of millions of broken
+// files keeps a list of this many (a few MB), not of all.
+const MaxFailedPaths = 100_000
 
 // nop is the Progress of an Engine given none.
 type nop struct{}
@@ -159,6 +175,9 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 	fail := func(it *Item, what string, err error) {
 		mu.Lock()
 		sum.Failed++
+		if len(sum.FailedPaths) < MaxFailedPaths {
+			sum.FailedPaths = append(sum.FailedPaths, it.Input.Path)
+		}
 		mu.Unlock()
 		prog.Note("%s %s: %v", what, it.Input.Path, err)
 		prog.Add(0, 1)
@@ -303,7 +322,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 				if it.readFailed {
 					ioFailed(it.Err)
 				}
-				fail(it, "skipped", it.Err)
+				fail(it, "failed", it.Err)
 				it.Release()
 				continue
 			}
@@ -374,6 +393,10 @@ func (p *Engine) runBatch(ctx, runCtx context.Context, st Stages, batch []*Item,
 			return ErrStoreDown // no retries once the store is down
 		}
 		start := time.Now()
+		if w, ok := p.Progress.(RunWatcher); ok {
+			w.Running(len(b))
+			defer w.Running(0)
+		}
 		if err := st.RunBatch(context.WithoutCancel(ctx), b); err != nil {
 			return err
 		}

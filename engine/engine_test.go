@@ -183,7 +183,7 @@ func TestRun(t *testing.T) {
 		t.Errorf("written %v, want %v (Writers 1 keeps input order)", st.written, want)
 	}
 	notes := strings.Join(prog.notes, "\n")
-	for _, w := range []string{"skipped " + ins[3].Path, "failed " + ins[5].Path + ": run failed", "failed " + ins[8].Path + ": write failed"} {
+	for _, w := range []string{"failed " + ins[3].Path, "failed " + ins[5].Path + ": run failed", "failed " + ins[8].Path + ": write failed"} {
 		if !strings.Contains(notes, w) {
 			t.Errorf("notes lack %q:\n%s", w, notes)
 		}

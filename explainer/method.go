@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	tf "github.com/wamuir/graft/tensorflow"
+
+	"github.com/tfcam/tfcam/internal/suggest"
 )
 
 // Needs says which tensors a method reads, so that the explainer builds only
@@ -163,7 +165,7 @@ func ParseMethods(list string) ([]Method, error) {
 		} else {
 			m, ok := byName[name]
 			if !ok {
-				return nil, fmt.Errorf("explainer: unknown method %q (known: %s, or all)", parts[0], strings.Join(names, ", "))
+				return nil, fmt.Errorf("explainer: unknown method %q%s (known: %s, or all)", parts[0], didYouMean(name, names), strings.Join(names, ", "))
 			}
 			for _, kv := range parts[1:] {
 				var err error
@@ -195,6 +197,20 @@ func ParseMethods(list string) ([]Method, error) {
 		return nil, fmt.Errorf("explainer: no method given (known: %s, or all)", strings.Join(names, ", "))
 	}
 	return out, nil
+}
+
+// didYouMean is " (did you mean "a", "b"?)" with the known names closest
+// to name, or "" when none is close.
+func didYouMean(name string, known []string) string {
+	close := suggest.Closest(name, known, 3)
+	if len(close) == 0 {
+		return ""
+	}
+	q := make([]string, len(close))
+	for i, c := range close {
+		q[i] = strconv.Quote(c)
+	}
+	return " (did you mean " + strings.Join(q, ", ") + "?)"
 }
 
 // Options returns the settings of m that a method spec can set (its

@@ -22,6 +22,7 @@ func TestParseMethods(t *testing.T) {
 		{spec: "gradcam++:normalizealpha=true", want: []Method{GradCAMPlusPlus{NormalizeAlpha: true}}},
 		{spec: "all", want: All()},
 		{spec: "nope", wantErr: `unknown method "nope"`},
+		{spec: "Grad-CAM", wantErr: `unknown method "Grad-CAM" (did you mean "gradcam"`},
 		{spec: "", wantErr: "no method given"},
 		{spec: "gradcam:steps=3", wantErr: `unknown option "steps": gradcam has no options`},
 		{spec: "integrated-gradients:stepz=3", wantErr: `unknown option "stepz" (integrated-gradients has: steps, baseline)`},

@@ -13,7 +13,7 @@ import (
 
 // Family groups registered methods by what they read. The registry lists
 // them family by family, each family by Spec.Order: that order is the
-// order of `--method all`, of `tfcam explain --help` and of the table in
+// order of `--method all`, of `tfcam methods` and of the table in
 // docs/methods.md.
 type Family int
 
@@ -349,6 +349,11 @@ func costOf(m Method, g Geometry) Cost {
 	}
 	return Cost{}
 }
+
+// CostAt is m's declared cost for a model and layer of geometry g (its
+// Spec.Cost, or its Cost method when it is not registered), without a
+// model: what `tfcam methods` shows for a stated layer.
+func CostAt(m Method, g Geometry) Cost { return costOf(m, g) }
 
 // Cost is m's declared cost on e's model and layer (its Spec.Cost, or
 // its Cost method when it is not registered): the forward passes per

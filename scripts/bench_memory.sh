@@ -14,7 +14,8 @@ bin=$1 demo=$2 out=$3
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-methods=${BENCH_MEMORY_METHODS:-$("$bin" explain -h 2>&1 | awk '/^Methods/{on=1; next} on && /^  [a-z]/{print $1} on && /^$/{if (n++) exit}')}
+# Every registered method: the first column of `tfcam methods`' table.
+methods=${BENCH_MEMORY_METHODS:-$("$bin" methods | awk '/^METHOD /{on=1; next} on && NF == 0 {exit} on {print $1}')}
 opt() {
 	case $1 in
 	sscam | iscam) echo "$1:samples=2" ;;

@@ -400,14 +400,11 @@ func (m *model) settings(req requestBody, predict bool) (settings, error) {
 		if err := json.Unmarshal(req.Class, &c); err != nil {
 			var n json.Number
 			if err := json.Unmarshal(req.Class, &n); err != nil {
-				return st, badf("class %s: want \"top1\", \"topK\" or a class index", req.Class)
+				return st, badf("class %s: want \"top1\", \"topK\", a class index or a class label", req.Class)
 			}
 			c = n.String()
 		}
-		class, err := explainer.ParseClass(c)
-		if err == nil {
-			err = class.Check(m.classes)
-		}
+		class, err := m.parseClass(c)
 		if err != nil {
 			return st, badRequest{err.Error()}
 		}
@@ -529,4 +526,22 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 		}
 	}
 	return out, nil
+}
+
+// parseClass reads a class as a request or a config's "class" gives it:
+// top1, topK, an index or, when the model's class scores are explained, a
+// label (explainer.Class.Named), checked against the model's classes.
+func (m *model) parseClass(s string) (explainer.Class, error) {
+	c, err := explainer.ParseClass(s)
+	if err != nil {
+		return c, err
+	}
+	var labels []string
+	if m.defE.Objective().IsClass() {
+		labels = m.opened.Preset.Labels
+	}
+	if c, err = c.Named(labels); err != nil {
+		return c, err
+	}
+	return c, c.Check(m.classes)
 }

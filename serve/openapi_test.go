@@ -38,6 +38,7 @@ func TestOpenAPI(t *testing.T) {
 		{"explain everything", "POST", "/v1/models/shapes:explain", "/v1/models/{name}:explain", "application/json",
 			explainJSON(img, map[string]any{"method": "gradcam,hirescam", "class": "top2", "output": "map16,float", "overlay": true, "top": 3}), 200},
 		{"explain raw", "POST", "/v1/models/shapes:explain?class=1", "/v1/models/{name}:explain", "image/png", img[0], 200},
+		{"explain a class by label", "POST", "/v1/models/shapes:explain?class=Triangle", "/v1/models/{name}:explain", "image/png", img[0], 200},
 		{"predict", "POST", "/v1/models/shapes:predict", "/v1/models/{name}:predict", "image/png", img[0], 200},
 		{"status", "GET", "/v1/models/shapes", "/v1/models/{name}", "", nil, 200},
 		{"bad image", "POST", "/v1/models/shapes:explain", "/v1/models/{name}:explain", "image/png", []byte("nope"), 400},

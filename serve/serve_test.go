@@ -531,6 +531,7 @@ func TestRequestErrors(t *testing.T) {
 		{"bad base64", "POST", "/v1/models/shapes:explain", "application/json", []byte(`{"instances": [{"b64": "!!"}]}`), auth, 400, "b64"},
 		{"bad method", "POST", "/v1/models/shapes:explain?method=gradcan", "image/png", img, auth, 400, "gradcan"},
 		{"class out of range", "POST", "/v1/models/shapes:explain?class=4", "image/png", img, auth, 400, "0..3"},
+		{"class label misspelt", "POST", "/v1/models/shapes:explain?class=triangel", "image/png", img, auth, 400, `did you mean "triangle" (2)`},
 		{"top-k beyond classes", "POST", "/v1/models/shapes:explain?class=top5", "image/png", img, auth, 400, "1..4"},
 		{"bad output", "POST", "/v1/models/shapes:explain?output=jpeg", "image/png", img, auth, 400, "output"},
 		{"bad content type", "POST", "/v1/models/shapes:explain", "text/plain", img, auth, 400, "Content-Type"},

@@ -281,10 +281,7 @@ func (s *Server) newModel(mc Model) (*model, error) {
 	m.release(g)
 	m.defE, m.classes, m.layer = e, e.Classes(), e.Layer()
 	m.label = m.opened.Labeler(e) // one objective per model
-	if m.defClass, err = explainer.ParseClass(m.Class); err == nil {
-		err = m.defClass.Check(m.classes)
-	}
-	if err != nil {
+	if m.defClass, err = m.parseClass(m.Class); err != nil {
 		return nil, err
 	}
 	if fw, err := m.tf.Inline(); err == nil {

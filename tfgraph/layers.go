@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tfcam/tfcam/internal/suggest"
+
 	tf "github.com/wamuir/graft/tensorflow"
 )
 
@@ -290,7 +292,7 @@ func (f *Forward) suggest(name string) string {
 	}
 	var cs []cand
 	for _, l := range f.layers {
-		cs = append(cs, cand{l.Name, editDistance(strings.ToLower(name), strings.ToLower(l.Name))})
+		cs = append(cs, cand{l.Name, suggest.Distance(strings.ToLower(name), strings.ToLower(l.Name))})
 	}
 	sort.SliceStable(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
 	var out []string
@@ -301,26 +303,6 @@ func (f *Forward) suggest(name string) string {
 		return ""
 	}
 	return " (did you mean " + strings.Join(out, ", ") + "?)"
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // MaxActivation is the number of values per image of the largest layer

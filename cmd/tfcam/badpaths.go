@@ -19,6 +19,6 @@ func (b *badPaths) add(path string, err error) { *b = append(*b, badPath{path, e
 // report prints each one; a sharded job reports them in shard 0 only.
 func (b badPaths) report(log io.Writer) {
 	for _, x := range b {
-		fmt.Fprintf(log, "skipped %s: %v\n", x.path, x.err)
+		fmt.Fprintf(log, "failed %s: %v\n", x.path, x.err)
 	}
 }

@@ -41,116 +41,58 @@ type evalOptions struct {
 	out       string
 }
 
-func evalUsage(fs *flag.FlagSet) func() {
-	return func() {
-		fmt.Fprintf(fs.Output(), `Usage: tfcam eval --model DIR [--boxes FILE] [--out DIR] [flags] INPUTS...
+// evalHelp is `tfcam eval -h`; docs/eval.md says the rest.
+var evalHelp = help{
+	synopsis: []string{"tfcam eval --model DIR [--boxes FILE] [--out DIR] [flags] INPUTS..."},
+	about: `Scores explanation methods on a model, so you can see which one to trust:
+faithfulness (Average Drop, Increase in Confidence, Deletion/Insertion AUC,
+ROAD), localisation (pointing games, with --boxes), robustness (max
+sensitivity), the maps' sparseness and complexity, and sanity checks
+(--sanity). Prints a table; --out also gets report.html (ranks and a
+recommendation), report.md, metrics.csv/json, curves.csv and plots.
+INPUTS are as for tfcam explain; flags may follow them. Methods: tfcam
+methods. Metrics, baselines, targets: docs/eval.md.`,
+	examples: []example{
+		{"every gradient-family method on the demo photos, with their boxes",
+			"tfcam eval --model .models/efficientnet_lite0/model --boxes models/efficientnet_lite0_boxes.csv --out eval-lite0 .models/efficientnet_lite0/photos"},
+		{"three methods, the table only",
+			"tfcam eval --model .models/efficientnet_lite0/model --method gradcam,gradcam++,scorecam .models/efficientnet_lite0/photos"},
+		{"with the sanity checks and ROAD",
+			"tfcam eval --model .models/efficientnet_lite0/model --sanity all --road 10,30,50,70,90 --out eval-lite0 .models/efficientnet_lite0/photos"},
+		{"the shapes fixture, scored for class 2",
+			"tfcam eval --model testdata/fixtures/shapes/model --class 2 --boxes testdata/fixtures/shapes/eval/boxes.csv testdata/fixtures/shapes/eval"},
+	},
+	main: []string{"model", "method", "boxes", "out", "class", "layer", "target", "preprocess"},
+	groups: []flagGroup{
+		{"Metrics", []string{"tolerance", "steps", "baseline", "blur-sigma", "road", "road-noise", "sensitivity", "sensitivity-radius", "sanity", "sanity-layers", "sanity-images"}},
+		{"Method", []string{"probabilities", "seed", "tokens"}},
+		{"Run", []string{"batch", "run-images", "workers", "threads", "device", "max-tensor-mb", "max-decode-mb"}},
+		{"Model", []string{"labels", "size", "output", "input", "input-tensor", "signature", "tags"}},
+	},
+	more: `Metrics (docs/eval.md):
+  pointing game %, energy pointing game %   the map's maximum / share of its
+                         sum inside the --boxes (within --tolerance)
+  Average Drop %, Increase in Conf. %       the class probability on the image
+                         multiplied by its map, against the image's
+  Deletion / Insertion AUC   probability as the most important pixels are
+                         replaced by / revealed on the --baseline
+  ROAD MoRF / LeRF AUC   the same, pixels filled by noisy linear imputation
+  max sens               max-sensitivity: change of the map under
+                         --sensitivity N small input noises
+  sanity |ρ| / logit SSIM   maps against a randomised model / another class;
+                         above 0.5 a method FAILS
+report.html ranks the methods on each metric and by their mean rank, and
+makes a recommendation. --seed also seeds ROAD's noise, the perturbations
+and the sanity checks. For --target other than class,
+only the map-only metrics run (pointing games, sparseness, complexity and
+max sensitivity).
 
-Scores explanation methods on a model, so you can see which one to trust:
-
-  pointing game %%        hits of the map's maximum in a box (within
-                         --tolerance); needs --boxes
-  energy pointing game %% share of the map's sum inside the boxes; needs --boxes
-  Average Drop %%         100·mean max(0, Y−O)/Y, lower is better
-  Increase in Conf. %%    100·mean [O > Y], higher is better
-                         (Y: probability of the explained class on the
-                         image, O: on the image multiplied by its map)
-  Deletion AUC           probability as the map's most important pixels are
-                         replaced by the baseline, over the fraction
-                         replaced; lower is better
-  Insertion AUC          the same, revealing pixels on the baseline; higher
-                         is better
-  max sens               max-sensitivity (Yeh et al. 2019), with --sensitivity
-                         N: max over N uniform input perturbations of
-                         ±--sensitivity-radius of ‖map(x) − map(x+δ)‖ /
-                         ‖map(x)‖ on the normalised maps; lower is better
-  ROAD MoRF / LeRF AUC   ROAD (Rong et al. 2022): the most (MoRF) or least
-                         (LeRF) relevant --road percentages of pixels are
-                         removed and filled from their neighbours by noisy
-                         linear imputation (--road-noise), so that the fill
-                         does not betray the removed shape; mean probability
-                         of the class over the percentages. MoRF lower is
-                         better, LeRF higher. metrics.json and curves.csv
-                         also have the accuracy curves (class still on top).
-  sanity |ρ| / logit SSIM / sanity
-                         sanity checks, with --sanity params,logit:
-                         params (Adebayo et al. 2018): the weights of the
-                         layers are randomised cascading from the output
-                         down (--sanity-layers steps; each weight tensor
-                         replaced by a seeded permutation of its own values,
-                         fed to TensorFlow: the model on disk and in memory
-                         is untouched) and each map is compared with the
-                         original: |ρ| is the Spearman correlation of |maps|
-                         (Quantus' MPRT default), averaged over images and
-                         cascade steps; metrics.json has Spearman, Spearman
-                         of |maps| and SSIM after every step, sanity.png
-                         plots them.
-                         logit (Sixt et al. 2020): the map of a random other
-                         class against the explained class's map, SSIM of
-                         the flattened maps each divided by its max |value|
-                         (Quantus' RandomLogit). A method FAILS params when
-                         |ρ| > 0.5 (its maps hardly depend on what the model
-                         learnt: Guided Backprop's classic failure) and
-                         FAILS logit when the SSIM > 0.5 (its maps hardly
-                         depend on the class); flags in metrics.json and
-                         report.html say so. The checks run on the first
-                         --sanity-images images (default 16; 0: all), the
-                         other metrics on every image.
-
---seed also seeds ROAD's imputation noise, max-sensitivity's
-perturbations, the sanity checks' permutations and random classes (each image's noise depends on the seed and the image, not
-on its place in a batch).
-
-Probabilities are the model's output (a softmax is added to logits models).
-The terminal table is always printed; --out also gets report.html,
-report.md, metrics.csv, metrics.json (with every image's numbers),
-curves.csv, deletion.png, insertion.png and scores.png (and sanity.png
-with --sanity params).
-
-report.html is one self-contained page (plots and example maps embedded):
-the settings; a table of every method's scores with its rank on each
-metric (1 is best; equal values, within 1e-5 relative, share the mean of their places, a
-method lacking a value others have ranks last), its mean rank over the
-measured metrics of faithfulness, localisation and robustness (not
-sparseness or complexity, which describe the map's shape), and its
-forward passes per image; the plots; the maps of the first 3 images; and
-a recommendation: the best mean rank among the methods no sanity check
-flagged, a method at least 4 times cheaper that is nearly as good, and
-the flagged methods with their reasons. report.md is the table and the
-recommendation in Markdown, to paste into an issue.
-
---target and --output choose what the maps explain, as for tfcam explain.
-The pointing games, sparseness, complexity and max-sensitivity read only
-the maps and work for every target. Average Drop, Increase in
-Confidence, deletion, insertion and ROAD score the explained class's
-probability, which is what the maps explain only for --target class:
-for any other target they are not run (shown as -), and --road is
-refused.
-
-INPUTS are image files, directories (searched recursively), globs, @list.txt
-files (one path per line) or - (such a list on stdin). Images that cannot be
-read are skipped and reported.
-
-Boxes file (--boxes): CSV with the header image,x0,y0,x1,y1 and one box per
-row, in pixels of the original image (after EXIF rotation), both ends
-inclusive; several rows for one image give it several boxes (a hit in any
-counts). image is the path as given on the command line or found in a
-directory, or its base name. Example:
-
+Boxes file: CSV with the header image,x0,y0,x1,y1, one box per row, in
+pixels of the original image, ends inclusive; image is the path as given
+or its base name. Example:
   image,x0,y0,x1,y1
   cat.jpg,12,40,180,220
-  photos/dogs.png,0,10,64,90
-  photos/dogs.png,100,12,170,96
-
-Baselines (--baseline): zero is the value 0 in the model's input space
-(after --preprocess: black for unit/raw, grey for tf, the mean colour for
-caffe/torch); blur a Gaussian-blurred copy (--blur-sigma); mean the image's
-mean colour. The masked image of Average Drop is baseline + map·(image −
-baseline), image·map for zero.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
+  photos/dogs.png,0,10,64,90`,
 }
 
 // evalFlags declares the flags of `tfcam eval` into o.
@@ -158,10 +100,10 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	o.modelFlags.register(fs)
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the metrics always score probabilities)")
-	fs.StringVar(&o.methods, "method", "all", "comma-separated methods (any of `tfcam explain`'s but dff, whose maps are concepts: "+methodNames()+"), or all: the gradient family (one backward pass for all)")
-	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1 or a class index (with --target, a column of the target's scores)")
-	fs.StringVar(&o.target, "target", "class", targetUsage+" (other targets than class: see above for the metrics)")
-	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see above); enables the pointing games")
+	fs.StringVar(&o.methods, "method", "all", "comma-separated methods, as for tfcam explain but dff (its maps are concepts; tfcam methods lists them), or all: the gradient family")
+	fs.StringVar(&o.class, "class", "top1", "class to explain and score: top1, a class index or a class label (with --target, a column of the target's scores)")
+	fs.StringVar(&o.target, "target", "class", targetUsage+" (other targets: only the map-only metrics)")
+	fs.StringVar(&o.boxes, "boxes", "", "ground-truth boxes, CSV image,x0,y0,x1,y1 (see below); enables the pointing games")
 	fs.Float64Var(&o.tolerance, "tolerance", evaluate.ToleranceAt224, "pointing game tolerance in pixels at 224 px, scaled to the model input's shorter side")
 	fs.IntVar(&o.steps, "steps", 16, "deletion/insertion steps (curves have steps+1 points)")
 	fs.StringVar(&o.baseline, "baseline", "zero", "what deleted pixels become: zero, blur or mean")
@@ -177,14 +119,14 @@ func evalFlags(o *evalOptions) *flag.FlagSet {
 	fs.IntVar(&o.runImages, "run-images", 128, "at most this many perturbed images per TensorFlow run (lower it if memory runs out)")
 	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding images")
 	fs.StringVar(&o.out, "out", "", "directory for report.html, report.md, metrics.csv, metrics.json, curves.csv and the PNG plots (default: table only)")
-	fs.Usage = evalUsage(fs)
+	fs.Usage = evalHelp.usage(fs)
 	return fs
 }
 
 func runEval(ctx context.Context, args []string) error {
 	var o evalOptions
 	fs := evalFlags(&o)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	if fs.NArg() == 0 {
@@ -196,7 +138,8 @@ func runEval(ctx context.Context, args []string) error {
 // evalSettings is everything resolved from the flags before loading.
 type evalSettings struct {
 	methods  []explainer.Method
-	class    int // -1: top-1
+	class    int    // -1: top-1
+	label    string // --class by label, looked up once the model is open
 	baseline evaluate.Baseline
 	road     []float64 // nil: no ROAD
 	sanity   evaluate.SanityConfig
@@ -216,10 +159,10 @@ func (o evalOptions) resolve() (evalSettings, error) {
 			return s, usageError(fmt.Sprintf("--method %s: its concept maps explain no class, so the class-faithfulness metrics of eval do not apply; look at them with `tfcam explain --method %s`", m.Name(), m.Name()))
 		}
 	}
-	if o.class != "" && o.class != "top1" {
-		if s.class, err = strconv.Atoi(o.class); err != nil || s.class < 0 {
-			return s, usageError(fmt.Sprintf("--class %q: want top1 or a class index", o.class))
-		}
+	if c, err := explainer.ParseClass(o.class); err != nil || c.TopK > 1 {
+		return s, usageError(fmt.Sprintf("--class %q: want top1, a class index or a class label", o.class))
+	} else if c.TopK == 0 {
+		s.class, s.label = c.Index, c.Label
 	}
 	if s.baseline, err = evaluate.ParseBaseline(o.baseline); err != nil {
 		return s, usageError("--baseline: " + err.Error())
@@ -346,6 +289,13 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		return err
 	}
 	defer opened.Close()
+	if s.label != "" {
+		c, err := checkClass(opened, e, explainer.Class{Label: s.label})
+		if err != nil {
+			return err
+		}
+		s.class = c.Index
+	}
 	if s.class >= e.Classes() {
 		if !e.Objective().IsClass() {
 			return usageError(fmt.Sprintf("--class %d: --target %s scores %d classes (0..%d)", s.class, e.Objective(), e.Classes(), e.Classes()-1))

@@ -72,7 +72,7 @@ func TestEvalEndToEnd(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "1 of 13 images failed") {
 		t.Fatalf("error %v, want exit 1 for the broken image; log:\n%s", err, log.String())
 	}
-	for _, want := range []string{"skipped " + filepath.Join(dir, "imgs", "broken.png"), "names 1 images that are not among the inputs", "3 of 13 inputs have no boxes"} {
+	for _, want := range []string{"failed " + filepath.Join(dir, "imgs", "broken.png"), "names 1 images that are not among the inputs", "3 of 13 inputs have no boxes"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}
@@ -250,7 +250,7 @@ func TestEvalHelpDocumentsBoxes(t *testing.T) {
 		t.Fatalf("eval -h: %v", err)
 	}
 	for _, want := range []string{"image,x0,y0,x1,y1", "inclusive", "--baseline", "Average Drop", "-steps", "-tolerance", "ROAD", "imputation", "-road-noise", "--seed also seeds", "max-sensitivity", "-sensitivity-radius",
-		"report.html", "mean rank", "recommendation", "-target", "region[:mask=", "for any other target they are not run"} {
+		"report.html", "mean rank", "recommendation", "-target", "docs/targets.md", "only the map-only metrics run"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}

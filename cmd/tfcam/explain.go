@@ -49,92 +49,31 @@ type explainOptions struct {
 	flushEvery    time.Duration
 }
 
-func methodNames() string {
-	var names []string
-	for _, m := range explainer.Registry() {
-		names = append(names, m.Name())
-	}
-	return strings.Join(names, ", ")
-}
-
-// methodHelp lists every method with the options a --method spec can set
-// and their defaults, from the registry (explainer.Methods).
-func methodHelp() string {
-	var b strings.Builder
-	b.WriteString(`Methods (--method, comma-separated; "all" is the gradient family, one
-backward pass for all). Options follow a method as :key=value, e.g.
-integrated-gradients:steps=64:baseline=blur, scorecam:variant=softmax,
-faster-scorecam:topn=20. Shown with their defaults (and the values a
-choice takes); docs/methods.md says what each method and option does.
-Class-activation methods also take shared options (+ below lists the ones
-a method takes), e.g. gradcam:eigen_smooth=true:aug_smooth=true:
-`)
-	for _, o := range explainer.SmoothOptions() {
-		fmt.Fprintf(&b, "    %-22s %s\n", o.Name+"="+o.DefaultText(), o.Doc)
-	}
-	for _, in := range explainer.Methods() {
-		name := in.Name
-		var shared []string
-		if in.EigenSmooth {
-			shared = append(shared, "eigen_smooth")
-		}
-		if in.AugSmooth {
-			shared = append(shared, "aug_smooth")
-		}
-		if len(in.Options) == 0 && len(shared) == 0 {
-			fmt.Fprintf(&b, "  %s\n", name)
-		}
-		for _, o := range in.Options {
-			doc := o.Doc
-			if len(o.Allowed) > 1 {
-				doc += " (" + strings.Join(o.Allowed, ", ") + ")"
-			}
-			fmt.Fprintf(&b, "  %-22s %-22s %s\n", name, o.Name+"="+o.DefaultText(), doc)
-			name = ""
-		}
-		if len(shared) > 0 {
-			fmt.Fprintf(&b, "  %-22s + %s\n", name, strings.Join(shared, ", "))
-		}
-	}
-	return b.String()
-}
-
-func explainUsage(fs *flag.FlagSet) func() {
-	return func() {
-		fmt.Fprintf(fs.Output(), `Usage: tfcam explain --model DIR --out DIR|URL [flags] INPUTS...
-
-Explains each image with class-activation maps and writes, per image
-(--out/<key>/) and method: an overlay (JPEG, at most --overlay-size pixels
-on its longest side), the map itself (16-bit PNG at the model's resolution
-and/or .npy); per shard: results.jsonl (one line per image, written last:
-the image is done when its line exists) and, with --save tfrecord, a
-TFRecord file of tf.train.Example maps for TF pipelines; and an index.html
-gallery. dff (concept maps) writes instead dff.png, the image coloured by
-its strongest concept per pixel above a legend of the concepts' labels, a
-16-bit PNG per concept and one .npy [concepts,H,W], and each concept's
-labels in results.jsonl.
-
-INPUTS are image files, directories (searched recursively), globs, @list.txt
-files (one path per line) or - (such a list on stdin). Inputs, lists and
---out may also be object-store URLs: s3://bucket/prefix/, gs://...,
-azblob://container/prefix/, file:///path (a prefix's images are listed as
-the run goes; driver options in the query, e.g.
-s3://b/p/?region=eu-west-1&endpoint=http://minio:9000&use_path_style=true).
-In a bucket, --out gets the same files and the results as parts under
-results*/ (see --flush-every); no gallery.
-
-Re-running skips images already in results.jsonl (--force redoes them).
-Fan out with --shard i/n, or as a Kubernetes Indexed Job
-(JOB_COMPLETION_INDEX and --shard-count) or a Slurm array
-(SLURM_ARRAY_TASK_ID/COUNT). Ctrl-C (or SIGTERM) finishes the batch that
-is running and stops; a second Ctrl-C stops at once. Run the same command
-again to resume: at most the images in flight are redone.
-
-%s
-Flags:
-`, methodHelp())
-		fs.PrintDefaults()
-	}
+// explainHelp is `tfcam explain -h`; docs/cli.md says the rest.
+var explainHelp = help{
+	synopsis: []string{"tfcam explain --model DIR --out DIR|URL [flags] INPUTS..."},
+	about: `Writes class-activation maps of each image: an overlay and the map per
+method, a line per image in results.jsonl, a gallery. INPUTS are images,
+folders, globs, @list.txt files, - (a list on stdin) or bucket URLs
+(s3://, gs://, azblob://). A rerun skips the images done. Methods and
+their options: tfcam methods; outputs, buckets, shards: docs/cli.md.`,
+	examples: []example{
+		{"Grad-CAM of the top class of each demo photo, into out/",
+			"tfcam explain --model .models/efficientnet_lite0/model --out out .models/efficientnet_lite0/photos"},
+		{"two methods, a map for each of the 3 best classes; flags after the inputs",
+			"tfcam explain .models/efficientnet_lite0/photos --model .models/efficientnet_lite0/model --out out --method gradcam,hirescam --class top3"},
+		{"a class by its label (or index: --class 282)",
+			`tfcam explain --model .models/efficientnet_lite0/model --out out --class "tiger cat" .models/efficientnet_lite0/photos`},
+		{"shard 0 of 4 of a bucket's images, results into the bucket",
+			"tfcam explain --model my_model/ --out s3://bucket/cams/ --shard 0/4 s3://bucket/images/"},
+	},
+	main: []string{"model", "out", "method", "class", "layer", "target", "preprocess"},
+	groups: []flagGroup{
+		{"Output", []string{"save", "overlay-size", "overlay-format", "quality", "colormap", "alpha", "gallery", "force"}},
+		{"Method", []string{"probabilities", "seed", "tokens"}},
+		{"Run", []string{"batch", "workers", "threads", "device", "max-tensor-mb", "max-file-mb", "max-decode-mb", "shard", "shard-count", "durable", "flush-every"}},
+		{"Model", []string{"labels", "size", "output", "input", "input-tensor", "signature", "tags"}},
+	},
 }
 
 func runExplain(ctx context.Context, args []string) error {
@@ -142,27 +81,27 @@ func runExplain(ctx context.Context, args []string) error {
 	var o explainOptions
 	o.modelFlags.register(fs)
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
-	fs.StringVar(&o.methods, "method", "gradcam", "comma-separated methods with optional :key=value settings (see Methods above: "+methodNames()+"), or all: the gradient family (one backward pass for all)")
-	fs.StringVar(&o.class, "class", "top1", "class to explain: top1, topK (e.g. top3: a map per class) or a class index")
+	fs.StringVar(&o.methods, "method", "gradcam", "methods, comma-separated, each NAME[:key=value]... (tfcam methods), or all: the gradient family")
+	fs.StringVar(&o.class, "class", "top1", "top1, topK (maps of the K best), a class index or label")
 	fs.StringVar(&o.target, "target", "class", targetUsage)
-	fs.StringVar(&o.out, "out", "", "output directory, or an object-store URL (s3://, gs://, azblob://bucket/prefix/) (required)")
-	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run (1..4096)")
-	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines reading, decoding and encoding images (1..1024)")
-	fs.StringVar(&o.colormap, "colormap", "jet", "overlay colours: jet, turbo or viridis")
-	fs.Float64Var(&o.alpha, "alpha", 0.5, "overlay opacity of the map, 0..1")
-	fs.StringVar(&o.save, "save", "overlay,map16", "outputs per map: overlay (image over the original), map16 (16-bit grayscale PNG at the model's resolution), npy (raw map, float32), tfrecord (tf.train.Example per map in one file per shard)")
-	fs.IntVar(&o.overlaySize, "overlay-size", 512, "longest side of overlays in pixels (images are never enlarged; 0: the original's size)")
+	fs.StringVar(&o.out, "out", "", "output folder or bucket URL (required)")
+	fs.IntVar(&o.batch, "batch", 32, "images per TensorFlow run")
+	fs.IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "goroutines decoding and encoding images")
+	fs.StringVar(&o.colormap, "colormap", "jet", "jet, turbo or viridis")
+	fs.Float64Var(&o.alpha, "alpha", 0.5, "opacity of the map over the image, 0..1")
+	fs.StringVar(&o.save, "save", "overlay,map16", "per map: overlay, map16 (16-bit PNG), npy, tfrecord")
+	fs.IntVar(&o.overlaySize, "overlay-size", 512, "longest side of overlays, px (0: the original's)")
 	fs.StringVar(&o.overlayFormat, "overlay-format", "jpeg", "overlay file format: jpeg or png")
 	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
-	fs.DurationVar(&o.flushEvery, "flush-every", 15*time.Second, "with --out in an object store: how often the results written so far are stored (a part per interval; a killed run redoes at most this much work); 0 stores a part per batch")
-	fs.BoolVar(&o.durable, "durable", false, "survive power loss, not only crashes: sync the filesystem before each batch's images are marked done (slower on slow disks)")
-	fs.IntVar(&o.maxFileMB, "max-file-mb", 256, "skip image files larger than this many MiB")
-	fs.BoolVar(&o.force, "force", false, "redo images whose outputs already exist")
+	fs.DurationVar(&o.flushEvery, "flush-every", 15*time.Second, "with --out in a bucket: how often results are stored")
+	fs.BoolVar(&o.durable, "durable", false, "sync files before marking a batch done (power loss)")
+	fs.IntVar(&o.maxFileMB, "max-file-mb", 256, "skip image files larger than this, MiB")
+	fs.BoolVar(&o.force, "force", false, "redo the images already done")
 	fs.StringVar(&o.shard, "shard", "", "process only shard i of n (i/n, 0-based)")
-	fs.IntVar(&o.shardCount, "shard-count", 0, "number of shards, with JOB_COMPLETION_INDEX (Kubernetes) or SLURM_ARRAY_TASK_ID")
+	fs.IntVar(&o.shardCount, "shard-count", 0, "shards, the index from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID")
 	fs.BoolVar(&o.gallery, "gallery", true, "write index.html in --out")
-	fs.Usage = explainUsage(fs)
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = explainHelp.usage(fs)
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	if o.out == "" {
@@ -278,11 +217,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		return err
 	}
 	defer m.Close()
-	if err := s.class.Check(e.Classes()); err != nil {
-		err = usageError("--" + err.Error())
-		if !e.Objective().IsClass() {
-			return fmt.Errorf("%w (with --target %s, which scores %d classes)", err, e.Objective(), e.Classes())
-		}
+	if s.class, err = checkClass(m, e, s.class); err != nil {
 		return err
 	}
 	prog := newProgress(log, isTerminal(log), 0)
@@ -295,11 +230,13 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 			fmt.Fprintf(log, "tfcam explain: %s, model %s, layer %s, methods %s, %s, %s\n",
 				p, m.TF.Dir, e.Layer().Name, methodList(e), preprocessNote(m), deviceNote(m.TF))
 			warnPreprocess(ctx, log, m, args)
+			fmt.Fprintln(log, costLine(e, s.class, p))
 			reportSkipped(log, e)
 			for _, b := range p.Bad {
-				fmt.Fprintf(log, "skipped %s: %v\n", b.Path, b.Err)
+				fmt.Fprintf(log, "failed %s: %v\n", b.Path, b.Err)
 			}
-			prog.Grow(p.Total - p.Skipped - len(p.Bad))
+			prog.Grow(p.Total - p.Skipped)
+			prog.Add(0, len(p.Bad))
 		}}
 	run, err := m.ExplainInto(ctx, e, o.out, args, opts)
 	var other *results.SettingsError
@@ -311,7 +248,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	}
 	bucket := storage.IsURL(o.out) && !strings.HasPrefix(o.out, "file://")
 	out := strings.TrimPrefix(o.out, "file://")
-	fmt.Fprintf(log, "done: %d explained, %d skipped (already done), %d failed, of %d images in shard %s; outputs in %s",
+	fmt.Fprintf(log, "done: %d explained, %d already done, %d failed, of %d images in shard %s; outputs in %s",
 		run.Done, run.Skipped, run.Failed, run.Total, s.shard, storage.WithoutQuery(out))
 	if run.Flat > 0 {
 		fmt.Fprintf(log, "; %d flat maps (no signal: \"flat\": true in results.jsonl)", run.Flat)
@@ -324,7 +261,8 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	case run.Interrupted:
 		return exitError{code: signalExitCode(), msg: fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.Done)}
 	case run.Failed > 0:
-		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above)", run.Failed, run.Total)}
+		list := strings.TrimSuffix(storage.WithoutQuery(out), "/") + "/" + tfcam.FailedList
+		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above; listed in %s: once fixed, rerun with @%s)", run.Failed, run.Total, list, list)}
 	}
 	return nil
 }
@@ -388,4 +326,33 @@ func storageHint(url string) string {
 		return " (s3:// takes region, endpoint, use_path_style, profile, ... as query parameters; credentials from AWS_* variables, profiles or roles)"
 	}
 	return ""
+}
+
+// costLine says up front what explaining an image will cost, in forward
+// passes, which methods make it dear and a cheaper method where one does
+// the same job, and how many images go into each graph run.
+func costLine(e *explainer.Explainer, class explainer.Class, p tfcam.ExplainPlan) string {
+	var dear []string
+	cheaper := ""
+	for _, m := range e.Methods() {
+		c := e.Cost(m)
+		n := c.Copies + c.TailCopies
+		if n < 64 {
+			continue
+		}
+		dear = append(dear, fmt.Sprintf("%s %d", m.Name(), n))
+		switch m.Name() {
+		case "scorecam", "sscam", "iscam":
+			cheaper = "; faster-scorecam scores only the 10 channels of largest variance (11 passes)"
+		}
+	}
+	line := fmt.Sprintf("cost: %d forward pass(es) per image", p.PassesPerImage)
+	if k := max(class.TopK, 1); k > 1 {
+		line += fmt.Sprintf(" (%d classes)", k)
+	}
+	if len(dear) > 0 {
+		line += fmt.Sprintf(", most for %s at layer %s%s; %d image(s) per graph run",
+			strings.Join(dear, ", "), e.Layer().Name, cheaper, p.Batch)
+	}
+	return line
 }

@@ -95,6 +95,30 @@ func TestExplainEndToEnd(t *testing.T) {
 			t.Errorf("bad file %s not reported:\n%s", name, log.String())
 		}
 	}
+	// One set of counts and words: the plan, the progress and the summary
+	// give the same total, and what failed is called failed, never
+	// skipped (which says "already done").
+	for _, want := range []string{"shard 0/1: 10,", "10/10 images", "3 failed", "of 10 images", "7 explained, 0 already done, 3 failed"} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, log.String())
+		}
+	}
+	if strings.Contains(log.String(), "skipped") {
+		t.Errorf("a failure reported as skipped:\n%s", log.String())
+	}
+	// failed.txt lists the failed inputs, usable as an @list.
+	list, err := os.ReadFile(filepath.Join(out, "failed.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, l := range strings.Split(strings.TrimSpace(string(list)), "\n") {
+		failed = append(failed, filepath.Base(l))
+	}
+	slices.Sort(failed)
+	if want := []string{"text.jpg", "truncated.png", "zero.png"}; !slices.Equal(failed, want) {
+		t.Errorf("failed.txt lists %q, want %q", failed, want)
+	}
 	recs := readJSONL(t, filepath.Join(out, "results.jsonl"))
 	if len(recs) != len(good) {
 		t.Fatalf("%d JSONL records, want %d", len(recs), len(good))
@@ -151,7 +175,7 @@ func TestExplainEndToEnd(t *testing.T) {
 	// Resume: a second run skips every finished image and adds no records.
 	log.Reset()
 	err = explainRun(context.Background(), explainOpts(out), []string{filepath.Join(dir, "imgs")}, nil, &log)
-	if !strings.Contains(log.String(), "7 skipped") {
+	if !strings.Contains(log.String(), "7 already done") {
 		t.Errorf("resume did not skip the 7 finished images: %v\n%s", err, log.String())
 	}
 	if n := len(readJSONL(t, filepath.Join(out, "results.jsonl"))); n != len(good) {
@@ -511,7 +535,7 @@ func TestExplainOtherSettings(t *testing.T) {
 	}
 	o.force = false
 	log.Reset()
-	if err := explainRun(context.Background(), o, paths, nil, &log); err != nil || !strings.Contains(log.String(), "2 skipped (already done)") {
+	if err := explainRun(context.Background(), o, paths, nil, &log); err != nil || !strings.Contains(log.String(), "2 already done") {
 		t.Errorf("the same settings again: %v, want both skipped:\n%s", err, log.String())
 	}
 }
@@ -530,7 +554,7 @@ func TestExplainOutInsideInputs(t *testing.T) {
 		if err := explainRun(context.Background(), o, []string{dir}, nil, &log); err != nil {
 			t.Fatalf("run %d: %v\n%s", run, err, log.String())
 		}
-		if run == 2 && (!strings.Contains(log.String(), "2 skipped (already done)") || !strings.Contains(log.String(), "tfcam's own outputs, left out")) {
+		if run == 2 && (!strings.Contains(log.String(), "2 already done") || !strings.Contains(log.String(), "tfcam's own outputs, left out")) {
 			t.Errorf("rerun: want the 2 images skipped as done and the outputs left out:\n%s", log.String())
 		}
 	}

@@ -10,13 +10,30 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
+// layersHelp is `tfcam layers -h`.
+var layersHelp = help{
+	synopsis: []string{"tfcam layers --model DIR [flags]"},
+	about: `Lists a model's candidate target layers for --layer: its spatial 4-D
+layers and the token layers of transformers (with their patch grid), in
+forward order; the default is marked *. --all lists every node, with the
+names --input-tensor takes.`,
+	examples: []example{
+		{"the demo model's layers", "tfcam layers --model .models/efficientnet_lite0/model"},
+		{"every node, spatial or not", "tfcam layers --model .models/efficientnet_lite0/model --all"},
+		{"a ViT's token layers on a 14x14 grid after one class token", "tfcam layers --model my_vit/ --tokens drop=1,grid=14x14"},
+	},
+	main:   []string{"model", "all", "tokens"},
+	groups: []flagGroup{{"Model", []string{"labels", "preprocess", "size", "output", "input", "input-tensor", "signature", "tags", "device", "threads", "max-decode-mb"}}},
+}
+
 func runLayers(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("layers", flag.ContinueOnError)
 	var f modelFlags
 	f.register(fs)
 	all := fs.Bool("all", false, "list every layer, not only spatial 4-D and token ones")
 	tokens := fs.String("tokens", "auto", tokensUsage)
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = layersHelp.usage(fs)
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	tok, err := parseTokens(*tokens)

@@ -26,6 +26,7 @@ func commands() []command {
 		{"eval", "score methods on a model: pointing games, Average Drop, Deletion/Insertion AUC, plots", runEval},
 		{"layers", "list a model's candidate target layers (default marked)", runLayers},
 		{"merge", "one index of every shard's explain results (folder or bucket)", runMerge},
+		{"methods", "list the explanation methods, their options and cost", runMethods},
 		{"predict", "print a model's top predictions for images", runPredict},
 		{"serve", "serve explanations over HTTP (TensorFlow Serving's API shape, dynamic batching)", runServe},
 		{"version", "print tfcam's and TensorFlow's versions and the devices TensorFlow sees", runVersion},
@@ -37,7 +38,7 @@ func usage() {
 	for _, c := range commands() {
 		fmt.Fprintf(os.Stderr, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(os.Stderr, "\nRun `tfcam COMMAND -h` for a command's flags.\n")
+	fmt.Fprintf(os.Stderr, "\nRun `tfcam COMMAND -h` for a command's flags and examples; flags may come\nbefore or after the inputs (after \"--\" everything is an input).\n")
 }
 
 func main() {

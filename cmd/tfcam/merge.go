@@ -11,25 +11,29 @@ import (
 	"github.com/tfcam/tfcam/results"
 )
 
+// mergeHelp is `tfcam merge -h`.
+var mergeHelp = help{
+	synopsis: []string{"tfcam merge [--check] [--to FILE] OUT"},
+	about: `Reads the results of every shard in OUT (an explain --out folder or bucket
+URL: results*.jsonl files, or the parts under results*/ in a bucket) and
+writes one line per image: the last line of each key (a later run with
+--force replaces earlier lines), in key order. Prints counts to stderr;
+with --check, exits 1 if a line names a file that is missing.`,
+	examples: []example{
+		{"one index of a sharded run's folder, on stdout", "tfcam merge out"},
+		{"into a file, checking every map and overlay exists", "tfcam merge out --check --to out/all.jsonl"},
+		{"a bucket's parts", "tfcam merge --to all.jsonl s3://bucket/cams/"},
+	},
+	main: []string{"to", "check"},
+}
+
 // runMerge is `tfcam merge`: one index of every shard's results.
 func runMerge(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("merge", flag.ContinueOnError)
 	to := fs.String("to", "-", "where to write the merged lines: a file, or - for stdout")
 	check := fs.Bool("check", false, "also check that every file a line names exists (one request per file in a bucket)")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), `Usage: tfcam merge [--check] [--to FILE] OUT
-
-Reads the results of every shard in OUT (an explain --out folder or bucket
-URL: results*.jsonl files, or the parts under results*/ in a bucket) and
-writes one line per image: the last line of each key (a later run with
---force replaces earlier lines), in key order. Prints counts to stderr;
-with --check, exits 1 if a line names a file that is missing.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = mergeHelp.usage(fs)
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	if fs.NArg() != 1 {
@@ -60,7 +64,7 @@ Flags:
 		fmt.Fprintf(os.Stderr, "missing: %s\n", m)
 	}
 	if len(st.Missing) > 0 {
-		return exitError{code: 1, msg: fmt.Sprintf("%d files named by results are missing", len(st.Missing))}
+		return exitError{code: 1, msg: fmt.Sprintf("%d files named by results are missing; their images count as done, so a rerun skips them: redo them with tfcam explain --force and those images (e.g. an @list of their inputs)", len(st.Missing))}
 	}
 	return nil
 }

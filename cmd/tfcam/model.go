@@ -40,15 +40,15 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "SavedModel directory (required)")
 	fs.StringVar(&f.tags, "tags", "", "MetaGraph tags, comma-separated (default: serve)")
 	fs.StringVar(&f.signature, "signature", "", "signature key (default: serving_default)")
-	fs.StringVar(&f.device, "device", "auto", "where TensorFlow runs: auto, cpu or gpu (gpu fails when TensorFlow sees none)")
-	fs.StringVar(&f.preprocess, "preprocess", "", "pixel preprocessing: raw (0..255), unit ([0,1]), tf ([-1,1]), caffe (BGR, mean-subtracted), torch (mean/std); default: the model preset's, else unit")
-	fs.StringVar(&f.labels, "labels", "", "class names, one per line in class order (default: the model preset's)")
+	fs.StringVar(&f.device, "device", "auto", "auto, cpu or gpu")
+	fs.StringVar(&f.preprocess, "preprocess", "", "pixel scaling: raw, unit, tf, caffe or torch (default: the preset's, else raw for a model that scales its input itself, else unit; docs/preprocessing.md)")
+	fs.StringVar(&f.labels, "labels", "", "class names, one per line (default: the preset's)")
 	fs.IntVar(&f.threads, "threads", 0, "TensorFlow threads (0: all cores)")
-	fs.StringVar(&f.output, "output", "", "signature output key of the class scores to explain, for a signature with several outputs (default: the model preset's, else the only float [N,classes] output); with --target, the output the target reads (a segmentation [N,H,W,C] or regression [N,1] output)")
-	fs.StringVar(&f.input, "input", "", "signature input key of the image batch, for a signature with several inputs whose others have defaults (default: the model preset's, else the only [N,H,W,C] input)")
-	fs.StringVar(&f.inputCut, "input-tensor", "", "for a model taking encoded images (string input): the node whose output is its decoded float32 image batch [N,H,W,C], where tfcam feeds its own decoded images (default: found automatically; names as `tfcam layers --all` lists them)")
-	fs.IntVar(&f.maxDecode, "max-decode-mb", tfimage.DefaultMaxBytes>>20, "memory one image may take while it is decoded, in MiB: larger images are skipped with an error (a JPEG counts at the size DCT scaling decodes it; see docs/cli.md)")
-	fs.StringVar(&f.size, "size", "", "for models that take images of any size: the size to run them at, WIDTHxHEIGHT or N for NxN (default: the model preset's input_size)")
+	fs.StringVar(&f.output, "output", "", "signature output of the scores, when there are several")
+	fs.StringVar(&f.input, "input", "", "signature input of the images, when there are several")
+	fs.StringVar(&f.inputCut, "input-tensor", "", "for encoded-image input: the decoded batch's node")
+	fs.IntVar(&f.maxDecode, "max-decode-mb", tfimage.DefaultMaxBytes>>20, "skip images needing more to decode, MiB")
+	fs.StringVar(&f.size, "size", "", "run any-size models at WIDTHxHEIGHT or N")
 }
 
 // parseSize parses --size: "WIDTHxHEIGHT" or "N" (square), as tfgraph's
@@ -83,11 +83,11 @@ type explainFlags struct {
 }
 
 func (x *explainFlags) register(fs *flag.FlagSet, probsUsage string) {
-	fs.StringVar(&x.layer, "layer", "", "layer to explain (default: the model preset's, else the last spatial layer; see `tfcam layers`)")
+	fs.StringVar(&x.layer, "layer", "", "layer to explain, from tfcam layers (default: the preset's, else the last spatial)")
 	fs.BoolVar(&x.probs, "probabilities", false, probsUsage)
-	fs.Int64Var(&x.seed, "seed", 0, "seed of the randomised methods (smoothgrad, smoothgradcam++, squaregrad, vargrad, rise, sscam, gradient-shap, randomcam, integrated-gradients:baseline=noise); the same seed gives the same maps")
+	fs.Int64Var(&x.seed, "seed", 0, "seed of the randomised methods (rise, smoothgrad, ...)")
 	fs.StringVar(&x.tokens, "tokens", "auto", tokensUsage)
-	fs.IntVar(&x.maxTensor, "max-tensor-mb", 0, "largest activation tensor in MiB (float32): batches split into runs, and the many copies of perturbation methods into sequential chunks, that fit; lower it to bound (GPU) memory, raise it (up to 8192) for fewer runs (0: 1024)")
+	fs.IntVar(&x.maxTensor, "max-tensor-mb", 0, "largest tensor, MiB: runs split to fit (0: 1024)")
 }
 
 // open opens the model with the flags' settings; its errors name the

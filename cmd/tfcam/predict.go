@@ -14,6 +14,25 @@ import (
 	"github.com/tfcam/tfcam/results"
 )
 
+// predictHelp is `tfcam predict -h`.
+var predictHelp = help{
+	synopsis: []string{"tfcam predict --model DIR [flags] INPUTS..."},
+	about: `Prints the model's best classes for each image, with their labels and
+scores, and says how the images are preprocessed. INPUTS are image files,
+folders, globs, @list.txt files, - (a list on stdin) or object-store URLs;
+flags may follow them.`,
+	examples: []example{
+		{"the demo photos' top 5", "tfcam predict --model .models/efficientnet_lite0/model .models/efficientnet_lite0/photos"},
+		{"the best class of one photo, as JSON lines", "tfcam predict .models/efficientnet_lite0/photos/chelsea.png --model .models/efficientnet_lite0/model --top 1 --json"},
+		{"check a preprocessing guess", "tfcam predict --model my_model/ --preprocess tf photos/"},
+	},
+	main: []string{"model", "top", "json", "preprocess", "labels"},
+	groups: []flagGroup{
+		{"Run", []string{"batch", "workers", "threads", "device", "max-decode-mb"}},
+		{"Model", []string{"size", "output", "input", "input-tensor", "signature", "tags"}},
+	},
+}
+
 func runPredict(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
 	var f modelFlags
@@ -22,7 +41,8 @@ func runPredict(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print JSON lines instead of text")
 	batch := fs.Int("batch", 32, "images per TensorFlow run (1..4096)")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "goroutines reading and decoding images (1..1024)")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = predictHelp.usage(fs)
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	if fs.NArg() == 0 {

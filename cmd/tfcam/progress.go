@@ -22,6 +22,50 @@ type progress struct {
 	interval time.Duration
 	// more: total grows while a listing is read (Grow), so no ETA yet.
 	more bool
+	// running is the images of the graph run going on (0: none), since
+	// runStart; a ticker redraws while one runs, so that a run of many
+	// minutes (perturbation methods) still shows it is alive.
+	running  int
+	runStart time.Time
+	stop     chan struct{}
+}
+
+// Running implements engine.RunWatcher.
+func (p *progress) Running(images int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running = images
+	if images > 0 {
+		p.runStart = time.Now()
+	}
+	if p.stop == nil && images > 0 {
+		p.stop = make(chan struct{})
+		go p.tick(p.stop)
+	}
+}
+
+// tick redraws every second on a terminal, every interval in a log, while
+// a run goes on and nothing else redraws.
+func (p *progress) tick(stop chan struct{}) {
+	every := time.Second
+	if !p.tty {
+		every = p.interval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			if p.running > 0 && now.Sub(p.last) >= every {
+				p.last = now
+				p.draw(now)
+			}
+			p.mu.Unlock()
+		}
+	}
 }
 
 // Grow adds n images to the total (found by a listing during the run).
@@ -84,6 +128,10 @@ func (p *progress) draw(now time.Time) {
 	if p.total > 0 {
 		frac = float64(p.done) / float64(p.total)
 	}
+	run := ""
+	if p.running > 0 {
+		run = fmt.Sprintf(", a graph run of %d image(s) going for %s", p.running, now.Sub(p.runStart).Round(time.Second))
+	}
 	if p.tty {
 		const width = 30
 		fill := int(frac * width)
@@ -92,15 +140,21 @@ func (p *progress) draw(now time.Time) {
 		if p.failed > 0 {
 			fmt.Fprintf(p.w, " (%d failed)", p.failed)
 		}
+		fmt.Fprint(p.w, run)
 		return
 	}
-	fmt.Fprintf(p.w, "progress: %d/%s images (%.1f%%), %d failed, %.1f img/s, ETA %s\n", p.done, of, 100*frac, p.failed, rate, eta)
+	fmt.Fprintf(p.w, "progress: %d/%s images (%.1f%%), %d failed, %.1f img/s, ETA %s%s\n", p.done, of, 100*frac, p.failed, rate, eta, run)
 }
 
 // finish ends the bar's line.
 func (p *progress) Finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
+	p.running = 0
 	if p.tty {
 		p.draw(time.Now())
 		fmt.Fprintln(p.w)

@@ -51,46 +51,45 @@ type serveOptions struct {
 	shutdownTimeout time.Duration
 }
 
-func serveUsage(fs *flag.FlagSet) func() {
-	return func() {
-		fmt.Fprintf(fs.Output(), `Usage: tfcam serve --model DIR [flags]
-       tfcam serve --config models.yaml [flags]
-
-Serves explanations over HTTP in TensorFlow Serving's shape:
+// serveHelp is `tfcam serve -h`; docs/serve.md says the rest.
+var serveHelp = help{
+	synopsis: []string{"tfcam serve --model DIR [flags]", "tfcam serve --config models.yaml [flags]"},
+	about: `Serves explanations over HTTP in TensorFlow Serving's shape:
   POST /v1/models/NAME:explain   {"instances": [{"b64": "..."}], "method": "gradcam", "class": "top1"}
                                  or the image itself (Content-Type image/jpeg or image/png;
                                  settings as ?method=&class=&output=&overlay=)
   POST /v1/models/NAME:predict   the model's own predictions
   GET  /v1/models/NAME           status, signature, layers, methods
   GET  /healthz, /readyz, /metrics (Prometheus), /openapi.json
-
-Concurrent requests are merged into one TensorFlow run per model, up to
---max-batch images or --batch-timeout. The maps equal tfcam explain's for the
-same image and settings (with --overlay-size at explain's 512).
-
---config lists several models (JSON, or YAML for .yaml/.yml):
+Concurrent requests are merged into one TensorFlow run per model. A
+request's "class" is top1, topK, a class index or a class label. SIGTERM
+answers the requests in flight and exits 0. Methods: tfcam methods.`,
+	examples: []example{
+		{"the demo model on localhost:8501, as /v1/models/efficientnet_lite0",
+			"tfcam serve --model .models/efficientnet_lite0/model"},
+		{"explain a photo with it",
+			"curl -s --data-binary @.models/efficientnet_lite0/photos/chelsea.png -H 'Content-Type: image/png' 'localhost:8501/v1/models/efficientnet_lite0:explain?method=gradcam&class=top1'"},
+		{"several models, on every interface, behind a token",
+			"tfcam serve --config models.yaml --addr :8501 --token-file token.txt"},
+	},
+	main: []string{"model", "config", "addr", "method", "class", "layer", "target", "preprocess", "name"},
+	groups: []flagGroup{
+		{"Batching and limits", []string{"max-batch", "batch-timeout", "max-queue", "request-timeout", "max-body-mb", "max-inflight-mb", "max-request-cost", "cheap-passes", "max-top-k", "max-method-lists", "workers", "shutdown-timeout"}},
+		{"Security", []string{"token-file", "tls-cert", "tls-key"}},
+		{"Overlays", []string{"overlay-size", "colormap", "alpha", "quality"}},
+		{"Method", []string{"probabilities", "seed", "tokens"}},
+		{"Model", []string{"labels", "size", "output", "input", "input-tensor", "signature", "tags", "device", "threads", "max-tensor-mb", "max-decode-mb"}},
+	},
+	more: `--config lists several models (JSON, or YAML for .yaml/.yml):
   models:
     - {name: shapes, model: /models/shapes, method: "gradcam,hirescam", class: top1}
     - {name: lite0, model: /models/efficientnet_lite0, layer: top_activation}
     - {name: seg, model: /models/unet, output: logits, target: region}
 Each entry takes the model flags' names (model, tags, signature,
 preprocess, labels, size, layer, probabilities, seed, max_tensor_mb, method,
-class, output, target); --device and --threads apply to all.
-
-A model's target (--target, or "target" in --config) is fixed when it
-loads, with the same syntax as tfcam explain's: every request's maps
-explain it, and a request's "class" picks a column of its scores (0 or 1
-for regression, 0 for embedding). Serve one model several times under
-different names for several targets.
-
-SIGTERM (or Ctrl-C) stops accepting, answers the requests in flight and
-exits 0; a second signal exits at once.
-
-%s
-Flags:
-`, methodHelp())
-		fs.PrintDefaults()
-	}
+class, output, target); --device and --threads apply to all. A model's
+target is fixed when it loads: serve one model under several names for
+several targets.`,
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -100,9 +99,9 @@ func runServe(ctx context.Context, args []string) error {
 	o.explainFlags.register(fs, "explain the probability instead of the logit (the input of a final softmax/sigmoid)")
 	fs.StringVar(&o.name, "name", "", "model name in URLs, with --model (default: the model directory's name, or its parent's when that is \"model\" or a version number)")
 	fs.StringVar(&o.method, "method", "gradcam", "default methods of requests that name none, with --model")
-	fs.StringVar(&o.class, "class", "top1", "default class of requests that name none, with --model: top1, topK or a class index")
-	fs.StringVar(&o.target, "target", "class", "with --model: "+targetUsage+"; fixed for the model (see above)")
-	fs.StringVar(&o.config, "config", "", "models to serve, JSON or YAML (see above); instead of --model")
+	fs.StringVar(&o.class, "class", "top1", "default class of requests that name none, with --model: top1, topK, a class index or label")
+	fs.StringVar(&o.target, "target", "class", "with --model: "+targetUsage+"; fixed for the model")
+	fs.StringVar(&o.config, "config", "", "models to serve, JSON or YAML (see below); instead of --model")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8501", "address to listen on (:8501 for every interface)")
 	fs.IntVar(&o.maxBatch, "max-batch", 32, "most images in one TensorFlow run (1..4096)")
 	fs.DurationVar(&o.batchTimeout, "batch-timeout", 5*time.Millisecond, "how long a batch's first image waits for more")
@@ -123,8 +122,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs.IntVar(&o.quality, "quality", 90, "JPEG quality of overlays, 1..100")
 	fs.IntVar(&o.maxMethodLists, "max-method-lists", 16, "method lists a model keeps built, least recently used dropped first (its graph is reloaded after twice as many)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 60*time.Second, "on SIGTERM, how long to wait for requests in flight")
-	fs.Usage = serveUsage(fs)
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = serveHelp.usage(fs)
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	if fs.NArg() > 0 {

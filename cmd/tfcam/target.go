@@ -2,15 +2,13 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/tfcam/tfcam"
+	"github.com/tfcam/tfcam/explainer"
 )
 
-const targetUsage = `what the explained scores are (--class picks their column): class (the model's class scores), ` +
-	`region[:mask=predicted|FILE] (segmentation output [N,H,W,C]: class c's score summed over the pixels the model assigns to c, or over a PNG/.npy mask; top1 is the class covering most pixels), ` +
-	`regression[:sign=-1] (single output [N] or [N,1]: class 0 the output, class 1 its negative; sign=-1 explains the negative by default), ` +
-	`embedding:ref=FILE.npy|IMAGE[:layer=NAME] (cosine similarity of the output, or of layer NAME, to a reference vector or to the embedding of a reference image; one class), ` +
-	`contrast:class=D (class c's logit minus class D's). Choose the model output with --output`
+const targetUsage = `what the maps explain: class, region, regression, embedding:ref=FILE or contrast:class=D (docs/targets.md)`
 
 // parseTarget parses --target.
 func parseTarget(spec string) (tfcam.Target, error) {
@@ -24,4 +22,26 @@ func targetError(err error) error {
 		return usageError("--" + err.Error())
 	}
 	return err
+}
+
+// checkClass resolves --class on the loaded model: a label is looked up
+// among the model's labels when the class scores are explained (a target's
+// columns have none), then the class is checked against the columns.
+func checkClass(m *tfcam.Model, e *explainer.Explainer, c explainer.Class) (explainer.Class, error) {
+	var labels []string
+	if e.Objective().IsClass() {
+		labels = m.Preset.Labels
+	}
+	c, err := c.Named(labels)
+	if err == nil {
+		err = c.Check(e.Classes())
+	}
+	if err == nil {
+		return c, nil
+	}
+	err = usageError("--" + err.Error())
+	if !e.Objective().IsClass() {
+		return c, fmt.Errorf("%w (with --target %s, which scores %d classes)", err, e.Objective(), e.Classes())
+	}
+	return c, err
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/tfcam/tfcam/tfgraph"
 )
 
-const tokensUsage = "how a transformer's token layer [N,T,C] lies on the image: drop=P (prefix tokens: class, distillation, registers; 0 = none) and grid=ROWSxCOLS, each auto (detected from the patch embedding, or T−P a square) by default, e.g. drop=1,grid=14x14"
+const tokensUsage = "a transformer's token layout: drop=P,grid=RxC"
 
 // parseTokens reads --tokens (tfgraph.ParseTokens).
 func parseTokens(s string) (tfgraph.Tokens, error) {

@@ -13,9 +13,22 @@ import (
 // -ldflags "-X main.Version=...".
 var Version = "0.1.0-dev"
 
+// versionHelp is `tfcam version -h`.
+var versionHelp = help{
+	synopsis: []string{"tfcam version"},
+	about: `Prints tfcam's version, the TensorFlow library it runs on and the devices
+TensorFlow sees (CPU, GPUs): check a GPU setup with it.`,
+	examples: []example{
+		{"versions and devices", "tfcam version"},
+		{"only the GPUs CUDA_VISIBLE_DEVICES allows", "CUDA_VISIBLE_DEVICES=0 tfcam version"},
+		{"with TensorFlow's own log of what it found", "TF_CPP_MIN_LOG_LEVEL=0 tfcam version"},
+	},
+}
+
 func runVersion(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = versionHelp.usage(fs)
+	if err := parseArgs(fs, args); err != nil {
 		return flagError(err)
 	}
 	fmt.Printf("tfcam %s\nTensorFlow %s (C API via graft v0.10.0)\n", Version, tf.Version())
