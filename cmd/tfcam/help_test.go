@@ -230,9 +230,9 @@ func TestParseArgs(t *testing.T) {
 // --out O --class LABEL` explains the class of that label (case aside);
 // a misspelt label is refused naming the label meant.
 func TestExplainFlagsAfterInputsAndClassLabel(t *testing.T) {
-	root := fixture.Root()
-	img := filepath.Join(root, "shapes", "eval", "000.png")
-	model := filepath.Join(root, "shapes", "model")
+	f := fixture.Load(t, "shapes") // skips in -short, fails when missing
+	img := filepath.Join(f.Dir, "eval", "000.png")
+	model := f.ModelDir
 	out := t.TempDir()
 	_, stderr, err := runCLI(t, "explain", img, "--model", model, "--out", out, "--class", "Triangle", "--method", "gradcam")
 	if err != nil {
