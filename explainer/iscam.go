@@ -43,9 +43,10 @@ func (m ISCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 		acc += float64(s+1) / float64(n)
 		scales[s] = float32(acc)
 	}
+	maskOf := channelMaskRows(o, t.A, t.Upsample)
 	wt, err := softmaxScoreWeights(o, c, n, k, func(o *Ops, g, ch, i tf.Output) tf.Output {
 		scale := op.Reshape(o.Scope(), op.GatherV2(o.Scope(), constant(o.s, scales), g, constant(o.s, int32(0))), constant(o.s, []int32{-1, 1, 1}))
-		return o.Mul(scale, channelMaskRows(o, t.A, t.Upsample, ch, i))
+		return o.Mul(scale, maskOf(o, ch, i))
 	})
 	if err != nil {
 		return tf.Output{}, err

@@ -52,13 +52,16 @@ func softmaxScoreWeights(o *Ops, c *Context, r, k int, mask func(o *Ops, g, ch, 
 	return op.ExpandDims(o.Scope(), op.ExpandDims(o.Scope(), w, constant(o.s, int32(1))), constant(o.s, int32(1))), nil
 }
 
-// channelMaskRows are Score-CAM's masks (graphops.ChannelMasks) of channel
-// ch of image i, for rows ch, i (int32 [m]): [m,H,W], built for those rows
-// only.
-func channelMaskRows(o *Ops, a tf.Output, upsample func(tf.Output) tf.Output, ch, i tf.Output) tf.Output {
+// channelMaskRows returns the builder of Score-CAM's masks
+// (graphops.ChannelMasks) for rows (channel ch, image i), both int32 [m]:
+// [m,H,W], built for those rows only. The activations are put channel
+// first once, here, not in each chunk.
+func channelMaskRows(o *Ops, a tf.Output, upsample func(tf.Output) tf.Output) func(o *Ops, ch, i tf.Output) tf.Output {
 	perChannel := op.Transpose(o.Scope(), a, constant(o.s, []int32{0, 3, 1, 2})) // [N,K,h,w]
-	picked := op.GatherNd(o.Scope(), perChannel, op.Pack(o.Scope(), []tf.Output{i, ch}, op.PackAxis(1)))
-	return o.g().ChannelMasks(op.ExpandDims(o.Scope(), picked, constant(o.s, int32(3))), upsample) // [m,H,W]
+	return func(o *Ops, ch, i tf.Output) tf.Output {
+		picked := op.GatherNd(o.Scope(), perChannel, op.Pack(o.Scope(), []tf.Output{i, ch}, op.PackAxis(1)))
+		return o.g().ChannelMasks(op.ExpandDims(o.Scope(), picked, constant(o.s, int32(3))), upsample) // [m,H,W]
+	}
 }
 
 // normalRows are rows j (int32 [m]) of StatelessRandomNormal([rows,

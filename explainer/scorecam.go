@@ -143,8 +143,9 @@ func (m ScoreCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	// Copy j of image i is image i masked by its channel j, built chunk by
 	// chunk with its mask (Context.CopyScores): K masked images per image
 	// never exist at once.
+	maskOf := channelMaskRows(o, a, upsample)
 	images := func(o *Ops, j, i tf.Output) tf.Output {
-		mask := channelMaskRows(o, a, upsample, j, i)
+		mask := maskOf(o, j, i)
 		return o.Mul(op.GatherV2(o.Scope(), c.Input, i, constant(o.s, int32(0))), op.ExpandDims(o.Scope(), mask, constant(o.s, int32(3))))
 	}
 	var wt tf.Output

@@ -49,9 +49,10 @@ func (m SSCAM) Weights(o *Ops, t Tensors) (tf.Output, error) {
 	k := int(t.A.Shape().Size(3))
 	h, w := int32(c.Input.Shape().Size(1)), int32(c.Input.Shape().Size(2))
 	seed := constant(o.s, []int64{c.Seed, 6})
+	maskOf := channelMaskRows(o, t.A, t.Upsample)
 	wt, err := softmaxScoreWeights(o, c, n, k, func(o *Ops, g, ch, i tf.Output) tf.Output {
 		// δ of sample g, channel ch: row g·K+ch of a [n·K, H·W] draw.
-		masks := channelMaskRows(o, t.A, t.Upsample, ch, i)
+		masks := maskOf(o, ch, i)
 		if noise == 0 {
 			return masks
 		}

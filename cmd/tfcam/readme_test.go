@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -347,18 +345,9 @@ func readResultLines(t *testing.T, path, where string) []results.Record {
 
 // readmeServer is the README's `bin/tfcam serve`, running in the background.
 type readmeServer struct {
-	cmd   *exec.Cmd
+	*served
 	where string
 	addr  string // host:port it listens on
-	mu    sync.Mutex
-	log   bytes.Buffer
-	done  chan error
-}
-
-func (s *readmeServer) stderr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.String()
 }
 
 // startReadmeServer starts the serve command text on a free port, and
@@ -369,40 +358,8 @@ func startReadmeServer(t *testing.T, dir string, env []string, text, where strin
 	// exec: the signal of stop reaches tfcam itself, not bash.
 	cmd := exec.Command("bash", "-c", "exec "+text+" --addr 127.0.0.1:0")
 	cmd.Dir, cmd.Env = dir, env
-	pipe, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	s := &readmeServer{cmd: cmd, where: where, done: make(chan error, 1)}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-		}
-	})
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			line := sc.Text()
-			s.mu.Lock()
-			s.log.WriteString(line + "\n")
-			s.mu.Unlock()
-			if rest, ok := strings.CutPrefix(line, "tfcam serve: listening on http://"); ok {
-				addr <- strings.TrimSuffix(strings.Fields(rest)[0], ",")
-			}
-		}
-		s.done <- cmd.Wait()
-	}()
-	select {
-	case s.addr = <-addr:
-	case err := <-s.done:
-		t.Fatalf("%s\nexited (%v):\n%s", where, err, s.stderr())
-	case <-time.After(3 * time.Minute): // a hang guard
-		t.Fatalf("%s\ndid not listen in 3 minutes:\n%s", where, s.stderr())
-	}
+	s := &readmeServer{served: startServeCmd(t, cmd), where: where}
+	s.addr = s.url
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		res, err := http.Get("http://" + s.addr + "/readyz")

@@ -55,6 +55,13 @@ func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append(append([]string{"serve"}, args...), "--addr", "127.0.0.1:0")...)
 	cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
+	return startServeCmd(t, cmd)
+}
+
+// startServeCmd starts cmd, a `tfcam serve` on port 0, keeps its stderr and
+// waits for its listening line: url is then its host:port.
+func startServeCmd(t *testing.T, cmd *exec.Cmd) *served {
+	t.Helper()
 	pipe, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -88,9 +95,9 @@ func startServe(t *testing.T, args ...string) *served {
 	case a := <-addr:
 		s.url = a
 	case err := <-s.done:
-		t.Fatalf("tfcam serve exited (%v):\n%s", err, s.stderr())
+		t.Fatalf("tfcam serve (%s) exited (%v):\n%s", strings.Join(cmd.Args, " "), err, s.stderr())
 	case <-time.After(3 * time.Minute): // a hang guard
-		t.Fatalf("tfcam serve did not start in 3 minutes:\n%s", s.stderr())
+		t.Fatalf("tfcam serve (%s) did not start in 3 minutes:\n%s", strings.Join(cmd.Args, " "), s.stderr())
 	}
 	return s
 }
