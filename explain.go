@@ -66,6 +66,10 @@ type ExplainOptions struct {
 	// skipped; if it also implements Lister, about the images a bucket
 	// listing adds as the run goes.
 	Progress engine.Progress
+	// StopGrace is how long a graph run in flight may go on once ctx is
+	// cancelled before it is aborted and its images left for the next run
+	// (engine.Engine.StopGrace); 0 waits for it.
+	StopGrace time.Duration
 	// Planned, when not nil, is called once the inputs are expanded and
 	// the results opened, before the first image is read.
 	Planned func(ExplainPlan)
@@ -281,14 +285,14 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 		job.Warn = func(path, w string) { prog.Note("warning: %s: %s", storage.WithoutQuery(path), w) }
 	}
 	lister, _ := prog.(Lister)
-	eng := &engine.Engine{Decoder: dec, Batch: batch, Workers: o.Workers, MaxBytes: o.MaxFileBytes, Progress: prog}
+	eng := &engine.Engine{Decoder: dec, Batch: batch, Workers: o.Workers, MaxBytes: o.MaxFileBytes, Progress: prog, StopGrace: o.StopGrace}
 	// The listing stops with the run when the store is gone (Halt).
 	listCtx, halt := context.WithCancelCause(ctx)
 	defer halt(nil)
 	eng.Halt = halt
 	var listed, listedDone, listedBad atomic.Int64
 	var badMu sync.Mutex
-	var listedBadPaths []string
+	var listedBadPaths, listedBadReasons []string
 	all := func(yield func(inputs.Input) bool) {
 		for _, in := range todo {
 			if !yield(in) {
@@ -302,6 +306,7 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 			listedBad.Add(1)
 			badMu.Lock()
 			listedBadPaths = append(listedBadPaths, path)
+			listedBadReasons = append(listedBadReasons, engine.Reason(err))
 			badMu.Unlock()
 			if prog != nil {
 				prog.Note("failed %s: %v", storage.WithoutQuery(path), err)
@@ -346,14 +351,15 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	sum.Skipped += int(listedDone.Load())
 	sum.Failed += len(bad) + int(listedBad.Load())
 	sum.Flat = job.Flat()
-	var failed []string
+	var failed, reasons []string
 	for _, b := range bad {
-		failed = append(failed, b.Path)
+		failed, reasons = append(failed, b.Path), append(reasons, engine.Reason(b.Err))
 	}
 	badMu.Lock()
 	failed = append(append(failed, listedBadPaths...), run.FailedPaths...)
+	reasons = append(append(reasons, listedBadReasons...), run.FailedReasons...)
 	badMu.Unlock()
-	sum.FailedPaths = failed
+	sum.FailedPaths, sum.FailedReasons = failed, reasons
 	// failed.txt lists this run's failed inputs, one per line (empty when
 	// none): fixed, they are redone with @OUT/failed.txt.
 	var list strings.Builder
@@ -368,7 +374,11 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	}
 	if o.Gallery && !bucket {
 		title := "tfcam: " + filepath.Base(filepath.Dir(filepath.Clean(m.TF.Dir))) + "/" + filepath.Base(m.TF.Dir)
-		if err := results.WriteGallery(out, title, o.Colormap); err != nil && prog != nil {
+		var fails []results.Failure
+		for i, p := range failed {
+			fails = append(fails, results.Failure{Input: storage.WithoutQuery(p), Reason: reasons[i]})
+		}
+		if err := results.WriteGallery(out, title, o.Colormap, fails); err != nil && prog != nil {
 			prog.Note("warning: gallery: %v", err)
 		}
 	}

@@ -120,13 +120,15 @@ func (x *Job) Write(ctx context.Context, it *engine.Item) error {
 	}
 	var maps [][]float32
 	var flat []explainer.Map
+	var styles []tfimage.MapStyle
 	for _, ms := range it.Result.Maps {
 		for _, mp := range ms {
 			maps = append(maps, mp.Normalized)
 			flat = append(flat, mp)
+			styles = append(styles, OverlayStyle(mp))
 		}
 	}
-	files, err := x.Renderer.Render(ctx, it.Decoded.View, maps)
+	files, err := x.Renderer.Render(ctx, it.Decoded.View, maps, styles)
 	if err != nil {
 		return err
 	}
@@ -145,7 +147,10 @@ func (x *Job) Write(ctx context.Context, it *engine.Item) error {
 			name += fmt.Sprintf("-top%d", mp.Rank+1)
 		}
 		rm := results.Map{Explanation: results.Explanation{Method: mp.Method, Options: methodOptions(x.Explainer, mp.Method), Class: mp.Class,
-			Label: label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Flat: mp.Flat}
+			Label: label(mp.Class), Rank: mp.Rank, Score: mp.Score}, Flat: mp.Flat, Zero: mp.Zero}
+		if mp.Kind != explainer.RegionMap {
+			rm.Kind = mp.Kind.String()
+		}
 		if mp.Flat {
 			x.flat.Add(1)
 		}
@@ -310,4 +315,17 @@ func methodOptions(e *explainer.Explainer, name string) []string {
 func (x *Job) label() func(int) string {
 	x.labelOnce.Do(func() { x.labeler = (&Model{Preset: x.Preset}).Labeler(x.Explainer) })
 	return x.labeler
+}
+
+// OverlayStyle is how an overlay draws a map of this kind: a heatmap for
+// regions, a contrast-stretched gray image for pixel gradients, red and
+// blue around zero for signed attributions.
+func OverlayStyle(mp explainer.Map) tfimage.MapStyle {
+	switch mp.Kind {
+	case explainer.GradientMap:
+		return tfimage.MapStyle{Style: render.StyleGradient}
+	case explainer.SignedMap:
+		return tfimage.MapStyle{Style: render.StyleSigned, Zero: mp.Zero}
+	}
+	return tfimage.MapStyle{Style: render.StyleHeat}
 }

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/inputs"
@@ -21,6 +22,8 @@ type PredictOptions struct {
 	MaxFileBytes   int64
 	// Progress, when not nil, is told about every image.
 	Progress engine.Progress
+	// StopGrace: as ExplainOptions.StopGrace.
+	StopGrace time.Duration
 }
 
 // Predict runs the model's own signature on images, batched, and calls
@@ -38,7 +41,7 @@ func (m *Model) Predict(ctx context.Context, images iter.Seq[inputs.Input], o Pr
 		job.top = 5
 	}
 	eng := &engine.Engine{Decoder: dec, Batch: max(o.Batch, 1), Workers: max(o.Workers, 1), Writers: 1,
-		MaxBytes: o.MaxFileBytes, Progress: o.Progress}
+		MaxBytes: o.MaxFileBytes, Progress: o.Progress, StopGrace: o.StopGrace}
 	if o.Batch == 0 {
 		eng.Batch = 32
 	}

@@ -8,11 +8,13 @@ import (
 	"iter"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/imagefile"
 	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/storage"
+	"github.com/tfcam/tfcam/tfgraph"
 	"github.com/tfcam/tfcam/tfimage"
 )
 
@@ -109,6 +111,13 @@ type Engine struct {
 	// with the reason: cancel there what feeds the run (a bucket listing
 	// blocked on the store) — Run returns when the feeding returns.
 	Halt func(error)
+	// StopGrace is how long a graph run in flight may go on once Run's
+	// context is cancelled (Ctrl-C, SIGTERM): then it is aborted
+	// (tfgraph.AbortOnCancel: the model's session is closed) and its
+	// images are left for the next run (Summary.Abandoned). 0 waits for
+	// it however long it takes — a batch of Score-CAM or a sanity check
+	// can take minutes. What is written stays consistent either way.
+	StopGrace time.Duration
 
 	objects storage.Pool
 }
@@ -136,14 +145,36 @@ type Summary struct {
 	Done, Failed int
 	// Interrupted: ctx was cancelled before every image was fed.
 	Interrupted bool
+	// Abandoned images were in a graph run aborted at the stop
+	// (Engine.StopGrace): neither done nor failed, redone by the next run.
+	Abandoned int
 	// FailedPaths are the paths of the failed images, in the order they
-	// failed, at most MaxFailedPaths of them (Failed counts them all).
-	FailedPaths []string
+	// failed, at most MaxFailedPaths of them (Failed counts them all);
+	// FailedReasons[i] says why FailedPaths[i] failed (the error, at most
+	// MaxReason bytes).
+	FailedPaths, FailedReasons []string
 }
+
+// MaxReason bounds each of Summary.FailedReasons.
+const MaxReason = 500
 
 // MaxFailedPaths bounds Summary.FailedPaths: a run of millions of broken
 // files keeps a list of this many (a few MB), not of all.
 const MaxFailedPaths = 100_000
+
+// Reason is err's text for a list of failures: at most MaxReason bytes
+// (cut at a rune boundary, marked with "…").
+func Reason(err error) string {
+	s := err.Error()
+	if len(s) <= MaxReason {
+		return s
+	}
+	cut := MaxReason
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
 
 // nop is the Progress of an Engine given none.
 type nop struct{}
@@ -177,6 +208,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 		sum.Failed++
 		if len(sum.FailedPaths) < MaxFailedPaths {
 			sum.FailedPaths = append(sum.FailedPaths, it.Input.Path)
+			sum.FailedReasons = append(sum.FailedReasons, Reason(err))
 		}
 		mu.Unlock()
 		prog.Note("%s %s: %v", what, it.Input.Path, err)
@@ -193,6 +225,33 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 	}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	// Graph runs get StopGrace after a stop before they are aborted.
+	batchCtx := context.WithoutCancel(ctx)
+	if p.StopGrace > 0 {
+		var abort context.CancelFunc
+		batchCtx, abort = context.WithCancel(tfgraph.AbortOnCancel(batchCtx))
+		defer abort()
+		var grace *time.Timer
+		stopGrace := context.AfterFunc(ctx, func() {
+			mu.Lock()
+			grace = time.AfterFunc(p.StopGrace, abort)
+			mu.Unlock()
+		})
+		defer func() {
+			stopGrace()
+			mu.Lock()
+			if grace != nil {
+				grace.Stop()
+			}
+			mu.Unlock()
+		}()
+	}
+	abandon := func(it *Item) {
+		mu.Lock()
+		sum.Abandoned++
+		mu.Unlock()
+		it.Release()
+	}
 	lastOK, inRow := time.Now(), 0
 	var firstErr error
 	ioFailed := func(err error) {
@@ -294,7 +353,7 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 		if len(batch) == 0 {
 			return
 		}
-		ok := p.runBatch(ctx, runCtx, st, batch, fail)
+		ok := p.runBatch(batchCtx, runCtx, st, batch, fail, abandon)
 		for _, it := range ok {
 			written <- it
 		}
@@ -386,18 +445,23 @@ func (p *Engine) read(ctx context.Context, path string) ([]byte, error) {
 }
 
 // runBatch runs a batch with RetryAlone and returns the items that
-// succeeded, each with its share of the batch's time.
-func (p *Engine) runBatch(ctx, runCtx context.Context, st Stages, batch []*Item, fail func(*Item, string, error)) []*Item {
+// succeeded, each with its share of the batch's time. bctx is the graph
+// runs' context: once it is cancelled (the stop's grace is over) the
+// batch's images are abandoned, not failed, and not retried.
+func (p *Engine) runBatch(bctx, runCtx context.Context, st Stages, batch []*Item, fail func(*Item, string, error), abandon func(*Item)) []*Item {
 	return RetryAlone(batch, func(b []*Item) error {
 		if err := context.Cause(runCtx); errors.Is(err, ErrStoreDown) {
 			return ErrStoreDown // no retries once the store is down
+		}
+		if err := bctx.Err(); err != nil {
+			return err
 		}
 		start := time.Now()
 		if w, ok := p.Progress.(RunWatcher); ok {
 			w.Running(len(b))
 			defer w.Running(0)
 		}
-		if err := st.RunBatch(context.WithoutCancel(ctx), b); err != nil {
+		if err := st.RunBatch(bctx, b); err != nil {
 			return err
 		}
 		share := time.Since(start) / time.Duration(len(b))
@@ -406,6 +470,10 @@ func (p *Engine) runBatch(ctx, runCtx context.Context, st Stages, batch []*Item,
 		}
 		return nil
 	}, func(it *Item, err error) {
+		if bctx.Err() != nil {
+			abandon(it)
+			return
+		}
 		fail(it, "failed", err)
 		it.Release()
 	})

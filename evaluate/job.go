@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"io"
 	"maps"
@@ -50,6 +51,9 @@ type Job struct {
 	// ExampleImages: the report's example maps are of the images with Seq
 	// below it (0: none); decode views of at most ExampleSize pixels.
 	ExampleImages int
+	// Label names a class in the examples' captions ("Egyptian cat");
+	// nil captions them "class 285".
+	Label func(class int) string
 
 	mu       sync.Mutex
 	results  []ImageResult
@@ -260,13 +264,49 @@ func (x *Job) example(it *engine.Item, res explainer.Result) (Example, error) {
 		if err != nil {
 			return ex, fmt.Errorf("%s: %s overlay: %w", it.Input.Path, mt.Name(), err)
 		}
+		// The pointing game's boxes, where the map should point.
+		vb := view.Bounds()
+		for _, bx := range x.Boxes[it.Input.Path] {
+			drawBox(ov, bx.ToMap(d.Width, d.Height, vb.Dx(), vb.Dy()))
+		}
 		b, err := encodeJPEG(ov)
 		if err != nil {
 			return ex, err
 		}
-		ex.Maps = append(ex.Maps, ExampleMap{Method: mt.Name(), Class: "class " + strconv.Itoa(mp.Class), Image: b})
+		class := "class " + strconv.Itoa(mp.Class)
+		if x.Label != nil {
+			if l := x.Label(mp.Class); l != class && l != "" {
+				class = fmt.Sprintf("%s (%d)", l, mp.Class)
+			}
+		}
+		ex.Maps = append(ex.Maps, ExampleMap{Method: mt.Name(), Class: class, Image: b})
 	}
 	return ex, nil
+}
+
+// drawBox outlines r (in img's pixels) on img: a white line inside a
+// black one, so that it shows on any map colour.
+func drawBox(img *image.NRGBA, r Rect) {
+	b := img.Bounds()
+	x0, y0 := max(int(math.Floor(r.X0)), b.Min.X), max(int(math.Floor(r.Y0)), b.Min.Y)
+	x1, y1 := min(int(math.Ceil(r.X1))-1, b.Max.X-1), min(int(math.Ceil(r.Y1))-1, b.Max.Y-1)
+	if x0 > x1 || y0 > y1 {
+		return
+	}
+	for i, c := range []color.NRGBA{{0, 0, 0, 255}, {255, 255, 255, 255}} {
+		l, t, rt, bt := x0+i, y0+i, x1-i, y1-i
+		if l > rt || t > bt {
+			return
+		}
+		for x := l; x <= rt; x++ {
+			img.SetNRGBA(x, t, c)
+			img.SetNRGBA(x, bt, c)
+		}
+		for y := t; y <= bt; y++ {
+			img.SetNRGBA(l, y, c)
+			img.SetNRGBA(rt, y, c)
+		}
+	}
 }
 
 // Examples are the report's example maps, in input order.
@@ -337,7 +377,12 @@ func (rep *Report) WriteFiles(dir string, examples []Example) ([]string, error) 
 		{"metrics.csv", rep.WriteCSV},
 		{"metrics.json", rep.WriteJSON},
 		{"curves.csv", rep.WriteCurvesCSV},
-		{"scores.png", rep.PlotScores},
+	}
+	if rep.measured() {
+		files = append(files, struct {
+			name  string
+			write func(io.Writer) error
+		}{"scores.png", rep.PlotScores})
 	}
 	if rep.Fractions != nil { // deletion/insertion curves: a class target
 		files = append(files, []struct {

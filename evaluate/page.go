@@ -38,6 +38,20 @@ type ExampleMap struct {
 // its ranks are noisy.
 const FewImages = 30
 
+// SmallSample is the caveat for a report on fewer than FewImages images,
+// which the page, the Markdown and the command's console all give; ""
+// when there are enough.
+func (r *Report) SmallSample() string {
+	images := 0
+	if len(r.Methods) > 0 {
+		images = r.Methods[0].Images
+	}
+	if images >= FewImages {
+		return ""
+	}
+	return fmt.Sprintf("Only %d image%s: ranks this close are within noise; evaluate on %d or more images before relying on the recommendation.", images, plural(images, "", "s"), FewImages)
+}
+
 // pageView is what report.html and the Markdown render: every value
 // formatted, so both show the same numbers.
 type pageView struct {
@@ -145,8 +159,8 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 	} else {
 		v.Notes = append(v.Notes, fmt.Sprintf("Target %s: the perturbation metrics (Average Drop, Increase in Confidence, deletion, insertion, ROAD) score class probabilities, which is not what these maps explain, so they were not run.", cmp.Or(st.Target, "class")))
 	}
-	if images < FewImages {
-		v.Notes = append(v.Notes, fmt.Sprintf("Only %d image%s: ranks this close are within noise; evaluate on %d or more images before relying on the recommendation.", images, plural(images, "", "s"), FewImages))
+	if note := r.SmallSample(); note != "" {
+		v.Notes = append(v.Notes, note)
 	}
 	if len(st.ROADPercentages) > 0 {
 		add("ROAD", fmt.Sprintf("%v %%, noise %g", st.ROADPercentages, st.ROADNoise))
@@ -202,7 +216,9 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 			ps = append(ps, plot{"Deletion curves", func(w io.Writer) error { return r.plotCurves(w, "deletion", reportDPI) }},
 				plot{"Insertion curves", func(w io.Writer) error { return r.plotCurves(w, "insertion", reportDPI) }})
 		}
-		ps = append(ps, plot{"Scores per metric", func(w io.Writer) error { return r.plotScores(w, reportDPI) }})
+		if r.measured() {
+			ps = append(ps, plot{"Scores per metric", func(w io.Writer) error { return r.plotScores(w, reportDPI) }})
+		}
 		if len(st.SanityCuts) > 0 {
 			ps = append(ps, plot{"Model-parameter randomisation", func(w io.Writer) error { return r.plotSanity(w, reportDPI) }})
 		}

@@ -1,6 +1,7 @@
 package evaluate
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -75,7 +76,8 @@ func (r *Report) plotCurves(w io.Writer, curve string, dpi float64) error {
 }
 
 // PlotScores draws a bar chart per metric (one bar per method), in a grid:
-// rows of 4 panels, or of 2 wider ones for more than ten methods.
+// rows of 4 panels, or of 2 wider ones for more than ten methods. Metrics
+// no method has a value for (not measured in this run) get no panel.
 func (r *Report) PlotScores(w io.Writer) error { return r.plotScores(w, plotDPI) }
 
 func (r *Report) plotScores(w io.Writer, dpi float64) error {
@@ -89,19 +91,15 @@ func (r *Report) plotScores(w io.Writer, dpi float64) error {
 	}
 	var grid [][]*plot.Plot
 	var row []*plot.Plot
-	for _, c := range columns {
+	for _, c := range r.measuredColumns() {
 		p := plot.New()
 		p.Title.Text = c.title
 		p.Y.Min = 0
 		vals := make(plotter.Values, len(r.Methods))
-		measured := false
 		for i, s := range r.Methods {
 			if v := c.value(s); v != nil && !math.IsNaN(*v) {
-				vals[i], measured = *v, true
+				vals[i] = *v
 			}
-		}
-		if !measured {
-			p.Title.Text += ": not measured"
 		}
 		bar := width / vg.Length(cols) * 0.6 / vg.Length(max(len(names), 1))
 		for i := range vals {
@@ -133,8 +131,31 @@ func (r *Report) plotScores(w io.Writer, dpi float64) error {
 		}
 		grid = append(grid, row)
 	}
+	if len(grid) == 0 {
+		return errors.New("evaluate: no metric was measured: nothing to plot")
+	}
 	return writePNG(w, grid, width, rowHeight*vg.Length(len(grid)), dpi)
 }
+
+// measuredColumns are the metrics some method has a value for, in
+// columns order: the scores chart's panels. A metric this run did not
+// measure (no boxes, no ROAD, a non-class target) gets no empty panel;
+// the table says "not measured".
+func (r *Report) measuredColumns() []metric {
+	var out []metric
+	for _, c := range columns {
+		for _, s := range r.Methods {
+			if v := c.value(s); v != nil && !math.IsNaN(*v) {
+				out = append(out, c)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// measured reports whether the scores chart has a panel.
+func (r *Report) measured() bool { return len(r.measuredColumns()) > 0 }
 
 // writePNG draws a grid of plots on one PNG canvas.
 func writePNG(w io.Writer, grid [][]*plot.Plot, width, height vg.Length, dpi float64) error {

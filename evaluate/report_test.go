@@ -5,8 +5,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
+	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -179,5 +183,70 @@ func TestPlots(t *testing.T) {
 	}
 	if err := r.PlotCurves(&bytes.Buffer{}, "sideways"); err == nil {
 		t.Error("PlotCurves(sideways): no error")
+	}
+}
+
+// TestScorePanels: the scores chart has a panel for each metric some
+// method was measured on, and none for the others — no empty "not
+// measured" frames. Sparseness and complexity are always measured;
+// pointing needs boxes, the perturbation metrics a deletion curve,
+// max-sensitivity and ROAD their options.
+func TestScorePanels(t *testing.T) {
+	pg := 50.0
+	for _, tc := range []struct {
+		name    string
+		methods []Summary
+		want    []string
+	}{
+		{"map-only metrics", []Summary{{Method: "a"}, {Method: "b"}}, []string{"sparseness", "complexity"}},
+		{"one method with boxes", []Summary{{Method: "a", PointingGame: &pg}, {Method: "b"}}, []string{"pointing_game_pct", "sparseness", "complexity"}},
+		{"perturbation metrics", []Summary{{Method: "a", Deletion: []float64{1, 0}}}, []string{"average_drop_pct", "increase_in_confidence_pct", "deletion_auc", "insertion_auc", "sparseness", "complexity"}},
+	} {
+		r := &Report{Methods: tc.methods}
+		var got []string
+		for _, c := range r.measuredColumns() {
+			got = append(got, c.name)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: panels %v, want %v", tc.name, got, tc.want)
+		}
+		if err := r.PlotScores(io.Discard); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+	if err := (&Report{}).PlotScores(io.Discard); err == nil {
+		t.Error("a report of no method plotted")
+	}
+}
+
+// TestDrawBox: a box is outlined black outside and white inside, its
+// interior and the rest of the image untouched; boxes partly or wholly
+// outside the image are clipped, not a panic.
+func TestDrawBox(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 20, 10))
+	grey := color.NRGBA{100, 100, 100, 255}
+	for y := range 10 {
+		for x := range 20 {
+			img.SetNRGBA(x, y, grey)
+		}
+	}
+	drawBox(img, Rect{X0: 2, Y0: 1, X1: 10, Y1: 8}) // pixels 2..9 × 1..7
+	black, white := color.NRGBA{0, 0, 0, 255}, color.NRGBA{255, 255, 255, 255}
+	for _, tc := range []struct {
+		x, y int
+		want color.NRGBA
+	}{
+		{2, 1, black}, {9, 7, black}, {5, 1, black}, {2, 4, black},
+		{3, 2, white}, {8, 6, white}, {5, 2, white},
+		{5, 4, grey}, {1, 1, grey}, {10, 4, grey}, {5, 8, grey},
+	} {
+		if got := img.NRGBAAt(tc.x, tc.y); got != tc.want {
+			t.Errorf("pixel (%d,%d) = %v, want %v", tc.x, tc.y, got, tc.want)
+		}
+	}
+	drawBox(img, Rect{X0: -5, Y0: -5, X1: 30, Y1: 30})
+	drawBox(img, Rect{X0: 40, Y0: 40, X1: 50, Y1: 50})
+	if got := img.NRGBAAt(0, 0); got != black {
+		t.Errorf("a box larger than the image: corner %v, want black", got)
 	}
 }

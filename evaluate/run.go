@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/explainer"
@@ -47,12 +48,18 @@ type RunConfig struct {
 	Sensitivity SensitivityConfig
 	// Seed seeds ROAD's, max-sensitivity's and the sanity checks' draws.
 	Seed uint64
-	// Examples: keep the report's example maps (ExampleImages images).
+	// Examples: keep the report's example maps (ExampleImages images),
+	// their classes named by Label (nil: "class 285") and the images'
+	// Boxes drawn on them.
 	Examples bool
+	Label    func(class int) string
 	// Batch images per graph run (default 16) and Workers decoding (1).
 	Batch, Workers int
 	// Progress, when not nil, is told about every image.
 	Progress engine.Progress
+	// StopGrace: how long a graph run in flight may go on once the run's
+	// context is cancelled before it is aborted (engine.Engine.StopGrace).
+	StopGrace time.Duration
 	// MethodSpec and BoxesName are recorded in the report's settings.
 	MethodSpec, BoxesName string
 }
@@ -106,7 +113,7 @@ func NewRun(ctx context.Context, cfg RunConfig) (*Run, error) {
 		Boxes: cfg.Boxes, Tolerance: r.tolPx, Sensitivity: cfg.Sensitivity, Channels: r.channels}
 	r.job.Sensitivity.Seed = cfg.Seed
 	if cfg.Examples {
-		r.job.ExampleImages = ExampleImages
+		r.job.ExampleImages, r.job.Label = ExampleImages, cfg.Label
 	}
 	return r, nil
 }
@@ -129,7 +136,7 @@ func (r *Run) Examples() []Example { return r.job.Examples() }
 func (r *Run) Do(ctx context.Context) (*Report, engine.Summary, error) {
 	cfg := r.cfg
 	e := cfg.Explainer
-	eng := &engine.Engine{Decoder: cfg.Decoder, Batch: cmpOr(cfg.Batch, 16), Workers: cmpOr(cfg.Workers, 1), MaxBytes: 256 << 20, Progress: cfg.Progress}
+	eng := &engine.Engine{Decoder: cfg.Decoder, Batch: cmpOr(cfg.Batch, 16), Workers: cmpOr(cfg.Workers, 1), MaxBytes: 256 << 20, Progress: cfg.Progress, StopGrace: cfg.StopGrace}
 	sum, err := eng.Run(ctx, slices.Values(cfg.Images), r.job)
 	if err != nil || sum.Interrupted {
 		return nil, sum, err

@@ -66,12 +66,16 @@ func asErrors(nas []*NotApplicableError) []error {
 // with pytorch-grad-cam and tf-keras-vis, write zeros), so Map.Flat flags it.
 const FlatRelative = 1e-5
 
-// flatness is 1 for each flat map of m [N,H,W], else 0: [N].
-func (e *Explainer) flatness(m tf.Output) tf.Output {
+// mapStats are two numbers per map of m [N,H,W], as [N,2]: 1 where the
+// map is flat (FlatRelative) else 0, and where its 0 falls once it is
+// min–max scaled as normalise scales it, clamped to [0,1] (Map.Zero).
+func (e *Explainer) mapStats(m tf.Output) tf.Output {
 	o := &Ops{s: e.root.SubScope("flat")}
 	axes := constant(o.s, []int32{1, 2})
 	lo, hi := op.Min(o.Scope(), m, axes), op.Max(o.Scope(), m, axes)
 	mag := op.Maximum(o.Scope(), op.Abs(o.Scope(), lo), op.Abs(o.Scope(), hi))
-	flat := op.LessEqual(o.Scope(), o.Sub(hi, lo), o.Mul(o.Const(FlatRelative), mag))
-	return op.Cast(o.Scope(), flat, tf.Float)
+	flat := op.Cast(o.Scope(), op.LessEqual(o.Scope(), o.Sub(hi, lo), o.Mul(o.Const(FlatRelative), mag)), tf.Float)
+	zero := op.RealDiv(o.Scope(), op.Neg(o.Scope(), lo), o.Add(o.Sub(hi, lo), o.Const(normEps)))
+	zero = op.ClipByValue(o.Scope(), zero, o.Const(float32(0)), o.Const(float32(1)))
+	return op.Pack(o.Scope(), []tf.Output{flat, zero}, op.PackAxis(1))
 }

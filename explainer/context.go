@@ -186,7 +186,9 @@ func (c *Context) copyOn(from, to tf.Output) (*tfgraph.Copy, error) {
 // only when part j's results exist (control dependencies), so TensorFlow
 // holds the activations of one part at a time: this bounds the memory of
 // a method that runs the model on many copies of each image, at no cost in
-// Session.Runs. With one chunk it is build(xs).
+// Session.Runs. Each part first checks the model's stop flag
+// (tfgraph.Model.StopCheck), so that a job stopping on SIGTERM ends the
+// run between two parts. With one chunk it is build(xs).
 func (c *Context) chunked(xs []tf.Output, build func(parts []tf.Output) ([]tf.Output, error)) ([]tf.Output, error) {
 	if c.chunks <= 1 {
 		return build(xs)
@@ -203,7 +205,13 @@ func (c *Context) chunked(xs []tf.Output, build func(parts []tf.Output) ([]tf.Ou
 	for j := 0; j < c.chunks; j++ {
 		begin, end := bound(j), bound(j+1)
 		size := op.Sub(o.Scope(), end, begin)
-		after := &Ops{s: o.s.SubScope("part").WithControlDependencies(prev...)}
+		// Each part starts with the model's stop check, after the part
+		// before: a stopping job's run ends here (tfgraph.AbortOnCancel).
+		check, err := c.e.model.StopCheck(o.s.SubScope("stop").WithControlDependencies(prev...))
+		if err != nil {
+			return nil, err
+		}
+		after := &Ops{s: o.s.SubScope("part").WithControlDependencies(append(prev, check)...)}
 		parts := make([]tf.Output, len(xs))
 		for i, x := range xs {
 			rank := x.Shape().NumDimensions()

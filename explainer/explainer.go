@@ -101,7 +101,7 @@ type rankSet struct {
 	norm     [][]tf.Output // [rank][method] [N,H,W]
 	raw      [][]tf.Output
 	low      [][]tf.Output
-	flat     [][]tf.Output // [rank][method] [N]: 1 where the map is flat
+	flat     [][]tf.Output // [rank][method] [N,2]: flat (1 or 0) and zero (mapStats)
 	// concepts are the concept methods' outputs, [rank][method]; nil
 	// entries for the other methods.
 	concepts [][]*conceptOut
@@ -167,6 +167,14 @@ type Map struct {
 	// rounding of its magnitude (see FlatRelative), often all zeros after
 	// the ReLU. Normalized is then noise or zeros, not a heatmap.
 	Flat bool
+	// Zero is where the raw map's 0 falls on Normalized's scale: 0 for a
+	// map that is never negative (ReLU'd CAMs; exactly 0 when its minimum
+	// is 0), inside (0,1) for a signed attribution (SignedMap), whose
+	// values above Zero count for the target and below it against.
+	Zero float32
+	// Kind is what the map holds (KindOf its method), which decides how
+	// it is drawn.
+	Kind MapKind
 	// Concepts are the parts of a method that finds several maps per
 	// image (DeepFeatureFactorization); nil for every other method.
 	Concepts *Concepts
@@ -440,7 +448,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 			raws = append(raws, raw)
 			norms = append(norms, norm)
 			lows = append(lows, low)
-			flats = append(flats, e.flatness(raw))
+			flats = append(flats, e.mapStats(raw))
 			concepts = append(concepts, e.conceptOutputs(cg, nc))
 			applied = append(applied, m)
 			if len(copies) > 0 {
@@ -618,7 +626,7 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 			maps := make([]Map, nm)
 			for j, m := range e.methods {
 				mp := Map{Method: m.Name(), Rank: r, Class: int(ids[1+r][i]), Score: selected[i],
-					Normalized: norm[j][i*hw : (i+1)*hw], Flat: flat[j][i] != 0}
+					Normalized: norm[j][i*hw : (i+1)*hw], Flat: flat[j][2*i] != 0, Zero: flat[j][2*i+1], Kind: KindOf(m)}
 				if raw != nil {
 					mp.Raw = raw[j][i*hw : (i+1)*hw]
 				}

@@ -56,3 +56,11 @@ func (GuidedGradCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	}
 	return o.Mul(o.ChannelMaxAbs(t.Guided), t.Upsample(o.Relu(cam))), nil
 }
+
+// PixelGradient implements gradientMethod: the map is a pixel gradient
+// magnitude (GradientMap).
+func (GuidedBackprop) PixelGradient() bool { return true }
+
+// PixelGradient implements gradientMethod: guided backpropagation's pixel
+// gradients, masked by Grad-CAM (GradientMap).
+func (GuidedGradCAM) PixelGradient() bool { return true }

@@ -30,3 +30,7 @@ func (Saliency) Build(o *Ops, t Tensors) (tf.Output, error) {
 	}
 	return o.ChannelMaxAbs(g), nil
 }
+
+// PixelGradient implements gradientMethod: the map is a pixel gradient
+// magnitude (GradientMap).
+func (Saliency) PixelGradient() bool { return true }

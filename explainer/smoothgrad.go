@@ -71,3 +71,7 @@ func noisyGradients(o *Ops, c *Context, n int, noise float32) (tf.Output, error)
 	}
 	return c.Split(o, g, n), nil
 }
+
+// PixelGradient implements gradientMethod: the map is a pixel gradient
+// magnitude (GradientMap).
+func (SmoothGrad) PixelGradient() bool { return true }

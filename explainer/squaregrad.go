@@ -47,3 +47,7 @@ func (m SquareGrad) Build(o *Ops, t Tensors) (tf.Output, error) {
 	}
 	return o.ChannelMean(op.Mean(o.Scope(), o.Square(g), constant(o.s, int32(0)))), nil
 }
+
+// PixelGradient implements gradientMethod: the map is a pixel gradient
+// magnitude (GradientMap).
+func (SquareGrad) PixelGradient() bool { return true }

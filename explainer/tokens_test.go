@@ -112,25 +112,29 @@ func TestTokensOnSpatialLayer(t *testing.T) {
 
 // TestFlatness checks the flat-map criterion on hand-made maps: a range
 // within float32 rounding of the magnitude is flat, whatever the
-// magnitude; a tiny map with a real relative range is not.
+// magnitude; a tiny map with a real relative range is not. It also
+// checks where each map's 0 falls once min–max scaled (Map.Zero).
 func TestFlatness(t *testing.T) {
 	ulp := float32(1.0 / (1 << 23))
 	cases := []struct {
 		name string
 		m    [4]float32
 		flat bool
+		zero float32 // where 0 falls after min–max scaling
 	}{
-		{"all zeros", [4]float32{0, 0, 0, 0}, true},
-		{"a few ulps at 1", [4]float32{1, 1 + 3*ulp, 1, 1 - ulp}, true},
-		{"1e-6 relative at 100", [4]float32{100, 100.0001, 100, 100}, true},
-		{"tiny but varying", [4]float32{1e-20, 2e-20, 0, 1e-20}, false},
-		{"1e-3 at 1", [4]float32{0, 1e-3, 0, 0}, false},
-		{"negative, 2e-4 relative", [4]float32{-5, -5 + 1e-3, -5, -5}, false},
+		{"all zeros", [4]float32{0, 0, 0, 0}, true, 0},
+		{"a few ulps at 1", [4]float32{1, 1 + 3*ulp, 1, 1 - ulp}, true, 0},
+		{"1e-6 relative at 100", [4]float32{100, 100.0001, 100, 100}, true, 0},
+		{"tiny but varying", [4]float32{1e-20, 2e-20, 0, 1e-20}, false, 0},
+		{"1e-3 at 1", [4]float32{0, 1e-3, 0, 0}, false, 0},
+		{"negative, 2e-4 relative", [4]float32{-5, -5 + 1e-3, -5, -5}, false, 1},
+		{"signed, a quarter below zero", [4]float32{-1, 3, 0, 1}, false, 0.25},
+		{"signed, three quarters below zero", [4]float32{-3, 1, 0, 0}, false, 0.75},
 	}
 	s := op.NewScope()
 	e := &Explainer{root: s}
 	maps := op.Placeholder(s.SubScope("maps"), tf.Float, op.PlaceholderShape(tf.MakeShape(-1, 1, 4)))
-	flat := e.flatness(maps)
+	stats := e.mapStats(maps)
 	sess := newSession(t, s)
 	in := make([][1][4]float32, len(cases))
 	for i, c := range cases {
@@ -140,14 +144,17 @@ func TestFlatness(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := sess.Run(map[tf.Output]*tf.Tensor{maps: feed}, []tf.Output{flat}, nil)
+	res, err := sess.Run(map[tf.Output]*tf.Tensor{maps: feed}, []tf.Output{stats}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := res[0].Value().([]float32)
+	got := res[0].Value().([][]float32)
 	for i, c := range cases {
-		if (got[i] != 0) != c.flat {
-			t.Errorf("%s %v: flat = %v, want %v", c.name, c.m, got[i] != 0, c.flat)
+		if (got[i][0] != 0) != c.flat {
+			t.Errorf("%s %v: flat = %v, want %v", c.name, c.m, got[i][0] != 0, c.flat)
+		}
+		if d := got[i][1] - c.zero; d > 1e-6 || d < -1e-6 {
+			t.Errorf("%s %v: zero at %v, want %v", c.name, c.m, got[i][1], c.zero)
 		}
 	}
 }

@@ -53,3 +53,7 @@ func (m VarGrad) Build(o *Ops, t Tensors) (tf.Output, error) {
 	variance := o.Mul(op.Sum(o.Scope(), o.Square(dev), axis), o.Const(1/float32(n-1)))
 	return o.ChannelMean(variance), nil
 }
+
+// PixelGradient implements gradientMethod: the map is a pixel gradient
+// magnitude (GradientMap).
+func (VarGrad) PixelGradient() bool { return true }

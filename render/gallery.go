@@ -30,6 +30,9 @@ type GalleryImage struct {
 	// output", "probability", "logit", "target score"); each score is shown
 	// after it, as "probability 0.871". Empty shows "score 0.871".
 	PredictionScore string
+	// Failed, when set, is why the input could not be explained: the
+	// page shows it in place of maps, and the "failed" filter finds it.
+	Failed string
 	// Maps are the overlays. Maps with the same Class make one row,
 	// captioned with the class and its score; rows come in the order their
 	// class first appears, tiles in the Maps' order.
@@ -62,6 +65,10 @@ type GalleryMap struct {
 	// rather than a heatmap; its tile says so and the page's "flat maps"
 	// filter finds its image.
 	Flat bool
+	// Kind is how the overlay draws the map: "" a heatmap (Style heat),
+	// "gradient" a gray image of pixel gradients, "signed" red and blue
+	// around zero. The page has a legend for each kind it shows.
+	Kind string
 	// Overlay is the overlay image's path relative to the gallery's
 	// directory.
 	Overlay string
@@ -144,7 +151,7 @@ func (g Gallery) Write(dir string) error {
 	// script that lets the reader re-sort the whole gallery.
 	sections := make([]template.HTML, len(g.Images))
 	index := galleryIndex{PerPage: perPage, Images: make([]galleryIndexImage, len(g.Images))}
-	flatImages := 0
+	flatImages, failedImages := 0, 0
 	var b strings.Builder
 	for i, im := range g.Images {
 		v := newImageView(i+1, im)
@@ -153,9 +160,12 @@ func (g Gallery) Write(dir string) error {
 			return fmt.Errorf("render: gallery: image %d (%s): %w", i+1, im.Input, err)
 		}
 		sections[i] = template.HTML(b.String())
-		index.Images[i] = galleryIndexImage{N: i + 1, Name: im.Input, Conf: confidence(im), Flat: v.Flat, HTML: b.String()}
+		index.Images[i] = galleryIndexImage{N: i + 1, Name: im.Input, Conf: confidence(im), Flat: v.Flat, Failed: im.Failed != "", HTML: b.String()}
 		if v.Flat {
 			flatImages++
+		}
+		if im.Failed != "" {
+			failedImages++
 		}
 	}
 	err = WriteFileAtomic(filepath.Join(dir, GalleryDataFile), func(w io.Writer) error {
@@ -169,21 +179,35 @@ func (g Gallery) Write(dir string) error {
 		return fmt.Errorf("render: gallery data: %w", err)
 	}
 	legend := newLegend(cmap)
+	kinds := map[string]bool{}
+	for _, im := range g.Images {
+		for _, mp := range im.Maps {
+			kinds[mp.Kind] = true
+		}
+	}
+	css := func(c [3]uint8) template.CSS { return template.CSS(fmt.Sprintf("#%02x%02x%02x", c[0], c[1], c[2])) }
 	pages := max(1, (len(g.Images)+perPage-1)/perPage)
 	for p := pages; p >= 1; p-- {
 		lo := (p - 1) * perPage
 		hi := min(lo+perPage, len(g.Images))
 		data := galleryPage{
-			Title:      g.Title,
-			Page:       p,
-			Pages:      pages,
-			Total:      len(g.Images),
-			FlatImages: flatImages,
-			FirstN:     lo + 1,
-			LastN:      hi,
-			Legend:     legend,
-			Data:       GalleryDataFile,
-			Sections:   sections[lo:hi],
+			Title:              g.Title,
+			Page:               p,
+			Pages:              pages,
+			Total:              len(g.Images),
+			FlatImages:         flatImages,
+			FailedImages:       failedImages,
+			FirstN:             lo + 1,
+			LastN:              hi,
+			Legend:             legend,
+			Heat:               kinds[""] || len(kinds) == 0,
+			Gradient:           kinds[StyleGradient.String()],
+			Signed:             kinds[StyleSigned.String()],
+			GradientPercentile: GradientPercentile,
+			ForColor:           css(SignedColors.For),
+			AgainstColor:       css(SignedColors.Against),
+			Data:               GalleryDataFile,
+			Sections:           sections[lo:hi],
 		}
 		if p > 1 {
 			data.Prev, data.FirstPage = pageName(p-1), pageName(1)
@@ -229,11 +253,12 @@ type galleryIndex struct {
 }
 
 type galleryIndexImage struct {
-	N    int      `json:"n"` // 1-based place in the gallery
-	Name string   `json:"name"`
-	Conf *float32 `json:"conf"`
-	Flat bool     `json:"flat"`
-	HTML string   `json:"html"` // the image's section, as on its page
+	N      int      `json:"n"` // 1-based place in the gallery
+	Name   string   `json:"name"`
+	Conf   *float32 `json:"conf"`
+	Flat   bool     `json:"flat"`
+	Failed bool     `json:"failed"`
+	HTML   string   `json:"html"` // the image's section, as on its page
 }
 
 // galleryPage is what gallery.html renders.
@@ -241,12 +266,20 @@ type galleryPage struct {
 	Title               string
 	Page, Pages, Total  int
 	FlatImages          int    // images with at least one flat map
+	FailedImages        int    // inputs that failed
 	FirstN, LastN       int    // 1-based numbers of the page's first and last image
 	Prev, Next          string // neighbouring pages, empty at the ends
 	FirstPage, LastPage string // set together with Prev and Next respectively
 	Legend              galleryLegend
-	Data                string // GalleryDataFile
-	Sections            []template.HTML
+	// Heat, Gradient and Signed say which legends the gallery needs: the
+	// colormap's when any map is a heatmap (or there is none), the gray
+	// ramp's and the two signed colours' when such maps are shown.
+	Heat, Gradient, Signed bool
+	// GradientPercentile and the signed colours, for those legends.
+	GradientPercentile     int
+	ForColor, AgainstColor template.CSS
+	Data                   string // GalleryDataFile
+	Sections               []template.HTML
 }
 
 // galleryLegend is the colormap's bar: its name and a CSS gradient.
@@ -278,7 +311,8 @@ type galleryImageView struct {
 	Original    string // URL-escaped
 	Predictions []galleryPredictionView
 	Rows        []galleryRowView
-	Flat        bool // some map is flat
+	Flat        bool   // some map is flat
+	Failed      string // why the input failed
 }
 
 type galleryPredictionView struct {
@@ -293,7 +327,7 @@ type galleryRowView struct {
 }
 
 func newImageView(n int, im GalleryImage) galleryImageView {
-	v := galleryImageView{N: n, Input: im.Input, Original: relURL(im.Original)}
+	v := galleryImageView{N: n, Input: im.Input, Original: relURL(im.Original), Failed: im.Failed}
 	name := im.PredictionScore
 	if name == "" {
 		name = "score"

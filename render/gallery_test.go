@@ -547,6 +547,7 @@ func TestGalleryScoreLabels(t *testing.T) {
 func TestGalleryControls(t *testing.T) {
 	ims := galleryImages(5)
 	ims[3].Maps[1].Flat = true
+	ims[4].Maps, ims[4].Predictions, ims[4].Original, ims[4].Failed = nil, nil, "", "image data is truncated"
 	docs := writePages(t, Gallery{Title: "t", Images: ims, PerPage: 2})
 	if len(docs) != 3 {
 		t.Fatalf("%d pages, want 3", len(docs))
@@ -575,12 +576,12 @@ func TestGalleryControls(t *testing.T) {
 				t.Errorf("sort options read %q", texts)
 			}
 		}},
-		{"filter all and flat, with counts", func(t *testing.T, doc *html.Node) {
+		{"filter all, flat and failed, with counts", func(t *testing.T, doc *html.Node) {
 			values, texts := options(byID(t, doc, "show"))
-			if !slices.Equal(values, []string{"all", "flat"}) {
+			if !slices.Equal(values, []string{"all", "flat", "failed"}) {
 				t.Errorf("show options %q", values)
 			}
-			if !slices.Equal(texts, []string{"all images (5)", "images with a flat map (1)"}) {
+			if !slices.Equal(texts, []string{"all images (5)", "images with a flat map (1)", "inputs that failed (1)"}) {
 				t.Errorf("show options read %q", texts)
 			}
 		}},
@@ -689,6 +690,46 @@ func TestGalleryData(t *testing.T) {
 			page := readFile(t, filepath.Join(dir, pageName(i/2+1)))
 			if !strings.HasPrefix(im.HTML, fmt.Sprintf(`<section id="image-%d">`, tt.n)) || !strings.Contains(page, im.HTML) {
 				t.Errorf("section of image %d is not the one on page %d", tt.n, i/2+1)
+			}
+		})
+	}
+}
+
+// TestGalleryLegendPerKind: a page has the legend of each kind of map it
+// shows — the colormap for heatmaps, the gray ramp for pixel gradients,
+// the two colours around zero for signed attributions — and no other.
+func TestGalleryLegendPerKind(t *testing.T) {
+	ids := []string{"legend", "legend-gradient", "legend-signed"}
+	for _, tc := range []struct {
+		name  string
+		kinds []string
+		want  []bool // per id
+	}{
+		{"heatmaps only", []string{""}, []bool{true, false, false}},
+		{"gradients only", []string{"gradient"}, []bool{false, true, false}},
+		{"signed and heatmaps", []string{"signed", ""}, []bool{true, false, true}},
+		{"all three", []string{"gradient", "signed", ""}, []bool{true, true, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			im := galleryImages(1)[0]
+			im.Maps = nil
+			for i, k := range tc.kinds {
+				im.Maps = append(im.Maps, GalleryMap{Method: fmt.Sprintf("m%d", i), Class: "tabby cat", Kind: k, Overlay: fmt.Sprintf("m%d.jpg", i)})
+			}
+			doc := writePages(t, Gallery{Title: "t", Images: []GalleryImage{im}})[0]
+			for i, id := range ids {
+				n := len(findAll(doc, func(n *html.Node) bool { return attr(n, "id") == id }))
+				if (n == 1) != tc.want[i] || n > 1 {
+					t.Errorf("%d elements #%s, want %v", n, id, tc.want[i])
+				}
+			}
+			if tc.want[2] {
+				caption := text(byID(t, doc, "legend-signed"))
+				for _, w := range []string{"red for the explained class", "blue against"} {
+					if !strings.Contains(caption, w) {
+						t.Errorf("signed legend %q lacks %q", caption, w)
+					}
+				}
 			}
 		})
 	}

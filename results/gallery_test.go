@@ -65,7 +65,8 @@ func nodeText(n *html.Node) string {
 
 // TestWriteGallery: every shard's lines become the gallery, one row per
 // explained class, scores named by the lines, flat maps marked, the legend
-// drawn in the colormap it is given.
+// drawn in the colormap it is given; the run's failed inputs are entries
+// saying why, in name order with the rest, counted by the failed filter.
 func TestWriteGallery(t *testing.T) {
 	out := t.TempDir()
 	top2 := Record{Input: "b/cat.jpg", Original: "b/cat.jpg/original.jpg", PredictionScore: "model output", MapScore: "logit",
@@ -86,7 +87,8 @@ func TestWriteGallery(t *testing.T) {
 		}}
 	writeLines(t, out, "results-00000-of-00002.jsonl", `{"input":"cut`, top2)
 	writeLines(t, out, "results-00001-of-00002.jsonl", "", old)
-	if err := WriteGallery(out, "run", render.Turbo); err != nil {
+	failed := []Failure{{Input: "a/broken.jpg", Reason: "image data is truncated"}}
+	if err := WriteGallery(out, "run", render.Turbo, failed); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(filepath.Join(out, "index.html"))
@@ -114,13 +116,24 @@ func TestWriteGallery(t *testing.T) {
 		flat = append(flat, nodeText(n))
 	}
 	legend := galleryNodes(doc, func(n *html.Node) bool { return hasClass(n, "legend") })
+	var failedTags []string
+	for _, n := range galleryNodes(doc, func(n *html.Node) bool { return hasClass(n, "failed-tag") }) {
+		failedTags = append(failedTags, nodeText(n))
+	}
+	var headings []string
+	for _, n := range galleryNodes(doc, func(n *html.Node) bool { return n.Data == "h2" }) {
+		headings = append(headings, nodeText(n))
+	}
 
 	tests := []struct {
 		name      string
 		got, want any
 	}{
-		{"images sorted by input, cut line skipped", len(sections), 2},
+		{"images sorted by input, cut line skipped, failed input listed", headings, []string{"1. a/broken.jpg", "2. a/dog.jpg", "3. b/cat.jpg"}},
+		{"failed input says why", failedTags, []string{"failed: image data is truncated"}},
+		{"failed filter counts it", strings.Contains(string(b), "inputs that failed (1)"), true},
 		{"one row per class", rows, [][]string{
+			nil,
 			{"golden retriever (207) · score 3.000"},
 			{"tabby (281) · logit 9.500", "tiger cat (282) · logit 4.250"},
 		}},

@@ -64,6 +64,15 @@ type Map struct {
 	// Flat: the map has no signal (explainer.Map.Flat); its files show
 	// rounding noise or zeros.
 	Flat bool `json:"flat,omitempty"`
+	// Kind is what the map holds when it is not a map of regions:
+	// "gradient" (per-pixel gradient magnitudes, drawn as a gray image) or
+	// "signed" (a signed attribution, drawn red for and blue against);
+	// empty for class-activation maps (explainer.MapKind).
+	Kind string `json:"kind,omitempty"`
+	// Zero is where a signed map's 0 lies on its [0,1] scale (the map16
+	// PNG's 0..65535): values above count for the target, below against;
+	// omitted when 0 (maps that are never negative).
+	Zero float32 `json:"zero,omitempty"`
 	// Concepts are a concept method's concepts (dff), each with its map
 	// and labels; Overlay is then their overlay and NPY all their maps.
 	Concepts []Concept `json:"concepts,omitempty"`

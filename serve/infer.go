@@ -17,6 +17,7 @@ import (
 
 	tf "github.com/wamuir/graft/tensorflow"
 
+	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/tfimage"
@@ -465,6 +466,10 @@ type mapInfo struct {
 	Values [][]float32 `json:"values,omitempty"`
 	// Overlay is the map coloured over the image, JPEG.
 	Overlay *binary `json:"overlay,omitempty"`
+	// Kind and Zero are as in results.jsonl: "gradient" or "signed" for
+	// maps that are not regions, and where a signed map's 0 lies.
+	Kind string  `json:"kind,omitempty"`
+	Zero float32 `json:"zero,omitempty"`
 }
 
 // binary is a file in TF Serving's base64 form.
@@ -498,6 +503,7 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 	}
 	h, w := m.h, m.w
 	var norms [][]float32
+	var styles []tfimage.MapStyle
 	for _, ms := range res.Maps {
 		for _, mp := range ms {
 			if out.Class == nil {
@@ -510,8 +516,12 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 					mi.Values = append(mi.Values, mp.Normalized[y*w:(y+1)*w])
 				}
 			}
+			if mp.Kind != explainer.RegionMap {
+				mi.Kind, mi.Zero = mp.Kind.String(), mp.Zero
+			}
 			out.Maps = append(out.Maps, mi)
 			norms = append(norms, mp.Normalized)
+			styles = append(styles, tfcam.OverlayStyle(mp))
 		}
 	}
 	if (st.map16 || st.overlay) && len(norms) > 0 {
@@ -519,7 +529,7 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 		if err := s.acquire(ctx); err != nil {
 			return out, err
 		}
-		err := m.rend.render(ctx, norms, view, st, out.Maps)
+		err := m.rend.render(ctx, norms, styles, view, st, out.Maps)
 		s.release()
 		if err != nil {
 			return out, err

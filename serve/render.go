@@ -72,7 +72,7 @@ func (r *renderers) close() {
 // render encodes maps (one image's, in order) as st asks into infos:
 // all in one run when the renderer of that many maps exists or can be
 // made, else one run per map.
-func (r *renderers) render(ctx context.Context, maps [][]float32, view *tf.Tensor, st settings, infos []mapInfo) error {
+func (r *renderers) render(ctx context.Context, maps [][]float32, styles []tfimage.MapStyle, view *tf.Tensor, st settings, infos []mapInfo) error {
 	rd, per, err := r.get(len(maps), st.map16, st.overlay)
 	if err != nil {
 		return err
@@ -81,7 +81,7 @@ func (r *renderers) render(ctx context.Context, maps [][]float32, view *tf.Tenso
 		view = nil
 	}
 	for i := 0; i < len(maps); i += per {
-		f, err := rd.Render(ctx, view, maps[i:i+per])
+		f, err := rd.Render(ctx, view, maps[i:i+per], styles[i:i+per])
 		if err != nil {
 			return err
 		}

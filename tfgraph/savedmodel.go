@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -119,6 +121,11 @@ type Model struct {
 	// openInput: the signature leaves H/W open and LoadOptions.InputSize
 	// fixed them; the inlined graph reshapes the input to that size.
 	openInput bool
+	// stop is the stop flag StopCheck reads (made on first use); aborted
+	// is set once a run was stopped by it: the Model takes no more runs.
+	stopMu  sync.Mutex
+	stop    *stopFlag
+	aborted atomic.Bool
 }
 
 // ReadSavedModelProto parses dir/saved_model.pb.
@@ -602,7 +609,7 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 		return nil, 0, err
 	}
 	defer cgo.DeleteTensor(in)
-	res, err := m.run(map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.scoresFloat32()})
+	res, err := m.run(ctx, map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.scoresFloat32()})
 	if err != nil {
 		return nil, 0, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
 	}
@@ -621,15 +628,25 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 // run is Session.Run with asynchronous signals blocked on the calling
 // thread, so that any thread TensorFlow starts during the run (the first
 // run builds executors and may start pools) inherits that mask too.
-func (m *Model) run(feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tf.Tensor, error) {
+func (m *Model) run(ctx context.Context, feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tf.Tensor, error) {
 	if m.Session == nil {
 		return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrClosed)
+	}
+	if m.aborted.Load() {
+		return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrAborted)
+	}
+	if abortable(ctx) {
+		unwatch := context.AfterFunc(ctx, m.raiseStop)
+		defer unwatch()
 	}
 	var res []*tf.Tensor
 	err := cgo.WithoutSignals(func() (err error) {
 		res, err = m.Session.Run(feeds, fetches, nil)
 		return err
 	})
+	if err != nil && m.aborted.Load() && strings.Contains(err.Error(), stopMessage) {
+		return nil, fmt.Errorf("%w (%w)", ErrAborted, context.Cause(ctx))
+	}
 	return res, err
 }
 
@@ -699,7 +716,7 @@ func (m *Model) RunMixed(ctx context.Context, feeds map[tf.Output]Feed, floats, 
 		}
 		in[o] = t
 	}
-	res, err := m.run(in, append(append([]tf.Output{}, floats...), ints...))
+	res, err := m.run(ctx, in, append(append([]tf.Output{}, floats...), ints...))
 	if err != nil {
 		return nil, nil, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
 	}

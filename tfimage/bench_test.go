@@ -49,7 +49,7 @@ func BenchmarkRender(b *testing.B) {
 			defer r.Close()
 			maps := testMaps(1, 224, 224)
 			for b.Loop() {
-				if _, err := r.Render(context.Background(), dec.View, maps); err != nil {
+				if _, err := r.Render(context.Background(), dec.View, maps, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -27,8 +27,11 @@ func TestDecodeBudget(t *testing.T) {
 		{"opaque png", "png", 300, 200, false, 300 * 200 * BytesPerPixel.Opaque},
 		{"png with alpha", "png", 120, 100, true, 120 * 100 * BytesPerPixel.Alpha},
 		{"paletted png (tRNS-free) is opaque", "png-paletted", 120, 100, false, 120 * 100 * BytesPerPixel.Opaque},
-		{"jpeg at 1/8", "jpeg", 800, 640, false, 100 * 80 * BytesPerPixel.Opaque},
-		{"jpeg at 1/2: the model needs 64x48", "jpeg", 200, 150, false, 100 * 75 * BytesPerPixel.Opaque},
+		// A JPEG is decoded at least ModelOversample (4) times the model
+		// input: 256×192.
+		{"jpeg at 1/8", "jpeg", 2048, 1600, false, 256 * 200 * BytesPerPixel.Opaque},
+		{"jpeg at 1/2: 1/4 is under 4x the model input", "jpeg", 800, 600, false, 400 * 300 * BytesPerPixel.Opaque},
+		{"jpeg in full: 1/2 is under 4x the model input", "jpeg", 500, 380, false, 500 * 380 * BytesPerPixel.Opaque},
 		{"gif by Go", "gif", 120, 100, false, 120 * 100 * BytesPerPixel.Go},
 	}
 	for _, tc := range cases {

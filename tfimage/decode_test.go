@@ -13,6 +13,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/tfcam/tfcam/imagefile"
@@ -327,4 +328,35 @@ func progressiveJPEG(t *testing.T, img *image.NRGBA) []byte {
 		t.Fatal(err)
 	}
 	return []byte(out[0].Value().(string))
+}
+
+// TestModelInputIgnoresView: the model input of a JPEG is the same, bit
+// for bit, whatever view is asked for (none, smaller than the model's
+// decode, the full size): it depends on the image and the model only.
+// For 2400×1800 and a 64×48 model the model's decode is at 1/8 (300×225,
+// at least 4× the input), a 100-px view at 1/8 too, a 1000-px view at 1/2
+// (a second decode), a full-size view in full.
+func TestModelInputIgnoresView(t *testing.T) {
+	data := encodeAs(t, "jpeg", scene(2400, 1800, false))
+	var want []float32
+	for _, view := range []int{0, 100, 1000, 4096} {
+		d, err := NewDecoder(DecodeOptions{Width: 64, Height: 48, Channels: 3, Preprocess: imagefile.Raw, ViewSize: view})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, err := d.Decode(context.Background(), data, "scene")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if view > 0 && (dec.View == nil || max(dec.ViewWidth, dec.ViewHeight) != min(view, 2400)) {
+			t.Errorf("view %d: got %dx%d", view, dec.ViewWidth, dec.ViewHeight)
+		}
+		if want == nil {
+			want = dec.Pixels
+		} else if !slices.Equal(dec.Pixels, want) {
+			t.Errorf("view %d: the model input differs from the one decoded without a view", view)
+		}
+		dec.Release()
+		d.Close()
+	}
 }

@@ -40,6 +40,7 @@ func newSession() (*session, error) {
 	// Threads TensorFlow starts inherit the caller's signal mask: keep
 	// asynchronous signals (the profiler's) off them, as tfgraph does.
 	var s *tf.Session
+	cgo.QuietTensorFlow()
 	err = cgo.WithoutSignals(func() (err error) {
 		s, err = tf.NewSession(g, &tf.SessionOptions{Config: cfg})
 		return err

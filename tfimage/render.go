@@ -75,14 +75,27 @@ func (r *Renderer) Close() error { return r.s.close() }
 
 type renderGraph struct {
 	view, maps, thumbSize tf.Output
+	// styles and zeros are fed to the styled variant only: int32 [M]
+	// render.Style, float32 [M] MapStyle.Zero.
+	styles, zeros tf.Output
 	overlays, map16       []tf.Output
 	thumb, thumbSame      tf.Output
 }
 
+// MapStyle is how Render draws one map's overlay.
+type MapStyle struct {
+	// Style is the drawing (render.StyleHeat when zero).
+	Style render.Style
+	// Zero is where the map's 0 lies in [0,1] for render.StyleSigned
+	// (explainer.Map.Zero); ignored by the other styles.
+	Zero float32
+}
+
 // Render encodes the files for one image: view is Decoded.View (uint8
 // [h,w,3]), maps holds Maps maps of MapWidth×MapHeight values in [0,1]
-// (values outside are clamped, NaN counts as 0). One Session.Run.
-func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32) (*Rendered, error) {
+// (values outside are clamped, NaN counts as 0), styles says how each
+// overlay draws its map (nil: every map as a heatmap). One Session.Run.
+func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32, styles []MapStyle) (*Rendered, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -101,7 +114,18 @@ func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32
 		}
 		flat = append(flat, m...)
 	}
-	g, err := r.graph()
+	if styles != nil && len(styles) != o.Maps {
+		return nil, fmt.Errorf("tfimage: render: %d styles for %d maps", len(styles), o.Maps)
+	}
+	styled := false
+	for _, st := range styles {
+		if st.Style < render.StyleHeat || st.Style > render.StyleSigned {
+			return nil, fmt.Errorf("tfimage: render: unknown style %d", st.Style)
+		}
+		styled = styled || st.Style != render.StyleHeat
+	}
+	styled = styled && o.Overlay
+	g, err := r.graph(styled)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +139,23 @@ func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32
 	if needView {
 		feeds[g.view] = view
 		fetches = append(fetches, g.overlays...)
+	}
+	if styled {
+		ids, zeros := make([]int32, o.Maps), make([]float32, o.Maps)
+		for i, st := range styles {
+			ids[i], zeros[i] = int32(st.Style), st.Zero
+		}
+		st, err := tfgraph.NewInt32(ids, int64(o.Maps))
+		if err != nil {
+			return nil, err
+		}
+		defer cgo.DeleteTensor(st)
+		zt, err := tfgraph.NewFloat32(zeros, int64(o.Maps))
+		if err != nil {
+			return nil, err
+		}
+		defer cgo.DeleteTensor(zt)
+		feeds[g.styles], feeds[g.zeros] = st, zt
 	}
 	fetches = append(fetches, g.map16...)
 	if o.Thumbnail > 0 {
@@ -156,8 +197,15 @@ func (r *Renderer) Render(ctx context.Context, view *tf.Tensor, maps [][]float32
 	return res, nil
 }
 
-func (r *Renderer) graph() (*renderGraph, error) {
-	return variant(r.s, "render", func(sc *op.Scope) (*renderGraph, error) {
+// graph returns the render graph; styled, the variant that draws each
+// map in its fed render.Style (heat-only runs keep the plain one, which
+// costs less per pixel).
+func (r *Renderer) graph(styled bool) (*renderGraph, error) {
+	key := "render"
+	if styled {
+		key = "render-styled"
+	}
+	return variant(r.s, key, func(sc *op.Scope) (*renderGraph, error) {
 		o := ops{sc}
 		opt := r.opts
 		g := &renderGraph{
@@ -175,19 +223,26 @@ func (r *Renderer) graph() (*renderGraph, error) {
 			size := op.StridedSlice(o.sc(), op.Shape(o.sc(), g.view), o.c([]int32{0}), o.c([]int32{2}), o.c([]int32{1}))
 			up := op.ResizeBilinear(o.sc(), o.expand(m, 3), size, op.ResizeBilinearHalfPixelCenters(true))
 			up = op.Squeeze(o.sc(), up, op.SqueezeAxis([]int64{3}))
-			// Bilinear interpolation of values in [0,1] stays in [0,1]:
-			// the level is v·4095 rounded half up (a cast truncates), as
-			// render's lookup. The table is pre-multiplied by α and the
-			// blend, a convex combination of 0..255 values, needs no clip.
-			idx := op.Cast(o.sc(), o.add(o.mul(up, o.c(float32(render.TableLevels-1))), o.c(float32(0.5))), tf.Int32)
-			table := opt.Colormap.Table()
-			a := float32(opt.Alpha)
-			lut := make([][3]float32, len(table))
-			for i, c := range table {
-				lut[i] = [3]float32{a * float32(c[0]), a * float32(c[1]), a * float32(c[2])}
+			var blend tf.Output
+			if styled {
+				g.styles = op.Placeholder(sc.SubScope("styles"), tf.Int32, op.PlaceholderShape(tf.MakeShape(int64(opt.Maps))))
+				g.zeros = op.Placeholder(sc.SubScope("zeros"), tf.Float, op.PlaceholderShape(tf.MakeShape(int64(opt.Maps))))
+				blend = r.styledBlend(o, g, m, up)
+			} else {
+				// Bilinear interpolation of values in [0,1] stays in [0,1]:
+				// the level is v·4095 rounded half up (a cast truncates), as
+				// render's lookup. The table is pre-multiplied by α and the
+				// blend, a convex combination of 0..255 values, needs no clip.
+				idx := op.Cast(o.sc(), o.add(o.mul(up, o.c(float32(render.TableLevels-1))), o.c(float32(0.5))), tf.Int32)
+				table := opt.Colormap.Table()
+				a := float32(opt.Alpha)
+				lut := make([][3]float32, len(table))
+				for i, c := range table {
+					lut[i] = [3]float32{a * float32(c[0]), a * float32(c[1]), a * float32(c[2])}
+				}
+				colour := op.GatherV2(o.sc(), o.c(lut), idx, o.c(int32(0))) // [M,h,w,3]
+				blend = o.add(o.add(o.mul(o.f32(g.view), o.c(1-a)), colour), o.c(float32(0.5)))
 			}
-			colour := op.GatherV2(o.sc(), o.c(lut), idx, o.c(int32(0))) // [M,h,w,3]
-			blend := o.add(o.add(o.mul(o.f32(g.view), o.c(1-a)), colour), o.c(float32(0.5)))
 			for _, ov := range op.Unpack(o.sc(), op.Cast(o.sc(), blend, tf.Uint8), int64(opt.Maps)) {
 				if opt.PNG {
 					g.overlays = append(g.overlays, op.EncodePng(o.sc(), ov))
@@ -211,6 +266,65 @@ func (r *Renderer) graph() (*renderGraph, error) {
 		}
 		return g, nil
 	})
+}
+
+// styledBlend is the overlays [M,h,w,3] (float32 0.5..255.5, ready to
+// truncate) of maps m [M,H,W] resized to up [M,h,w], each drawn in its
+// fed style (render.Style): one formula whose per-map constants the style
+// picks. With t the map's value stretched per style — v (heat), v / its
+// 99th percentile (gradient), (v − zero) / the 99th percentile of |v −
+// zero| (signed) — clipped to [lo,1] (lo = −1 for signed, else 0), the colour is row
+// style·4096 + round((t − lo)/(1 − lo)·4095) of a table holding the
+// colormap, a gray ramp and the two signed colours, and the opacity is
+// a0 + a1·|t|: (α, 0) heat, (1, 0) gradient (the map alone), (0, min(1,
+// 2α)) signed. A heat map gets exactly the plain graph's pixels.
+func (r *Renderer) styledBlend(o ops, g *renderGraph, m, up tf.Output) tf.Output {
+	opt := r.opts
+	levels := render.TableLevels
+	col := func(x tf.Output) tf.Output { return op.Reshape(o.sc(), x, o.c([]int32{-1, 1, 1})) } // [M] → [M,1,1]
+	isHeat := op.Equal(o.sc(), g.styles, o.c(int32(render.StyleHeat)))
+	isSigned := op.Equal(o.sc(), g.styles, o.c(int32(render.StyleSigned)))
+	ones := op.OnesLike(o.sc(), g.zeros)
+	signed := op.Cast(o.sc(), isSigned, tf.Float) // [M] 1 or 0
+	zero := o.mul(g.zeros, signed)
+	lo := op.Neg(o.sc(), signed)
+	// The gradient and signed styles' full scale: the k-th largest
+	// |v − zero| of the map (zero 0 for gradients), k = 1 % of the
+	// pixels rounded up: the 99th percentile as an order statistic.
+	hw := opt.MapWidth * opt.MapHeight
+	k := max(1, (hw*(100-render.GradientPercentile)+99)/100)
+	dev := op.Abs(o.sc(), o.sub(m, col(zero)))
+	top, _ := op.TopKV2(o.sc(), op.Reshape(o.sc(), dev, o.c([]int32{int32(opt.Maps), int32(hw)})), o.c(int32(k)))
+	p := op.Min(o.sc(), top, o.c(int32(1)))
+	gain := op.Select(o.sc(), isHeat, ones, op.RealDiv(o.sc(), ones, op.Maximum(o.sc(), p, o.c(float32(1e-12)))))
+	t := o.mul(o.sub(up, col(zero)), col(gain))
+	t = op.Maximum(o.sc(), op.Minimum(o.sc(), t, o.c(float32(1))), col(lo))
+	level := op.RealDiv(o.sc(), o.sub(t, col(lo)), o.sub(o.c(float32(1)), col(lo)))
+	idx := o.add(o.mul(col(g.styles), o.c(int32(levels))),
+		op.Cast(o.sc(), o.add(o.mul(level, o.c(float32(levels-1))), o.c(float32(0.5))), tf.Int32))
+	table := make([][3]float32, 0, 3*levels)
+	for _, c := range opt.Colormap.Table() {
+		table = append(table, [3]float32{float32(c[0]), float32(c[1]), float32(c[2])})
+	}
+	for i := range levels {
+		v := float32(math.Round(float64(i) * 255 / float64(levels-1)))
+		table = append(table, [3]float32{v, v, v})
+	}
+	sc := render.SignedColors
+	for i := range levels {
+		c := sc.Against
+		if i >= levels/2 {
+			c = sc.For
+		}
+		table = append(table, [3]float32{float32(c[0]), float32(c[1]), float32(c[2])})
+	}
+	colour := op.GatherV2(o.sc(), o.c(table), idx, o.c(int32(0))) // [M,h,w,3]
+	a := float32(opt.Alpha)
+	a0 := op.GatherV2(o.sc(), o.c([]float32{a, 1, 0}), g.styles, o.c(int32(0)))
+	a1 := op.GatherV2(o.sc(), o.c([]float32{0, 0, min(1, 2*a)}), g.styles, o.c(int32(0)))
+	alpha := o.add(col(a0), o.mul(col(a1), op.Abs(o.sc(), t))) // [M,h,w]
+	alpha = o.expand(alpha, 3)
+	return o.add(o.add(o.mul(o.f32(g.view), o.sub(o.c(float32(1)), alpha)), o.mul(colour, alpha)), o.c(float32(0.5)))
 }
 
 // ViewImage copies a Decoded.View (uint8 [h,w,3]) into a Go image, for

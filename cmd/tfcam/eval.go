@@ -316,7 +316,7 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		Metrics:   evaluate.Config{Steps: o.steps, Baseline: s.baseline, BlurSigma: o.blurSigma, RunImages: o.runImages},
 		Tolerance: o.tolerance, ROAD: s.road, ROADNoise: o.roadNoise, Sanity: s.sanity, SanityImages: o.sanImages,
 		Sensitivity: evaluate.SensitivityConfig{Samples: o.sensN, Radius: o.sensR}, Seed: uint64(o.explainFlags.seed),
-		Examples: o.out != "", Batch: o.batch, Workers: o.workers, Progress: newProgress(log, isTerminal(log), len(images)),
+		Examples: o.out != "", Label: opened.Labeler(e), Batch: o.batch, Workers: o.workers, Progress: newProgress(log, isTerminal(log), len(images)), StopGrace: stopGrace,
 		MethodSpec: o.methods, BoxesName: o.boxes})
 	if err != nil {
 		return err
@@ -362,6 +362,9 @@ func evalRun(ctx context.Context, o evalOptions, args []string, stdin io.Reader,
 		fmt.Fprintf(log, "wrote %s to %s\n", strings.Join(names, ", "), o.out)
 		if rec := evaluate.Rank(rep.Methods).Recommend(); rec.Text != "" {
 			fmt.Fprintf(log, "%s\n", rec.Text)
+			if note := rep.SmallSample(); note != "" {
+				fmt.Fprintf(log, "note: %s\n", note)
+			}
 		}
 	}
 	if failed > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -141,6 +142,15 @@ func TestEvalReport(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "Trust "+recommended) {
 		t.Errorf("log lacks the recommendation:\n%s", log.String())
+	}
+	// Example captions name the class by its label (circle, square,
+	// triangle, cross), never by a bare index.
+	if regexp.MustCompile(`· class \d`).MatchString(p.text) || !regexp.MustCompile(`· (circle|square|triangle|cross) \(\d\)`).MatchString(p.text) {
+		t.Errorf("example captions do not name classes by label:\n%s", p.text)
+	}
+	// 4 images: the console carries the report's small-sample caveat.
+	if !strings.Contains(log.String(), "note: Only 4 images: ranks this close are within noise") {
+		t.Errorf("log lacks the small-sample caveat:\n%s", log.String())
 	}
 }
 

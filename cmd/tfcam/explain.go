@@ -225,7 +225,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 		Outputs: tfcam.Outputs{Overlay: s.save["overlay"], OverlayPNG: o.overlayFormat == "png", ConceptAlpha: o.alpha,
 			Map16: s.save["map16"], NPY: s.save["npy"], TFRecord: s.save["tfrecord"]},
 		Batch: o.batch, Workers: o.workers, MaxFileBytes: int64(o.maxFileMB) << 20, Shard: s.shard, Force: o.force,
-		Durable: o.durable, FlushEvery: o.flushEvery, Gallery: o.gallery, Seed: o.seed, Target: s.target, Stdin: stdin, Progress: prog,
+		Durable: o.durable, FlushEvery: o.flushEvery, Gallery: o.gallery, Seed: o.seed, Target: s.target, Stdin: stdin, Progress: prog, StopGrace: stopGrace,
 		Planned: func(p tfcam.ExplainPlan) {
 			fmt.Fprintf(log, "tfcam explain: %s, model %s, layer %s, methods %s, %s, %s\n",
 				p, m.TF.Dir, e.Layer().Name, methodList(e), preprocessNote(m), deviceNote(m.TF))
@@ -259,7 +259,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 	fmt.Fprintln(log)
 	switch {
 	case run.Interrupted:
-		return exitError{code: signalExitCode(), msg: fmt.Sprintf("interrupted after %d images; run the same command again to resume", run.Done)}
+		return exitError{code: signalExitCode(), msg: fmt.Sprintf("interrupted after %d images%s; run the same command again to resume", run.Done, abandonedNote(run.Abandoned))}
 	case run.Failed > 0:
 		list := strings.TrimSuffix(storage.WithoutQuery(out), "/") + "/" + tfcam.FailedList
 		return exitError{code: 1, msg: fmt.Sprintf("%d of %d images failed (see the messages above; listed in %s: once fixed, rerun with @%s)", run.Failed, run.Total, list, list)}

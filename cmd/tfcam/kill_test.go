@@ -401,3 +401,64 @@ func TestSignals(t *testing.T) {
 		t.Logf("second=%v: %d images done; %s", second, len(lines), lastLine(stderr.String()))
 	}
 }
+
+// TestSignalStopsLongRun: SIGTERM during a graph run that would take
+// minutes (RISE with 50,000 masks per image on the shapes model: several
+// chunks of copies per image) stops it at the next chunk once the grace
+// of stopGrace is over: explain exits 143 saying the images were stopped
+// mid-run and writes none of them; eval exits 143 too. The signal is sent
+// once progress reports the run going (its first tick, after 10 s), so
+// the run is certainly in flight; the 2-minute limit only guards against
+// a hang — the run itself needs far longer (measured: over a minute per
+// image).
+func TestSignalStopsLongRun(t *testing.T) {
+	dir := t.TempDir()
+	writeShapesImages(t, dir, 4)
+	model := filepath.Join(fixture.Root(), "shapes", "model")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"explain", []string{"explain", "--model", model, "--method", "rise:samples=50000", "--batch", "2", "--out", filepath.Join(dir, "out"), filepath.Join(dir, "imgs")}, "stopped mid-run"},
+		{"eval", []string{"eval", "--model", model, "--method", "rise:samples=50000", "--batch", "2", filepath.Join(dir, "imgs")}, "interrupted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], tc.args...)
+			cmd.Env = append(os.Environ(), "TFCAM_RUN_MAIN=1", "TF_CPP_MIN_LOG_LEVEL=2")
+			stderr := &tfcamLog{header: make(chan struct{})}
+			cmd.Stderr = stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			for !strings.Contains(stderr.String(), "a graph run of") {
+				select {
+				case err := <-done:
+					t.Fatalf("ended before its graph run was seen going: %v\n%s", err, stderr.String())
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case err := <-done:
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 143 {
+					t.Errorf("exit %v, want 143\n%s", err, stderr.String())
+				}
+			case <-time.After(2 * time.Minute):
+				cmd.Process.Kill()
+				t.Fatalf("still running 2 minutes after SIGTERM:\n%s", stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			}
+			if tc.name == "explain" {
+				if n, _ := countLines(filepath.Join(dir, "out", "results.jsonl")); n != 0 {
+					t.Errorf("%d images written: the stopped run's images must not be", n)
+				}
+			}
+		})
+	}
+}

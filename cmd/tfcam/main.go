@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"syscall"
 )
 
 // command is one tfcam subcommand.
@@ -42,7 +41,11 @@ func usage() {
 }
 
 func main() {
-	quietTensorFlow()
+	level := tensorFlowLogLevel()
+	if len(os.Args) > 1 && os.Args[1] == filterCommand {
+		runStderrFilter(os.Args[2:])
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] == "help" || os.Args[1] == "-h" || os.Args[1] == "--help" {
 		usage()
 		if len(os.Args) < 2 {
@@ -52,32 +55,21 @@ func main() {
 	}
 	for _, c := range commands() {
 		if c.name == os.Args[1] {
+			flush := func() {}
+			if needsTensorFlow(c.name, os.Args[2:]) {
+				flush = filterStderr(level)
+			}
 			ctx, stop := interruptContext()
 			err := c.run(ctx, os.Args[2:])
 			stop()
-			os.Exit(exitCode(c.name, err))
+			code := exitCode(c.name, err)
+			flush()
+			os.Exit(code)
 		}
 	}
 	fmt.Fprintf(os.Stderr, "tfcam: unknown command %q\n\n", os.Args[1])
 	usage()
 	os.Exit(2)
-}
-
-// quietTensorFlow keeps TensorFlow's informational log lines (SavedModel
-// loading, CPU-feature notes) off stderr unless the user chose a level: it
-// sets TF_CPP_MIN_LOG_LEVEL=1 (warnings and errors still show). The
-// library reads the variable once, while it loads — before main — so tfcam
-// re-executes itself with it set; if that fails it carries on, noisier.
-func quietTensorFlow() {
-	if _, set := os.LookupEnv("TF_CPP_MIN_LOG_LEVEL"); set {
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return
-	}
-	os.Setenv("TF_CPP_MIN_LOG_LEVEL", "1")
-	_ = syscall.Exec(exe, os.Args, os.Environ()) // returns only on failure
 }
 
 // flagError turns a flag-parsing error into exit code 2 (bad usage); the

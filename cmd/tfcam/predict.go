@@ -70,7 +70,7 @@ func runPredict(ctx context.Context, args []string) error {
 	warnPreprocess(ctx, os.Stderr, m, fs.Args())
 	bad.report(os.Stderr)
 	sum, err := m.Predict(ctx, slices.Values(images), tfcam.PredictOptions{Top: *top, Batch: *batch, Workers: *workers,
-		Progress: newProgress(os.Stderr, isTerminal(os.Stderr), len(images))},
+		Progress: newProgress(os.Stderr, isTerminal(os.Stderr), len(images)), StopGrace: stopGrace},
 		func(in inputs.Input, preds []results.Prediction) error {
 			if *asJSON {
 				line, err := json.Marshal(map[string]any{"input": in.Path, "predictions": preds})

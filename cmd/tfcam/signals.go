@@ -8,7 +8,23 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
+
+// stopGrace is how long the graph run in flight may go on after the first
+// SIGINT or SIGTERM before it is aborted and its images left for the next
+// run: long enough for an ordinary batch to finish and be written, short
+// enough that a run of Score-CAM's thousands of copies or of a sanity
+// check stops well within Kubernetes' 30 s.
+const stopGrace = 5 * time.Second
+
+// abandonedNote says how many images an aborted graph run left undone.
+func abandonedNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d image(s) stopped mid-run %v after the signal, not written", n, stopGrace)
+}
 
 // stopSignal is the signal that stopped the run, for its exit code.
 var stopSignal atomic.Value
@@ -28,7 +44,7 @@ func interruptContext() (context.Context, func()) {
 			return
 		}
 		stopSignal.Store(s)
-		fmt.Fprintf(os.Stderr, "\n%v: finishing the images in flight (again to stop at once)\n", s)
+		fmt.Fprintf(os.Stderr, "\n%v: stopping: the graph run in flight has %v to finish, then is abandoned; what is done stays written (again to stop at once)\n", s, stopGrace)
 		cancel()
 		if s, ok = <-ch; ok {
 			fmt.Fprintf(os.Stderr, "\n%v: stopping now; run the same command again to resume\n", s)
