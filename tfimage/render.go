@@ -77,9 +77,9 @@ type renderGraph struct {
 	view, maps, thumbSize tf.Output
 	// styles and zeros are fed to the styled variant only: int32 [M]
 	// render.Style, float32 [M] MapStyle.Zero.
-	styles, zeros tf.Output
-	overlays, map16       []tf.Output
-	thumb, thumbSame      tf.Output
+	styles, zeros    tf.Output
+	overlays, map16  []tf.Output
+	thumb, thumbSame tf.Output
 }
 
 // MapStyle is how Render draws one map's overlay.
