@@ -69,6 +69,30 @@ func (e *Explainer) chunks(m Method) int {
 	return (c + per - 1) / per
 }
 
+// MaxChunks bounds the sequential parts one method's copies are split
+// into (chunks): each is a copy of the forward pass in the graph, so a
+// budget far too small for the copies would build a graph for minutes
+// before the first image. A method needing more is refused by New.
+const MaxChunks = 1000
+
+// checkChunks refuses, before any graph is built for it, a method whose
+// copies of one image are more values than TensorFlow can index in one
+// tensor or need more than MaxChunks parts under the budget: either fails
+// every image.
+func (e *Explainer) checkChunks(methods []Method) error {
+	for _, m := range methods {
+		c, _, in := e.copyCost(m)
+		if c > 0 && int64(c)*in > maxRunElements {
+			return fmt.Errorf("explainer: %s's %d copies of one image (%d values each) exceed what TensorFlow can index in one tensor (%d); use fewer copies (faster-scorecam, fewer samples/steps) or an earlier --layer", m.Name(), c, in, int64(maxRunElements))
+		}
+		if chunks := e.chunks(m); chunks > MaxChunks {
+			return fmt.Errorf("explainer: %s at layer %q: its %d copies of one image need %d chunks under the tensor budget of %d values, more than %d (each chunk is a part of the graph): raise --max-tensor-mb (Config.MaxTensorElements), or use fewer copies (samples/steps) or an earlier --layer",
+				m.Name(), e.layer.Name, c, chunks, e.budget(), MaxChunks)
+		}
+	}
+	return nil
+}
+
 // imagesPerRun is how many images one Session.Run may take so that no
 // activation tensor exceeds the budget: the model's own forward pass, and
 // each expanding method's largest chunk of copies (per image: its copies

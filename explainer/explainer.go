@@ -297,6 +297,9 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 		return nil, fmt.Errorf("explainer: building the predictions: %w", err)
 	}
 	e.methods = cfg.Methods
+	if err := e.checkChunks(e.methods); err != nil {
+		return nil, err
+	}
 	if _, err := e.ranks(1); err != nil {
 		return nil, err
 	}

@@ -414,3 +414,31 @@ func TestConcurrentExplain(t *testing.T) {
 		}
 	}
 }
+
+// TestNewRefusesImpossibleCopies: a method whose copies of one image
+// cannot run — more values than TensorFlow indexes in one tensor, or more
+// than MaxChunks parts under the tensor budget — is refused by New,
+// naming the method and what to change, before a graph of thousands of
+// parts is built (which took minutes), not once per image.
+func TestNewRefusesImpossibleCopies(t *testing.T) {
+	_, m := loadModel(t, "shapes")
+	for _, tc := range []struct {
+		name  string
+		cfg   Config
+		wants []string
+	}{
+		{"too many values", Config{Methods: []Method{RISE{Samples: 200000}}}, []string{"rise", "200000 copies", "TensorFlow can index"}},
+		{"too many chunks", Config{Methods: []Method{RISE{Samples: 5000}}, MaxTensorElements: 1}, []string{"rise", "last_conv", "chunks", "--max-tensor-mb"}},
+	} {
+		_, err := New(m, tc.cfg)
+		if err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		for _, w := range tc.wants {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q lacks %q", tc.name, err, w)
+			}
+		}
+	}
+}
