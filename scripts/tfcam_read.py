@@ -6,6 +6,8 @@ a map coloured over the photo it explains, at the photo's own size.
     for rec in tr.records("maps/"):
         cam = tr.load_map("maps/", rec, "gradcam++")      # float32 [H,W] in [0,1]
         rgb = tr.show_cam_on_image(rec["input"], cam)      # uint8 [h,w,3]
+        m = tr.map_entry(rec, "integrated-gradients")     # any method: drawn by its kind
+        rgb = tr.show_map(rec["input"], tr.load_map("maps/", rec, m["method"]), m.get("kind", ""), m.get("zero", 0))
 
 Usage: tfcam_read.py OUT_DIR KEY METHOD OVERLAY.png [--rank R] [--alpha A] [--image PATH]
 writes METHOD's map of the image KEY (its folder name under OUT_DIR) over
@@ -158,6 +160,51 @@ def show_cam_on_image(image_path, cam, alpha=0.5, colormap="jet"):
     return np.floor(img * (1 - alpha) + colour * alpha + 0.5).astype(np.uint8)
 
 
+# The gradient and signed styles' full scale: the k-th largest value,
+# k = 1 % of the map's pixels rounded up (render.GradientPercentile).
+_PERCENTILE = 99
+
+# StyleSigned's colours (render.SignedColors): for and against the class.
+_FOR, _AGAINST = np.array([178, 24, 43], np.float32), np.array([33, 102, 172], np.float32)
+
+
+def _full_scale(dev):
+    """The k-th largest of dev [H,W], k = ceil(1 % of its pixels)."""
+    flat = np.sort(np.asarray(dev, dtype=np.float32).ravel())
+    k = max(1, (flat.size * (100 - _PERCENTILE) + 99) // 100)
+    return max(float(flat[-k]), 1e-12)
+
+
+def show_map(image_path, cam, kind="", zero=0.0, alpha=0.5):
+    """A map drawn over its image the way tfcam's overlays draw its kind
+    (the map entry's "kind" and "zero" in results.jsonl), as uint8 RGB
+    [h,w,3] at the image's own upright size:
+    "" (a class-activation map): show_cam_on_image;
+    "gradient" (pixel gradients): the map alone in gray, white at its 99th
+    percentile;
+    "signed" (signed attributions): red where the map is above zero (for
+    the class), blue below, opacity |v - zero| over that distance's 99th
+    percentile (clipped at 1) times min(1, 2 alpha); the image where it is 0."""
+    if kind == "":
+        return show_cam_on_image(image_path, cam, alpha)
+    if kind not in ("gradient", "signed"):
+        raise ValueError(f"kind {kind!r}: want '', 'gradient' or 'signed'")
+    cam = np.asarray(cam, dtype=np.float32)
+    zero = np.float32(zero if kind == "signed" else 0)
+    scale = _full_scale(np.abs(cam - zero))
+    img = np.asarray(open_image(image_path), dtype=np.float32)
+    h, w = img.shape[:2]
+    lo = -1 if kind == "signed" else 0
+    t = np.clip((resize_map(cam, w, h) - zero) / np.float32(scale), lo, 1)
+    level = np.floor((t - lo) / (1 - lo) * 4095 + 0.5)
+    if kind == "gradient":
+        gray = np.round(level * 255 / 4095).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    colour = np.where((level >= 2048)[..., None], _FOR, _AGAINST)
+    a = (min(1.0, 2 * alpha) * np.abs(t))[..., None]
+    return np.floor(img * (1 - a) + colour * a + 0.5).astype(np.uint8)
+
+
 def main(argv):
     p = argparse.ArgumentParser(description="Writes a tfcam map over its image, at the image's size.")
     p.add_argument("out_dir", help="tfcam explain --out folder")
@@ -170,7 +217,8 @@ def main(argv):
     a = p.parse_args(argv)
     rec = record(a.out_dir, a.key)
     cam = load_map(a.out_dir, rec, a.method, a.rank)
-    rgb = show_cam_on_image(a.image or rec["input"], cam, a.alpha)
+    m = map_entry(rec, a.method, a.rank)
+    rgb = show_map(a.image or rec["input"], cam, m.get("kind", ""), m.get("zero", 0), a.alpha)
     Image.fromarray(rgb).save(a.overlay, format="PNG")
     print(f"{a.overlay}: {rgb.shape[1]}x{rgb.shape[0]}, map {cam.shape[1]}x{cam.shape[0]}")
 

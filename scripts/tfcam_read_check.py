@@ -149,15 +149,15 @@ def check_overlay(out, rec, m, cam, upright):
     where = f"{rec['key']} {m['method']} rank {m['rank']}"
     if (rec["width"], rec["height"]) != upright:
         fail(f"{where}: width x height {rec['width']}x{rec['height']}, want the upright {upright[0]}x{upright[1]}")
-    got = tfcam_read.show_cam_on_image(rec["input"], cam)
+    got = tfcam_read.show_map(rec["input"], cam, m.get("kind", ""), m.get("zero", 0))
     if got.dtype != np.uint8 or got.shape != (upright[1], upright[0], 3):
-        fail(f"{where}: show_cam_on_image gives {got.dtype} {got.shape}, want uint8 {(upright[1], upright[0], 3)}")
+        fail(f"{where}: show_map gives {got.dtype} {got.shape}, want uint8 {(upright[1], upright[0], 3)}")
     tfcam = np.asarray(Image.open(os.path.join(out, m["overlay"])).convert("RGB"), dtype=np.int16)
     d = np.abs(got.astype(np.int16) - tfcam)
     with Image.open(rec["input"]) as im:
         most, mean = OVERLAY_TOL[im.format]
     if d.max() > most or d.mean() > mean:
-        fail(f"{where}: show_cam_on_image differs from tfcam's own overlay by up to {d.max()}/255, {d.mean():.2f} on average")
+        fail(f"{where}: show_map ({m.get('kind') or 'heat'}) differs from tfcam's own overlay by up to {d.max()}/255, {d.mean():.2f} on average")
     return int(d.max())
 
 

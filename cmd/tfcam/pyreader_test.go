@@ -17,8 +17,10 @@ import (
 // against facts it gets elsewhere: each map16 equals the .npy map
 // normalised and TensorFlow's decoding of the TFRecord's map/png16, at the
 // model's input size (tfcam-run.json); every (method, rank) asked for has
-// its files, named as the page says; show_cam_on_image is at the photo's
-// upright size and matches tfcam's own overlay; records() keeps the last
+// its files, named as the page says; show_map is at the photo's upright
+// size and matches tfcam's own overlay for each kind of map (heat for the
+// CAMs, gradient for guided-gradcam, signed for integrated-gradients);
+// records() keeps the last
 // line of a key and drops a line cut short.
 func TestPythonReader(t *testing.T) {
 	dir := t.TempDir()
@@ -33,7 +35,7 @@ func TestPythonReader(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := explainOpts(filepath.Join(dir, "out"))
-	o.methods, o.class, o.save = "gradcam,gradcam++", "top2", "overlay,map16,npy,tfrecord"
+	o.methods, o.class, o.save = "gradcam,gradcam++,guided-gradcam,integrated-gradients", "top2", "overlay,map16,npy,tfrecord"
 	// Overlays at the photo's size and lossless: the check compares them
 	// with the reader's pixel by pixel.
 	o.overlaySize, o.overlayFormat = 0, "png"
@@ -44,5 +46,5 @@ func TestPythonReader(t *testing.T) {
 	if !strings.Contains(log.String(), "done: 6 explained") {
 		t.Fatalf("want 6 images explained:\n%s", log.String())
 	}
-	fixture.Python(t, "tfcam_read_check.py", "check", o.out, "gradcam,gradcam++", "2", "6")
+	fixture.Python(t, "tfcam_read_check.py", "check", o.out, "gradcam,gradcam++,guided-gradcam,integrated-gradients", "2", "6")
 }
