@@ -112,11 +112,12 @@ type Engine struct {
 	// blocked on the store) — Run returns when the feeding returns.
 	Halt func(error)
 	// StopGrace is how long a graph run in flight may go on once Run's
-	// context is cancelled (Ctrl-C, SIGTERM): then it is aborted
-	// (tfgraph.AbortOnCancel: the model's session is closed) and its
-	// images are left for the next run (Summary.Abandoned). 0 waits for
-	// it however long it takes — a batch of Score-CAM or a sanity check
-	// can take minutes. What is written stays consistent either way.
+	// context is cancelled (Ctrl-C, SIGTERM): then it is stopped at its
+	// next chunk of copies (tfgraph.AbortOnCancel: the model's stop flag;
+	// the model takes no more runs) and its images are left for the next
+	// run (Summary.Abandoned). 0 waits for it however long it takes — a
+	// batch of Score-CAM or a sanity check can take minutes. What is
+	// written stays consistent either way.
 	StopGrace time.Duration
 
 	objects storage.Pool
@@ -158,8 +159,10 @@ type Summary struct {
 // MaxReason bounds each of Summary.FailedReasons.
 const MaxReason = 500
 
-// MaxFailedPaths bounds Summary.FailedPaths: a run of millions of broken
-// files keeps a list of this many (a few MB), not of all.
+// MaxFailedPaths bounds Summary.FailedPaths and FailedReasons: a run of
+// millions of broken files keeps a list of this many, not of all — at
+// most MaxFailedPaths × (a path + MaxReason bytes), about 60 MB in the
+// worst case, a few MB in practice.
 const MaxFailedPaths = 100_000
 
 // Reason is err's text for a list of failures: at most MaxReason bytes
