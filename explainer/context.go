@@ -100,17 +100,27 @@ type copyRecord struct {
 	rows tf.Output
 	// tail reports that the copies run only the layers after the target.
 	tail bool
+	// perChunk reports copies built chunk by chunk (CopyScores,
+	// MaskedSums), never whole.
+	perChunk bool
 }
 
 // count records that x's rows run through a forward copy of the model.
-func (c *Context) count(x tf.Output, tail bool) {
+func (c *Context) count(x tf.Output, tail bool) { c.record(x, tail, false) }
+
+// countChunkBuilt records that x's rows are copies built and run chunk by
+// chunk (Cost.ChunkBuilt).
+func (c *Context) countChunkBuilt(x tf.Output) { c.record(x, false, true) }
+
+// record keeps x's row count for New's check of the declared costs.
+func (c *Context) record(x tf.Output, tail, perChunk bool) {
 	if c.copies == nil {
 		return
 	}
 	o := &Ops{s: c.e.root.SubScope("copy_count")}
 	shape := op.Shape(o.Scope(), x, op.ShapeOutType(tf.Int32))
 	rows := op.StridedSlice(o.Scope(), shape, constant(o.s, []int32{0}), constant(o.s, []int32{1}), constant(o.s, []int32{1}))
-	*c.copies = append(*c.copies, copyRecord{rows: rows, tail: tail})
+	*c.copies = append(*c.copies, copyRecord{rows: rows, tail: tail, perChunk: perChunk})
 }
 
 // probe names an intermediate tensor of a method, one of its discrete
@@ -368,7 +378,7 @@ func (c *Context) MaskedSums(o *Ops, n int, masks func(o *Ops, j tf.Output) tf.O
 	if err := o.s.Err(); err != nil {
 		return weighted, coverage, fmt.Errorf("explainer: %w", err)
 	}
-	c.count(rows, false)
+	c.countChunkBuilt(rows)
 	out, err := c.chunked([]tf.Output{rows}, func(parts []tf.Output) ([]tf.Output, error) {
 		r := op.Squeeze(o.Scope(), parts[0], op.SqueezeAxis([]int64{1}))
 		j, i := op.FloorDiv(o.Scope(), r, images), op.FloorMod(o.Scope(), r, images)
@@ -422,7 +432,7 @@ func (c *Context) CopyScores(o *Ops, n int, images func(o *Ops, j, i tf.Output) 
 	if err := o.s.Err(); err != nil {
 		return tf.Output{}, fmt.Errorf("explainer: %w", err)
 	}
-	c.count(rows, false)
+	c.countChunkBuilt(rows)
 	out, err := c.chunked([]tf.Output{rows}, func(parts []tf.Output) ([]tf.Output, error) {
 		r := op.Squeeze(o.Scope(), parts[0], op.SqueezeAxis([]int64{1}))
 		j, i := op.FloorDiv(o.Scope(), r, count), op.FloorMod(o.Scope(), r, count)

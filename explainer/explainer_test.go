@@ -427,7 +427,7 @@ func TestNewRefusesImpossibleCopies(t *testing.T) {
 		cfg   Config
 		wants []string
 	}{
-		{"too many values", Config{Methods: []Method{RISE{Samples: 200000}}}, []string{"rise", "200000 copies", "TensorFlow can index"}},
+		{"too many values", Config{Methods: []Method{SmoothGrad{Samples: 200000}}}, []string{"smoothgrad", "last_conv", "200000 copies", "TensorFlow can index"}},
 		{"too many chunks", Config{Methods: []Method{RISE{Samples: 5000}}, MaxTensorElements: 1}, []string{"rise", "last_conv", "chunks", "--max-tensor-mb"}},
 	} {
 		_, err := New(m, tc.cfg)

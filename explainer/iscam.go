@@ -10,7 +10,7 @@ var _ = Register(Spec[ISCAM]{
 	Summary: "IS-CAM: SS-CAM's weights with the mask scaled by a_s = Σ_{p≤s} p/S, s = 1…S, instead of noise",
 	Notes:   "torch-cam's ISCAM (its default: 10 samples; its cumulative scales, up to 5.5); samples·K forward passes. Checked against the formula as torch-cam's source defines it",
 	Options: []Option{{Name: "samples", Default: 10, Min: 1, Doc: "scales per channel"}},
-	Cost:    func(m ISCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K} },
+	Cost:    func(m ISCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K, ChunkBuilt: m.Samples * g.K} },
 })
 
 // ISCAM is IS-CAM (Naidu et al. 2020, "Integrated Score-CAM") as

@@ -46,6 +46,7 @@ func TestMoreMethodsMatchPythonReference(t *testing.T) {
 		{"scorecam", ScoreCAM{}, false},
 		{"faster-scorecam", ScoreCAM{TopN: 10}, false},
 		{"scorecam-softmax", ScoreCAM{Variant: "softmax"}, false},
+		{"scorecam-pytorch", ScoreCAM{Variant: "softmax", Upsample: "corners"}, false},
 		{"scorecam-zero", ScoreCAM{Baseline: "zero"}, false},
 		{"scorecam-blur", ScoreCAM{Baseline: "blur"}, false},
 		{"ablationcam-tail", AblationCAM{}, true},

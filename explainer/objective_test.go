@@ -29,8 +29,9 @@ func loadOutput(t *testing.T, f *fixture.Fixture, output string) *tfgraph.Model 
 // multihead fixture against scripts/reference_targets.py (tf.GradientTape
 // on the Keras model, pytorch-grad-cam's target definitions): the
 // explained class, its score S, Grad-CAM at input and layer resolution and
-// Score-CAM's softmax variant (which scores the masked copies through the
-// objective: the region mask must follow the copy-major rows), 1e-4
+// pytorch-grad-cam's Score-CAM (variant=softmax:upsample=corners, which
+// scores the masked copies through the objective: the region mask must
+// follow the copy-major rows), 1e-4
 // max-abs on normalised maps as TestMethodsMatchPythonReference. The
 // gradient reaches the layer through a max pool (seg) or global average
 // pooling (reg, emb) only: no ReLU kink lies between, so no kink envelope.
@@ -79,7 +80,7 @@ func TestObjectivesMatchPythonReference(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := loadOutput(t, f, tc.output)
-			e, err := New(m, Config{Layer: "last_conv", Objective: tc.obj, Methods: []Method{GradCAM{}, ScoreCAM{Variant: "softmax"}}, LowRes: true})
+			e, err := New(m, Config{Layer: "last_conv", Objective: tc.obj, Methods: []Method{GradCAM{}, ScoreCAM{Variant: "softmax", Upsample: "corners"}}, LowRes: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +104,7 @@ func TestObjectivesMatchPythonReference(t *testing.T) {
 			checkMap(t, "score S", sel, scores.F32, nil, 1e-4)
 			checkMap(t, "gradcam", got[0], read(tc.name+"/gradcam").F32, nil, 1e-4)
 			checkMap(t, "gradcam.low", got[1], read(tc.name+"/gradcam.low").F32, nil, 1e-4)
-			checkMap(t, "scorecam-softmax", got[2], read(tc.name+"/scorecam-softmax").F32, nil, 1e-4)
+			checkMap(t, "scorecam-pytorch", got[2], read(tc.name+"/scorecam-pytorch").F32, nil, 1e-4)
 		})
 	}
 	t.Run("default layer of a segmentation output", func(t *testing.T) {

@@ -2,6 +2,7 @@ package explainer
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -11,26 +12,41 @@ import (
 var _ = Register(Spec[Occlusion]{
 	Name: "occlusion", Family: FamilyMore, Order: 170,
 	Summary: "Σ over the patches covering a pixel of y(x) − y(x with the patch occluded), signed",
-	Notes:   "= Xplique Occlusion (its defaults: 3-px patches, stride 3, value 0); one forward pass per patch: ⌈(H−size+1)/stride⌉·⌈(W−size+1)/stride⌉ (2,809 at 160 px)",
+	Notes:   "default patch 1/14 of the input's shorter side, stride half the patch (16 px, stride 8, 729 forward passes at 224 px); `size=3:stride=3` = Xplique Occlusion's defaults (5,476 passes at 224 px); one forward pass per patch: ⌊(H−size)/stride+1⌋·⌊(W−size)/stride+1⌋",
 	Options: []Option{
-		{Name: "size", Default: 3, Min: 1, Doc: "patch side in pixels"},
-		{Name: "stride", Default: 3, Min: 1, Doc: "step between patches in pixels"},
+		{Name: "size", Default: 0, Min: 1, Doc: "patch side in pixels (default: the input's shorter side / 14, rounded)"},
+		{Name: "stride", Default: 0, Min: 1, Doc: "step between patches in pixels (default: half the patch, rounded up)"},
 		{Name: "value", Default: 0.0, Doc: "what the patch puts in place of the pixels"},
 	},
-	Cost: func(m Occlusion, g Geometry) Cost { return Cost{Copies: len(m.anchors(g.H)) * len(m.anchors(g.W))} },
+	Cost: func(m Occlusion, g Geometry) Cost {
+		size, stride := m.patch(g.H, g.W)
+		n := len(anchors(g.H, size, stride)) * len(anchors(g.W, size, stride))
+		return Cost{Copies: n, ChunkBuilt: n} // MaskedSums
+	},
 })
+
+// OcclusionFraction is the default patch side as a fraction of the input's
+// shorter side: 1/14, 16 px at 224 px (one patch per cell of a 14×14 grid,
+// moved by half a patch). Xplique's 3-px default at 224 px scores the
+// pointing game near the random baseline on real photos (a 3-px hole
+// barely moves a model's score) at 7.5 times the forward passes.
+const OcclusionFraction = 1.0 / 14
 
 // Occlusion (Zeiler & Fergus 2014) slides a Size×Size patch of the value
 // Value over the image with stride Stride and credits each pixel with the
 // score's drop, summed over the patches that cover it:
 // Σ_p (y(x) − y(x with patch p occluded))·1[pixel in p]. Signed (a patch
 // whose removal raises the score counts against its pixels). Xplique's
-// Occlusion, with its defaults: 3-px patches, stride 3, value 0 (in the
-// model's input space); patches start at 0, stride, … while they fit, so
-// up to Stride − 1 rows and columns at the bottom and right edge may stay
-// uncovered (zero), as in Xplique. Cost: ⌈(H − Size + 1)/Stride⌉ ·
-// ⌈(W − Size + 1)/Stride⌉ forward passes per image (5,476 at 224 px with
-// the defaults; size=16:stride=8 takes 729).
+// Occlusion; patches start at 0, stride, … while they fit, so up to
+// Stride − 1 rows and columns at the bottom and right edge may stay
+// uncovered (zero), as in Xplique. Value is in the model's input space.
+//
+// Size 0 (the default) is OcclusionFraction of the input's shorter side,
+// rounded (at least 1 px); Stride 0 is half the patch, rounded up: 16 px
+// with stride 8 at 224 px, 729 forward passes per image, the same share of
+// the image at any input size. Size 3, Stride 3 are Xplique's defaults
+// (5,476 passes at 224 px). Cost: ⌊(H − Size)/Stride + 1⌋ ·
+// ⌊(W − Size)/Stride + 1⌋ forward passes per image.
 type Occlusion struct {
 	// Size is the patch's side in pixels.
 	Size int
@@ -52,10 +68,22 @@ func (Occlusion) InputResolution() bool { return true }
 // Signed implements signedMethod: attributions keep their sign.
 func (Occlusion) Signed() bool { return true }
 
-// anchors are the patches' first rows (or columns) along a side of n px.
-func (m Occlusion) anchors(n int) []int {
+// patch is the patch side and stride on an h×w input: the options, or
+// their defaults scaled to the input.
+func (m Occlusion) patch(h, w int) (size, stride int) {
 	m = Resolve(m)
-	size, stride := m.Size, m.Stride
+	size, stride = m.Size, m.Stride
+	if size == 0 {
+		size = max(1, int(math.Round(float64(min(h, w))*OcclusionFraction)))
+	}
+	if stride == 0 {
+		stride = (size + 1) / 2
+	}
+	return size, stride
+}
+
+// anchors are the patches' first rows (or columns) along a side of n px.
+func anchors(n, size, stride int) []int {
 	var out []int
 	for a := 0; a+size <= n; a += stride {
 		out = append(out, a)
@@ -67,12 +95,11 @@ func (m Occlusion) anchors(n int) []int {
 func (m Occlusion) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	h, w := int(c.Input.Shape().Size(1)), int(c.Input.Shape().Size(2))
-	m = Resolve(m)
-	size := m.Size
+	size, stride := m.patch(h, w)
 	// Patch p = r·len(cols)+q covers rows rows[r]… and columns cols[q]…: its
 	// mask is the outer product of a row and a column indicator, so only
 	// those ([P,H] and [P,W]) are constants.
-	rows, cols := m.anchors(h), m.anchors(w)
+	rows, cols := anchors(h, size, stride), anchors(w, size, stride)
 	if len(rows) == 0 || len(cols) == 0 {
 		return tf.Output{}, &OptionError{Method: m.Name(), Option: "size", Value: strconv.Itoa(size), Want: fmt.Sprintf("a patch no larger than the input (%d×%d px)", h, w)}
 	}

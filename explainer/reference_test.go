@@ -47,6 +47,16 @@ var crossesKinks = map[string]bool{
 	"gradient-input": true, "squaregrad": true, "vargrad": true, "gradient-shap": true,
 }
 
+// referenceName is the reference file of method: its name, or for a
+// variant the reference script writes separately, the variant's
+// (gradcam++eps: pytorch-grad-cam's Grad-CAM++, ε = 1e-6).
+func referenceName(m Method) string {
+	if p, ok := m.(GradCAMPlusPlus); ok && p.Eps != 0 {
+		return "gradcam++eps"
+	}
+	return m.Name()
+}
+
 func TestMethodsMatchPythonReference(t *testing.T) {
 	names := fixture.Names(t)
 	refDir := t.TempDir()
@@ -58,7 +68,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			f, m := loadModel(t, name)
-			e, err := New(m, Config{Methods: append(All(), GradientInput{}), LowRes: true})
+			e, err := New(m, Config{Methods: append(All(), GradientInput{}, GradCAMPlusPlus{Eps: 1e-6}), LowRes: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +92,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 					if res0.suffix == ".low" && inputResolution(meth) {
 						continue
 					}
-					ref, err := npy.ReadFile(filepath.Join(refDir, name, meth.Name()+res0.suffix+".npy"))
+					ref, err := npy.ReadFile(filepath.Join(refDir, name, referenceName(meth)+res0.suffix+".npy"))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -98,7 +108,7 @@ func TestMethodsMatchPythonReference(t *testing.T) {
 						}
 						variants = fixture.SplitVariants(v)
 					}
-					checkMap(t, meth.Name()+res0.suffix, got, ref.F32, variants, f.Tolerance(1e-4))
+					checkMap(t, referenceName(meth)+res0.suffix, got, ref.F32, variants, f.Tolerance(1e-4))
 				}
 			}
 		})

@@ -85,6 +85,12 @@ type Cost struct {
 	// TailCopies is the number of passes per image through only the
 	// layers after the target layer (Context.TailScores).
 	TailCopies int
+	// ChunkBuilt is how many of Copies are built chunk by chunk
+	// (Context.CopyScores, Context.MaskedSums): only one chunk's inputs
+	// exist at a time, so they are bounded by the tensor budget however
+	// many there are. The other copies' inputs are built whole before the
+	// chunks split them (noise, Repeat): those must fit in one tensor.
+	ChunkBuilt int
 }
 
 // Geometry is what a method's cost may depend on: the sizes of the model
@@ -469,6 +475,10 @@ type CostError struct {
 }
 
 func (e *CostError) Error() string {
+	if e.Built.Copies-e.Built.ChunkBuilt > e.Declared.Copies-e.Declared.ChunkBuilt && e.Built.Copies <= e.Declared.Copies && e.Built.TailCopies <= e.Declared.TailCopies {
+		return fmt.Sprintf("explainer: method %s at layer %q builds %d of its model copies per image whole but declares %d of its %d copies built chunk by chunk (Cost.ChunkBuilt): declare only what Context.CopyScores or MaskedSums builds, so that batches are budgeted",
+			e.Method, e.Layer, e.Built.Copies-e.Built.ChunkBuilt, e.Declared.ChunkBuilt, e.Declared.Copies)
+	}
 	return fmt.Sprintf("explainer: method %s at layer %q builds %d model copies and %d tail copies per image but declares %d and %d: declare its cost (Spec.Cost, or a Cost method for a method of your own) so that batches are budgeted",
 		e.Method, e.Layer, e.Built.Copies, e.Built.TailCopies, e.Declared.Copies, e.Declared.TailCopies)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	tf "github.com/wamuir/graft/tensorflow"
+	"github.com/wamuir/graft/tensorflow/op"
 )
 
 // TestRegistrySpecs checks every registration against its type: each
@@ -137,12 +138,13 @@ func TestOptionErrorsFromData(t *testing.T) {
 }
 
 // copyingCAM is a test-only method of an embedder's kind (not registered):
-// it scores `builds` masked copies of each image (plus `tail` ablated
-// activation copies), and declares `declares` through Coster.
+// it scores `builds` copies of each image built whole, `scored` copies
+// built chunk by chunk (Context.CopyScores), `tail` ablated activation
+// copies, and declares `declares` through Coster.
 type copyingCAM struct {
 	layerMethod
-	builds, tail int
-	declares     *Cost
+	builds, scored, tail int
+	declares             *Cost
 }
 
 func (copyingCAM) Name() string { return "copyingcam" }
@@ -154,6 +156,13 @@ func (m copyingCAM) Build(o *Ops, t Tensors) (tf.Output, error) {
 	c := t.Ctx
 	if m.builds > 0 {
 		if _, err := c.Scores(c.Repeat(o, c.Input, m.builds)); err != nil {
+			return tf.Output{}, err
+		}
+	}
+	if m.scored > 0 {
+		if _, err := c.CopyScores(o, m.scored, func(o *Ops, j, i tf.Output) tf.Output {
+			return op.GatherV2(o.Scope(), c.Input, i, constant(o.s, int32(0)))
+		}, false); err != nil {
 			return tf.Output{}, err
 		}
 	}
@@ -193,6 +202,11 @@ func TestNewRefusesUndeclaredCopies(t *testing.T) {
 		{"declares nothing", quietCAM{}, true, Cost{Copies: 1}},
 		{"honest", copyingCAM{builds: 3, tail: 2, declares: &Cost{Copies: 3, TailCopies: 2}}, false, Cost{}},
 		{"declares more", copyingCAM{builds: 2, declares: &Cost{Copies: 5}}, false, Cost{}},
+		{"claims whole copies as built per chunk", copyingCAM{builds: 3, declares: &Cost{Copies: 3, ChunkBuilt: 3}}, true, Cost{Copies: 3}},
+		{"built per chunk, declared so", copyingCAM{scored: 4, declares: &Cost{Copies: 4, ChunkBuilt: 4}}, false, Cost{}},
+		{"built per chunk, declared whole", copyingCAM{scored: 4, declares: &Cost{Copies: 4}}, false, Cost{}},
+		{"both kinds, one whole copy", copyingCAM{builds: 1, scored: 4, declares: &Cost{Copies: 5, ChunkBuilt: 4}}, false, Cost{}},
+		{"both kinds, all claimed per chunk", copyingCAM{builds: 1, scored: 4, declares: &Cost{Copies: 5, ChunkBuilt: 5}}, true, Cost{Copies: 5, ChunkBuilt: 4}},
 	}
 	// Every registered method declares what its Build makes.
 	if _, err := New(model, Config{Methods: Registry()}); err != nil {

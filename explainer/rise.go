@@ -16,7 +16,7 @@ var _ = Register(Spec[RISE]{
 		{Name: "value", Default: 0.0, Doc: "what replaces the masked pixels"},
 		{Name: "variant", Default: "coverage", Allowed: []string{"coverage", "expected"}, Doc: "÷ Σ_j M_j (Xplique's) or ÷ samples·keep (the paper's)"},
 	},
-	Cost: func(m RISE, _ Geometry) Cost { return Cost{Copies: m.Samples} },
+	Cost: func(m RISE, _ Geometry) Cost { return Cost{Copies: m.Samples, ChunkBuilt: m.Samples} },
 })
 
 // RISE (Petsiuk et al. 2018) probes the model with Samples random masks and

@@ -8,7 +8,7 @@ import (
 var _ = Register(Spec[ScoreCAM]{
 	Name: "scorecam", Family: FamilyMore, Order: 40,
 	Summary: "w_k = class probability on the image masked by channel k",
-	Notes:   "official code / tf-keras-vis variant (`variant=prob`); pytorch-grad-cam's softmax over channels as `variant=softmax`; the paper's baseline form w_k = p(x∘H_k) − p(x_b) as `baseline=zero` or `baseline=blur`; with `upsample=corners` (aligned-corner masks) = tf-keras-vis Scorecam",
+	Notes:   "official code / tf-keras-vis variant (`variant=prob`); `variant=softmax:upsample=corners` = pytorch-grad-cam ScoreCAM (masks the model's input: where a torch model normalises outside and the SavedModel inside, mask the same tensor to match); the paper's baseline form w_k = p(x∘H_k) − p(x_b) as `baseline=zero` or `baseline=blur`; `upsample=corners` = tf-keras-vis Scorecam",
 	Options: scoreCAMOptions(0, "0: all channels; > 0: faster-scorecam"),
 	Check:   ScoreCAM.check,
 	Cost:    ScoreCAM.cost,
@@ -31,7 +31,8 @@ var _ = Register(Spec[ScoreCAM]{
 //   - "prob" (default): w_k = the model's probability of the class on the
 //     masked image — the official code's and tf-keras-vis's choice;
 //   - "softmax": w = softmax over channels of the explained score
-//     (logit) of the masked images — pytorch-grad-cam's choice.
+//     (logit) of the masked images — pytorch-grad-cam's choice (with
+//     Upsample "corners", tfcam's map is pytorch-grad-cam's ScoreCAM).
 //
 // Baseline is the paper's optional baseline image x_b (Wang et al., Def. 2:
 // C(A_k) = f(x ∘ H_k) − f(x_b)): "" or "none" (the default: no baseline, as
@@ -44,10 +45,19 @@ var _ = Register(Spec[ScoreCAM]{
 // refuses it.
 //
 // Upsample is how channel maps become masks: "" or "half-pixel" (the
-// default: bilinear with half-pixel centres, as tfcam's other upsampling,
-// TensorFlow's resize and pytorch-grad-cam) or "corners" (bilinear with
-// aligned corners, which is what tf-keras-vis's scipy zoom(order=1) does;
-// with it tfcam reproduces tf-keras-vis's Scorecam).
+// default: bilinear with half-pixel centres, as tfcam's other upsampling and
+// TensorFlow's resize) or "corners" (bilinear with aligned corners, which is
+// what tf-keras-vis's scipy zoom(order=1) and pytorch-grad-cam's
+// nn.UpsamplingBilinear2d do; with it tfcam reproduces tf-keras-vis's
+// Scorecam, and with Variant "softmax" pytorch-grad-cam's ScoreCAM). The
+// two differ by up to 0.2 on EfficientNet-Lite0's 7×7 → 224 masks.
+//
+// The mask multiplies the model's input tensor. A PyTorch model usually
+// takes the normalised image (its preprocessing outside the model) while a
+// SavedModel often rescales inside (EfficientNet's Rescaling layer): then
+// pytorch-grad-cam masks the normalised values (0 is the mean colour) and
+// tfcam the raw pixels (0 is black), and the maps differ by that choice,
+// not by the formula.
 //
 // TopN > 0 is Faster-Score-CAM: only the N channels with the largest
 // spatial variance (per image) are scored. Cost: K (or TopN) forward passes
@@ -82,7 +92,7 @@ func scoreCAMOptions(topn int, topnDoc string) []Option {
 	return []Option{
 		{Name: "variant", Default: "prob", Allowed: []string{"prob", "softmax"}, Doc: "channel weights: class probability, or a softmax over channels of the logits"},
 		{Name: "baseline", Default: "none", Allowed: []string{"none", "zero", "blur"}, Doc: "subtract the score of a baseline image"},
-		{Name: "upsample", Default: "half-pixel", Allowed: []string{"half-pixel", "corners"}, Doc: "how channel maps become masks; corners: as tf-keras-vis"},
+		{Name: "upsample", Default: "half-pixel", Allowed: []string{"half-pixel", "corners"}, Doc: "how channel maps become masks; corners: as tf-keras-vis and pytorch-grad-cam"},
 		{Name: "topn", Default: topn, Min: 1, Doc: topnDoc},
 	}
 }
@@ -102,10 +112,11 @@ func (m ScoreCAM) cost(g Geometry) Cost {
 	if m.TopN > 0 && m.TopN < k {
 		k = m.TopN
 	}
+	c := Cost{Copies: k, ChunkBuilt: k} // the masked copies (CopyScores)
 	if m.Baseline != "none" {
-		k++
+		c.Copies++ // the baseline, one whole copy
 	}
-	return Cost{Copies: k}
+	return c
 }
 
 // Weights implements WeightMethod.

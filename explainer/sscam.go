@@ -12,7 +12,7 @@ var _ = Register(Spec[SSCAM]{
 		{Name: "samples", Default: 35, Min: 1, Doc: "noisy masks per channel"},
 		{Name: "noise", Default: 2.0, Doc: "σ of the noise on masks in [0,1]; negative: none"},
 	},
-	Cost: func(m SSCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K} },
+	Cost: func(m SSCAM, g Geometry) Cost { return Cost{Copies: m.Samples * g.K, ChunkBuilt: m.Samples * g.K} },
 })
 
 // SSCAM is SS-CAM (Wang et al. 2020, "Smoothed Score-CAM") as torch-cam's

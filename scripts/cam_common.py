@@ -70,6 +70,25 @@ def upsample(m, size):
     return tf.image.resize(np.asarray(m, np.float32)[..., None], size, method="bilinear").numpy()[..., 0].astype(np.float64)
 
 
+def upsample_corners(m, size):
+    """Bilinear resize of maps [..., h, w] to size with aligned corners, in
+    float64: output pixel i samples the input at i·(h−1)/(H−1), the first
+    and last pixels' centres coincide. This is torch's
+    nn.UpsamplingBilinear2d (pytorch-grad-cam's Score-CAM masks) and
+    scipy's zoom(order=1) (tf-keras-vis's), written from the definition."""
+    m = np.asarray(m, np.float64)
+    for axis, n_in, n_out in zip((-2, -1), m.shape[-2:], size):
+        pos = np.arange(n_out) * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        lo = np.minimum(np.floor(pos).astype(int), n_in - 1)
+        hi = np.minimum(lo + 1, n_in - 1)
+        frac = pos - lo
+        shape = [1] * m.ndim
+        shape[axis] = n_out
+        frac = frac.reshape(shape)
+        m = np.take(m, lo, axis=axis) * (1 - frac) + np.take(m, hi, axis=axis) * frac
+    return m
+
+
 def linear_head(model):
     """A copy of a Keras classifier whose last layer outputs logits (under
     TFCAM_REF_ROUNDING, with a fresh rounding error at each call)."""

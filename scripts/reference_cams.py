@@ -55,6 +55,15 @@ def gradcampp(a, g, normalize_alpha=False):
     return wsum((alpha * relu(g)).sum(axis=(1, 2)), a)
 
 
+def gradcampp_pytorch(a, g):
+    """pytorch-grad-cam 1.5's GradCAMPlusPlus: 1e-6 added to α's
+    denominator, α set to 0 where the gradient is 0."""
+    g2, g3 = g ** 2, g ** 3
+    alpha = g2 / (2 * g2 + a.sum(axis=(1, 2), keepdims=True) * g3 + 1e-6)
+    alpha = np.where(g != 0, alpha, 0)
+    return wsum((alpha * relu(g)).sum(axis=(1, 2)), a)
+
+
 def hirescam(a, g):
     return (g * a).sum(-1)
 
@@ -92,6 +101,7 @@ LAYER_METHODS = {
     "gradcam": gradcam,
     "gradcam++": gradcampp,
     "gradcam++norm": lambda a, g: gradcampp(a, g, normalize_alpha=True),
+    "gradcam++eps": gradcampp_pytorch,
     "hirescam": hirescam,
     "xgradcam": xgradcam,
     "layercam": layercam,

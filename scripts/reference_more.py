@@ -15,7 +15,14 @@ tf.GradientTape, independently of tfcam's graph:
                        masks upsampled with tf.image.resize bilinear)
   faster-scorecam      the same on the 10 channels of largest spatial variance
   scorecam-softmax     w = softmax over channels of the class logit on the
-                       masked images (pytorch-grad-cam's variant)
+                       masked images, masks as scorecam's (tfcam's
+                       variant=softmax)
+  scorecam-pytorch     pytorch-grad-cam 1.5's ScoreCAM: the same softmax,
+                       masks upsampled with aligned corners
+                       (nn.UpsamplingBilinear2d) and scaled by
+                       (up − min)/(max − min + 1e-8), the image masked as
+                       the model receives it (tfcam's
+                       variant=softmax:upsample=corners)
   scorecam-zero,       w_k = p(x ⊙ H_k) − p(x_b), the paper's baseline form,
   scorecam-blur        x_b = 0 or x under a Gaussian blur of σ = max(H,W)/32
 
@@ -45,7 +52,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import layer_view, normalise, upsample, linear_head, reference_view, with_kinks, EPS  # noqa: E402
+from cam_common import layer_view, normalise, upsample, upsample_corners, linear_head, reference_view, with_kinks, EPS  # noqa: E402
 from reference_groupcam import blur  # noqa: E402
 
 
@@ -146,6 +153,7 @@ def references(d, meta, model, lin):
         ("scorecam", None, "prob", None),
         ("faster-scorecam", 10, "prob", None),
         ("scorecam-softmax", None, "softmax", None),
+        ("scorecam-pytorch", None, "pytorch", None),
         ("scorecam-zero", None, "prob", np.zeros_like(x)),
         ("scorecam-blur", None, "prob", blurred),
     ]
@@ -157,12 +165,19 @@ def references(d, meta, model, lin):
             if top is not None:
                 var = ai.reshape(-1, ai.shape[-1]).var(axis=0)
                 chans = np.argsort(-var, kind="stable")[:top]
-            up = upsample(np.transpose(ai[..., chans], (2, 0, 1)), size)  # [K,H,W]
-            lo = up.min(axis=(1, 2), keepdims=True)
-            hi = up.max(axis=(1, 2), keepdims=True)
-            masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
+            chw = np.transpose(ai[..., chans], (2, 0, 1))
+            if variant == "pytorch":
+                up = upsample_corners(chw, size)  # [K,H,W]
+                lo = up.min(axis=(1, 2), keepdims=True)
+                hi = up.max(axis=(1, 2), keepdims=True)
+                masks = (up - lo) / (hi - lo + 1e-8)
+            else:
+                up = upsample(chw, size)  # [K,H,W]
+                lo = up.min(axis=(1, 2), keepdims=True)
+                hi = up.max(axis=(1, 2), keepdims=True)
+                masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
             masked = tf.constant(x[i][None] * masks[..., None], tf.float32)
-            if variant == "softmax":
+            if variant in ("softmax", "pytorch"):
                 logits = lin(masked, training=False).numpy()[:, t[i]].astype(np.float64)
                 e = np.exp(logits - logits.max())
                 weights = e / e.sum()

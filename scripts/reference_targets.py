@@ -18,8 +18,10 @@ with pytorch-grad-cam's target definitions:
   contrast        S[:,c] = emb_c - emb_d, d in cases.json, c the top-1
 
 For each: gradcam.npy / gradcam.low.npy (normalised [N,32,32] / [N,16,16])
-and scorecam-softmax.npy (pytorch-grad-cam's Score-CAM: softmax over
-channels of S[target] on the masked copies), targets.npy, scores.npy (S at
+and scorecam-pytorch.npy (pytorch-grad-cam 1.5's ScoreCAM: softmax over
+channels of S[target] on the copies masked by the channels upsampled with
+aligned corners, nn.UpsamplingBilinear2d, scaled by (up − min)/(max − min
++ 1e-8)), targets.npy, scores.npy (S at
 the target). Also cases.json, mask.npy, ref_image.npy, ref_emb.npy,
 ref_gap.npy.
 
@@ -36,7 +38,7 @@ import numpy as np
 import tensorflow as tf
 import keras
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cam_common import normalise, upsample, reference_view  # noqa: E402
+from cam_common import normalise, upsample, upsample_corners, reference_view  # noqa: E402
 
 CONTRAST_SEED = 16
 
@@ -118,22 +120,22 @@ def run(out, d, model):
         low = np.maximum((g.mean(axis=(1, 2))[:, None, None, :] * a64).sum(-1), 0)
         res = {"gradcam": normalise(upsample(low, size)), "gradcam.low": normalise(low),
                "targets": t, "scores": s.numpy()[np.arange(n), t]}
-        # Score-CAM, pytorch-grad-cam's variant: softmax over channels of
-        # S[target] on x * norm(up(A_k)); the region mask stays the
-        # original image's.
+        # Score-CAM, pytorch-grad-cam's: softmax over channels of
+        # S[target] on x * norm(up(A_k)), up with aligned corners; the
+        # region mask stays the original image's.
         cams = []
         for i in range(n):
             ai = a64[i]
-            up = upsample(np.transpose(ai, (2, 0, 1)), size)
+            up = upsample_corners(np.transpose(ai, (2, 0, 1)), size)
             lo = up.min(axis=(1, 2), keepdims=True)
             hi = up.max(axis=(1, 2), keepdims=True)
-            masks = np.where(hi > lo, (up - lo) / np.where(hi > lo, hi - lo, 1), 0)
+            masks = (up - lo) / (hi - lo + 1e-8)
             masked = tf.constant(x[i][None] * masks[..., None], tf.float32)
             k = masks.shape[0]
             sk = objective(name, net(masked, training=False), tf.repeat(pred0[i:i + 1], k, axis=0)).numpy()[:, t[i]].astype(np.float64)
             e = np.exp(sk - sk.max())
             cams.append(np.maximum(np.einsum("hwk,k->hw", ai, e / e.sum()), 0))
-        res["scorecam-softmax"] = normalise(upsample(np.stack(cams), size))
+        res["scorecam-pytorch"] = normalise(upsample(np.stack(cams), size))
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for k, v in res.items():
             np.save(os.path.join(out, name, k + ".npy"), np.asarray(v, np.int32 if k == "targets" else np.float32))

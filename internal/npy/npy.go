@@ -25,7 +25,8 @@ var (
 	shapeRe   = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
 )
 
-// Array is a decoded .npy array. Exactly one of F32 and I32 is set.
+// Array is a decoded .npy array. Exactly one of F32 and I32 is set:
+// float32 arrays fill F32; int32, uint8 and uint16 arrays fill I32.
 type Array struct {
 	Shape []int
 	F32   []float32
@@ -111,11 +112,28 @@ func Read(r io.Reader) (*Array, error) {
 		a.Shape = append(a.Shape, d)
 	}
 	n := a.Len()
-	raw := make([]byte, 4*n)
+	width := 4
+	switch descr {
+	case "|u1":
+		width = 1
+	case "<u2":
+		width = 2
+	}
+	raw := make([]byte, width*n)
 	if _, err := io.ReadFull(r, raw); err != nil {
 		return nil, fmt.Errorf("reading %d elements: %w", n, err)
 	}
 	switch descr {
+	case "|u1":
+		a.I32 = make([]int32, n)
+		for i, b := range raw {
+			a.I32[i] = int32(b)
+		}
+	case "<u2":
+		a.I32 = make([]int32, n)
+		for i := range a.I32 {
+			a.I32[i] = int32(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
 	case "<f4":
 		a.F32 = make([]float32, n)
 		for i := range a.F32 {
@@ -127,7 +145,7 @@ func Read(r io.Reader) (*Array, error) {
 			a.I32[i] = int32(binary.LittleEndian.Uint32(raw[4*i:]))
 		}
 	default:
-		return nil, fmt.Errorf("dtype %q not supported (want <f4 or <i4)", descr)
+		return nil, fmt.Errorf("dtype %q not supported (want <f4, <i4, |u1 or <u2)", descr)
 	}
 	return a, nil
 }

@@ -71,3 +71,32 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("temp files left: %v", matches)
 	}
 }
+
+// TestReadUnsigned: uint8 and uint16 arrays (as numpy writes them, little
+// endian) are read into I32 without sign extension.
+func TestReadUnsigned(t *testing.T) {
+	header := func(descr string) []byte {
+		h := "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (2, 2), }"
+		for (10+len(h)+1)%64 != 0 {
+			h += " "
+		}
+		h += "\n"
+		return append([]byte{0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, byte(len(h)), byte(len(h) >> 8)}, h...)
+	}
+	for _, c := range []struct {
+		descr string
+		data  []byte
+		want  []int32
+	}{
+		{"|u1", []byte{0, 1, 128, 255}, []int32{0, 1, 128, 255}},
+		{"<u2", []byte{0, 0, 1, 0, 0, 128, 255, 255}, []int32{0, 1, 32768, 65535}},
+	} {
+		a, err := Read(bytes.NewReader(append(header(c.descr), c.data...)))
+		if err != nil {
+			t.Fatalf("%s: %v", c.descr, err)
+		}
+		if !reflect.DeepEqual(a.Shape, []int{2, 2}) || !reflect.DeepEqual(a.I32, c.want) || a.F32 != nil {
+			t.Errorf("%s: shape %v I32 %v F32 %v, want [2 2] %v", c.descr, a.Shape, a.I32, a.F32, c.want)
+		}
+	}
+}
