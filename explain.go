@@ -292,7 +292,7 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	eng.Halt = halt
 	var listed, listedDone, listedBad atomic.Int64
 	var badMu sync.Mutex
-	var listedBadPaths, listedBadReasons []string
+	var listedBadList []engine.Failure
 	all := func(yield func(inputs.Input) bool) {
 		for _, in := range todo {
 			if !yield(in) {
@@ -305,11 +305,10 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 		report := func(path string, err error) {
 			listedBad.Add(1)
 			badMu.Lock()
-			listedBadPaths = append(listedBadPaths, path)
-			listedBadReasons = append(listedBadReasons, engine.Reason(err))
+			listedBadList = append(listedBadList, engine.NewFailure(path, err))
 			badMu.Unlock()
 			if prog != nil {
-				prog.Note("failed %s: %v", storage.WithoutQuery(path), err)
+				prog.Note("%s", engine.FailureLine("failed", storage.WithoutQuery(path), err))
 			}
 			if lister != nil { // one of the run's images, failed
 				lister.Grow(1)
@@ -351,20 +350,19 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	sum.Skipped += int(listedDone.Load())
 	sum.Failed += len(bad) + int(listedBad.Load())
 	sum.Flat = job.Flat()
-	var failed, reasons []string
+	var failed []engine.Failure
 	for _, b := range bad {
-		failed, reasons = append(failed, b.Path), append(reasons, engine.Reason(b.Err))
+		failed = append(failed, engine.NewFailure(b.Path, b.Err))
 	}
 	badMu.Lock()
-	failed = append(append(failed, listedBadPaths...), run.FailedPaths...)
-	reasons = append(append(reasons, listedBadReasons...), run.FailedReasons...)
+	failed = append(append(failed, listedBadList...), run.Failures...)
 	badMu.Unlock()
-	sum.FailedPaths, sum.FailedReasons = failed, reasons
+	sum.Failures = failed
 	// failed.txt lists this run's failed inputs, one per line (empty when
 	// none): fixed, they are redone with @OUT/failed.txt.
 	var list strings.Builder
-	for _, p := range failed {
-		list.WriteString(p + "\n")
+	for _, f := range failed {
+		list.WriteString(f.Path + "\n")
 	}
 	if err := sink.WriteFile(ctx, FailedList, []byte(list.String())); err != nil {
 		return sum, err
@@ -375,8 +373,8 @@ func (m *Model) ExplainInto(ctx context.Context, e *explainer.Explainer, out str
 	if o.Gallery && !bucket {
 		title := "tfcam: " + filepath.Base(filepath.Dir(filepath.Clean(m.TF.Dir))) + "/" + filepath.Base(m.TF.Dir)
 		var fails []results.Failure
-		for i, p := range failed {
-			fails = append(fails, results.Failure{Input: storage.WithoutQuery(p), Reason: reasons[i]})
+		for _, f := range failed {
+			fails = append(fails, results.Failure{Input: storage.WithoutQuery(f.Path), Reason: f.Reason})
 		}
 		if err := results.WriteGallery(out, title, o.Colormap, fails); err != nil && prog != nil {
 			prog.Note("warning: gallery: %v", err)

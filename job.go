@@ -125,7 +125,7 @@ func (x *Job) Write(ctx context.Context, it *engine.Item) error {
 		for _, mp := range ms {
 			maps = append(maps, mp.Normalized)
 			flat = append(flat, mp)
-			styles = append(styles, OverlayStyle(mp))
+			styles = append(styles, tfimage.StyleOf(mp))
 		}
 	}
 	files, err := x.Renderer.Render(ctx, it.Decoded.View, maps, styles)
@@ -315,17 +315,4 @@ func methodOptions(e *explainer.Explainer, name string) []string {
 func (x *Job) label() func(int) string {
 	x.labelOnce.Do(func() { x.labeler = (&Model{Preset: x.Preset}).Labeler(x.Explainer) })
 	return x.labeler
-}
-
-// OverlayStyle is how an overlay draws a map of this kind: a heatmap for
-// regions, a contrast-stretched gray image for pixel gradients, red and
-// blue around zero for signed attributions.
-func OverlayStyle(mp explainer.Map) tfimage.MapStyle {
-	switch mp.Kind {
-	case explainer.GradientMap:
-		return tfimage.MapStyle{Style: render.StyleGradient}
-	case explainer.SignedMap:
-		return tfimage.MapStyle{Style: render.StyleSigned, Zero: mp.Zero}
-	}
-	return tfimage.MapStyle{Style: render.StyleHeat}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -149,17 +150,25 @@ type Summary struct {
 	// Abandoned images were in a graph run aborted at the stop
 	// (Engine.StopGrace): neither done nor failed, redone by the next run.
 	Abandoned int
-	// FailedPaths are the paths of the failed images, in the order they
-	// failed, at most MaxFailedPaths of them (Failed counts them all);
-	// FailedReasons[i] says why FailedPaths[i] failed (the error, at most
-	// MaxReason bytes).
-	FailedPaths, FailedReasons []string
+	// Failures are the failed images, in the order they failed, at most
+	// MaxFailedPaths of them (Failed counts them all).
+	Failures []Failure
 }
 
-// MaxReason bounds each of Summary.FailedReasons.
+// Failure is one input that failed and why.
+type Failure struct {
+	// Path is the input's path; Reason its error (Reason: at most
+	// MaxReason bytes).
+	Path, Reason string
+}
+
+// NewFailure is the Failure of path with err's text as its reason.
+func NewFailure(path string, err error) Failure { return Failure{Path: path, Reason: Reason(err)} }
+
+// MaxReason bounds each Failure.Reason.
 const MaxReason = 500
 
-// MaxFailedPaths bounds Summary.FailedPaths and FailedReasons: a run of
+// MaxFailedPaths bounds Summary.Failures: a run of
 // millions of broken files keeps a list of this many, not of all — at
 // most MaxFailedPaths × (a path + MaxReason bytes), about 60 MB in the
 // worst case, a few MB in practice.
@@ -177,6 +186,17 @@ func Reason(err error) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// FailureLine is the console line for an input that failed: "WHAT PATH:
+// ERR" (what: "failed", "skipped", …), or "WHAT: ERR" when ERR already
+// names PATH (as the image readers' errors do), so the path is not printed
+// twice.
+func FailureLine(what, path string, err error) string {
+	if strings.Contains(err.Error(), path) {
+		return what + ": " + err.Error()
+	}
+	return what + " " + path + ": " + err.Error()
 }
 
 // nop is the Progress of an Engine given none.
@@ -209,12 +229,11 @@ func (p *Engine) Run(ctx context.Context, todo iter.Seq[inputs.Input], st Stages
 	fail := func(it *Item, what string, err error) {
 		mu.Lock()
 		sum.Failed++
-		if len(sum.FailedPaths) < MaxFailedPaths {
-			sum.FailedPaths = append(sum.FailedPaths, it.Input.Path)
-			sum.FailedReasons = append(sum.FailedReasons, Reason(err))
+		if len(sum.Failures) < MaxFailedPaths {
+			sum.Failures = append(sum.Failures, NewFailure(it.Input.Path, err))
 		}
 		mu.Unlock()
-		prog.Note("%s %s: %v", what, it.Input.Path, err)
+		prog.Note("%s", FailureLine(what, it.Input.Path, err))
 		prog.Add(0, 1)
 	}
 	// The breaker: reads and writes failing in a row since the last image

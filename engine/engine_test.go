@@ -183,10 +183,14 @@ func TestRun(t *testing.T) {
 		t.Errorf("written %v, want %v (Writers 1 keeps input order)", st.written, want)
 	}
 	notes := strings.Join(prog.notes, "\n")
-	for _, w := range []string{"failed " + ins[3].Path, "failed " + ins[5].Path + ": run failed", "failed " + ins[8].Path + ": write failed"} {
+	for _, w := range []string{"failed " + ins[5].Path + ": run failed", "failed " + ins[8].Path + ": write failed"} {
 		if !strings.Contains(notes, w) {
 			t.Errorf("notes lack %q:\n%s", w, notes)
 		}
+	}
+	// The unreadable file: its reader's error names it, once.
+	if n := strings.Count(notes, ins[3].Path); n != 1 || !strings.Contains(notes, "failed: ") {
+		t.Errorf("notes name %s %d times (want once, in a \"failed: \" line):\n%s", ins[3].Path, n, notes)
 	}
 }
 
@@ -278,5 +282,23 @@ func TestRunStoreDown(t *testing.T) {
 				t.Errorf("summary %+v: want %d done, at most %d failed, all %d seen unless stopped", sum, tc.done, tc.failedLE, len(tc.in))
 			}
 		})
+	}
+}
+
+// TestFailureLine: a failure names its input once, whether or not the
+// error already does.
+func TestFailureLine(t *testing.T) {
+	for _, c := range []struct {
+		what, path string
+		err        error
+		want       string
+	}{
+		{"failed", "a/b.png", errors.New("run failed"), "failed a/b.png: run failed"},
+		{"failed", "a/b.png", errors.New(`imagefile: "a/b.png": not an image`), `failed: imagefile: "a/b.png": not an image`},
+		{"not written", "s3://x/y.jpg", errors.New("store down"), "not written s3://x/y.jpg: store down"},
+	} {
+		if got := engine.FailureLine(c.what, c.path, c.err); got != c.want {
+			t.Errorf("FailureLine(%q, %q, %v) = %q, want %q", c.what, c.path, c.err, got, c.want)
+		}
 	}
 }

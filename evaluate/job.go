@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"io"
 	"maps"
@@ -165,7 +166,7 @@ func (x *Job) RunBatch(ctx context.Context, batch []*engine.Item) error {
 		if it.Seq >= x.ExampleImages {
 			continue
 		}
-		ex, err := x.example(it, res[i])
+		ex, err := x.example(ctx, it, res[i])
 		if err != nil {
 			return err
 		}
@@ -243,8 +244,10 @@ func (x *Job) sanityChecks(ctx context.Context, batch []*engine.Item, pixels []f
 }
 
 // example renders an image's overlays for the report: JPEG files of the
-// image and of each method's map over it.
-func (x *Job) example(it *engine.Item, res explainer.Result) (Example, error) {
+// image and of each method's map over it, each drawn as tfcam explain
+// draws it (tfimage.StyleOf: heatmaps, gray pixel gradients, signed
+// attributions red and blue around zero), with the image's boxes.
+func (x *Job) example(ctx context.Context, it *engine.Item, res explainer.Result) (Example, error) {
 	ex := Example{Image: it.Input.Path}
 	d := it.Decoded
 	if d.View == nil {
@@ -258,12 +261,32 @@ func (x *Job) example(it *engine.Item, res explainer.Result) (Example, error) {
 		return ex, err
 	}
 	h, w := x.Explainer.InputSize()
-	for j, mt := range x.Explainer.Methods() {
+	methods := x.Explainer.Methods()
+	var maps [][]float32
+	var styles []tfimage.MapStyle
+	for j := range methods {
+		maps = append(maps, res.Maps[0][j].Normalized)
+		styles = append(styles, tfimage.StyleOf(res.Maps[0][j]))
+	}
+	// A renderer for this image's overlays: at most ExampleImages of
+	// them per run, each a small graph.
+	r, err := tfimage.NewRenderer(tfimage.RenderOptions{Maps: len(methods), MapWidth: w, MapHeight: h, Overlay: true, Colormap: render.Jet, Alpha: 0.5, Quality: 90})
+	if err != nil {
+		return ex, err
+	}
+	defer r.Close()
+	files, err := r.Render(ctx, d.View, maps, styles)
+	if err != nil {
+		return ex, fmt.Errorf("%s: overlays: %w", it.Input.Path, err)
+	}
+	for j, mt := range methods {
 		mp := res.Maps[0][j]
-		ov, err := render.Overlay(view, mp.Normalized, w, h, render.Jet, 0.5)
+		drawn, err := jpeg.Decode(bytes.NewReader(files.Overlays[j]))
 		if err != nil {
 			return ex, fmt.Errorf("%s: %s overlay: %w", it.Input.Path, mt.Name(), err)
 		}
+		ov := image.NewNRGBA(drawn.Bounds())
+		draw.Draw(ov, ov.Bounds(), drawn, drawn.Bounds().Min, draw.Src)
 		// The pointing game's boxes, where the map should point.
 		vb := view.Bounds()
 		for _, bx := range x.Boxes[it.Input.Path] {
@@ -279,7 +302,7 @@ func (x *Job) example(it *engine.Item, res explainer.Result) (Example, error) {
 				class = fmt.Sprintf("%s (%d)", l, mp.Class)
 			}
 		}
-		ex.Maps = append(ex.Maps, ExampleMap{Method: mt.Name(), Class: class, Image: b})
+		ex.Maps = append(ex.Maps, ExampleMap{Method: mt.Name(), Class: class, Image: b, Style: styles[j].Style})
 	}
 	return ex, nil
 }

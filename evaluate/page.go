@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/tfcam/tfcam/render"
 )
 
 // Example is one image of the report's example maps: the image and each
@@ -32,6 +34,19 @@ type ExampleMap struct {
 	// Class is the explained class's name or index.
 	Class string
 	Image []byte
+	// Style is how Image draws the map (tfimage.StyleOf its kind).
+	Style render.Style
+}
+
+// styleCaption says how an example overlay of style s reads.
+func styleCaption(s render.Style) string {
+	switch s {
+	case render.StyleGradient:
+		return fmt.Sprintf("pixel gradient: gray, white at its %dth percentile", render.GradientPercentile)
+	case render.StyleSigned:
+		return "signed: red for the class, blue against, clear at 0"
+	}
+	return "heatmap: low → high"
 }
 
 // FewImages is the number of images below which the report warns that
@@ -91,8 +106,8 @@ type pageExample struct {
 }
 
 type pageMap struct {
-	Method, Class string
-	Src           template.URL
+	Method, Class, Drawing string
+	Src                    template.URL
 }
 
 // dataURI embeds an encoded image (PNG, JPEG, ...) in the page.
@@ -233,7 +248,7 @@ func (r *Report) view(plots bool, examples []Example) (pageView, error) {
 	for _, ex := range examples {
 		pe := pageExample{Image: ex.Image, Original: dataURI(ex.Original)}
 		for _, m := range ex.Maps {
-			pe.Maps = append(pe.Maps, pageMap{m.Method, m.Class, dataURI(m.Image)})
+			pe.Maps = append(pe.Maps, pageMap{m.Method, m.Class, styleCaption(m.Style), dataURI(m.Image)})
 		}
 		v.Examples = append(v.Examples, pe)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tfcam/tfcam/render"
 	"golang.org/x/net/html"
 )
 
@@ -38,7 +39,7 @@ func tinyPNG(t *testing.T) []byte {
 func TestWriteHTML(t *testing.T) {
 	r := pageReport()
 	img := tinyPNG(t)
-	ex := []Example{{Image: "<b>cat</b>.png", Original: img, Maps: []ExampleMap{{"gradcam", "tabby", img}, {"scorecam", "tabby", img}}}}
+	ex := []Example{{Image: "<b>cat</b>.png", Original: img, Maps: []ExampleMap{{"gradcam", "tabby", img, render.StyleHeat}, {"integrated-gradients", "tabby", img, render.StyleSigned}}}}
 	var b bytes.Buffer
 	if err := r.WriteHTML(&b, ex); err != nil {
 		t.Fatal(err)
@@ -108,6 +109,12 @@ func TestWriteHTML(t *testing.T) {
 	// 3 plots (deletion, insertion, scores) and 1 original + 2 maps.
 	if imgs != 6 {
 		t.Errorf("%d images, want 6", imgs)
+	}
+	// Each example says how it is drawn.
+	for _, s := range []string{"heatmap: low → high", "signed: red for the class, blue against"} {
+		if !strings.Contains(b.String(), s) {
+			t.Errorf("examples' captions lack %q", s)
+		}
 	}
 	if s := b.String(); strings.Contains(s, "<b>cat") || !strings.Contains(s, "&lt;b&gt;cat") || !strings.Contains(s, "models/&lt;m&gt;") {
 		t.Error("text is not escaped")

@@ -17,7 +17,6 @@ import (
 
 	tf "github.com/wamuir/graft/tensorflow"
 
-	"github.com/tfcam/tfcam"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/results"
 	"github.com/tfcam/tfcam/tfimage"
@@ -521,7 +520,7 @@ func (s *Server) explainResult(ctx context.Context, m *model, res explainer.Resu
 			}
 			out.Maps = append(out.Maps, mi)
 			norms = append(norms, mp.Normalized)
-			styles = append(styles, tfcam.OverlayStyle(mp))
+			styles = append(styles, tfimage.StyleOf(mp))
 		}
 	}
 	if (st.map16 || st.overlay) && len(norms) > 0 {

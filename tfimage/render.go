@@ -10,6 +10,7 @@ import (
 	"github.com/wamuir/graft/tensorflow/op"
 
 	"github.com/tfcam/tfcam/cgo"
+	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/render"
 	"github.com/tfcam/tfcam/tfgraph"
 )
@@ -89,6 +90,19 @@ type MapStyle struct {
 	// Zero is where the map's 0 lies in [0,1] for render.StyleSigned
 	// (explainer.Map.Zero); ignored by the other styles.
 	Zero float32
+}
+
+// StyleOf is how an overlay draws a map of mp's kind: a heatmap for
+// regions, a contrast-stretched gray image for pixel gradients, red and
+// blue around zero for signed attributions.
+func StyleOf(mp explainer.Map) MapStyle {
+	switch mp.Kind {
+	case explainer.GradientMap:
+		return MapStyle{Style: render.StyleGradient}
+	case explainer.SignedMap:
+		return MapStyle{Style: render.StyleSigned, Zero: mp.Zero}
+	}
+	return MapStyle{Style: render.StyleHeat}
 }
 
 // Render encodes the files for one image: view is Decoded.View (uint8

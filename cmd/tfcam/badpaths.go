@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+
+	"github.com/tfcam/tfcam/engine"
 )
 
 // badPaths are the inputs that expansion reported and skipped (missing,
@@ -19,6 +21,6 @@ func (b *badPaths) add(path string, err error) { *b = append(*b, badPath{path, e
 // report prints each one; a sharded job reports them in shard 0 only.
 func (b badPaths) report(log io.Writer) {
 	for _, x := range b {
-		fmt.Fprintf(log, "failed %s: %v\n", x.path, x.err)
+		fmt.Fprintln(log, engine.FailureLine("failed", x.path, x.err))
 	}
 }

@@ -84,22 +84,23 @@ func readHTMLPage(t *testing.T, path string) htmlPage {
 // has a table row per method with its passes per image (the explainer's
 // declared cost + 1; Score-CAM masks one copy per channel of the shapes
 // model's last layer, which has 64), a recommendation naming one of them,
-// the three plots and the first 3 images' overlays, all embedded; and
+// the three plots and the first 3 images' overlays, drawn and captioned by
+// map kind (gradient × input signed), all embedded; and
 // report.md with the same rows.
 func TestEvalReport(t *testing.T) {
 	dir := t.TempDir()
 	rows := shapesEvalSubset(t, dir, 4)
 	os.WriteFile(filepath.Join(dir, "boxes.csv"), []byte("image,x0,y0,x1,y1\n"+strings.Join(rows, "\n")+"\n"), 0o644)
 	o := evalOpts()
-	o.methods, o.road, o.sensN = "gradcam,scorecam,randomcam", "none", 0
+	o.methods, o.road, o.sensN = "gradcam,scorecam,randomcam,gradient-input", "none", 0
 	o.boxes, o.out = filepath.Join(dir, "boxes.csv"), filepath.Join(dir, "out")
 	var stdout, log bytes.Buffer
 	if err := evalRun(context.Background(), o, []string{filepath.Join(dir, "imgs")}, nil, &stdout, &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	p := readHTMLPage(t, filepath.Join(o.out, "report.html"))
-	methods := []string{"gradcam", "scorecam", "randomcam"}
-	passes := map[string]string{"gradcam": "1", "scorecam": "65", "randomcam": "1"}
+	methods := []string{"gradcam", "scorecam", "randomcam", "gradient-input"}
+	passes := map[string]string{"gradcam": "1", "scorecam": "65", "randomcam": "1", "gradient-input": "2"}
 	if len(p.rows) != len(methods) {
 		t.Fatalf("table rows %q, want one per method %v", p.rows, methods)
 	}
@@ -130,6 +131,14 @@ func TestEvalReport(t *testing.T) {
 	}
 	if !strings.Contains(p.text, "000.png") || !strings.Contains(p.text, "002.png") || strings.Contains(p.text, "003.png") {
 		t.Error("examples are not the first 3 images")
+	}
+	// The examples are drawn by kind, as tfcam explain draws them, and
+	// say so: gradient × input is a signed attribution.
+	if n := strings.Count(p.text, "signed: red for the class, blue against"); n != 3 {
+		t.Errorf("%d examples captioned as signed, want 3 (gradient-input's)", n)
+	}
+	if n := strings.Count(p.text, "heatmap: low → high"); n != 9 {
+		t.Errorf("%d examples captioned as heatmaps, want 9", n)
 	}
 	md, err := os.ReadFile(filepath.Join(o.out, "report.md"))
 	if err != nil {

@@ -72,7 +72,7 @@ func TestEvalEndToEnd(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(err.Error(), "1 of 13 images failed") {
 		t.Fatalf("error %v, want exit 1 for the broken image; log:\n%s", err, log.String())
 	}
-	for _, want := range []string{"failed " + filepath.Join(dir, "imgs", "broken.png"), "names 1 images that are not among the inputs", "3 of 13 inputs have no boxes"} {
+	for _, want := range []string{"failed: imagefile: \"" + filepath.Join(dir, "imgs", "broken.png"), "names 1 images that are not among the inputs", "3 of 13 inputs have no boxes"} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %q:\n%s", want, log.String())
 		}

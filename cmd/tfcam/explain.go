@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tfcam/tfcam"
+	"github.com/tfcam/tfcam/engine"
 	"github.com/tfcam/tfcam/explainer"
 	"github.com/tfcam/tfcam/inputs"
 	"github.com/tfcam/tfcam/render"
@@ -233,7 +234,7 @@ func explainRun(ctx context.Context, o explainOptions, args []string, stdin io.R
 			fmt.Fprintln(log, costLine(e, s.class, p))
 			reportSkipped(log, e)
 			for _, b := range p.Bad {
-				fmt.Fprintf(log, "failed %s: %v\n", b.Path, b.Err)
+				fmt.Fprintln(log, engine.FailureLine("failed", b.Path, b.Err))
 			}
 			prog.Grow(p.Total - p.Skipped)
 			prog.Add(0, len(p.Bad))
