@@ -101,7 +101,7 @@ func TestAttributionMethodsMatchPythonReference(t *testing.T) {
 }
 
 // TestOcclusionDefaultsScaleWithInput: the default patch is 1/14 of the
-// input's shorter side (rounded) and the stride half of it (rounded up),
+// input's shorter side (rounded up) and the stride half of it (rounded up),
 // so the patches cover the same share of the image, and cost the same
 // number of forward passes, at any input size; explicit options are kept.
 func TestOcclusionDefaultsScaleWithInput(t *testing.T) {
@@ -113,8 +113,9 @@ func TestOcclusionDefaultsScaleWithInput(t *testing.T) {
 	}{
 		{Occlusion{}, 224, 224, 16, 8, 27 * 27},
 		{Occlusion{}, 448, 448, 32, 16, 27 * 27},
-		{Occlusion{}, 384, 512, 27, 14, 26 * 35},
+		{Occlusion{}, 384, 512, 28, 14, 26 * 35},
 		{Occlusion{}, 64, 64, 5, 3, 20 * 20},
+		{Occlusion{}, 32, 32, 3, 2, 15 * 15},
 		{Occlusion{}, 10, 10, 1, 1, 10 * 10},
 		{Occlusion{Size: 3, Stride: 3}, 224, 224, 3, 3, 74 * 74},
 		{Occlusion{Size: 8}, 64, 64, 8, 4, 15 * 15},

@@ -295,10 +295,15 @@ func TestChunkedCopies(t *testing.T) {
 	// Every registered method that runs more than 5 copies of an image at
 	// this layer (by its declared cost, which New holds it to), and the
 	// baseline variant of Score-CAM, whose extra copy runs with the masks.
-	// Count options above 8 are set to 8, to keep the test short.
+	// Count options above 8 are set to 8, and occlusion's patch (whose
+	// default scales with the input: 225 patches here) to 8 px with stride
+	// 4 (49 patches), to keep the test short.
 	var methods []Method
 	for _, in := range Methods() {
 		spec := in.Name
+		if in.Name == "occlusion" {
+			spec += ":size=8:stride=4"
+		}
 		for _, o := range in.Options {
 			if d, ok := o.Default.(int); ok && d > 8 {
 				spec += ":" + o.Name + "=8"

@@ -2,7 +2,6 @@ package explainer
 
 import (
 	"fmt"
-	"math"
 	"strconv"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -14,7 +13,7 @@ var _ = Register(Spec[Occlusion]{
 	Summary: "Σ over the patches covering a pixel of y(x) − y(x with the patch occluded), signed",
 	Notes:   "default patch 1/14 of the input's shorter side, stride half the patch (16 px, stride 8, 729 forward passes at 224 px); `size=3:stride=3` = Xplique Occlusion's defaults (5,476 passes at 224 px); one forward pass per patch: ⌊(H−size)/stride+1⌋·⌊(W−size)/stride+1⌋",
 	Options: []Option{
-		{Name: "size", Default: 0, Min: 1, Doc: "patch side in pixels (default: the input's shorter side / 14, rounded)"},
+		{Name: "size", Default: 0, Min: 1, Doc: "patch side in pixels (default: the input's shorter side / 14, rounded up)"},
 		{Name: "stride", Default: 0, Min: 1, Doc: "step between patches in pixels (default: half the patch, rounded up)"},
 		{Name: "value", Default: 0.0, Doc: "what the patch puts in place of the pixels"},
 	},
@@ -25,12 +24,12 @@ var _ = Register(Spec[Occlusion]{
 	},
 })
 
-// OcclusionFraction is the default patch side as a fraction of the input's
-// shorter side: 1/14, 16 px at 224 px (one patch per cell of a 14×14 grid,
-// moved by half a patch). Xplique's 3-px default at 224 px scores the
+// OcclusionDivisor sets the default patch side: the input's shorter side
+// divided by it, rounded up — 16 px at 224 px (one patch per cell of a
+// 14×14 grid, moved by half a patch), 3 px at 32 px. Xplique's 3-px default at 224 px scores the
 // pointing game near the random baseline on real photos (a 3-px hole
 // barely moves a model's score) at 7.5 times the forward passes.
-const OcclusionFraction = 1.0 / 14
+const OcclusionDivisor = 14
 
 // Occlusion (Zeiler & Fergus 2014) slides a Size×Size patch of the value
 // Value over the image with stride Stride and credits each pixel with the
@@ -41,8 +40,8 @@ const OcclusionFraction = 1.0 / 14
 // Stride − 1 rows and columns at the bottom and right edge may stay
 // uncovered (zero), as in Xplique. Value is in the model's input space.
 //
-// Size 0 (the default) is OcclusionFraction of the input's shorter side,
-// rounded (at least 1 px); Stride 0 is half the patch, rounded up: 16 px
+// Size 0 (the default) is the input's shorter side / OcclusionDivisor,
+// rounded up; Stride 0 is half the patch, rounded up: 16 px
 // with stride 8 at 224 px, 729 forward passes per image, the same share of
 // the image at any input size. Size 3, Stride 3 are Xplique's defaults
 // (5,476 passes at 224 px). Cost: ⌊(H − Size)/Stride + 1⌋ ·
@@ -74,7 +73,7 @@ func (m Occlusion) patch(h, w int) (size, stride int) {
 	m = Resolve(m)
 	size, stride = m.Size, m.Stride
 	if size == 0 {
-		size = max(1, int(math.Round(float64(min(h, w))*OcclusionFraction)))
+		size = (min(h, w) + OcclusionDivisor - 1) / OcclusionDivisor
 	}
 	if stride == 0 {
 		stride = (size + 1) / 2
