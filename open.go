@@ -2,6 +2,7 @@ package tfcam
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 
@@ -177,8 +178,15 @@ func (m *Model) Close() error { return m.TF.Close() }
 // is the preset's default layer (else the explainer's choice: the last
 // spatial layer). The explainer lives as long as the model.
 func (m *Model) Explainer(cfg explainer.Config) (*explainer.Explainer, error) {
+	return m.ExplainerContext(context.Background(), cfg)
+}
+
+// ExplainerContext is Explainer stopped by ctx (explainer.NewContext): a
+// method whose copies run in hundreds of chunks takes tens of seconds to
+// build.
+func (m *Model) ExplainerContext(ctx context.Context, cfg explainer.Config) (*explainer.Explainer, error) {
 	cfg.Layer = cmp.Or(cfg.Layer, m.Preset.Layer)
-	return explainer.New(m.TF, cfg)
+	return explainer.NewContext(ctx, m.TF, cfg)
 }
 
 // Decoder returns a decoder of image files into this model's inputs, with

@@ -48,6 +48,7 @@ var attributionCases = []struct {
 // occlusion map spans 1e-4 of a 0.15 logit and rounding alone moved it by
 // 8.7e-4 on an AVX-512 CPU (issue 25), so it is not listed there.
 func TestAttributionMethodsMatchPythonReference(t *testing.T) {
+	t.Parallel() // one of the longest: overlaps the others (and their Python references)
 	names := parityFixtures(t, "reference_attr.py")
 	var dirs []string
 	for _, n := range names {

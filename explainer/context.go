@@ -1,6 +1,7 @@
 package explainer
 
 import (
+	"context"
 	"fmt"
 
 	tf "github.com/wamuir/graft/tensorflow"
@@ -31,6 +32,9 @@ type Context struct {
 	// TailScores, InputGradient and LayerGradient into that many parts
 	// that run one after another (see chunked).
 	chunks int
+	// building, when set, stops the building between two chunks once it
+	// is cancelled (NewContext).
+	building context.Context
 	// probes collects the tensors methods name with probe (rank 0 only).
 	probes map[string]tf.Output
 	// copies, when not nil, records every batch of copies the method
@@ -213,6 +217,9 @@ func (c *Context) chunked(xs []tf.Output, build func(parts []tf.Output) ([]tf.Ou
 	var results [][]tf.Output
 	var prev []*tf.Operation
 	for j := 0; j < c.chunks; j++ {
+		if c.building != nil && c.building.Err() != nil {
+			return nil, fmt.Errorf("explainer: building chunk %d of %d: %w", j+1, c.chunks, context.Cause(c.building))
+		}
 		begin, end := bound(j), bound(j+1)
 		size := op.Sub(o.Scope(), end, begin)
 		// Each part starts with the model's stop check, after the part

@@ -15,6 +15,7 @@ import (
 // mismatch in its graph prevents, and give a finite normalised map in
 // [0,1] that is not flat.
 func TestEveryMethodOnDTypeFixtures(t *testing.T) {
+	t.Parallel() // one of the longest: overlaps the others (and their Python references)
 	// two_outputs is left out: its scores are float32 like any model's,
 	// and the choice of output is tfgraph's (TestPredictMatchesPython).
 	for _, name := range []string{"mixed_float16", "uint8_input", "string_input"} {

@@ -211,6 +211,15 @@ type Result struct {
 // New builds the explanation graph for model: the shared part now, the
 // per-target part on first use.
 func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
+	return NewContext(context.Background(), model, cfg)
+}
+
+// NewContext is New stopped by ctx: building the graph of a method whose
+// copies run in hundreds of chunks takes tens of seconds (each chunk is a
+// copy of the model), and a cancelled ctx ends it between two chunks
+// with ctx's cause. The context is not kept: later graphs (more ranks,
+// Explain's top-k) are built under Explain's.
+func NewContext(ctx context.Context, model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if len(cfg.Methods) == 0 {
 		return nil, fmt.Errorf("explainer: no methods configured")
 	}
@@ -300,7 +309,7 @@ func New(model *tfgraph.Model, cfg Config) (*Explainer, error) {
 	if err := e.checkChunks(e.methods); err != nil {
 		return nil, err
 	}
-	if _, err := e.ranks(1); err != nil {
+	if _, err := e.ranks(ctx, 1); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -356,8 +365,9 @@ func (e *Explainer) normalise(m tf.Output) tf.Output {
 	return o.g().MinMax(m, normEps)
 }
 
-// ranks returns (building once) the graph explaining the top k classes.
-func (e *Explainer) ranks(k int) (*rankSet, error) {
+// ranks returns (building once) the graph explaining the top k classes;
+// a cancelled ctx stops the building between two chunks of copies.
+func (e *Explainer) ranks(ctx context.Context, k int) (*rankSet, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if rs, ok := e.byK[k]; ok {
@@ -391,7 +401,7 @@ func (e *Explainer) ranks(k int) (*rankSet, error) {
 		}
 		sc := fw.SelectScore(e.scores, targets, e.nClasses)
 		t := Tensors{A: e.toGrid(e.float32Of(e.layer.Output)), Upsample: e.upsample,
-			Ctx: &Context{e: e, Input: fw.Input, Targets: targets, Selected: sc.Selected, Seed: e.cfg.Seed}}
+			Ctx: &Context{e: e, Input: fw.Input, Targets: targets, Selected: sc.Selected, Seed: e.cfg.Seed, building: ctx}}
 		if r == 0 {
 			t.Ctx.probes = rs.probes
 		}
@@ -557,7 +567,7 @@ func (e *Explainer) explainRun(ctx context.Context, batch Batch, targets Targets
 	if targets.classes != nil && k != 1 {
 		return nil, fmt.Errorf("explainer: explicit classes and top-%d are exclusive", k)
 	}
-	rs, err := e.ranks(k)
+	rs, err := e.ranks(ctx, k)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package explainer
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"sort"
@@ -282,6 +283,7 @@ func TestImagesPerRun(t *testing.T) {
 // a run into one image at a time) and gives the maps it gives unchunked. A
 // budget below one image's own forward pass is an error naming the limit.
 func TestChunkedCopies(t *testing.T) {
+	t.Parallel() // one of the longest: overlaps the others (and their Python references)
 	f, m := loadModel(t, "resnet")
 	in := f.Array(t, "inputs")
 	// Two images: chunking is per image, and two show a run split into
@@ -445,5 +447,31 @@ func TestNewRefusesImpossibleCopies(t *testing.T) {
 				t.Errorf("%s: %q lacks %q", tc.name, err, w)
 			}
 		}
+	}
+}
+
+// TestNewContextStopsChunkedBuild: building a method whose copies run in
+// chunks stops between two chunks once its context is cancelled, with the
+// cancellation's cause; the same configuration builds without the
+// cancellation (so the error comes from the stop, not the method).
+func TestNewContextStopsChunkedBuild(t *testing.T) {
+	_, m := loadModel(t, "resnet")
+	probe, err := New(m, Config{Methods: []Method{GradCAM{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Methods: []Method{ScoreCAM{}}, MaxTensorElements: 5 * probe.fw.MaxActivation()}
+	stopped := errors.New("test: stopped")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(stopped)
+	if e, err := NewContext(ctx, m, cfg); !errors.Is(err, stopped) || e != nil {
+		t.Errorf("NewContext under a cancelled context: %v, %v; want the cause", e, err)
+	}
+	e, err := NewContext(context.Background(), m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := e.chunks(ScoreCAM{}); c < 2 {
+		t.Errorf("scorecam runs in %d chunk(s): the test needs it chunked", c)
 	}
 }

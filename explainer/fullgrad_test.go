@@ -29,7 +29,7 @@ func TestFullGradMatchesFormula(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs, err := e.ranks(1)
+			rs, err := e.ranks(context.Background(), 1)
 			if err != nil {
 				t.Fatal(err)
 			}

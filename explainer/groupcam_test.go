@@ -127,7 +127,7 @@ func explainWithChoices(t *testing.T, f *fixture.Fixture, m *tfgraph.Model, meth
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := e.ranks(1)
+	rs, err := e.ranks(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 // 7.5e-9 apart, ~1e-3 relative rounding in either implementation — the
 // model's conditioning, not the formula.
 func TestMoreMethodsMatchPythonReference(t *testing.T) {
+	t.Parallel() // one of the longest: overlaps the others (and their Python references)
 	var dirs []string
 	for _, n := range parityFixtures(t, "reference_more.py") {
 		dirs = append(dirs, fixture.Load(t, n).Dir)
@@ -148,6 +149,7 @@ func explainOne(t *testing.T, m *tfgraph.Model, meth Method, seed int64, in []fl
 // Grad-CAM++ is Grad-CAM++ (this checks the averaging over copies); with
 // noise the maps are reproducible for a seed and change with it.
 func TestNoiseMethods(t *testing.T) {
+	t.Parallel() // one of the longest: overlaps the others (and their Python references)
 	f := fixture.Load(t, "resnet")
 	m, err := tfgraph.Load(f.ModelDir, tfgraph.LoadOptions{})
 	if err != nil {

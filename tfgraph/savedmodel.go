@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	tf "github.com/wamuir/graft/tensorflow"
 	corepb "github.com/wamuir/graft/tensorflow/core/protobuf/for_core_protos_go_proto"
@@ -126,6 +127,9 @@ type Model struct {
 	stopMu  sync.Mutex
 	stop    *stopFlag
 	aborted atomic.Bool
+	// abandoned counts runs left to finish on their own after a stop
+	// (AbandonAfter); Close then leaves the session to the last of them.
+	abandoned atomic.Int32
 }
 
 // ReadSavedModelProto parses dir/saved_model.pb.
@@ -589,13 +593,21 @@ func (m *Model) InputSize() (h, w, c int) {
 var ErrClosed = errors.New("model is closed")
 
 // Close releases the session. A run afterwards returns ErrClosed.
+//
+// After a stopped run was abandoned (AbandonAfter), Close returns at
+// once: the session is closed when that run ends, as closing it earlier
+// would wait for it.
 func (m *Model) Close() error {
 	if m.Session == nil {
 		return nil
 	}
-	err := m.Session.Close()
+	s := m.Session
 	m.Session = nil
-	return err
+	if m.abandoned.Load() > 0 {
+		go s.Close() // waits for the abandoned runs (graft's Session.Close)
+		return nil
+	}
+	return s.Close()
 }
 
 // Predict runs the signature on a batch [n,h,w,c] given as a flat slice and
@@ -608,7 +620,6 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 	if err != nil {
 		return nil, 0, err
 	}
-	defer cgo.DeleteTensor(in)
 	res, err := m.run(ctx, map[tf.Output]*tf.Tensor{m.Input.Output: in}, []tf.Output{m.scoresFloat32()})
 	if err != nil {
 		return nil, 0, fmt.Errorf("tfgraph: running %s: %w", m.Dir, err)
@@ -625,29 +636,78 @@ func (m *Model) Predict(ctx context.Context, batch []float32, n int) ([]float32,
 	return out, int(shape[1]), nil
 }
 
+// AbandonAfter is how long a run marked AbortOnCancel may take to end
+// once its context is cancelled and the stop flag raised. A run that
+// has not reached a StopCheck by then — TensorFlow is still preparing a
+// large graph for its first run (Grappler, executors: a minute for a
+// graph of hundreds of chunks), or a chunk is long — is abandoned: run
+// returns ErrAborted at once and the run ends on its own in the
+// background, its results dropped. A process that exits then does not
+// wait for it.
+const AbandonAfter = 3 * time.Second
+
 // run is Session.Run with asynchronous signals blocked on the calling
 // thread, so that any thread TensorFlow starts during the run (the first
-// run builds executors and may start pools) inherits that mask too.
+// run builds executors and may start pools) inherits that mask too. It
+// takes the feeds: they are deleted when the run ends. The caller
+// deletes the results.
 func (m *Model) run(ctx context.Context, feeds map[tf.Output]*tf.Tensor, fetches []tf.Output) ([]*tf.Tensor, error) {
+	deleteFeeds := func() {
+		for _, t := range feeds {
+			cgo.DeleteTensor(t)
+		}
+	}
 	if m.Session == nil {
+		deleteFeeds()
 		return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrClosed)
 	}
 	if m.aborted.Load() {
+		deleteFeeds()
 		return nil, fmt.Errorf("tfgraph: %s: %w", m.Dir, ErrAborted)
 	}
-	if abortable(ctx) {
-		unwatch := context.AfterFunc(ctx, m.raiseStop)
-		defer unwatch()
+	session := m.Session
+	type result struct {
+		res []*tf.Tensor
+		err error
 	}
-	var res []*tf.Tensor
-	err := cgo.WithoutSignals(func() (err error) {
-		res, err = m.Session.Run(feeds, fetches, nil)
-		return err
-	})
-	if err != nil && m.aborted.Load() && strings.Contains(err.Error(), stopMessage) {
+	done := make(chan result, 1)
+	do := func() {
+		var r result
+		r.err = cgo.WithoutSignals(func() (err error) {
+			r.res, err = session.Run(feeds, fetches, nil)
+			return err
+		})
+		deleteFeeds()
+		done <- r
+	}
+	if !abortable(ctx) {
+		do()
+		r := <-done
+		return r.res, r.err
+	}
+	unwatch := context.AfterFunc(ctx, m.raiseStop)
+	defer unwatch()
+	go do()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		select {
+		case r = <-done:
+		case <-time.After(AbandonAfter):
+			m.abandoned.Add(1)
+			go func() {
+				r := <-done
+				cgo.DeleteTensors(r.res)
+				m.abandoned.Add(-1)
+			}()
+			return nil, fmt.Errorf("%w (%w; abandoned %v after the stop, before the graph reached a stop check)", ErrAborted, context.Cause(ctx), AbandonAfter)
+		}
+	}
+	if r.err != nil && m.aborted.Load() && strings.Contains(r.err.Error(), stopMessage) {
 		return nil, fmt.Errorf("%w (%w)", ErrAborted, context.Cause(ctx))
 	}
-	return res, err
+	return r.res, r.err
 }
 
 // batchTensor checks a flat batch against the input signature and wraps it.
@@ -698,11 +758,6 @@ func (m *Model) RunMixed(ctx context.Context, feeds map[tf.Output]Feed, floats, 
 		return nil, nil, err
 	}
 	in := make(map[tf.Output]*tf.Tensor, len(feeds))
-	defer func() {
-		for _, t := range in {
-			cgo.DeleteTensor(t)
-		}
-	}()
 	for o, f := range feeds {
 		var t *tf.Tensor
 		var err error
@@ -712,6 +767,9 @@ func (m *Model) RunMixed(ctx context.Context, feeds map[tf.Output]Feed, floats, 
 			t, err = NewFloat32(f.F32, f.Shape...)
 		}
 		if err != nil {
+			for _, t := range in {
+				cgo.DeleteTensor(t)
+			}
 			return nil, nil, fmt.Errorf("tfgraph: feeding %s: %w", o.Op.Name(), err)
 		}
 		in[o] = t

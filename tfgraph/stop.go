@@ -18,8 +18,11 @@ import (
 // false. A run whose context is marked AbortOnCancel raises the flag when
 // that context is cancelled, with a second Session.Run (sessions take
 // concurrent runs); the run in flight fails at its next chunk and returns
-// ErrAborted. A run without chunks is not interrupted: it is one chunk,
-// which the tensor budget keeps short.
+// ErrAborted. A run that reaches no stop check within AbandonAfter of
+// the stop — a run without chunks, or one TensorFlow is still preparing
+// (a graph of hundreds of chunks takes a minute to optimise before its
+// first step) — is abandoned: it returns ErrAborted at once and ends on
+// its own in the background.
 
 // stopMessage is the Assert's message, by which run tells a stop from
 // another failure.

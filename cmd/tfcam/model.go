@@ -159,7 +159,11 @@ func (f *modelFlags) explainer(ctx context.Context, x explainFlags, cfg explaine
 	if cfg.Objective, err = x.target.Objective(ctx, m); err != nil {
 		return fail(targetError(err))
 	}
-	e, err := m.Explainer(cfg)
+	e, err := m.ExplainerContext(ctx, cfg)
+	if errors.Is(err, context.Canceled) {
+		m.Close()
+		return nil, nil, exitError{code: signalExitCode(), msg: "interrupted while building the explainer's graph; nothing was started: run the same command again to resume"}
+	}
 	if errors.Is(err, explainer.ErrObjective) {
 		return fail(fmt.Errorf("--target: %w; choose the model output it fits with --output KEY (see `tfcam layers`)", err))
 	}
