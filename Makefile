@@ -181,11 +181,14 @@ test-onednn-off: setup
 
 # One run measures tfcam, plain inference of the same model and the Python
 # peer, so the ratios in the table come from the same machine state.
-bench: setup
+bench: setup build
 	@mkdir -p bench-out
 	go test ./explainer -run '^$$' -bench . -benchtime $(BENCHTIME) | tee bench-out/go.txt
 	$(PY) scripts/bench_peer.py $(FIXTURES)/bench_resnet | tee bench-out/peer.txt
-	$(PY) scripts/bench_table.py bench-out/go.txt bench-out/peer.txt | tee bench-out/table.md
+	# tfcam export's Grad-CAM run from Python (tf.function over the signature).
+	./bin/tfcam export --model $(FIXTURES)/bench_resnet/model --method gradcam --out bench-out/export --force
+	$(PY) scripts/bench_export.py bench-out/export gradcam | tee bench-out/export.txt
+	$(PY) scripts/bench_table.py bench-out/go.txt bench-out/peer.txt bench-out/export.txt | tee bench-out/table.md
 
 # End to end, files to outputs (wall time, model loading included).
 bench-e2e: build

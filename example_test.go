@@ -129,3 +129,30 @@ func ExampleOpen() {
 	// gradcam of "espresso": 50176 values (224x224), scaled to [0,1]
 	// layercam of "espresso": 50176 values (224x224), scaled to [0,1]
 }
+
+// Write the demo model as a SavedModel whose "explain" signature returns
+// Grad-CAM and Grad-CAM++ maps, for Python, TF Serving or any TensorFlow
+// runtime (docs/export.md).
+func ExampleModel_Export() {
+	m, err := tfcam.Open(filepath.Join(demo, "model"), tfcam.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close()
+	methods, err := explainer.ParseMethods("gradcam,gradcam++")
+	if err != nil {
+		log.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp("", "export")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+	x, err := m.Export(context.Background(), explainer.Config{Methods: methods}, filepath.Join(tmp, "lite0_explained"), tfcam.ExportOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("signatures %q and %q: input %q, maps %v\n", tfcam.SignatureExplain, tfcam.SignatureExplainClass, x.InputKey, x.MapKeys)
+	// Output:
+	// signatures "explain" and "explain_class": input "input", maps [map_gradcam map_gradcampp]
+}

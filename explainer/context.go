@@ -228,7 +228,11 @@ func (c *Context) chunked(xs []tf.Output, build func(parts []tf.Output) ([]tf.Ou
 		if err != nil {
 			return nil, err
 		}
-		after := &Ops{s: o.s.SubScope("part").WithControlDependencies(append(prev, check)...)}
+		deps := prev
+		if check != nil { // nil: a graph written out (tfgraph.Model.OmitStopChecks)
+			deps = append(deps, check)
+		}
+		after := &Ops{s: o.s.SubScope("part").WithControlDependencies(deps...)}
 		parts := make([]tf.Output, len(xs))
 		for i, x := range xs {
 			rank := x.Shape().NumDimensions()

@@ -95,7 +95,7 @@ type Explainer struct {
 // rankSet is the graph that explains the K top classes (or, for K=1, the
 // fed classes).
 type rankSet struct {
-	classes  tf.Output     // int32 [N] placeholder; defaults to the top-1 class
+	classes  tf.Output     // int32 [N] placeholder; −1 (the default) is the top-1 class
 	targets  []tf.Output   // [rank] int32 [N]
 	selected []tf.Output   // [rank] [N] explained score
 	norm     [][]tf.Output // [rank][method] [N,H,W]
@@ -387,15 +387,19 @@ func (e *Explainer) ranks(ctx context.Context, k int) (*rankSet, error) {
 			op.StridedSliceBeginMask(1), op.StridedSliceEndMask(1), op.StridedSliceShrinkAxisMask(2))
 	}
 	rs := &rankSet{probes: map[string]tf.Output{}}
-	// Rank 0's class can be fed; by default it is the top-1 class.
-	rs.classes = op.PlaceholderWithDefault(root.SubScope("classes"), rank(0), tf.MakeShape(-1))
+	// Rank 0's class can be fed, per image; −1 (the default) is the
+	// image's top-1 class.
+	top1 := rank(0)
+	rs.classes = op.PlaceholderWithDefault(root.SubScope("classes"),
+		op.Fill(o.Scope(), op.Shape(o.Scope(), top1, op.ShapeOutType(tf.Int32)), constant(o.s, int32(-1))), tf.MakeShape(-1))
+	chosen := op.Select(o.Scope(), op.Less(o.Scope(), rs.classes, constant(o.s, int32(0))), top1, rs.classes)
 	// graft panics on outputs of failed ops: check before using them.
 	if err := root.Err(); err != nil {
 		return nil, fmt.Errorf("explainer: building the target selection: %w", err)
 	}
 	fw := e.fw
 	for r := 0; r < k; r++ {
-		targets := rs.classes
+		targets := chosen
 		if r > 0 {
 			targets = rank(r)
 		}
@@ -476,10 +480,6 @@ func (e *Explainer) ranks(ctx context.Context, k int) (*rankSet, error) {
 				return nil, fmt.Errorf("explainer: no configured method applies to %s at layer %q: %w", e.model.Dir, e.layer.Name, errors.Join(asErrors(e.skipped)...))
 			}
 			e.methods = applied
-		}
-		if r == 0 {
-			// A fed tensor cannot be fetched; fetch its copy.
-			targets = op.Identity(o.Scope(), targets)
 		}
 		rs.targets = append(rs.targets, targets)
 		rs.selected = append(rs.selected, sc.Selected)

@@ -126,6 +126,7 @@ type Model struct {
 	// is set once a run was stopped by it: the Model takes no more runs.
 	stopMu  sync.Mutex
 	stop    *stopFlag
+	noStop  bool // OmitStopChecks
 	aborted atomic.Bool
 	// abandoned counts runs left to finish on their own after a stop
 	// (AbandonAfter); Close then leaves the session to the last of them.

@@ -87,7 +87,15 @@ func (m *Model) flag() (*stopFlag, error) {
 // run when the Model is being stopped (AbortOnCancel): make a long
 // computation's later parts depend on it (control dependencies), so that
 // the run stops there. Its cost is a read of one boolean.
+//
+// After OmitStopChecks it adds nothing and returns nil.
 func (m *Model) StopCheck(s *op.Scope) (*tf.Operation, error) {
+	m.stopMu.Lock()
+	omit := m.noStop
+	m.stopMu.Unlock()
+	if omit {
+		return nil, nil
+	}
 	f, err := m.flag()
 	if err != nil {
 		return nil, err

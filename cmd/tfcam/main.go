@@ -23,6 +23,7 @@ func commands() []command {
 	return []command{
 		{"explain", "write class-activation maps, overlays and a gallery for images", runExplain},
 		{"eval", "score methods on a model: pointing games, Average Drop, Deletion/Insertion AUC, plots", runEval},
+		{"export", "write the model as a SavedModel whose signatures also return maps", runExport},
 		{"layers", "list a model's candidate target layers (default marked)", runLayers},
 		{"merge", "one index of every shard's explain results (folder or bucket)", runMerge},
 		{"methods", "list the explanation methods, their options and cost", runMethods},
