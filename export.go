@@ -31,6 +31,11 @@ const (
 // ExportOptions.Force is not set.
 var ErrExportExists = errors.New("the export folder exists")
 
+// ErrExportConcepts is returned by Export for a concept method (one that
+// makes several maps per image, explainer.ConceptMethod): the export's
+// signatures hold one map per method.
+var ErrExportConcepts = errors.New("it makes several concept maps per image, which the export's signatures (one map per method) do not hold yet; export the other methods")
+
 // ExportOptions are Model.Export's options.
 type ExportOptions struct {
 	// Force replaces an existing export folder, once the new export is
@@ -83,6 +88,11 @@ func (m *Model) Export(ctx context.Context, cfg explainer.Config, dir string, o 
 	}
 	if same, err := sameDir(dir, m.TF.Dir); err == nil && same {
 		return Export{}, fmt.Errorf("tfcam: export to %s: that is the model's own folder", dir)
+	}
+	for _, meth := range cfg.Methods {
+		if _, ok := meth.(explainer.ConceptMethod); ok {
+			return Export{}, fmt.Errorf("tfcam: export: method %s: %w", meth.Name(), ErrExportConcepts)
+		}
 	}
 	m.TF.OmitStopChecks()
 	e, err := m.ExplainerContext(ctx, cfg)

@@ -43,7 +43,7 @@ func TestFullGradMatchesFormula(t *testing.T) {
 					sites = append(sites, s)
 				}
 			}
-			sc := e.fw.SelectScore(e.scores, rs.classes, e.nClasses)
+			sc := e.fw.SelectScore(e.scores, rs.targets[0], e.nClasses)
 			xs := []tf.Output{e.fw.Input}
 			for _, s := range sites {
 				xs = append(xs, s.Output)

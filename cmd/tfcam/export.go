@@ -78,6 +78,11 @@ func exportRun(ctx context.Context, o exportOptions, log io.Writer) error {
 	if err != nil {
 		return usageError("--method: " + err.Error())
 	}
+	for _, meth := range methods {
+		if _, ok := meth.(explainer.ConceptMethod); ok {
+			return usageError(fmt.Sprintf("--method: %s: %v", meth.Name(), tfcam.ErrExportConcepts))
+		}
+	}
 	target, err := parseTarget(o.target)
 	if err != nil {
 		return err
@@ -98,6 +103,8 @@ func exportRun(ctx context.Context, o exportOptions, log io.Writer) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitError{code: signalExitCode(), msg: "interrupted while building the export; nothing was written"}
+	case errors.Is(err, tfcam.ErrExportConcepts):
+		return usageError("--method: " + err.Error())
 	case errors.Is(err, explainer.ErrObjective):
 		return configError(fmt.Errorf("--target: %w; choose the model output it fits with --output KEY (see `tfcam layers`)", err))
 	case err != nil:

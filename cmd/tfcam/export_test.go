@@ -39,6 +39,7 @@ func TestExportCommand(t *testing.T) {
 		{[]string{"--method", "occlusion:size=4,occlusion:size=8", "--out", out + "2"}, "both method occlusion"},
 		{[]string{"--method", "gradcam", "--out", out + "3", "stray.png"}, "takes no inputs"},
 		{[]string{"--method", "nosuch", "--out", out + "4"}, "--method"},
+		{[]string{"--method", "dff", "--out", out + "5"}, "several concept maps"},
 	} {
 		_, stderr, err := runCLI(t, append([]string{"export", "--model", model}, c.args...)...)
 		var ee *exec.ExitError
@@ -46,7 +47,7 @@ func TestExportCommand(t *testing.T) {
 			t.Errorf("export %v: %v, want exit 2 saying %q\n%s", c.args, err, c.want, stderr)
 		}
 	}
-	for _, n := range []string{"2", "3", "4"} {
+	for _, n := range []string{"2", "3", "4", "5"} {
 		if _, err := os.Stat(out + n); err == nil {
 			t.Errorf("a refused export wrote %s", out+n)
 		}
